@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs Neume's whole test suite. Installs what the tests need first (once):
+# the ONNX Runtime library (from PyPI's onnxruntime wheel) into target/onnxruntime/,
+# and the Python `onnx` checker and `mido` MIDI reader used as independent tools.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/fetch-onnxruntime.sh
+
+if ! python3 -c "import onnx, mido" 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check "onnx==1.23.2" "mido==1.3.3"
+fi
+
+export NEUME_ORT_LIB="$PWD/target/onnxruntime/libonnxruntime.so.1.31.1"
+cargo test --workspace --locked "$@"

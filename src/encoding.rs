@@ -1,0 +1,283 @@
+//! The melody encoding: the one contract shared by the trainer and the plugin.
+//!
+//! A melody is a grid of 16th-note steps, `bars × STEPS_PER_BAR` long, with one token
+//! per step: a rest, a hold (the sounding note goes on), or the onset of a pitch in the
+//! fixed range `PITCH_LOW ..= PITCH_HIGH`. Every ONNX model carries
+//! [`ENCODING_VERSION`] in its metadata and the runtime refuses any other version.
+//!
+//! Melodies are learned in a frame transposed to C major / A minor and re-centred by
+//! octaves into the pitch range; the key is restored at generation time.
+
+/// Version of this encoding. Bump it whenever anything below changes meaning.
+pub const ENCODING_VERSION: u32 = 1;
+
+/// Grid resolution: 16th notes, so a 4/4 bar has 16 steps.
+pub const STEPS_PER_BAR: usize = 16;
+
+/// Lowest pitch a token can carry (C3). The corpus, transposed to C/Am and re-centred
+/// by octave, has 99.98% of its notes inside a three-octave window; this is that window.
+pub const PITCH_LOW: u8 = 48;
+
+/// Number of pitches in the range (three octaves, C3..=B5).
+pub const PITCH_COUNT: usize = 36;
+
+/// Highest pitch a token can carry (B5).
+pub const PITCH_HIGH: u8 = PITCH_LOW + PITCH_COUNT as u8 - 1;
+
+/// Index of the rest token.
+pub const REST_INDEX: usize = 0;
+/// Index of the hold token.
+pub const HOLD_INDEX: usize = 1;
+/// Index of the note-on token of `PITCH_LOW`; the others follow in pitch order.
+pub const FIRST_NOTE_INDEX: usize = 2;
+
+/// Size of the vocabulary: rest, hold and one note-on per pitch.
+pub const VOCAB_SIZE: usize = FIRST_NOTE_INDEX + PITCH_COUNT;
+
+/// One step of the grid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Token {
+    /// Silence.
+    Rest,
+    /// The note sounding at the previous step goes on (a rest if there is none).
+    Hold,
+    /// A new note of this MIDI pitch starts, ending the previous one.
+    Note(u8),
+}
+
+impl Token {
+    /// Index of this token in the vocabulary (the model's output channel).
+    ///
+    /// A pitch outside the range is folded into it by octaves first.
+    pub fn index(self) -> usize {
+        match self {
+            Token::Rest => REST_INDEX,
+            Token::Hold => HOLD_INDEX,
+            Token::Note(pitch) => FIRST_NOTE_INDEX + usize::from(fold_into_range(pitch) - PITCH_LOW),
+        }
+    }
+
+    /// The token of a vocabulary index, or `None` past the vocabulary.
+    pub fn from_index(index: usize) -> Option<Token> {
+        match index {
+            REST_INDEX => Some(Token::Rest),
+            HOLD_INDEX => Some(Token::Hold),
+            i if i < VOCAB_SIZE => Some(Token::Note(PITCH_LOW + (i - FIRST_NOTE_INDEX) as u8)),
+            _ => None,
+        }
+    }
+}
+
+/// Moves a pitch by octaves until it lies in `PITCH_LOW ..= PITCH_HIGH`.
+pub fn fold_into_range(mut pitch: u8) -> u8 {
+    while pitch < PITCH_LOW {
+        pitch += 12;
+    }
+    while pitch > PITCH_HIGH {
+        pitch -= 12;
+    }
+    pitch
+}
+
+/// A note on the 16th grid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Note {
+    /// MIDI pitch, 0..=127.
+    pub pitch: u8,
+    /// Onset, in 16th steps from the start of the melody.
+    pub start_step: u32,
+    /// Length in 16th steps, at least 1.
+    pub len_steps: u32,
+}
+
+impl Note {
+    /// The step just after the note ends.
+    pub fn end_step(&self) -> u32 {
+        self.start_step + self.len_steps
+    }
+}
+
+/// A monophonic melody on the 16th grid.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Melody {
+    /// Notes in onset order; they never overlap.
+    pub notes: Vec<Note>,
+    /// Length of the melody in steps (it may end with silence).
+    pub len_steps: u32,
+}
+
+impl Melody {
+    /// Decodes a token sequence. A hold with nothing sounding is read as a rest.
+    pub fn from_tokens(tokens: &[Token]) -> Melody {
+        let mut notes: Vec<Note> = Vec::new();
+        let mut sounding = false;
+        for (step, token) in tokens.iter().enumerate() {
+            match token {
+                Token::Rest => sounding = false,
+                Token::Hold => {
+                    if sounding {
+                        // `sounding` is only true once a note was pushed.
+                        notes.last_mut().expect("a sounding note").len_steps += 1;
+                    }
+                }
+                Token::Note(pitch) => {
+                    notes.push(Note { pitch: *pitch, start_step: step as u32, len_steps: 1 });
+                    sounding = true;
+                }
+            }
+        }
+        Melody { notes, len_steps: tokens.len() as u32 }
+    }
+
+    /// Encodes the melody into `len_steps` tokens, moving every pitch by `transpose`
+    /// semitones and folding it into the range. Later onsets cut earlier notes short;
+    /// notes past `len_steps` are dropped.
+    pub fn to_tokens(&self, transpose: i32) -> Vec<Token> {
+        let len = self.len_steps as usize;
+        let mut tokens = vec![Token::Rest; len];
+        for note in &self.notes {
+            let start = note.start_step as usize;
+            if start >= len {
+                continue;
+            }
+            let pitch = (i32::from(note.pitch) + transpose).clamp(0, 127) as u8;
+            tokens[start] = Token::Note(fold_into_range(pitch));
+            let end = (note.end_step() as usize).min(len);
+            for token in &mut tokens[start + 1..end] {
+                *token = Token::Hold;
+            }
+        }
+        tokens
+    }
+
+    /// The notes sounding between `start_step` and `start_step + len_steps`, moved to start
+    /// at 0 and cut at the window's end.
+    pub fn window(&self, start_step: u32, len_steps: u32) -> Melody {
+        let end = start_step + len_steps;
+        let notes = self
+            .notes
+            .iter()
+            .filter(|n| n.start_step >= start_step && n.start_step < end)
+            .map(|n| Note {
+                pitch: n.pitch,
+                start_step: n.start_step - start_step,
+                len_steps: n.end_step().min(end) - n.start_step,
+            })
+            .collect();
+        Melody { notes, len_steps }
+    }
+
+    /// Moves every note by `semitones`, clamped to the MIDI range.
+    pub fn transposed(&self, semitones: i32) -> Melody {
+        let notes = self
+            .notes
+            .iter()
+            .map(|n| Note { pitch: (i32::from(n.pitch) + semitones).clamp(0, 127) as u8, ..*n })
+            .collect();
+        Melody { notes, len_steps: self.len_steps }
+    }
+}
+
+/// Octave shift (a multiple of 12) that puts most of `pitches` inside the token range,
+/// preferring the shift that centres them.
+pub fn centring_octave_shift(pitches: impl Iterator<Item = u8> + Clone) -> i32 {
+    let centre = f64::from(PITCH_LOW) + PITCH_COUNT as f64 / 2.0;
+    (-4..=4)
+        .map(|k| k * 12)
+        .max_by(|&a, &b| {
+            let score = |shift: i32| {
+                let (mut inside, mut sum, mut n) = (0usize, 0f64, 0usize);
+                for p in pitches.clone() {
+                    let q = i32::from(p) + shift;
+                    inside += usize::from((i32::from(PITCH_LOW)..=i32::from(PITCH_HIGH)).contains(&q));
+                    sum += f64::from(q);
+                    n += 1;
+                }
+                let mean = if n == 0 { centre } else { sum / n as f64 };
+                (inside, -(mean - centre).abs())
+            };
+            let (ia, da) = score(a);
+            let (ib, db) = score(b);
+            ia.cmp(&ib).then(da.total_cmp(&db))
+        })
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_indices_round_trip() {
+        for i in 0..VOCAB_SIZE {
+            assert_eq!(Token::from_index(i).unwrap().index(), i);
+        }
+        assert_eq!(Token::from_index(VOCAB_SIZE), None);
+        assert_eq!(Token::Note(PITCH_LOW).index(), FIRST_NOTE_INDEX);
+        assert_eq!(Token::Note(PITCH_HIGH).index(), VOCAB_SIZE - 1);
+        // Out of range pitches fold by octaves: C1 (24) becomes C3 (48).
+        assert_eq!(Token::Note(24).index(), FIRST_NOTE_INDEX);
+    }
+
+    #[test]
+    fn melody_tokens_round_trip() {
+        // C4 quarter, rest 8th, E4 8th, G4 half (ends past the window: cut).
+        let melody = Melody {
+            notes: vec![
+                Note { pitch: 60, start_step: 0, len_steps: 4 },
+                Note { pitch: 64, start_step: 6, len_steps: 2 },
+                Note { pitch: 67, start_step: 8, len_steps: 8 },
+            ],
+            len_steps: 16,
+        };
+        let tokens = melody.to_tokens(0);
+        let hold = Token::Hold;
+        let expected = [
+            Token::Note(60), hold, hold, hold, Token::Rest, Token::Rest, Token::Note(64), hold,
+            Token::Note(67), hold, hold, hold, hold, hold, hold, hold,
+        ];
+        assert_eq!(tokens, expected);
+        assert_eq!(Melody::from_tokens(&tokens), melody);
+    }
+
+    #[test]
+    fn hold_after_rest_is_silence_and_overlaps_are_cut() {
+        let tokens = [Token::Hold, Token::Note(60), Token::Rest, Token::Hold];
+        let melody = Melody::from_tokens(&tokens);
+        assert_eq!(melody.notes, vec![Note { pitch: 60, start_step: 1, len_steps: 1 }]);
+
+        let overlapping = Melody {
+            notes: vec![
+                Note { pitch: 60, start_step: 0, len_steps: 8 },
+                Note { pitch: 62, start_step: 4, len_steps: 4 },
+            ],
+            len_steps: 8,
+        };
+        let decoded = Melody::from_tokens(&overlapping.to_tokens(0));
+        assert_eq!(decoded.notes[0].len_steps, 4);
+        assert_eq!(decoded.notes[1], Note { pitch: 62, start_step: 4, len_steps: 4 });
+    }
+
+    #[test]
+    fn transposition_and_octave_centring() {
+        let melody = Melody { notes: vec![Note { pitch: 90, start_step: 0, len_steps: 1 }], len_steps: 1 };
+        // 90 + 2 = 92 (G#6) folds down one octave to 80 (G#5), the top of the range.
+        assert_eq!(melody.to_tokens(2), vec![Token::Note(80)]);
+        assert_eq!(centring_octave_shift([84u8, 88, 91].into_iter()), -24); // mean 63.7, near the centre 66
+        assert_eq!(centring_octave_shift([60u8, 64, 67].into_iter()), 0);
+    }
+
+    #[test]
+    fn window_cuts_notes_at_its_end() {
+        let melody = Melody {
+            notes: vec![
+                Note { pitch: 60, start_step: 0, len_steps: 4 },
+                Note { pitch: 62, start_step: 14, len_steps: 4 },
+                Note { pitch: 64, start_step: 18, len_steps: 2 },
+            ],
+            len_steps: 20,
+        };
+        let w = melody.window(4, 12);
+        assert_eq!(w.notes, vec![Note { pitch: 62, start_step: 10, len_steps: 2 }]);
+    }
+}

@@ -1,0 +1,300 @@
+//! Turning a model's logits into a melody: seeded sampling, temperature, the grammar of
+//! the token grid, key/scale lock and the key restored from the training frame.
+//!
+//! Sampling lives here, in Rust, so the same arguments give the same notes on every
+//! backend and in every host.
+
+use crate::encoding::{Melody, Token, FIRST_NOTE_INDEX, HOLD_INDEX, STEPS_PER_BAR, VOCAB_SIZE};
+use crate::midi::wrap_semitones;
+use crate::runtime::{Generator, ModelError};
+
+/// A small, fast, seedable generator (SplitMix64). Its output never changes between
+/// versions, unlike a library's default RNG.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Standard normal (Box-Muller).
+    pub fn normal(&mut self) -> f64 {
+        let u1 = self.uniform().max(f64::MIN_POSITIVE);
+        let u2 = self.uniform();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+
+    /// Uniform integer in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.uniform() * n as f64) as usize % n.max(1)
+    }
+}
+
+/// Scales for key lock. The model learns in C major / A minor; each scale names the tonic
+/// of its mode inside that frame, so the model's diatonic output lands in the right mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scale {
+    /// Ionian.
+    Major,
+    /// Natural minor (aeolian).
+    Minor,
+    /// Harmonic minor.
+    HarmonicMinor,
+    /// Dorian.
+    Dorian,
+    /// Phrygian.
+    Phrygian,
+    /// Lydian.
+    Lydian,
+    /// Mixolydian.
+    Mixolydian,
+    /// Locrian.
+    Locrian,
+    /// Major pentatonic.
+    MajorPentatonic,
+    /// Minor pentatonic.
+    MinorPentatonic,
+    /// No lock: all twelve pitch classes.
+    Chromatic,
+}
+
+impl Scale {
+    /// Pitch classes relative to the tonic.
+    pub fn intervals(self) -> &'static [u8] {
+        match self {
+            Scale::Major => &[0, 2, 4, 5, 7, 9, 11],
+            Scale::Minor => &[0, 2, 3, 5, 7, 8, 10],
+            Scale::HarmonicMinor => &[0, 2, 3, 5, 7, 8, 11],
+            Scale::Dorian => &[0, 2, 3, 5, 7, 9, 10],
+            Scale::Phrygian => &[0, 1, 3, 5, 7, 8, 10],
+            Scale::Lydian => &[0, 2, 4, 6, 7, 9, 11],
+            Scale::Mixolydian => &[0, 2, 4, 5, 7, 9, 10],
+            Scale::Locrian => &[0, 1, 3, 5, 6, 8, 10],
+            Scale::MajorPentatonic => &[0, 2, 4, 7, 9],
+            Scale::MinorPentatonic => &[0, 3, 5, 7, 10],
+            Scale::Chromatic => &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+        }
+    }
+
+    /// Where this mode's tonic lies in the model's C major / A minor frame.
+    pub fn frame_tonic(self) -> u8 {
+        match self {
+            Scale::Major | Scale::MajorPentatonic | Scale::Chromatic => 0,
+            Scale::Minor | Scale::HarmonicMinor | Scale::MinorPentatonic => 9,
+            Scale::Dorian => 2,
+            Scale::Phrygian => 4,
+            Scale::Lydian => 5,
+            Scale::Mixolydian => 7,
+            Scale::Locrian => 11,
+        }
+    }
+
+    /// Whether pitch class `pc` belongs to this scale on `root`.
+    pub fn contains(self, root: u8, pc: u8) -> bool {
+        self.intervals().contains(&((pc + 12 - root % 12) % 12))
+    }
+}
+
+/// Parses a key name: C, C#, Db, … B (case-insensitive).
+pub fn parse_key(name: &str) -> Option<u8> {
+    let lower = name.trim().to_ascii_lowercase();
+    let mut chars = lower.chars();
+    let base = match chars.next()? {
+        'c' => 0,
+        'd' => 2,
+        'e' => 4,
+        'f' => 5,
+        'g' => 7,
+        'a' => 9,
+        'b' => 11,
+        _ => return None,
+    };
+    let shift: i32 = match chars.as_str() {
+        "" => 0,
+        "#" | "s" | "sharp" => 1,
+        "b" | "f" | "flat" => -1,
+        _ => return None,
+    };
+    Some((base + shift).rem_euclid(12) as u8)
+}
+
+/// Everything that shapes one generation.
+#[derive(Clone, Debug)]
+pub struct GenerateOptions {
+    /// Melody length, 1..=16 bars.
+    pub bars: usize,
+    /// Seed for the latent point (when not given) and for sampling.
+    pub seed: u64,
+    /// Sampling temperature; 0 picks the most likely token at every step; `None` uses the
+    /// temperature the model was tuned for.
+    pub temperature: Option<f32>,
+    /// Tonic of the output key, 0 = C.
+    pub key_root: u8,
+    /// Mode of the output; `None` plays the model's own (C major / A minor frame) moved to
+    /// `key_root`, with no lock.
+    pub scale: Option<Scale>,
+    /// Latent point; drawn from the seed when `None`. Shorter vectors are zero-padded.
+    pub latent: Option<Vec<f32>>,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions { bars: 4, seed: 0, temperature: None, key_root: 0, scale: None, latent: None }
+    }
+}
+
+impl GenerateOptions {
+    /// Semitones from the model's frame to the output key, in -5..=6.
+    pub fn transpose(&self) -> i32 {
+        let tonic = self.scale.map_or(0, Scale::frame_tonic);
+        wrap_semitones(i32::from(self.key_root) - i32::from(tonic))
+    }
+}
+
+/// How strongly the latent points of the chunks of a long melody differ from the first
+/// chunk's (0 = the same, 1 = independent). Each chunk's point stays a draw from N(0, I).
+const CHUNK_LATENT_SPREAD: f32 = 0.6;
+
+/// Generates a melody of `options.bars` bars, in the output key.
+pub fn generate(generator: &mut Generator, options: &GenerateOptions) -> Result<Melody, ModelError> {
+    let latent_size = generator.info().latent_size;
+    let model_steps = generator.info().steps();
+    let mut rng = Rng::new(options.seed);
+    let z0: Vec<f32> = match &options.latent {
+        Some(z) => (0..latent_size).map(|i| z.get(i).copied().unwrap_or(0.0)).collect(),
+        None => (0..latent_size).map(|_| rng.normal() as f32).collect(),
+    };
+    let want_steps = options.bars.clamp(1, 16) * STEPS_PER_BAR;
+    let mut logits = Vec::with_capacity(want_steps.div_ceil(model_steps) * model_steps * VOCAB_SIZE);
+    let mut chunk = 0;
+    while logits.len() < want_steps * VOCAB_SIZE {
+        let z: Vec<f32> = if chunk == 0 {
+            z0.clone()
+        } else {
+            let keep = (1.0 - CHUNK_LATENT_SPREAD * CHUNK_LATENT_SPREAD).sqrt();
+            z0.iter().map(|&v| keep * v + CHUNK_LATENT_SPREAD * rng.normal() as f32).collect()
+        };
+        logits.extend(generator.run(&z)?);
+        chunk += 1;
+    }
+    logits.truncate(want_steps * VOCAB_SIZE);
+    let transpose = options.transpose();
+    let temperature = options.temperature.unwrap_or(generator.info().temperature);
+    let tokens = sample_tokens(&logits, temperature, &mut rng, |pitch| match options.scale {
+        Some(scale) => scale.contains(options.key_root, ((i32::from(pitch) + transpose).rem_euclid(12)) as u8),
+        None => true,
+    });
+    Ok(Melody::from_tokens(&tokens).transposed(transpose))
+}
+
+/// Samples one token per step from `logits` (`[steps * VOCAB_SIZE]`). A hold is only
+/// allowed while a note sounds; `allowed(pitch)` masks note-ons (pitches in the model's
+/// frame). The probability of masked tokens is shared among the others.
+pub fn sample_tokens(logits: &[f32], temperature: f32, rng: &mut Rng, allowed: impl Fn(u8) -> bool) -> Vec<Token> {
+    let note_allowed: Vec<bool> = (FIRST_NOTE_INDEX..VOCAB_SIZE)
+        .map(|i| match Token::from_index(i) {
+            Some(Token::Note(p)) => allowed(p),
+            _ => false,
+        })
+        .collect();
+    let mut tokens = Vec::with_capacity(logits.len() / VOCAB_SIZE);
+    let mut sounding = false;
+    let mut weights = [0f64; VOCAB_SIZE];
+    for row in logits.chunks_exact(VOCAB_SIZE) {
+        let ok = |i: usize| match i {
+            HOLD_INDEX => sounding,
+            i if i >= FIRST_NOTE_INDEX => note_allowed[i - FIRST_NOTE_INDEX],
+            _ => true,
+        };
+        let max = (0..VOCAB_SIZE).filter(|&i| ok(i)).map(|i| row[i]).fold(f32::NEG_INFINITY, f32::max);
+        let index = if temperature <= 1e-4 || !max.is_finite() {
+            (0..VOCAB_SIZE).filter(|&i| ok(i)).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap_or(0)
+        } else {
+            let mut total = 0.0;
+            for (i, w) in weights.iter_mut().enumerate() {
+                *w = if ok(i) { f64::from((row[i] - max) / temperature).exp() } else { 0.0 };
+                total += *w;
+            }
+            let mut target = rng.uniform() * total;
+            let mut chosen = 0;
+            for (i, &w) in weights.iter().enumerate() {
+                if w > 0.0 {
+                    chosen = i;
+                    if target < w {
+                        break;
+                    }
+                    target -= w;
+                }
+            }
+            chosen
+        };
+        // `index` < VOCAB_SIZE by construction.
+        let token = Token::from_index(index).expect("index inside the vocabulary");
+        sounding = !matches!(token, Token::Rest);
+        tokens.push(token);
+    }
+    tokens
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rng_is_deterministic_and_roughly_normal() {
+        let mut a = Rng::new(7);
+        let mut b = Rng::new(7);
+        let xs: Vec<f64> = (0..20_000).map(|_| a.normal()).collect();
+        assert!(xs.iter().zip((0..20_000).map(|_| b.normal())).all(|(x, y)| *x == y));
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64;
+        assert!(mean.abs() < 0.03 && (var - 1.0).abs() < 0.05, "mean {mean} var {var}");
+    }
+
+    #[test]
+    fn keys_and_scales() {
+        assert_eq!(parse_key("C"), Some(0));
+        assert_eq!(parse_key("f#"), Some(6));
+        assert_eq!(parse_key("Bb"), Some(10));
+        assert_eq!(parse_key("H"), None);
+        assert!(Scale::Major.contains(2, 6)); // F# in D major
+        assert!(!Scale::Major.contains(2, 5)); // F not in D major
+        let opts = GenerateOptions { key_root: 4, scale: Some(Scale::Minor), ..Default::default() };
+        assert_eq!(opts.transpose(), -5); // A minor frame to E minor
+    }
+
+    #[test]
+    fn sampling_obeys_masks_and_grammar() {
+        // Every step strongly prefers hold, then C#4 (61): hold is illegal at step 0 and
+        // after a rest, and C# is masked out, so the line must start on another note.
+        let steps = 8;
+        let mut logits = vec![0f32; steps * VOCAB_SIZE];
+        for row in logits.chunks_exact_mut(VOCAB_SIZE) {
+            row[HOLD_INDEX] = 10.0;
+            row[Token::Note(61).index()] = 9.0;
+        }
+        let mut rng = Rng::new(1);
+        let tokens = sample_tokens(&logits, 0.0, &mut rng, |p| p % 12 != 1);
+        assert!(matches!(tokens[0], Token::Note(p) if p % 12 != 1));
+        assert!(tokens[1..].iter().all(|t| *t == Token::Hold));
+        let sampled = sample_tokens(&logits, 1.0, &mut rng, |p| p % 12 != 1);
+        assert!(sampled.iter().all(|t| !matches!(t, Token::Note(p) if p % 12 == 1)));
+        assert_ne!(sampled[0], Token::Hold);
+    }
+}

@@ -1,0 +1,21 @@
+//! Neume: melodies invented by a neural network, as MIDI.
+//!
+//! - [`encoding`]: the melody grid shared by the trainer and the runtime;
+//! - [`midi`]: standard MIDI files in and out;
+//! - [`onnx`]: the model file format, read and written without a protobuf compiler;
+//! - [`runtime`]: loading and running a generator model;
+//! - [`generate`]: sampling melodies from a model.
+
+pub mod encoding;
+pub mod generate;
+pub mod midi;
+pub mod onnx;
+pub mod runtime;
+
+/// The default model, trained on the folk and chorale corpus (see `models/README.md`).
+pub const DEFAULT_MODEL: &[u8] = include_bytes!("../models/neume-default.onnx");
+
+/// Loads the embedded default model.
+pub fn default_generator() -> Result<runtime::Generator, runtime::ModelError> {
+    runtime::Generator::from_bytes(DEFAULT_MODEL, "default model (models/neume-default.onnx)")
+}

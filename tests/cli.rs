@@ -1,0 +1,95 @@
+//! `neume generate` as a user runs it: the real binary, the embedded default model, real
+//! files read back.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use neume::generate::Scale;
+use neume::midi;
+
+fn neume(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_neume"));
+    cmd.args(args);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the neume binary runs")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("neume-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn ok(out: &Output) {
+    assert!(out.status.success(), "failed: {}\n{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn generate_writes_a_valid_deterministic_file() {
+    let dir = temp_dir("det");
+    let (a, b, c) = (dir.join("a.mid"), dir.join("b.mid"), dir.join("c.mid"));
+    for (path, seed) in [(&a, "7"), (&b, "7"), (&c, "8")] {
+        ok(&neume(&["generate", "--seed", seed, "--bars", "8", "--out", path.to_str().unwrap()], &[]));
+    }
+    let bytes_a = std::fs::read(&a).unwrap();
+    assert_eq!(bytes_a, std::fs::read(&b).unwrap(), "same arguments, same file");
+    assert_ne!(bytes_a, std::fs::read(&c).unwrap(), "another seed, another melody");
+
+    let read = midi::read_file(&a).unwrap();
+    let notes = &read.melody.notes;
+    assert!(notes.len() >= 8, "{} notes", notes.len());
+    assert!(notes.iter().all(|n| n.end_step() <= 8 * 16), "stays inside 8 bars");
+    assert!(notes.windows(2).all(|w| w[0].end_step() <= w[1].start_step), "monophonic");
+    assert!((read.tempo_bpm - 120.0).abs() < 0.01);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn scale_lock_keeps_every_note_in_the_scale() {
+    let dir = temp_dir("scale");
+    let out = neume(&["generate", "--seed", "3", "--count", "4", "--key", "D", "--scale", "harmonic-minor", "--out", dir.to_str().unwrap()], &[]);
+    ok(&out);
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 4);
+    for f in files {
+        let melody = midi::read_file(&f).unwrap().melody;
+        assert!(!melody.notes.is_empty());
+        for n in &melody.notes {
+            assert!(Scale::HarmonicMinor.contains(2, n.pitch % 12), "{} outside D harmonic minor in {}", n.pitch, f.display());
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_pure_rust_fallback_plays_the_same_notes() {
+    let dir = temp_dir("tract");
+    let (native, fallback) = (dir.join("native.mid"), dir.join("tract.mid"));
+    ok(&neume(&["generate", "--seed", "11", "--out", native.to_str().unwrap()], &[]));
+    let out = neume(
+        &["generate", "--seed", "11", "--out", fallback.to_str().unwrap()],
+        &[("NEUME_ORT_LIB", "/nonexistent/libonnxruntime.so")],
+    );
+    ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if std::env::var_os("NEUME_ORT_LIB").is_some() {
+        assert!(stderr.contains("backend: tract"), "{stderr}");
+    }
+    assert_eq!(midi::read_file(&native).unwrap().melody, midi::read_file(&fallback).unwrap().melody);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_bad_model_file_is_a_clear_error() {
+    let dir = temp_dir("bad");
+    let model = dir.join("broken.onnx");
+    std::fs::write(&model, b"definitely not a model").unwrap();
+    let out = neume(&["generate", "--model", model.to_str().unwrap(), "--out", dir.join("x.mid").to_str().unwrap()], &[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("error: {}: not an ONNX model", model.display())), "{stderr}");
+    assert!(!Path::new(&dir.join("x.mid")).exists());
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,212 @@
+//! Reading a folder of MIDI files into training windows on the token grid.
+
+use std::path::{Path, PathBuf};
+
+use neume::encoding::{centring_octave_shift, Melody, Token, PITCH_HIGH, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE};
+use neume::generate::Rng;
+use neume::midi::{self, wrap_semitones, MidiMelody};
+
+/// A tune read from disk, moved into the C major / A minor frame.
+#[derive(Clone, Debug)]
+pub struct Tune {
+    /// Where it came from.
+    pub path: PathBuf,
+    /// Notes in the frame (transposed, octave not yet centred).
+    pub melody: Melody,
+    /// Length of one of the tune's own bars, in steps (windows start on its bar lines).
+    pub bar_steps: u32,
+}
+
+/// What loading a folder found.
+pub struct Corpus {
+    /// Tunes that could be used.
+    pub tunes: Vec<Tune>,
+    /// `path: reason` for each file skipped.
+    pub skipped: Vec<String>,
+}
+
+/// All `.mid`/`.midi` files under `dir`, recursively, in sorted order.
+pub fn midi_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi")
+            }) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Semitones that move a melody to the C major / A minor frame: from its key signature if
+/// it has one, else the shift that puts the most note time on the white keys.
+pub fn frame_transpose(midi: &MidiMelody) -> i32 {
+    if let Some(key) = midi.key {
+        return key.transpose_to_c();
+    }
+    estimate_frame_transpose(&midi.melody)
+}
+
+/// The transposition (in -5..=6) that puts the most note time into the C major scale.
+pub fn estimate_frame_transpose(melody: &Melody) -> i32 {
+    const C_MAJOR: [bool; 12] = [true, false, true, false, true, true, false, true, false, true, false, true];
+    (0..12)
+        .map(wrap_semitones)
+        .max_by_key(|&t| {
+            let inside: u32 = melody
+                .notes
+                .iter()
+                .filter(|n| C_MAJOR[(i32::from(n.pitch) + t).rem_euclid(12) as usize])
+                .map(|n| n.len_steps)
+                .sum();
+            // Prefer the smallest move on ties.
+            (inside, -t.abs())
+        })
+        .unwrap_or(0)
+}
+
+/// Reads every MIDI file under `dir`. Unreadable files are skipped with one warning line
+/// each on stderr (when `warn`) and listed in [`Corpus::skipped`].
+pub fn load_folder(dir: &Path, warn: bool) -> std::io::Result<Corpus> {
+    let mut tunes = Vec::new();
+    let mut skipped = Vec::new();
+    for path in midi_files(dir)? {
+        match midi::read_file(&path) {
+            Ok(midi) => {
+                let transpose = frame_transpose(&midi);
+                tunes.push(Tune {
+                    melody: midi.melody.transposed(transpose),
+                    bar_steps: midi.time_signature.bar_steps(),
+                    path,
+                });
+            }
+            Err(e) => {
+                if warn {
+                    eprintln!("warning: skipping {e}");
+                }
+                skipped.push(e.to_string());
+            }
+        }
+    }
+    Ok(Corpus { tunes, skipped })
+}
+
+/// A training example: token indices, `bars * STEPS_PER_BAR` long.
+pub type Window = Vec<u8>;
+
+/// Cuts `bars`-bar windows starting on each bar line of each tune (`stride_bars` apart),
+/// keeping windows whose first step sounds and that have at least 4 notes; octave-centres
+/// each window into the token range.
+pub fn windows(tunes: &[Tune], bars: usize, stride_bars: usize) -> Vec<Window> {
+    let len = (bars * STEPS_PER_BAR) as u32;
+    let mut out = Vec::new();
+    for tune in tunes {
+        let mut start = 0;
+        while start + len <= tune.melody.len_steps.max(len) && start < tune.melody.len_steps {
+            let w = tune.melody.window(start, len);
+            if w.notes.len() >= 4 && w.notes[0].start_step == 0 {
+                out.push(encode_window(&w));
+            }
+            start += tune.bar_steps * stride_bars as u32;
+        }
+    }
+    out
+}
+
+/// One window per tune at a bar line chosen by `rng` (for evaluation reference sets).
+pub fn one_window_per_tune(tunes: &[Tune], bars: usize, rng: &mut Rng) -> Vec<Melody> {
+    let len = (bars * STEPS_PER_BAR) as u32;
+    let mut out = Vec::new();
+    for tune in tunes {
+        let starts: Vec<u32> = (0..)
+            .map(|i| i * tune.bar_steps)
+            .take_while(|&s| s + len <= tune.melody.len_steps)
+            .filter(|&s| tune.melody.window(s, len).notes.first().is_some_and(|n| n.start_step == 0))
+            .collect();
+        if starts.is_empty() {
+            continue;
+        }
+        let w = tune.melody.window(starts[rng.below(starts.len())], len);
+        out.push(w.transposed(centring_octave_shift(w.notes.iter().map(|n| n.pitch))));
+    }
+    out
+}
+
+/// Token indices of a window, octave-centred into the range.
+pub fn encode_window(melody: &Melody) -> Window {
+    let shift = centring_octave_shift(melody.notes.iter().map(|n| n.pitch));
+    melody.to_tokens(shift).into_iter().map(|t| t.index() as u8).collect()
+}
+
+/// Moves a window by `semitones` if every note stays inside the range; else leaves it.
+pub fn transpose_window(window: &mut [u8], semitones: i32) {
+    let fits = window.iter().all(|&i| match Token::from_index(usize::from(i)) {
+        Some(Token::Note(p)) => (i32::from(PITCH_LOW)..=i32::from(PITCH_HIGH)).contains(&(i32::from(p) + semitones)),
+        _ => true,
+    });
+    if !fits {
+        return;
+    }
+    for i in window.iter_mut() {
+        if let Some(Token::Note(p)) = Token::from_index(usize::from(*i)) {
+            *i = Token::Note((i32::from(p) + semitones) as u8).index() as u8;
+        }
+    }
+}
+
+/// One-hot encodes windows into `[batch, steps * VOCAB_SIZE]`, row-major.
+pub fn one_hot(windows: &[&[u8]]) -> Vec<f32> {
+    let steps = windows.first().map_or(0, |w| w.len());
+    let mut out = vec![0f32; windows.len() * steps * VOCAB_SIZE];
+    for (b, w) in windows.iter().enumerate() {
+        for (s, &t) in w.iter().enumerate() {
+            out[(b * steps + s) * VOCAB_SIZE + usize::from(t)] = 1.0;
+        }
+    }
+    out
+}
+
+/// Decodes a window back into a melody.
+pub fn window_melody(window: &[u8]) -> Melody {
+    let tokens: Vec<Token> = window.iter().filter_map(|&i| Token::from_index(usize::from(i))).collect();
+    Melody::from_tokens(&tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use neume::encoding::Note;
+
+    #[test]
+    fn estimates_the_frame_of_a_d_major_scale() {
+        let notes = [62u8, 64, 66, 67, 69, 71, 73, 74]
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| Note { pitch: p, start_step: i as u32 * 2, len_steps: 2 })
+            .collect();
+        let melody = Melody { notes, len_steps: 16 };
+        assert_eq!(estimate_frame_transpose(&melody), -2);
+    }
+
+    #[test]
+    fn windows_start_on_bar_lines_and_transpose_in_range() {
+        let notes = (0..24).map(|i| Note { pitch: 60 + (i % 5) as u8, start_step: i * 4, len_steps: 4 }).collect();
+        let tune = Tune { path: "t.mid".into(), melody: Melody { notes, len_steps: 96 }, bar_steps: 12 };
+        let ws = windows(&[tune], 4, 1);
+        // 96 steps, 3/4 bars of 12 steps, 64-step windows: starts 0, 12, 24 fit.
+        assert_eq!(ws.len(), 3);
+        let mut w = ws[0].clone();
+        transpose_window(&mut w, 12);
+        assert_eq!(window_melody(&w).notes[0].pitch, window_melody(&ws[0]).notes[0].pitch + 12);
+        let mut far = ws[0].clone();
+        transpose_window(&mut far, 40); // would leave the range: unchanged
+        assert_eq!(far, ws[0]);
+    }
+}

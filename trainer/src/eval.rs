@@ -1,0 +1,135 @@
+//! `neume-train eval`: a model, a folder of MIDI files or a Markov baseline against a
+//! reference folder, with both Markov baselines beside it.
+
+use std::path::Path;
+
+use neume::encoding::{Melody, STEPS_PER_BAR};
+use neume::generate::{generate, GenerateOptions, Rng};
+use neume::runtime::Generator;
+
+use crate::data;
+use crate::markov::{NoteMarkov, TokenMarkov};
+use crate::metrics::{self, Report, FEATURE_NAMES};
+
+/// What `eval` compares.
+pub struct EvalArgs<'a> {
+    /// An `.onnx` file, a training run folder (its `model.onnx`), a folder of `.mid` files,
+    /// `markov` (order 2 on grid tokens) or `markov-notes` (order 2 on note events).
+    pub model: &'a str,
+    /// Reference folder (the held-out split).
+    pub reference: &'a Path,
+    /// Training folder: copy-rate patterns and the Markov baseline.
+    pub train: &'a Path,
+    /// Melodies to compare.
+    pub count: usize,
+    /// Bars per melody.
+    pub bars: usize,
+    /// Sampling temperature for models (`None`: the model's own).
+    pub temperature: Option<f32>,
+    /// Seed.
+    pub seed: u64,
+}
+
+fn shuffled_take(mut v: Vec<Melody>, n: usize, rng: &mut Rng) -> Vec<Melody> {
+    for i in (1..v.len()).rev() {
+        v.swap(i, rng.below(i + 1));
+    }
+    v.truncate(n);
+    v
+}
+
+/// The baselines, fitted on the training folder.
+struct Baselines {
+    tokens: TokenMarkov,
+    notes: NoteMarkov,
+}
+
+/// Names of the baselines, as `--model` takes them.
+const BASELINES: [&str; 2] = ["markov", "markov-notes"];
+
+/// Melodies from whatever `spec` names.
+fn melodies_of(spec: &str, args: &EvalArgs<'_>, baselines: &Baselines, rng: &mut Rng) -> Result<Vec<Melody>, String> {
+    let len_steps = (args.bars * STEPS_PER_BAR) as u32;
+    match spec {
+        "markov" => return Ok((0..args.count).map(|_| baselines.tokens.generate(len_steps, rng)).collect()),
+        "markov-notes" => return Ok((0..args.count).map(|_| baselines.notes.generate(len_steps, rng)).collect()),
+        _ => {}
+    }
+    let path = Path::new(spec);
+    let onnx = if path.is_dir() && path.join("model.onnx").is_file() { path.join("model.onnx") } else { path.to_path_buf() };
+    if onnx.is_file() {
+        let mut generator = Generator::from_file(&onnx).map_err(|e| e.to_string())?;
+        eprintln!("{}: {} model on {}", onnx.display(), generator.info().kind, generator.backend());
+        return (0..args.count)
+            .map(|i| {
+                let options = GenerateOptions {
+                    bars: args.bars,
+                    seed: args.seed.wrapping_add(i as u64),
+                    temperature: args.temperature,
+                    ..GenerateOptions::default()
+                };
+                generate(&mut generator, &options).map_err(|e| e.to_string())
+            })
+            .collect();
+    }
+    if path.is_dir() {
+        let corpus = data::load_folder(path, true).map_err(|e| format!("{}: {e}", path.display()))?;
+        let windows = data::one_window_per_tune(&corpus.tunes, args.bars, rng);
+        return Ok(shuffled_take(windows, args.count, rng));
+    }
+    Err(format!("{spec}: neither an .onnx file, a run folder, a folder of MIDI files, `markov` nor `markov-notes`"))
+}
+
+/// Runs the evaluation; returns the reports (the subject first, then the Markov baselines).
+pub fn evaluate(args: &EvalArgs<'_>) -> Result<Vec<Report>, String> {
+    let mut rng = Rng::new(args.seed);
+    let reference_corpus = data::load_folder(args.reference, true).map_err(|e| format!("{}: {e}", args.reference.display()))?;
+    let reference = shuffled_take(data::one_window_per_tune(&reference_corpus.tunes, args.bars, &mut rng), args.count, &mut rng);
+    let training = data::load_folder(args.train, false).map_err(|e| format!("{}: {e}", args.train.display()))?;
+    let training_melodies: Vec<Melody> = training.tunes.iter().map(|t| t.melody.clone()).collect();
+    let patterns = metrics::pattern_set(training_melodies.iter());
+    let centred: Vec<Melody> = training_melodies
+        .iter()
+        .map(|m| m.transposed(neume::encoding::centring_octave_shift(m.notes.iter().map(|n| n.pitch))))
+        .collect();
+    let baselines = Baselines { tokens: TokenMarkov::fit(centred.iter()), notes: NoteMarkov::fit(centred.iter()) };
+    eprintln!(
+        "reference: {} windows from {}; training patterns from {} tunes",
+        reference.len(),
+        args.reference.display(),
+        training_melodies.len()
+    );
+    let mut reports = Vec::new();
+    let specs = std::iter::once(args.model).chain(BASELINES.into_iter().filter(|b| *b != args.model));
+    for spec in specs {
+        let generated = melodies_of(spec, args, &baselines, &mut rng)?;
+        reports.push(metrics::report(spec, &generated, &reference, &patterns));
+    }
+    Ok(reports)
+}
+
+/// Prints reports as a table.
+pub fn print_table(reports: &[Report]) {
+    let short = ["PC", "PCH", "PCTM", "PR", "PI", "NC", "IOI", "NLH", "NLTM"];
+    debug_assert_eq!(short.len(), FEATURE_NAMES.len());
+    print!("{:<40} {:>6}", "set", "mean");
+    for s in short {
+        print!(" {s:>5}");
+    }
+    println!(" {:>8} {:>6}", "in-scale", "copy");
+    for r in reports {
+        print!("{:<40} {:>6.3}", truncate(&r.name, 40), r.mean_overlap);
+        for v in &r.overlap {
+            print!(" {v:>5.2}");
+        }
+        println!(" {:>8.3} {:>6.3}", r.in_scale_rate, r.copy_rate);
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("…{}", s.chars().rev().take(n - 1).collect::<Vec<_>>().into_iter().rev().collect::<String>())
+    }
+}

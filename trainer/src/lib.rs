@@ -1,0 +1,13 @@
+//! Neume's trainer: MIDI folders in, ONNX melody generators out.
+//!
+//! Split the way burn's examples are: [`data`], [`model`], [`training`], [`export`], and the
+//! evaluation ([`metrics`], [`markov`], [`eval`]); `main.rs` is the thin command line, and the
+//! backend is chosen there, once.
+
+pub mod data;
+pub mod eval;
+pub mod export;
+pub mod markov;
+pub mod metrics;
+pub mod model;
+pub mod training;

@@ -1,0 +1,179 @@
+//! `neume-train`: learn a melody generator from a folder of MIDI files, evaluate it with
+//! music statistics, export the ONNX file Neume plays.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use burn::prelude::Device;
+use clap::{Parser, Subcommand};
+
+use neume_train::model::ModelShape;
+use neume_train::training::{self, Kind, TrainConfig};
+use neume_train::eval;
+
+#[derive(Parser)]
+#[command(name = "neume-train", version, about = "Train, evaluate and export Neume melody generators")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a generator on a folder of MIDI files.
+    Train(TrainArgs),
+    /// Compare generated melodies with a reference folder (Yang & Lerch 2018 statistics).
+    Eval {
+        /// An .onnx file, a run folder, a folder of .mid files, or `markov`.
+        #[arg(long)]
+        model: String,
+        /// Reference folder of .mid files (e.g. the test split).
+        #[arg(long)]
+        reference: PathBuf,
+        /// Training folder (for the copy rate and the Markov baseline).
+        #[arg(long)]
+        train: PathBuf,
+        /// Melodies to generate and compare.
+        #[arg(long, default_value_t = 500)]
+        count: usize,
+        /// Bars per melody.
+        #[arg(long, default_value_t = 4)]
+        bars: usize,
+        /// Sampling temperature (default: the one stored in the model).
+        #[arg(long)]
+        temperature: Option<f32>,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Also write the figures as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Write the ONNX model of a training run.
+    Export {
+        /// Run folder written by `train`.
+        #[arg(long)]
+        run: PathBuf,
+        /// Output .onnx file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// Generator family.
+    #[arg(long, value_enum)]
+    model: Kind,
+    /// Folder of training .mid files (searched recursively).
+    #[arg(long)]
+    data: PathBuf,
+    /// Folder of validation .mid files (model selection).
+    #[arg(long)]
+    valid: PathBuf,
+    /// Bars per training window.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=16))]
+    bars: u8,
+    /// Epochs.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Windows per batch.
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    /// Learning rate (Adam).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Latent size.
+    #[arg(long, default_value_t = 32)]
+    latent: usize,
+    /// Hidden width of the decoder.
+    #[arg(long, default_value_t = 512)]
+    hidden: usize,
+    /// Cap on optimiser steps per epoch (0: whole epoch).
+    #[arg(long, default_value_t = 0)]
+    max_steps: usize,
+    /// Steps between checkpoints.
+    #[arg(long, default_value_t = 500)]
+    checkpoint_every: usize,
+    /// Melodies generated for validation each epoch.
+    #[arg(long, default_value_t = 300)]
+    valid_samples: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Continue the run in --out from its last checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Compute device: cpu (GPU support is a separate build feature).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Run folder: config, checkpoints, metrics.jsonl, model.onnx.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn device(name: &str) -> Result<Device, String> {
+    match name {
+        "cpu" => {
+            eprintln!("device: CPU (burn flex backend)");
+            Ok(Device::flex())
+        }
+        other => Err(format!("--device {other}: this build supports only `cpu`")),
+    }
+}
+
+fn run() -> Result<(), String> {
+    match Cli::parse().command {
+        Command::Train(args) => {
+            let device = device(&args.device)?;
+            let config = TrainConfig {
+                kind: args.model,
+                data: args.data,
+                valid: args.valid,
+                shape: ModelShape { bars: usize::from(args.bars), latent: args.latent, hidden: args.hidden },
+                epochs: args.epochs,
+                batch: args.batch.max(2),
+                lr: args.lr.unwrap_or(match args.model {
+                    Kind::Vae => 1e-3,
+                    Kind::Gan => 2e-4,
+                }),
+                max_steps_per_epoch: args.max_steps,
+                checkpoint_every: args.checkpoint_every,
+                valid_samples: args.valid_samples.max(2),
+                seed: args.seed,
+                free_bits: 0.1,
+                kl_warmup_steps: 2000,
+                gumbel_tau: 0.5,
+                feature_matching: 1.0,
+            };
+            ctrlc::set_handler(|| training::STOP.store(true, std::sync::atomic::Ordering::Relaxed))
+                .map_err(|e| format!("installing the Ctrl-C handler: {e}"))?;
+            training::train(config, &args.out, args.resume, &device.autodiff())
+        }
+        Command::Eval { model, reference, train, count, bars, temperature, seed, json } => {
+            let args = eval::EvalArgs { model: &model, reference: &reference, train: &train, count, bars, temperature, seed };
+            let reports = eval::evaluate(&args)?;
+            eval::print_table(&reports);
+            if let Some(path) = json {
+                let text = serde_json::to_string_pretty(&reports).map_err(|e| e.to_string())?;
+                std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+            Ok(())
+        }
+        Command::Export { run, out } => {
+            training::export_run(&run, &out, &Device::flex())?;
+            eprintln!("wrote {}", out.display());
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

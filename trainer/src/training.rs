@@ -1,0 +1,431 @@
+//! The training loop: batches, optimiser steps, validation on music statistics, checkpoints,
+//! resume, and a clean stop on Ctrl-C.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use indicatif::{ProgressBar, ProgressStyle};
+use neume::encoding::{Melody, VOCAB_SIZE};
+use neume::generate::{sample_tokens, Rng};
+
+use crate::data::{self, Window};
+use crate::export::export_decoder;
+use crate::metrics;
+use crate::model::{softplus, straight_through_sample, Decoder, Gan, ModelShape, Vae};
+
+/// Set by the Ctrl-C handler; the loop checkpoints and stops at the next step.
+pub static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Which generator family to train.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Generative adversarial network (straight-through Gumbel-softmax generator).
+    Gan,
+    /// Variational autoencoder (free bits, KL annealing).
+    Vae,
+}
+
+impl Kind {
+    /// Name stored in the model metadata.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Gan => "gan",
+            Kind::Vae => "vae",
+        }
+    }
+}
+
+/// Everything a run is configured with; stored in the run folder.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct TrainConfig {
+    /// Generator family.
+    pub kind: Kind,
+    /// Training MIDI folder.
+    pub data: PathBuf,
+    /// Validation MIDI folder (model selection).
+    pub valid: PathBuf,
+    /// Model shape.
+    pub shape: ModelShape,
+    /// Epochs to train.
+    pub epochs: usize,
+    /// Windows per batch.
+    pub batch: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Stop an epoch after this many steps (0: whole epoch). For quick runs and tests.
+    pub max_steps_per_epoch: usize,
+    /// Steps between checkpoints inside an epoch.
+    pub checkpoint_every: usize,
+    /// Melodies generated for validation each epoch.
+    pub valid_samples: usize,
+    /// Random seed.
+    pub seed: u64,
+    /// VAE: nats of KL per latent dimension that cost nothing.
+    pub free_bits: f64,
+    /// VAE: steps over which the KL weight ramps from 0 to 1.
+    pub kl_warmup_steps: usize,
+    /// GAN: Gumbel-softmax temperature of the relaxed samples.
+    pub gumbel_tau: f64,
+    /// GAN: weight of the feature-matching term of the generator loss.
+    pub feature_matching: f64,
+}
+
+/// Progress saved with every checkpoint.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct RunState {
+    /// Epochs fully done.
+    epochs_done: usize,
+    /// Optimiser steps done.
+    steps_done: usize,
+    /// Best validation mean overlap so far.
+    best_valid_overlap: f64,
+    /// Sampling temperature of that best score.
+    #[serde(default = "one")]
+    best_temperature: f32,
+    /// Epoch of that best score.
+    #[serde(default)]
+    best_epoch: usize,
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+impl Default for RunState {
+    fn default() -> Self {
+        RunState { epochs_done: 0, steps_done: 0, best_valid_overlap: 0.0, best_temperature: 1.0, best_epoch: 0 }
+    }
+}
+
+/// Sampling temperatures tried at each validation.
+pub const VALID_TEMPERATURES: [f32; 6] = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+
+/// Metadata of a best model: its temperature and validation score.
+fn best_metadata(state: &RunState) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (neume::runtime::meta::TEMPERATURE.to_string(), format!("{}", state.best_temperature)),
+        ("neume.valid_mean_overlap".to_string(), format!("{:.4}", state.best_valid_overlap)),
+        ("neume.epoch".to_string(), state.best_epoch.to_string()),
+    ])
+}
+
+/// The models and optimisers of one run.
+enum Learner {
+    Vae { model: Vae, optim: ModuleOptimizer },
+    Gan { model: Gan, optim_g: ModuleOptimizer, optim_d: ModuleOptimizer },
+}
+
+impl Learner {
+    fn new(config: &TrainConfig, device: &Device) -> Learner {
+        match config.kind {
+            Kind::Vae => Learner::Vae { model: Vae::new(&config.shape, device), optim: AdamConfig::new().init() },
+            Kind::Gan => {
+                let adam = AdamConfig::new().with_beta_1(0.5).with_beta_2(0.999);
+                Learner::Gan { model: Gan::new(&config.shape, device), optim_g: adam.init(), optim_d: adam.init() }
+            }
+        }
+    }
+
+    fn decoder(&self) -> &Decoder {
+        match self {
+            Learner::Vae { model, .. } => &model.decoder,
+            Learner::Gan { model, .. } => &model.generator,
+        }
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let err = |e: burn::store::RecordError| format!("saving checkpoint in {}: {e:?}", dir.display());
+        match self {
+            Learner::Vae { model, optim } => {
+                model.clone().save_file(dir.join("model.bpk")).map_err(err)?;
+                optim.save(dir.join("optim.bpk")).map_err(err)?;
+            }
+            Learner::Gan { model, optim_g, optim_d } => {
+                model.clone().save_file(dir.join("model.bpk")).map_err(err)?;
+                optim_g.save(dir.join("optim_g.bpk")).map_err(err)?;
+                optim_d.save(dir.join("optim_d.bpk")).map_err(err)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn load(self, dir: &Path) -> Result<Learner, String> {
+        let err = |e: burn::store::RecordError| format!("loading checkpoint from {}: {e:?}", dir.display());
+        Ok(match self {
+            Learner::Vae { model, optim } => Learner::Vae {
+                model: model.try_load_file(dir.join("model.bpk")).map_err(err)?,
+                optim: optim.load(dir.join("optim.bpk")).map_err(err)?,
+            },
+            Learner::Gan { model, optim_g, optim_d } => Learner::Gan {
+                model: model.try_load_file(dir.join("model.bpk")).map_err(err)?,
+                optim_g: optim_g.load(dir.join("optim_g.bpk")).map_err(err)?,
+                optim_d: optim_d.load(dir.join("optim_d.bpk")).map_err(err)?,
+            },
+        })
+    }
+
+    /// One optimiser step; returns named losses.
+    fn step(self, batch: &[&[u8]], config: &TrainConfig, step: usize, rng: &mut Rng, device: &Device) -> (Learner, Vec<(&'static str, f64)>) {
+        let b = batch.len();
+        let shape = config.shape;
+        let x = Tensor::<2>::from_data(TensorData::new(data::one_hot(batch), [b, shape.flat()]), device);
+        let normal = |rng: &mut Rng, n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
+        let eps = Tensor::<2>::from_data(TensorData::new(normal(rng, b * shape.latent), [b, shape.latent]), device);
+        match self {
+            Learner::Vae { model, mut optim } => {
+                let beta = ((step + 1) as f64 / config.kl_warmup_steps.max(1) as f64).min(1.0);
+                let loss = model.loss(x, eps, beta, config.free_bits);
+                let recon = scalar(&loss.recon);
+                let kl = scalar(&loss.kl);
+                let grads = GradientsParams::from_grads(loss.total.backward(), &model);
+                let model = optim.step(config.lr, model, grads);
+                (Learner::Vae { model, optim }, vec![("recon", recon), ("kl", kl)])
+            }
+            Learner::Gan { mut model, mut optim_g, mut optim_d } => {
+                let gumbel: Vec<f32> = (0..b * shape.flat())
+                    .map(|_| {
+                        let u = rng.uniform().clamp(1e-10, 1.0 - 1e-10);
+                        -(-(u.ln())).ln() as f32
+                    })
+                    .collect();
+                let gumbel = Tensor::<3>::from_data(TensorData::new(gumbel, [b, shape.steps(), VOCAB_SIZE]), device);
+                let logits = model.generator.forward(eps);
+                let fake = straight_through_sample(logits, gumbel, config.gumbel_tau).reshape([b, shape.flat()]);
+
+                // Critic: real windows up, generated ones down.
+                let (real_score, real_features) = model.critic.forward(x);
+                let (fake_score, _) = model.critic.forward(fake.clone().detach());
+                let d_loss = softplus(real_score.neg()).mean() + softplus(fake_score).mean();
+                let d_value = scalar(&d_loss);
+                let grads = GradientsParams::from_grads(d_loss.backward(), &model.critic);
+                model.critic = optim_d.step(config.lr, model.critic, grads);
+
+                // Generator: fool the updated critic and match its mean features on real data.
+                let (fake_score, fake_features) = model.critic.forward(fake);
+                let matching = (real_features.detach().mean_dim(0) - fake_features.mean_dim(0)).powi_scalar(2).mean();
+                let g_loss = softplus(fake_score.neg()).mean() + matching.clone() * config.feature_matching;
+                let g_value = scalar(&g_loss);
+                let fm_value = scalar(&matching);
+                let grads = GradientsParams::from_grads(g_loss.backward(), &model.generator);
+                model.generator = optim_g.step(config.lr, model.generator, grads);
+                (Learner::Gan { model, optim_g, optim_d }, vec![("d", d_value), ("g", g_value), ("fm", fm_value)])
+            }
+        }
+    }
+}
+
+fn scalar(t: &Tensor<1>) -> f64 {
+    t.clone().into_scalar::<f32>() as f64
+}
+
+/// Samples `n` melodies from a decoder with burn (no export needed), as the runtime would.
+pub fn sample_melodies(decoder: &Decoder, shape: &ModelShape, n: usize, temperature: f32, seed: u64, device: &Device) -> Vec<Melody> {
+    let mut rng = Rng::new(seed);
+    let z: Vec<f32> = (0..n * shape.latent).map(|_| rng.normal() as f32).collect();
+    let z = Tensor::<2>::from_data(TensorData::new(z, [n, shape.latent]), device);
+    let logits = decoder.forward(z).into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 logits");
+    logits
+        .chunks_exact(shape.flat())
+        .map(|row| Melody::from_tokens(&sample_tokens(row, temperature, &mut rng, |_| true)))
+        .collect()
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Trains a model into `out`; resumes from `out/checkpoint` when `resume`.
+pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let checkpoint_dir = out.join("checkpoint");
+    let config = if resume {
+        let text = std::fs::read_to_string(out.join("config.json")).map_err(|e| format!("{}: {e}", out.join("config.json").display()))?;
+        let saved: TrainConfig = serde_json::from_str(&text).map_err(|e| format!("config.json: {e}"))?;
+        // The saved model shape and family win; the epoch count can be raised.
+        TrainConfig { epochs: config.epochs.max(saved.epochs), ..saved }
+    } else {
+        config
+    };
+    write_json(&out.join("config.json"), &config)?;
+
+    eprintln!("reading training data from {}", config.data.display());
+    let corpus = data::load_folder(&config.data, true).map_err(|e| format!("{}: {e}", config.data.display()))?;
+    let windows: Vec<Window> = data::windows(&corpus.tunes, config.shape.bars, 1);
+    eprintln!(
+        "{} files used, {} skipped, {} windows of {} bars",
+        corpus.tunes.len(),
+        corpus.skipped.len(),
+        windows.len(),
+        config.shape.bars
+    );
+    if windows.len() < config.batch.min(2) {
+        return Err(format!("{}: not enough usable melodies to train on", config.data.display()));
+    }
+    let valid = data::load_folder(&config.valid, true).map_err(|e| format!("{}: {e}", config.valid.display()))?;
+    let mut valid_rng = Rng::new(config.seed ^ 0x5EED);
+    let valid_reference = data::one_window_per_tune(&valid.tunes, config.shape.bars, &mut valid_rng);
+    eprintln!("{} validation windows", valid_reference.len());
+
+    let mut learner = Learner::new(&config, device);
+    let mut state = RunState::default();
+    if resume {
+        learner = learner.load(&checkpoint_dir)?;
+        let text = std::fs::read_to_string(checkpoint_dir.join("state.json")).map_err(|e| format!("state.json: {e}"))?;
+        state = serde_json::from_str(&text).map_err(|e| format!("state.json: {e}"))?;
+        eprintln!("resumed after epoch {}, step {}", state.epochs_done, state.steps_done);
+    }
+
+    let steps_per_epoch = {
+        let full = windows.len() / config.batch;
+        if config.max_steps_per_epoch > 0 { full.min(config.max_steps_per_epoch) } else { full }.max(1)
+    };
+    let batch = config.batch.min(windows.len());
+    let mut metrics_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out.join("metrics.jsonl"))
+        .map_err(|e| format!("metrics.jsonl: {e}"))?;
+    let started = Instant::now();
+
+    for epoch in state.epochs_done..config.epochs {
+        let mut rng = Rng::new(config.seed.wrapping_add(epoch as u64 * 7919));
+        let mut order: Vec<usize> = (0..windows.len()).collect();
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.below(i + 1));
+        }
+        let bar = ProgressBar::new(steps_per_epoch as u64);
+        bar.set_style(
+            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} ETA {eta} {msg}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{}/{}", epoch + 1, config.epochs));
+        let mut sums: BTreeMap<&'static str, f64> = BTreeMap::new();
+        let mut buffers: Vec<Window> = vec![Vec::new(); batch];
+        for step in 0..steps_per_epoch {
+            for (slot, &i) in buffers.iter_mut().zip(&order[step * batch..(step + 1) * batch]) {
+                slot.clone_from(&windows[i]);
+                // Augment by transposition: up or down an octave when it fits the range.
+                let shift = [0, 12, -12][rng.below(3)];
+                data::transpose_window(slot, shift);
+            }
+            let refs: Vec<&[u8]> = buffers.iter().map(|w| w.as_slice()).collect();
+            let (next, losses) = learner.step(&refs, &config, state.steps_done, &mut rng, device);
+            learner = next;
+            state.steps_done += 1;
+            let mut msg = String::new();
+            for (name, value) in &losses {
+                *sums.entry(name).or_default() += value;
+                msg.push_str(&format!("{name} {value:.3} "));
+            }
+            bar.set_message(msg);
+            bar.inc(1);
+            if config.checkpoint_every > 0 && state.steps_done % config.checkpoint_every == 0 {
+                save_checkpoint(&learner, &state, &checkpoint_dir)?;
+            }
+            if STOP.load(Ordering::Relaxed) {
+                bar.abandon_with_message("stopped");
+                save_checkpoint(&learner, &state, &checkpoint_dir)?;
+                if !out.join("model.onnx").exists() {
+                    export_to(&learner, &config, out, &BTreeMap::new())?;
+                }
+                eprintln!("stopped: checkpoint saved in {}; continue with --resume", checkpoint_dir.display());
+                return Ok(());
+            }
+        }
+        bar.finish();
+
+        // Validation: music statistics of generated melodies against the valid split, at
+        // each candidate sampling temperature; the best pair (epoch, temperature) is kept.
+        let decoder = learner.decoder().valid();
+        let sweep: Vec<(f32, [f64; 9], f64)> = VALID_TEMPERATURES
+            .iter()
+            .map(|&t| {
+                let generated = sample_melodies(&decoder, &config.shape, config.valid_samples, t, 12345, device);
+                let overlap = metrics::overlap_areas(&generated, &valid_reference, 1);
+                (t, overlap, metrics::in_scale_rate(&generated))
+            })
+            .collect();
+        let mean = |o: &[f64; 9]| o.iter().sum::<f64>() / o.len() as f64;
+        // VALID_TEMPERATURES is not empty.
+        let (temperature, overlap, in_scale) =
+            sweep.iter().max_by(|a, b| mean(&a.1).total_cmp(&mean(&b.1))).copied().expect("temperatures to try");
+        let mean_overlap = mean(&overlap);
+        state.epochs_done = epoch + 1;
+        let train_losses: BTreeMap<&str, f64> = sums.iter().map(|(k, v)| (*k, v / steps_per_epoch as f64)).collect();
+        let by_temperature: BTreeMap<String, f64> = sweep.iter().map(|(t, o, _)| (format!("{t}"), mean(o))).collect();
+        let record = serde_json::json!({
+            "epoch": epoch + 1,
+            "steps": state.steps_done,
+            "seconds": started.elapsed().as_secs_f64(),
+            "train": train_losses,
+            "valid_temperature": temperature,
+            "valid_mean_overlap": mean_overlap,
+            "valid_mean_overlap_by_temperature": by_temperature,
+            "valid_overlap": overlap,
+            "valid_in_scale_rate": in_scale,
+        });
+        writeln!(metrics_file, "{record}").map_err(|e| format!("metrics.jsonl: {e}"))?;
+        eprintln!(
+            "epoch {}: train {train_losses:?}, valid mean overlap {mean_overlap:.3} at temperature {temperature}, in-scale {in_scale:.3}",
+            epoch + 1
+        );
+        if mean_overlap > state.best_valid_overlap {
+            state.best_valid_overlap = mean_overlap;
+            state.best_temperature = temperature;
+            state.best_epoch = epoch + 1;
+            export_to(&learner, &config, out, &best_metadata(&state))?;
+            learner.save(&out.join("best"))?;
+            write_json(&out.join("best/state.json"), &state)?;
+        }
+        save_checkpoint(&learner, &state, &checkpoint_dir)?;
+    }
+    eprintln!(
+        "done in {:.0} s; best validation mean overlap {:.3}; model: {}",
+        started.elapsed().as_secs_f64(),
+        state.best_valid_overlap,
+        out.join("model.onnx").display()
+    );
+    Ok(())
+}
+
+fn save_checkpoint(learner: &Learner, state: &RunState, dir: &Path) -> Result<(), String> {
+    learner.save(dir)?;
+    write_json(&dir.join("state.json"), state)
+}
+
+fn export_to(learner: &Learner, config: &TrainConfig, out: &Path, extra: &BTreeMap<String, String>) -> Result<(), String> {
+    let bytes = export_decoder(learner.decoder(), &config.shape, config.kind.name(), extra);
+    let path = out.join("model.onnx");
+    std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Loads the decoder of a run's best (else latest) checkpoint.
+pub fn load_decoder(run: &Path, device: &Device) -> Result<(Decoder, TrainConfig), String> {
+    let text = std::fs::read_to_string(run.join("config.json")).map_err(|e| format!("{}: {e}", run.join("config.json").display()))?;
+    let config: TrainConfig = serde_json::from_str(&text).map_err(|e| format!("config.json: {e}"))?;
+    let dir = if run.join("best").exists() { run.join("best") } else { run.join("checkpoint") };
+    let learner = Learner::new(&config, device).load(&dir)?;
+    Ok((learner.decoder().clone(), config))
+}
+
+/// Writes the ONNX file of a run's best checkpoint to `path`, with its tuned temperature.
+pub fn export_run(run: &Path, path: &Path, device: &Device) -> Result<(), String> {
+    let (decoder, config) = load_decoder(run, device)?;
+    let state_path = if run.join("best/state.json").exists() { run.join("best/state.json") } else { run.join("checkpoint/state.json") };
+    let extra = match std::fs::read_to_string(&state_path) {
+        Ok(text) => best_metadata(&serde_json::from_str(&text).map_err(|e| format!("{}: {e}", state_path.display()))?),
+        Err(_) => BTreeMap::new(),
+    };
+    let bytes = export_decoder(&decoder, &config.shape, config.kind.name(), &extra);
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
