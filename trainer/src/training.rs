@@ -105,7 +105,7 @@ impl Default for RunState {
 }
 
 /// Sampling temperatures tried at each validation.
-pub const VALID_TEMPERATURES: [f32; 6] = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+pub const VALID_TEMPERATURES: [f32; 8] = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
 
 /// Metadata of a best model: its temperature and validation score.
 fn best_metadata(state: &RunState) -> BTreeMap<String, String> {
@@ -250,8 +250,8 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
     let config = if resume {
         let text = std::fs::read_to_string(out.join("config.json")).map_err(|e| format!("{}: {e}", out.join("config.json").display()))?;
         let saved: TrainConfig = serde_json::from_str(&text).map_err(|e| format!("config.json: {e}"))?;
-        // The saved model shape and family win; the epoch count can be raised.
-        TrainConfig { epochs: config.epochs.max(saved.epochs), ..saved }
+        // The saved model, data and optimiser settings win; --epochs sets where to stop.
+        TrainConfig { epochs: config.epochs, ..saved }
     } else {
         config
     };
