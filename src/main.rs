@@ -73,6 +73,11 @@ fn load(model: Option<&Path>) -> Result<Generator, String> {
     }
     .map_err(|e| e.to_string())?;
     eprintln!("model: {} ({}), backend: {}", generator.name(), generator.info().kind, generator.backend());
+    if let Some(state) = neume::runtime::backend_state() {
+        for note in &state.notes {
+            eprintln!("note: native ONNX Runtime not used: {note}");
+        }
+    }
     Ok(generator)
 }
 

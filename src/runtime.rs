@@ -100,6 +100,11 @@ pub struct BackendState {
 
 static BACKEND: OnceLock<BackendState> = OnceLock::new();
 
+/// The backend chosen so far, if any model was loaded.
+pub fn backend_state() -> Option<&'static BackendState> {
+    BACKEND.get()
+}
+
 /// Places to look for the native library: `NEUME_ORT_LIB` alone when it is set (a file;
 /// point it at nothing to force the fallback), else the directories given, each also with
 /// an `onnxruntime/` subfolder.
