@@ -342,23 +342,18 @@ impl Generator {
     /// Runs the model on one latent point; returns logits `[steps * VOCAB_SIZE]`, row-major
     /// by step.
     pub fn run(&mut self, z: &[f32]) -> Result<Vec<f32>, ModelError> {
-        let path = self.name.clone();
-        let runtime = |source| ModelError::Runtime { path: path.clone(), source };
+        let name = &self.name;
+        let invalid = |problem: String| ModelError::Invalid { path: name.clone(), problem };
+        let runtime = |source| ModelError::Runtime { path: name.clone(), source };
         if z.len() != self.info.latent_size {
-            return Err(ModelError::Invalid {
-                path: self.name.clone(),
-                problem: format!("latent point has {} values, the model takes {}", z.len(), self.info.latent_size),
-            });
+            return Err(invalid(format!("latent point has {} values, the model takes {}", z.len(), self.info.latent_size)));
         }
         let input = Tensor::from_array(([1usize, z.len()], z.to_vec())).map_err(runtime)?;
         let outputs = self.session.run(ort::inputs![INPUT_NAME => input]).map_err(runtime)?;
         let (_, logits) = outputs[OUTPUT_NAME].try_extract_tensor::<f32>().map_err(runtime)?;
         let want = self.info.steps() * VOCAB_SIZE;
         if logits.len() != want {
-            return Err(ModelError::Invalid {
-                path: self.name.clone(),
-                problem: format!("output has {} values, expected {want}", logits.len()),
-            });
+            return Err(invalid(format!("output has {} values, expected {want}", logits.len())));
         }
         Ok(logits.to_vec())
     }
