@@ -108,8 +108,10 @@ pub fn windows(tunes: &[Tune], bars: usize, stride_bars: usize) -> Vec<Window> {
     let len = (bars * STEPS_PER_BAR) as u32;
     let mut out = Vec::new();
     for tune in tunes {
+        // A tune shorter than a window gives one window, padded with rests.
+        let last_start = tune.melody.len_steps.saturating_sub(len);
         let mut start = 0;
-        while start + len <= tune.melody.len_steps.max(len) && start < tune.melody.len_steps {
+        while start <= last_start {
             let w = tune.melody.window(start, len);
             if w.notes.len() >= 4 && w.notes[0].start_step == 0 {
                 out.push(encode_window(&w));

@@ -31,9 +31,7 @@ pub struct EvalArgs<'a> {
 }
 
 fn shuffled_take(mut v: Vec<Melody>, n: usize, rng: &mut Rng) -> Vec<Melody> {
-    for i in (1..v.len()).rev() {
-        v.swap(i, rng.below(i + 1));
-    }
+    rng.shuffle(&mut v);
     v.truncate(n);
     v
 }

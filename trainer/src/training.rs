@@ -299,9 +299,7 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
     for epoch in state.epochs_done..config.epochs {
         let mut rng = Rng::new(config.seed.wrapping_add(epoch as u64 * 7919));
         let mut order: Vec<usize> = (0..windows.len()).collect();
-        for i in (1..order.len()).rev() {
-            order.swap(i, rng.below(i + 1));
-        }
+        rng.shuffle(&mut order);
         let bar = ProgressBar::new(steps_per_epoch as u64);
         bar.set_style(
             ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} ETA {eta} {msg}")
