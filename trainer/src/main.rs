@@ -104,7 +104,8 @@ struct TrainArgs {
     /// Continue the run in --out from its last checkpoint.
     #[arg(long)]
     resume: bool,
-    /// Compute device: cpu (GPU support is a separate build feature).
+    /// Compute device: `cpu`, or `gpu` (Vulkan; needs a build with `--features gpu`, else
+    /// falls back to the CPU with a message).
     #[arg(long, default_value = "cpu")]
     device: String,
     /// Run folder: config, checkpoints, metrics.jsonl, model.onnx.
@@ -112,14 +113,51 @@ struct TrainArgs {
     out: PathBuf,
 }
 
+/// The CPU device.
+fn cpu() -> Device {
+    eprintln!("device: CPU (burn flex backend)");
+    Device::flex()
+}
+
+/// The training device named on the command line; `gpu` falls back to the CPU, saying why,
+/// when this build or this machine has no usable GPU.
 fn device(name: &str) -> Result<Device, String> {
     match name {
-        "cpu" => {
-            eprintln!("device: CPU (burn flex backend)");
-            Ok(Device::flex())
-        }
-        other => Err(format!("--device {other}: this build supports only `cpu`")),
+        "cpu" => Ok(cpu()),
+        "gpu" => match gpu() {
+            Ok(device) => Ok(device),
+            Err(why) => {
+                eprintln!("warning: no GPU: {why}; training on the CPU instead");
+                Ok(cpu())
+            }
+        },
+        other => Err(format!("--device {other}: use `cpu` or `gpu`")),
     }
+}
+
+/// A Vulkan GPU device, proven by one small computation. wgpu panics when no adapter is
+/// found; the probe catches that (the release profile keeps `panic = "unwind"`).
+#[cfg(feature = "gpu")]
+fn gpu() -> Result<Device, String> {
+    use burn::prelude::Tensor;
+    let probe = std::panic::catch_unwind(|| {
+        let device = Device::vulkan(Default::default());
+        let sum: f32 = Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device).sum().into_scalar();
+        (device, sum)
+    });
+    match probe {
+        Ok((device, sum)) if sum == 6.0 => {
+            eprintln!("device: GPU (burn vulkan backend, wgpu)");
+            Ok(device)
+        }
+        Ok((_, sum)) => Err(format!("the Vulkan device computed 1 + 2 + 3 = {sum}")),
+        Err(_) => Err("no Vulkan adapter could be opened (is libvulkan.so.1 and a GPU driver installed?)".into()),
+    }
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu() -> Result<Device, String> {
+    Err("this build has no GPU support (rebuild with `--features gpu`)".into())
 }
 
 fn run() -> Result<(), String> {

@@ -69,3 +69,18 @@ fn eval_puts_the_baselines_beside_every_figure() {
         assert!((0.0..=1.0).contains(&mean), "{row}");
     }
 }
+
+#[test]
+fn device_gpu_without_a_gpu_build_falls_back_to_the_cpu_with_a_message() {
+    let out = std::env::temp_dir().join(format!("neume-gpu-fallback-{}", std::process::id()));
+    std::fs::remove_dir_all(&out).ok();
+    let output = train_command(&out, "1").args(["--device", "gpu", "--max-steps", "2"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    if cfg!(not(feature = "gpu")) {
+        assert!(stderr.contains("warning: no GPU: this build has no GPU support"), "{stderr}");
+    }
+    assert!(stderr.contains("device: "), "{stderr}");
+    assert!(out.join("model.onnx").is_file());
+    std::fs::remove_dir_all(&out).ok();
+}
