@@ -81,7 +81,8 @@ fn normalize(v: &mut [f64]) {
     }
 }
 
-fn mean(v: &[f64]) -> f64 {
+/// Arithmetic mean; 0 for an empty slice.
+pub fn mean(v: &[f64]) -> f64 {
     if v.is_empty() {
         0.0
     } else {

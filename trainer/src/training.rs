@@ -238,6 +238,11 @@ pub fn sample_melodies(decoder: &Decoder, shape: &ModelShape, n: usize, temperat
         .collect()
 }
 
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), String> {
     let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
@@ -248,8 +253,7 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let checkpoint_dir = out.join("checkpoint");
     let config = if resume {
-        let text = std::fs::read_to_string(out.join("config.json")).map_err(|e| format!("{}: {e}", out.join("config.json").display()))?;
-        let saved: TrainConfig = serde_json::from_str(&text).map_err(|e| format!("config.json: {e}"))?;
+        let saved: TrainConfig = read_json(&out.join("config.json"))?;
         // The saved model, data and optimiser settings win; --epochs sets where to stop.
         TrainConfig { epochs: config.epochs, ..saved }
     } else {
@@ -279,8 +283,7 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
     let mut state = RunState::default();
     if resume {
         learner = learner.load(&checkpoint_dir)?;
-        let text = std::fs::read_to_string(checkpoint_dir.join("state.json")).map_err(|e| format!("state.json: {e}"))?;
-        state = serde_json::from_str(&text).map_err(|e| format!("state.json: {e}"))?;
+        state = read_json(&checkpoint_dir.join("state.json"))?;
         eprintln!("resumed after epoch {}, step {}", state.epochs_done, state.steps_done);
     }
 
@@ -353,7 +356,7 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
                 (t, overlap, metrics::in_scale_rate(&generated))
             })
             .collect();
-        let mean = |o: &[f64; 9]| o.iter().sum::<f64>() / o.len() as f64;
+        let mean = |o: &[f64; 9]| metrics::mean(o);
         // VALID_TEMPERATURES is not empty.
         let (temperature, overlap, in_scale) =
             sweep.iter().max_by(|a, b| mean(&a.1).total_cmp(&mean(&b.1))).copied().expect("temperatures to try");
@@ -409,8 +412,7 @@ fn export_to(learner: &Learner, config: &TrainConfig, out: &Path, extra: &BTreeM
 
 /// Loads the decoder of a run's best (else latest) checkpoint.
 pub fn load_decoder(run: &Path, device: &Device) -> Result<(Decoder, TrainConfig), String> {
-    let text = std::fs::read_to_string(run.join("config.json")).map_err(|e| format!("{}: {e}", run.join("config.json").display()))?;
-    let config: TrainConfig = serde_json::from_str(&text).map_err(|e| format!("config.json: {e}"))?;
+    let config: TrainConfig = read_json(&run.join("config.json"))?;
     let dir = if run.join("best").exists() { run.join("best") } else { run.join("checkpoint") };
     let learner = Learner::new(&config, device).load(&dir)?;
     Ok((learner.decoder().clone(), config))
