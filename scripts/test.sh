@@ -12,4 +12,7 @@ if ! python3 -c "import onnx, mido" 2>/dev/null; then
 fi
 
 export NEUME_ORT_LIB="$PWD/target/onnxruntime/libonnxruntime.so.1.31.1"
+# `cargo test` never builds the plugin's cdylib (target/debug/libneume.so), which the host
+# tests load: build every target first (same features as the tests, so nothing builds twice).
+cargo build --workspace --all-targets --locked
 cargo test --workspace --locked "$@"

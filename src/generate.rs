@@ -174,6 +174,12 @@ impl GenerateOptions {
     }
 }
 
+/// Draws a latent point from N(0, I): what [`generate`] uses when no point is given, drawn
+/// first from the seed's generator.
+pub fn draw_latent(rng: &mut Rng, latent_size: usize) -> Vec<f32> {
+    (0..latent_size).map(|_| rng.normal() as f32).collect()
+}
+
 /// How strongly the latent points of the chunks of a long melody differ from the first
 /// chunk's (0 = the same, 1 = independent). Each chunk's point stays a draw from N(0, I).
 const CHUNK_LATENT_SPREAD: f32 = 0.6;
@@ -185,7 +191,7 @@ pub fn generate(generator: &mut Generator, options: &GenerateOptions) -> Result<
     let mut rng = Rng::new(options.seed);
     let z0: Vec<f32> = match &options.latent {
         Some(z) => (0..latent_size).map(|i| z.get(i).copied().unwrap_or(0.0)).collect(),
-        None => (0..latent_size).map(|_| rng.normal() as f32).collect(),
+        None => draw_latent(&mut rng, latent_size),
     };
     let want_steps = options.bars.clamp(1, 16) * STEPS_PER_BAR;
     let mut logits = Vec::with_capacity(want_steps.div_ceil(model_steps) * model_steps * VOCAB_SIZE);

@@ -4,12 +4,15 @@
 //! - [`midi`]: standard MIDI files in and out;
 //! - [`onnx`]: the model file format, read and written without a protobuf compiler;
 //! - [`runtime`]: loading and running a generator model;
-//! - [`generate`]: sampling melodies from a model.
+//! - [`generate`]: sampling melodies from a model;
+//! - `plugin` (feature `plugin`): the CLAP/VST3 plugin.
 
 pub mod encoding;
 pub mod generate;
 pub mod midi;
 pub mod onnx;
+#[cfg(feature = "plugin")]
+pub mod plugin;
 pub mod runtime;
 
 /// The default model, trained on the folk and chorale corpus (see `models/README.md`).

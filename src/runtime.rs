@@ -39,6 +39,12 @@ pub mod meta {
     pub const MODEL_KIND: &str = "neume.model_kind";
     /// Optional: the sampling temperature chosen on the validation set (default 1).
     pub const TEMPERATURE: &str = "neume.temperature";
+    /// Optional: main directions of variation of the latent space, measured on training data
+    /// (unit vectors, `;` between vectors, `,` between values), strongest first. The plugin's
+    /// latent knobs move along them.
+    pub const LATENT_DIRECTIONS: &str = "neume.latent_directions";
+    /// Optional: standard deviation of the training data along each direction (`,` between values).
+    pub const LATENT_SCALES: &str = "neume.latent_scales";
 }
 
 /// The vocabulary string stored in [`meta::VOCAB`].
@@ -196,7 +202,10 @@ pub struct ModelInfo {
     pub kind: String,
     /// Sampling temperature the model was tuned for.
     pub temperature: f32,
-    /// All metadata, for display and for later extensions (latent directions).
+    /// Main directions of variation of the latent space with their standard deviations
+    /// (from [`meta::LATENT_DIRECTIONS`]; empty when the model has none).
+    pub directions: Vec<(f32, Vec<f32>)>,
+    /// All metadata, for display.
     pub metadata: BTreeMap<String, String>,
 }
 
@@ -205,6 +214,39 @@ impl ModelInfo {
     pub fn steps(&self) -> usize {
         self.bars * STEPS_PER_BAR
     }
+
+    /// `count` directions for latent knobs, each with the standard deviation one knob unit
+    /// stands for: the model's measured directions first, then latent axes (scale 1).
+    pub fn knob_directions(&self, count: usize) -> Vec<(f32, Vec<f32>)> {
+        let mut out: Vec<(f32, Vec<f32>)> = self.directions.iter().take(count).cloned().collect();
+        for axis in (0..self.latent_size).take(count.saturating_sub(out.len())) {
+            let mut unit = vec![0.0; self.latent_size];
+            unit[axis] = 1.0;
+            out.push((1.0, unit));
+        }
+        out
+    }
+}
+
+/// Parses the optional latent directions of a model's metadata.
+fn parse_directions(md: &BTreeMap<String, String>, latent_size: usize) -> Result<Vec<(f32, Vec<f32>)>, String> {
+    let (Some(dirs), Some(scales)) = (md.get(meta::LATENT_DIRECTIONS), md.get(meta::LATENT_SCALES)) else {
+        return Ok(Vec::new());
+    };
+    let floats = |text: &str| -> Result<Vec<f32>, String> {
+        text.split(',')
+            .map(|v| v.trim().parse::<f32>().ok().filter(|x| x.is_finite()).ok_or_else(|| format!("`{v}` is not a finite number")))
+            .collect()
+    };
+    let scales = floats(scales).map_err(|e| format!("metadata `{}`: {e}", meta::LATENT_SCALES))?;
+    let vectors: Vec<Vec<f32>> = dirs.split(';').map(floats).collect::<Result<_, _>>().map_err(|e| format!("metadata `{}`: {e}", meta::LATENT_DIRECTIONS))?;
+    if vectors.len() != scales.len() || vectors.len() > latent_size {
+        return Err(format!("{} latent directions and {} scales for a latent size of {latent_size}", vectors.len(), scales.len()));
+    }
+    if let Some(v) = vectors.iter().find(|v| v.len() != latent_size) {
+        return Err(format!("a latent direction has {} values, the latent size is {latent_size}", v.len()));
+    }
+    Ok(scales.into_iter().zip(vectors).collect())
 }
 
 /// Checks a model file's structure and metadata without running it.
@@ -275,7 +317,8 @@ pub fn validate(bytes: &[u8], path: &str) -> Result<ModelInfo, ModelError> {
     };
     shape_of(&summary.inputs, INPUT_NAME, &[1, latent_size as i64])?;
     shape_of(&summary.outputs, OUTPUT_NAME, &[1, (bars * STEPS_PER_BAR) as i64, VOCAB_SIZE as i64])?;
-    Ok(ModelInfo { latent_size, bars, kind, temperature, metadata: summary.metadata })
+    let directions = parse_directions(md, latent_size).map_err(invalid)?;
+    Ok(ModelInfo { latent_size, bars, kind, temperature, directions, metadata: summary.metadata })
 }
 
 /// A loaded generator: latent point in, token logits out. One per worker thread

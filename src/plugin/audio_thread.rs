@@ -1,0 +1,491 @@
+//! Playback, on the audio thread: turns the current melody and the host transport into
+//! sample-accurate note-ons and note-offs.
+//!
+//! Everything here is `Copy` data in fixed-size storage: nothing allocates, locks, logs or
+//! waits. The sequencer knows nothing of the plugin framework, so it is tested directly.
+//!
+//! Timeline: the melody loops every `len_steps` 16ths, aligned to beat 0 of the song (four
+//! 16ths per quarter-note beat, a melody bar is four beats). An event at beat `t` sounds at
+//! the first sample at or after `t`; each event falls in exactly one block. Playing without a
+//! position from the host free-runs from the last known tempo (120 BPM before any); a
+//! stopped transport is silent.
+
+use crate::encoding::{Melody, Note, STEPS_PER_BAR};
+
+/// Longest melody the audio thread holds: 16 bars of 16ths, one note per step at most.
+pub const MAX_NOTES: usize = 16 * STEPS_PER_BAR;
+
+/// 16th steps per quarter-note beat.
+pub const STEPS_PER_BEAT: f64 = 4.0;
+
+/// Beats per melody bar (16 steps): melody swaps wait for multiples of this.
+pub const BEATS_PER_BAR: f64 = STEPS_PER_BAR as f64 / STEPS_PER_BEAT;
+
+/// Tolerance, in samples, for rounding an event time to its sample (the host's position is
+/// fixed-point and float arithmetic is not exact).
+const EPS_SAMPLES: f64 = 1e-3;
+
+/// The tempo assumed before the host has given one.
+pub const DEFAULT_TEMPO_BPM: f64 = 120.0;
+
+/// One note of a [`PlayMelody`], in the model's output key (before the octave setting).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlayNote {
+    /// MIDI pitch.
+    pub pitch: u8,
+    /// Onset in 16th steps from the melody start.
+    pub start_step: u16,
+    /// Length in 16th steps, at least 1.
+    pub len_steps: u16,
+}
+
+/// A melody as the audio thread holds it: fixed-size `Copy` data, so handing one over
+/// through a ring buffer never allocates or frees.
+#[derive(Clone, Copy, Debug)]
+pub struct PlayMelody {
+    /// Identifies the generation that made it (the worker's request key).
+    pub key: u64,
+    /// Loop length in steps (bars × 16), at most [`MAX_NOTES`].
+    pub len_steps: u16,
+    /// How many entries of `notes` are used.
+    pub count: u16,
+    /// Notes in onset order, not overlapping; `notes[..count]` are valid.
+    pub notes: [PlayNote; MAX_NOTES],
+}
+
+impl PlayMelody {
+    /// A melody with no notes.
+    pub const EMPTY: PlayMelody = PlayMelody { key: 0, len_steps: 0, count: 0, notes: [PlayNote { pitch: 0, start_step: 0, len_steps: 0 }; MAX_NOTES] };
+
+    /// Copies a melody in; notes beyond [`MAX_NOTES`] steps are dropped, overlaps cut.
+    pub fn from_melody(melody: &Melody, key: u64) -> PlayMelody {
+        let mut out = PlayMelody { key, len_steps: melody.len_steps.min(MAX_NOTES as u32) as u16, ..PlayMelody::EMPTY };
+        let mut sorted: Vec<Note> = melody.notes.iter().copied().filter(|n| n.start_step < u32::from(out.len_steps)).collect();
+        sorted.sort_by_key(|n| n.start_step);
+        for (i, note) in sorted.iter().enumerate() {
+            let end = sorted.get(i + 1).map_or(u32::from(out.len_steps), |next| next.start_step);
+            let len = note.len_steps.min(end.saturating_sub(note.start_step)).max(1);
+            if usize::from(out.count) < MAX_NOTES && (i == 0 || sorted[i - 1].start_step < note.start_step) {
+                out.notes[usize::from(out.count)] = PlayNote { pitch: note.pitch, start_step: note.start_step as u16, len_steps: len as u16 };
+                out.count += 1;
+            }
+        }
+        out
+    }
+
+    /// The valid notes.
+    pub fn notes(&self) -> &[PlayNote] {
+        &self.notes[..usize::from(self.count)]
+    }
+
+    /// Back to an encoding melody (for files and state).
+    pub fn to_melody(&self) -> Melody {
+        Melody {
+            notes: self.notes().iter().map(|n| Note { pitch: n.pitch, start_step: u32::from(n.start_step), len_steps: u32::from(n.len_steps) }).collect(),
+            len_steps: u32::from(self.len_steps),
+        }
+    }
+}
+
+/// What the host says about its transport for one block.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TransportInfo {
+    /// Whether the transport is playing.
+    pub playing: bool,
+    /// Tempo in quarter notes per minute.
+    pub tempo_bpm: Option<f64>,
+    /// Song position in quarter-note beats at the first sample of the block.
+    pub pos_beats: Option<f64>,
+    /// Active loop range in beats, `(start, end)`.
+    pub loop_beats: Option<(f64, f64)>,
+}
+
+/// Playback settings read from the parameters once per block.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlaySettings {
+    /// Octave shift, −2..=2.
+    pub octave: i8,
+    /// Note-on velocity, 1..=127.
+    pub velocity: u8,
+    /// Sounding fraction of each note's length, 0.05..=1.
+    pub gate: f32,
+    /// Delay of odd 16ths as a fraction of half a step, 0..=1 (0.67 ≈ triplet swing).
+    pub swing: f32,
+    /// Swap a new melody in at the next bar line (else at once).
+    pub swap_at_bar: bool,
+}
+
+impl Default for PlaySettings {
+    fn default() -> Self {
+        PlaySettings { octave: 0, velocity: 100, gate: 0.9, swing: 0.0, swap_at_bar: true }
+    }
+}
+
+/// A note event, with its offset in samples from the start of the block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoteOut {
+    /// Start `pitch`.
+    On { offset_samples: u32, pitch: u8, velocity: u8 },
+    /// End `pitch`.
+    Off { offset_samples: u32, pitch: u8 },
+}
+
+impl NoteOut {
+    /// The event's offset in the block.
+    pub fn offset_samples(&self) -> u32 {
+        match *self {
+            NoteOut::On { offset_samples, .. } | NoteOut::Off { offset_samples, .. } => offset_samples,
+        }
+    }
+}
+
+/// The note currently on.
+#[derive(Clone, Copy, Debug)]
+struct Sounding {
+    pitch: u8,
+    off_beats: f64,
+}
+
+/// The audio thread's playback state. Owned by the plugin, used only inside `process()`.
+#[derive(Debug)]
+pub struct Sequencer {
+    /// What plays now.
+    melody: PlayMelody,
+    /// Whether `melody` was ever set (the first melody swaps in at once).
+    has_melody: bool,
+    /// The newest melody from the worker, waiting for a bar line.
+    pending: Option<PlayMelody>,
+    /// The note on, if any: at most one (the melody is monophonic).
+    sounding: Option<Sounding>,
+    /// Onsets at or before this beat were played (guards against small backward moves).
+    cursor_beats: f64,
+    /// Where the next block should start if the transport runs on; `None` after a stop,
+    /// a reset or at first.
+    expected_beats: Option<f64>,
+    /// Tempo of the last block that had one.
+    tempo_bpm: f64,
+    /// Octave the sounding note was started with.
+    octave: i8,
+    /// Position at the end of the last block, in melody steps (for the editor's playhead).
+    position_steps: f64,
+}
+
+impl Default for Sequencer {
+    fn default() -> Self {
+        Sequencer {
+            melody: PlayMelody::EMPTY,
+            has_melody: false,
+            pending: None,
+            sounding: None,
+            cursor_beats: f64::NEG_INFINITY,
+            expected_beats: None,
+            tempo_bpm: DEFAULT_TEMPO_BPM,
+            octave: 0,
+            position_steps: 0.0,
+        }
+    }
+}
+
+impl Sequencer {
+    /// Queues a new melody: it replaces the current one at the next bar line, or at once
+    /// (see [`PlaySettings::swap_at_bar`]); a newer one replaces a queued one.
+    pub fn set_pending(&mut self, melody: PlayMelody) {
+        self.pending = Some(melody);
+    }
+
+    /// The melody playing now.
+    pub fn melody(&self) -> &PlayMelody {
+        &self.melody
+    }
+
+    /// Whether a note is on.
+    pub fn is_sounding(&self) -> bool {
+        self.sounding.is_some()
+    }
+
+    /// Position at the end of the last block, in steps into the melody.
+    pub fn position_steps(&self) -> f64 {
+        self.position_steps
+    }
+
+    /// Forgets the transport position: the next block starts afresh, first ending any
+    /// note still on. Called from `reset()`, where no events can be sent.
+    pub fn reset(&mut self) {
+        self.expected_beats = None;
+    }
+
+    /// Ends the sounding note, if any, at `offset`.
+    fn note_off(&mut self, offset_samples: u32, out: &mut impl FnMut(NoteOut)) {
+        if let Some(s) = self.sounding.take() {
+            out(NoteOut::Off { offset_samples, pitch: s.pitch });
+        }
+    }
+
+    fn swap_now(&mut self) {
+        if let Some(next) = self.pending.take() {
+            self.melody = next;
+            self.has_melody = true;
+        }
+    }
+
+    /// Plays one block of `frames` samples, calling `out` for each event in time order.
+    pub fn process(&mut self, frames: u32, sample_rate: f64, transport: &TransportInfo, settings: &PlaySettings, out: &mut impl FnMut(NoteOut)) {
+        if !self.has_melody {
+            self.swap_now();
+        }
+        if !transport.playing || frames == 0 || !(sample_rate > 0.0) {
+            self.note_off(0, out);
+            self.swap_now();
+            if !transport.playing {
+                self.expected_beats = None;
+            }
+            return;
+        }
+        if let Some(tempo) = transport.tempo_bpm.filter(|t| t.is_finite() && *t > 0.0) {
+            self.tempo_bpm = tempo.clamp(1.0, 2000.0);
+        }
+        let spb = sample_rate * 60.0 / self.tempo_bpm; // samples per beat
+        let pos = match transport.pos_beats.filter(|p| p.is_finite()) {
+            Some(p) => p,
+            None => self.expected_beats.unwrap_or(0.0),
+        };
+        let continuous = matches!(self.expected_beats, Some(e) if (pos - e).abs() <= 1.0 / spb);
+        if !continuous {
+            self.note_off(0, out);
+            self.cursor_beats = f64::NEG_INFINITY;
+        }
+        if settings.octave != self.octave {
+            self.note_off(0, out);
+            self.octave = settings.octave;
+        }
+        if !settings.swap_at_bar && self.pending.is_some() {
+            self.note_off(0, out);
+            self.swap_now();
+        }
+        // A loop shorter than a few samples is ignored.
+        let loop_range = transport.loop_beats.filter(|(s, e)| s.is_finite() && e.is_finite() && (e - s) * spb >= 4.0);
+        let mut start = 0u32;
+        let mut b0 = pos;
+        loop {
+            let remaining = frames - start;
+            let len = match loop_range {
+                Some((_, end)) if b0 < end && b0 + f64::from(remaining) / spb > end => {
+                    (((end - b0) * spb - EPS_SAMPLES).ceil() as u32).clamp(1, remaining)
+                }
+                _ => remaining,
+            };
+            self.play_segment(start, len, b0, spb, settings, out);
+            start += len;
+            if start >= frames {
+                b0 += f64::from(len) / spb;
+                break;
+            }
+            // The loop wraps at `start`.
+            self.note_off(start, out);
+            // `loop_range` is `Some` whenever the segment was cut short.
+            b0 = loop_range.map_or(b0, |(s, _)| s);
+            self.cursor_beats = f64::NEG_INFINITY;
+        }
+        self.expected_beats = Some(b0);
+        let len_beats = f64::from(self.melody.len_steps) / STEPS_PER_BEAT;
+        self.position_steps = if len_beats > 0.0 { b0.rem_euclid(len_beats) * STEPS_PER_BEAT } else { 0.0 };
+    }
+
+    /// Plays samples `start..start + len`, where `start` is at beat `b0`.
+    fn play_segment(&mut self, start: u32, len: u32, b0: f64, spb: f64, settings: &PlaySettings, out: &mut impl FnMut(NoteOut)) {
+        // Event times in (low, high] land in this segment (see the module notes).
+        let low = b0 - (1.0 - EPS_SAMPLES) / spb;
+        let high = b0 + (f64::from(len) - 1.0 + EPS_SAMPLES) / spb;
+        let offset = |t: f64| start + (((t - b0) * spb - EPS_SAMPLES).ceil().max(0.0) as u32).min(len - 1);
+        self.cursor_beats = self.cursor_beats.max(low);
+        loop {
+            let off = self.sounding.map(|s| s.off_beats).filter(|&t| t <= high);
+            let swap = match self.pending {
+                Some(_) if settings.swap_at_bar => {
+                    let bar = ((self.cursor_beats / BEATS_PER_BAR).floor() + 1.0) * BEATS_PER_BAR;
+                    Some(bar).filter(|&t| t <= high)
+                }
+                _ => None,
+            };
+            let on = self.next_onset(self.cursor_beats, high, settings.swing);
+            // Earliest first; at equal times: off, then swap, then on.
+            let first = [off.map(|t| (t, 0)), swap.map(|t| (t, 1)), on.map(|(t, _)| (t, 2))]
+                .into_iter()
+                .flatten()
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            match first {
+                None => break,
+                Some((t, 0)) => self.note_off(offset(t), out),
+                Some((t, 1)) => {
+                    self.note_off(offset(t), out);
+                    self.swap_now();
+                    // The new melody's onsets at the bar line itself still play.
+                    self.cursor_beats = t - 1e-9;
+                }
+                Some((t, _)) => {
+                    // `on` is `Some` when it was chosen.
+                    let Some((_, note)) = on else { break };
+                    let at = offset(t);
+                    self.note_off(at, out);
+                    let pitch = (i16::from(note.pitch) + 12 * i16::from(settings.octave)).clamp(0, 127) as u8;
+                    out(NoteOut::On { offset_samples: at, pitch, velocity: settings.velocity.clamp(1, 127) });
+                    let len_beats = f64::from(note.len_steps) / STEPS_PER_BEAT * f64::from(settings.gate.clamp(0.05, 1.0));
+                    self.sounding = Some(Sounding { pitch, off_beats: t + len_beats.max(1.0 / spb) });
+                    self.cursor_beats = t;
+                }
+            }
+        }
+    }
+
+    /// The first onset after `after` and at or before `high`, with its note.
+    fn next_onset(&self, after: f64, high: f64, swing: f32) -> Option<(f64, PlayNote)> {
+        let notes = self.melody.notes();
+        let period = f64::from(self.melody.len_steps) / STEPS_PER_BEAT;
+        if notes.is_empty() || !(period > 0.0) || !after.is_finite() {
+            return None;
+        }
+        let swing_steps = f64::from(swing.clamp(0.0, 1.0)) * 0.5;
+        // Start one period early: a swung last note can reach into the next period.
+        let mut k = (after / period).floor() - 1.0;
+        while k * period <= high {
+            for note in notes {
+                let step = f64::from(note.start_step) + if note.start_step % 2 == 1 { swing_steps } else { 0.0 };
+                let t = k * period + step / STEPS_PER_BEAT;
+                if t > high {
+                    return None;
+                }
+                if t > after {
+                    return Some((t, *note));
+                }
+            }
+            k += 1.0;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn melody(notes: &[(u8, u32, u32)], len_steps: u32) -> PlayMelody {
+        let notes = notes.iter().map(|&(pitch, start_step, len_steps)| Note { pitch, start_step, len_steps }).collect();
+        PlayMelody::from_melody(&Melody { notes, len_steps }, 1)
+    }
+
+    fn playing(pos_beats: f64) -> TransportInfo {
+        TransportInfo { playing: true, tempo_bpm: Some(120.0), pos_beats: Some(pos_beats), loop_beats: None }
+    }
+
+    /// Runs `blocks` blocks of `frames` at 48 kHz, 120 BPM from beat 0, like a host would;
+    /// returns (absolute sample, event).
+    fn run(seq: &mut Sequencer, frames: u32, blocks: u32, settings: &PlaySettings) -> Vec<(u64, NoteOut)> {
+        let mut events = Vec::new();
+        for b in 0..blocks {
+            let at = u64::from(b) * u64::from(frames);
+            let pos = at as f64 / 24_000.0;
+            // Absolute sample of each event; the offset inside the event is zeroed so runs with
+            // different block sizes compare equal.
+            seq.process(frames, 48_000.0, &playing(pos), settings, &mut |e| {
+                let abs = at + u64::from(e.offset_samples());
+                events.push((abs, match e {
+                    NoteOut::On { pitch, velocity, .. } => NoteOut::On { offset_samples: 0, pitch, velocity },
+                    NoteOut::Off { pitch, .. } => NoteOut::Off { offset_samples: 0, pitch },
+                }))
+            });
+        }
+        events
+    }
+
+    #[test]
+    fn notes_land_on_exact_samples_whatever_the_block_size() {
+        // At 120 BPM and 48 kHz a 16th is 6000 samples.
+        let m = melody(&[(60, 0, 4), (62, 4, 2), (64, 8, 8)], 16);
+        let settings = PlaySettings { gate: 1.0, ..Default::default() };
+        let mut reference = None;
+        for frames in [1, 37, 512, 4096] {
+            let mut seq = Sequencer::default();
+            seq.set_pending(m);
+            let events = run(&mut seq, frames, 200_000 / frames, &settings);
+            let ons: Vec<(u64, u8)> = events.iter().filter_map(|(t, e)| matches!(e, NoteOut::On { .. }).then(|| (*t, if let NoteOut::On { pitch, .. } = e { *pitch } else { 0 }))).collect();
+            assert_eq!(&ons[..4], &[(0, 60), (24_000, 62), (48_000, 64), (96_000, 60)], "frames {frames}");
+            let offs: Vec<u64> = events.iter().filter(|(_, e)| matches!(e, NoteOut::Off { .. })).map(|(t, _)| *t).collect();
+            assert_eq!(&offs[..3], &[24_000, 36_000, 96_000], "frames {frames}");
+            if let Some(r) = &reference {
+                assert_eq!(r, &events, "block size {frames} changed the events");
+            } else {
+                reference = Some(events);
+            }
+        }
+    }
+
+    #[test]
+    fn stop_jump_and_loop_end_the_sounding_note() {
+        let m = melody(&[(60, 0, 16)], 16);
+        let s = PlaySettings::default();
+        let mut seq = Sequencer::default();
+        seq.set_pending(m);
+        let mut ev = Vec::new();
+        seq.process(512, 48_000.0, &playing(0.0), &s, &mut |e| ev.push(e));
+        assert_eq!(ev, [NoteOut::On { offset_samples: 0, pitch: 60, velocity: 100 }]);
+        ev.clear();
+        // Jump to beat 2.
+        seq.process(512, 48_000.0, &playing(2.0), &s, &mut |e| ev.push(e));
+        assert_eq!(ev, [NoteOut::Off { offset_samples: 0, pitch: 60 }]);
+        ev.clear();
+        // Loop 0..2.5 beats: the wrap ends nothing (silent), then the onset at beat 0 plays.
+        let t = TransportInfo { loop_beats: Some((0.0, 2.5)), ..playing(2.0 + 512.0 / 24_000.0) };
+        seq.process(24_000, 48_000.0, &t, &s, &mut |e| ev.push(e));
+        let wrap = ((2.5 - t.pos_beats.unwrap()) * 24_000.0 - EPS_SAMPLES).ceil() as u32;
+        assert_eq!(ev, [NoteOut::On { offset_samples: wrap, pitch: 60, velocity: 100 }]);
+        ev.clear();
+        seq.process(64, 48_000.0, &TransportInfo { playing: false, ..t }, &s, &mut |e| ev.push(e));
+        assert_eq!(ev, [NoteOut::Off { offset_samples: 0, pitch: 60 }]);
+        assert!(!seq.is_sounding());
+    }
+
+    #[test]
+    fn swaps_wait_for_the_bar_line_unless_immediate() {
+        let a = melody(&[(60, 0, 2), (62, 2, 2), (64, 4, 2), (65, 6, 2)], 16);
+        let b = melody(&[(72, 0, 2), (74, 2, 14)], 16);
+        let mut seq = Sequencer::default();
+        seq.set_pending(a);
+        let s = PlaySettings { gate: 1.0, ..Default::default() };
+        let mut ev = Vec::new();
+        // Beats 0..1: A's first notes.
+        seq.process(24_000, 48_000.0, &playing(0.0), &s, &mut |e| ev.push(e));
+        seq.set_pending(b);
+        ev.clear();
+        // Beats 1..5: A continues until the bar line at beat 4 (sample 72000 from 24000).
+        seq.process(96_000, 48_000.0, &playing(1.0), &s, &mut |e| ev.push(e));
+        let ons: Vec<(u32, u8)> = ev.iter().filter_map(|e| match e { NoteOut::On { offset_samples, pitch, .. } => Some((*offset_samples, *pitch)), _ => None }).collect();
+        assert_eq!(ons, [(0, 64), (12_000, 65), (72_000, 72), (84_000, 74)]);
+        // Immediate swap ends the note at sample 0; beat 5 is step 4 of A (E).
+        seq.set_pending(a);
+        ev.clear();
+        let now = PlaySettings { swap_at_bar: false, ..s };
+        seq.process(16, 48_000.0, &playing(5.0), &now, &mut |e| ev.push(e));
+        assert_eq!(ev, [NoteOut::Off { offset_samples: 0, pitch: 74 }, NoteOut::On { offset_samples: 0, pitch: 64, velocity: 100 }]);
+    }
+
+    #[test]
+    fn swing_gate_and_octave_shape_playback() {
+        let m = melody(&[(60, 0, 1), (62, 1, 1)], 16);
+        let s = PlaySettings { swing: 1.0, gate: 0.5, octave: 1, velocity: 90, swap_at_bar: true };
+        let mut seq = Sequencer::default();
+        seq.set_pending(m);
+        let events = run(&mut seq, 1000, 20, &s);
+        let e: Vec<(u64, NoteOut)> = events.into_iter().take(4).collect();
+        assert_eq!(e[0], (0, NoteOut::On { offset_samples: 0, pitch: 72, velocity: 90 }));
+        assert_eq!(e[2].1, NoteOut::On { offset_samples: 0, pitch: 74, velocity: 90 });
+        assert_eq!(e[1].0, 3000); // half of a 16th
+        assert_eq!(e[2].0, 9000); // the odd 16th, late by half a step
+        assert_eq!(e[3].0, 12_000);
+    }
+
+    #[test]
+    fn from_melody_cuts_overlaps_and_keeps_order() {
+        let m = melody(&[(64, 4, 8), (60, 0, 10), (67, 30, 4)], 32);
+        assert_eq!(m.notes(), &[PlayNote { pitch: 60, start_step: 0, len_steps: 4 }, PlayNote { pitch: 64, start_step: 4, len_steps: 8 }, PlayNote { pitch: 67, start_step: 30, len_steps: 2 }]);
+    }
+}

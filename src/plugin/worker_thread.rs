@@ -1,0 +1,485 @@
+//! The worker thread: one per plugin instance. It loads the model, runs it when the
+//! parameters change, and hands finished melodies to the audio thread.
+//!
+//! Wake-ups: parameter callbacks (which may run on the audio thread) only bump an atomic
+//! counter and unpark this thread (a futex wake: no lock, no allocation). Commands from the
+//! main thread and the editor (load a model, shut down) come through a bounded
+//! `crossbeam-channel` whose sender drops the oldest command when full. Melodies go to the
+//! audio thread through an `rtrb` ring of `Copy` [`PlayMelody`] values.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::thread::{JoinHandle, Thread};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+use super::audio_thread::PlayMelody;
+use super::params::{NeumeParams, SavedMelody, LATENT_KNOBS};
+use crate::encoding::{Melody, Note};
+use crate::generate::{draw_latent, generate, GenerateOptions, Rng};
+use crate::runtime::{self, Generator};
+
+/// How the worker is woken. Shared by the parameters' callbacks, the plugin and the worker.
+#[derive(Debug, Default)]
+pub struct Wake {
+    /// Wake-ups requested so far; the worker reports how many it has handled.
+    requested: AtomicU64,
+    /// The worker thread, once it runs.
+    thread: OnceLock<Thread>,
+}
+
+impl Wake {
+    /// Asks the worker to look at the parameters again; returns the request's number.
+    /// Real-time safe: an atomic add and, when the worker sleeps, a futex wake.
+    pub fn wake(&self) -> u64 {
+        let n = self.requested.fetch_add(1, Ordering::AcqRel) + 1;
+        if let Some(thread) = self.thread.get() {
+            thread.unpark();
+        }
+        n
+    }
+}
+
+/// What the worker reports, for the editor and the tests. Written by the worker only.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerStatus {
+    /// The model in use (`default` or a path).
+    pub model_name: String,
+    /// The backend running it.
+    pub backend: String,
+    /// Why the last model file asked for did not load (the previous model plays on);
+    /// cleared when a model loads.
+    pub model_error: Option<String>,
+    /// Why the last generation failed; cleared by the next one that succeeds.
+    pub error: Option<String>,
+    /// Wall time of the last generation, in milliseconds.
+    pub last_generation_ms: f32,
+    /// Melodies generated so far.
+    pub generations: u64,
+}
+
+/// Shared between the plugin (main and audio thread), the editor and the worker.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Wakes the worker.
+    pub wake: Arc<Wake>,
+    /// The worker's report. Never touched by the audio thread.
+    pub status: parking_lot::Mutex<WorkerStatus>,
+    /// The highest wake-up number the worker has fully handled (melody published).
+    handled: Mutex<u64>,
+    /// Signalled when `handled` grows.
+    handled_changed: Condvar,
+    /// False once the worker thread has ended (set by the worker, or by the audio thread
+    /// when it finds the ring abandoned).
+    pub worker_alive: AtomicBool,
+    /// Playhead in melody steps, written by the audio thread after each block.
+    pub position_steps: atomic_float::AtomicF32,
+    /// Note events the host's output buffer refused (should stay 0).
+    pub dropped_events: AtomicU64,
+}
+
+impl Shared {
+    /// Waits (main thread only) until wake-up `n` is handled, up to `timeout`; runs
+    /// `between` at least every few milliseconds meanwhile. Returns whether it was handled.
+    pub fn wait_handled(&self, n: u64, timeout: Duration, mut between: impl FnMut()) -> bool {
+        let deadline = Instant::now() + timeout;
+        // A poisoned lock only means a worker panicked while holding it; the number is valid.
+        let mut handled = self.handled.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            between();
+            if *handled >= n {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline || !self.worker_alive.load(Ordering::Acquire) {
+                return false;
+            }
+            let wait = (deadline - now).min(Duration::from_millis(2));
+            handled = self.handled_changed.wait_timeout(handled, wait).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    fn set_handled(&self, n: u64) {
+        let mut handled = self.handled.lock().unwrap_or_else(|e| e.into_inner());
+        if n > *handled {
+            *handled = n;
+            self.handled_changed.notify_all();
+        }
+    }
+
+    fn report(&self, f: impl FnOnce(&mut WorkerStatus)) {
+        f(&mut self.status.lock());
+    }
+}
+
+/// Commands from the main thread or the editor.
+#[derive(Debug)]
+pub enum Command {
+    /// Load this model file; on success it replaces the current model and is saved with the
+    /// project, on failure the current one keeps playing and the error is reported.
+    LoadModel(PathBuf),
+    /// Go back to the embedded default model.
+    UseDefaultModel,
+    /// End the thread.
+    Shutdown,
+}
+
+/// The plugin's handle on its worker.
+pub struct WorkerHandle {
+    commands: Sender<Command>,
+    /// Lets the sender drop the oldest command when the channel is full.
+    oldest: Receiver<Command>,
+    wake: Arc<Wake>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl WorkerHandle {
+    /// Starts the worker thread. `dirs` are where to look for the native ONNX Runtime.
+    pub fn spawn(params: Arc<NeumeParams>, shared: Arc<Shared>, to_audio: rtrb::Producer<PlayMelody>, dirs: Vec<PathBuf>) -> std::io::Result<WorkerHandle> {
+        let (commands, receiver) = crossbeam_channel::bounded(8);
+        let oldest = receiver.clone();
+        let wake = shared.wake.clone();
+        shared.worker_alive.store(true, Ordering::Release);
+        let thread = std::thread::Builder::new().name("neume-worker".into()).spawn(move || {
+            let mut worker = Worker { params, shared, commands: receiver, to_audio, generator: None, loaded_path: None, published_key: None, unpublished: None, dirs };
+            worker.run();
+            worker.shared.worker_alive.store(false, Ordering::Release);
+        })?;
+        // Set once here, before any wake-up can need it; a second spawn is never made.
+        let _ = wake.thread.set(thread.thread().clone());
+        thread.thread().unpark();
+        Ok(WorkerHandle { commands, oldest, wake, thread: Some(thread) })
+    }
+
+    /// Sends a command; when eight are already waiting, the oldest is dropped.
+    pub fn send(&self, mut command: Command) {
+        loop {
+            match self.commands.try_send(command) {
+                Ok(()) => break,
+                Err(TrySendError::Full(c)) => {
+                    command = c;
+                    let _ = self.oldest.try_recv();
+                }
+                Err(TrySendError::Disconnected(_)) => break,
+            }
+        }
+        self.wake.wake();
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        self.send(Command::Shutdown);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The worker's own state; lives on the worker thread.
+struct Worker {
+    params: Arc<NeumeParams>,
+    shared: Arc<Shared>,
+    commands: Receiver<Command>,
+    to_audio: rtrb::Producer<PlayMelody>,
+    /// The model in use: the last one that loaded.
+    generator: Option<Generator>,
+    /// Which model `generator` was loaded for (`Some(None)` = the default).
+    loaded_path: Option<Option<String>>,
+    /// Key of the melody last handed to the audio thread.
+    published_key: Option<u64>,
+    /// A melody the full ring could not take yet.
+    unpublished: Option<PlayMelody>,
+    dirs: Vec<PathBuf>,
+}
+
+/// Everything that decides a melody, read from the parameters at one moment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    pub knobs: [f32; LATENT_KNOBS],
+    pub variation: f32,
+    pub seed: u64,
+    pub bars: usize,
+    pub key_root: u8,
+    pub scale_index: usize,
+    pub morph: f32,
+    pub point_a: Option<Vec<f32>>,
+    pub point_b: Option<Vec<f32>>,
+    pub model_path: Option<String>,
+}
+
+impl Request {
+    /// Reads the parameters and the stored points.
+    pub fn read(params: &NeumeParams) -> Request {
+        use nice_plug::prelude::Enum;
+        Request {
+            knobs: params.knobs(),
+            variation: params.variation.value(),
+            seed: params.seed.value().max(0) as u64,
+            bars: params.bars.value().clamp(1, 16) as usize,
+            key_root: params.key_root.value().clamp(0, 11) as u8,
+            scale_index: params.scale.value().to_index(),
+            morph: params.morph.value(),
+            point_a: params.point_a.read().clone(),
+            point_b: params.point_b.read().clone(),
+            model_path: params.model_path.read().clone(),
+        }
+    }
+
+    /// The A↔B points when both are stored.
+    fn morph_points(&self) -> Option<(&[f32], &[f32])> {
+        match (&self.point_a, &self.point_b) {
+            (Some(a), Some(b)) if a.len() == b.len() => Some((a, b)),
+            _ => None,
+        }
+    }
+
+    /// A stable 64-bit key (FNV-1a): equal requests make equal melodies.
+    pub fn key(&self) -> u64 {
+        let mut h = Fnv::default();
+        h.bytes(b"neume-request-1");
+        h.bytes(self.model_path.as_deref().unwrap_or("").as_bytes());
+        self.knobs.iter().for_each(|k| h.u64(u64::from(k.to_bits())));
+        h.u64(u64::from(self.variation.to_bits()));
+        h.u64(self.seed);
+        h.u64(self.bars as u64);
+        h.u64(u64::from(self.key_root));
+        h.u64(self.scale_index as u64);
+        if let Some((a, b)) = self.morph_points() {
+            h.u64(u64::from(self.morph.to_bits()));
+            a.iter().chain(b).for_each(|v| h.u64(u64::from(v.to_bits())));
+        }
+        h.0
+    }
+
+    /// The latent point: the seed's point (or A↔B) moved by the knobs along the model's
+    /// directions. `None` when it is exactly the seed's point (drawn inside `generate`, so
+    /// the plugin and `neume generate --seed` agree).
+    pub fn latent(&self, info: &runtime::ModelInfo) -> Option<Vec<f32>> {
+        let n = info.latent_size;
+        let base = self.morph_points().filter(|(a, _)| a.len() == n).map(|(a, b)| a.iter().zip(b).map(|(a, b)| a + (b - a) * self.morph).collect::<Vec<f32>>());
+        if base.is_none() && self.knobs.iter().all(|k| *k == 0.0) {
+            return None;
+        }
+        let mut z = base.unwrap_or_else(|| draw_latent(&mut Rng::new(self.seed), n));
+        for (knob, (scale, direction)) in self.knobs.iter().zip(info.knob_directions(LATENT_KNOBS)) {
+            z.iter_mut().zip(&direction).for_each(|(v, d)| *v += knob * scale * d);
+        }
+        Some(z)
+    }
+
+    /// Generation options for a model with `info`.
+    pub fn options(&self, info: &runtime::ModelInfo) -> GenerateOptions {
+        use nice_plug::prelude::Enum;
+        GenerateOptions {
+            bars: self.bars,
+            seed: self.seed,
+            temperature: Some(info.temperature * self.variation.max(0.0)),
+            key_root: self.key_root,
+            scale: Some(super::params::ScaleChoice::from_index(self.scale_index).scale()),
+            latent: self.latent(info),
+        }
+    }
+}
+
+/// FNV-1a, 64 bit: stable across builds and platforms (unlike `DefaultHasher`).
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn bytes(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.bytes_end();
+    }
+
+    fn bytes_end(&mut self) {
+        self.0 = (self.0 ^ 0xff).wrapping_mul(0x0100_0000_01b3);
+    }
+
+    fn u64(&mut self, v: u64) {
+        for b in v.to_le_bytes() {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// A stored melody as the audio thread holds it.
+pub fn play_melody(saved: &SavedMelody) -> PlayMelody {
+    let notes = saved
+        .notes
+        .iter()
+        .map(|&[pitch, start_step, len_steps]| Note { pitch: pitch.min(127) as u8, start_step, len_steps: len_steps.max(1) })
+        .collect();
+    PlayMelody::from_melody(&Melody { notes, len_steps: saved.len_steps }, saved.key)
+}
+
+impl Worker {
+    fn run(&mut self) {
+        loop {
+            let seen = self.shared.wake.requested.load(Ordering::Acquire);
+            while let Ok(command) = self.commands.try_recv() {
+                match command {
+                    Command::Shutdown => return,
+                    Command::LoadModel(path) => self.load_user_model(path),
+                    Command::UseDefaultModel => {
+                        *self.params.model_path.write() = None;
+                    }
+                }
+            }
+            // A panic in a model run must not end the thread: the last good melody plays on.
+            if catch_unwind(AssertUnwindSafe(|| self.refresh())).is_err() {
+                self.shared.report(|s| s.error = Some("generating a melody failed unexpectedly; the last good melody keeps playing".into()));
+            }
+            self.flush();
+            if self.unpublished.is_none() {
+                self.shared.set_handled(seen);
+            }
+            if self.shared.wake.requested.load(Ordering::Acquire) == seen {
+                // Woken early by `Wake::wake`; the timeout retries a melody the full ring refused.
+                std::thread::park_timeout(if self.unpublished.is_some() { Duration::from_millis(2) } else { Duration::from_millis(500) });
+            }
+        }
+    }
+
+    /// Makes sure the melody of the current parameters is generated and handed over.
+    fn refresh(&mut self) {
+        let request = Request::read(&self.params);
+        let key = request.key();
+        let stored = self.params.melody.read().clone();
+        if let Some(saved) = stored.as_ref().filter(|s| s.key == key) {
+            if self.published_key != Some(key) {
+                self.publish(play_melody(saved));
+            }
+            return;
+        }
+        self.ensure_model(&request.model_path);
+        let Some(generator) = self.generator.as_mut() else { return };
+        let options = request.options(generator.info());
+        let started = Instant::now();
+        let melody = match generate(generator, &options) {
+            Ok(m) => m,
+            Err(e) => {
+                self.shared.report(|s| s.error = Some(e.to_string()));
+                return;
+            }
+        };
+        let elapsed_ms = started.elapsed().as_secs_f32() * 1000.0;
+        let latent = options.latent.unwrap_or_else(|| draw_latent(&mut Rng::new(options.seed), generator.info().latent_size));
+        let saved = SavedMelody {
+            key,
+            len_steps: melody.len_steps,
+            notes: melody.notes.iter().map(|n| [u32::from(n.pitch), n.start_step, n.len_steps]).collect(),
+            latent,
+        };
+        {
+            let mut slot = self.params.melody.write();
+            if slot.as_ref().map(|s| s.key) != stored.as_ref().map(|s| s.key) {
+                // The host restored a project meanwhile: its melody wins; look again.
+                drop(slot);
+                self.shared.wake.requested.fetch_add(1, Ordering::AcqRel);
+                return;
+            }
+            *slot = Some(saved.clone());
+        }
+        self.shared.report(|s| {
+            s.last_generation_ms = elapsed_ms;
+            s.generations += 1;
+            s.error = None;
+        });
+        self.publish(play_melody(&saved));
+    }
+
+    fn publish(&mut self, melody: PlayMelody) {
+        self.published_key = Some(melody.key);
+        self.unpublished = Some(melody);
+        self.flush();
+    }
+
+    /// Hands the newest melody to the audio thread if the ring has room.
+    fn flush(&mut self) {
+        if let Some(melody) = self.unpublished.take() {
+            if let Err(rtrb::PushError::Full(melody)) = self.to_audio.push(melody) {
+                self.unpublished = Some(melody);
+            }
+        }
+    }
+
+    /// Loads the model the state names, once; a missing or bad file is reported and the
+    /// default model (or the last good one) is used instead.
+    fn ensure_model(&mut self, path: &Option<String>) {
+        if self.generator.is_some() && self.loaded_path.as_ref() == Some(path) {
+            return;
+        }
+        runtime::init_backend(&runtime::native_library_candidates(&self.dirs));
+        self.loaded_path = Some(path.clone());
+        if let Some(p) = path {
+            match Generator::from_file(std::path::Path::new(p)) {
+                Ok(g) => {
+                    self.shared.report(|s| s.model_error = None);
+                    return self.install(g);
+                }
+                Err(e) => self.shared.report(|s| s.model_error = Some(e.to_string())),
+            }
+            if self.generator.is_some() {
+                return;
+            }
+        }
+        match crate::default_generator() {
+            Ok(g) => self.install(g),
+            Err(e) => self.shared.report(|s| s.error = Some(e.to_string())),
+        }
+    }
+
+    fn install(&mut self, generator: Generator) {
+        let (name, backend) = (generator.name().to_string(), generator.backend().to_string());
+        self.shared.report(|s| {
+            s.model_name = name;
+            s.backend = backend;
+        });
+        self.generator = Some(generator);
+    }
+
+    /// A model file chosen by the user: kept only if it loads and runs.
+    fn load_user_model(&mut self, path: PathBuf) {
+        runtime::init_backend(&runtime::native_library_candidates(&self.dirs));
+        match Generator::from_file(&path) {
+            Ok(g) => {
+                let p = path.display().to_string();
+                *self.params.model_path.write() = Some(p.clone());
+                self.loaded_path = Some(Some(p));
+                self.shared.report(|s| s.model_error = None);
+                self.install(g);
+            }
+            Err(e) => self.shared.report(|s| s.model_error = Some(e.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_keys_change_with_what_shapes_the_melody() {
+        let base = Request { knobs: [0.0; LATENT_KNOBS], variation: 1.0, seed: 1, bars: 4, key_root: 0, scale_index: 0, morph: 0.0, point_a: None, point_b: None, model_path: None };
+        let k = base.key();
+        assert_eq!(k, base.clone().key());
+        assert_ne!(k, Request { seed: 2, ..base.clone() }.key());
+        assert_ne!(k, Request { knobs: [0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], ..base.clone() }.key());
+        assert_ne!(k, Request { model_path: Some("x.onnx".into()), ..base.clone() }.key());
+        // Morph only counts once both points exist.
+        assert_eq!(k, Request { morph: 0.5, ..base.clone() }.key());
+        let ab = Request { point_a: Some(vec![0.0; 4]), point_b: Some(vec![1.0; 4]), ..base.clone() };
+        assert_ne!(ab.key(), Request { morph: 0.5, ..ab.clone() }.key());
+    }
+}

@@ -1,0 +1,205 @@
+//! The real plugin binary in a real CLAP host (`clack-host`): notes land on the exact samples
+//! the model's melody asks for, whatever the block size; stop, loop, jump, deactivation and
+//! project reload never leave a note on. The plugin is a debug build with
+//! `assert_process_allocs`: an allocation on its audio thread aborts these tests.
+
+#[path = "support/host.rs"]
+mod host;
+
+use host::{Host, Note, NoteLedger, Transport};
+use neume::encoding::Melody;
+use neume::generate::{generate, GenerateOptions};
+
+const RATE: f64 = 48_000.0;
+/// At 120 BPM and 48 kHz: 24,000 samples per beat, 6,000 per 16th.
+const SAMPLES_PER_STEP: u64 = 6_000;
+
+/// What the plugin's default parameters ask the default model for (seed 1, 4 bars, the
+/// model's temperature, C, no scale lock), computed here through the library.
+fn default_melody() -> Melody {
+    let mut generator = neume::default_generator().expect("the default model loads");
+    generate(&mut generator, &GenerateOptions { bars: 4, seed: 1, ..Default::default() }).expect("the default model runs")
+}
+
+/// The notes a host should receive when playing `melody` from beat 0 at 120 BPM with the
+/// default playback settings (gate 90 %, velocity 100), up to sample `end`.
+fn expected_events(melody: &Melody, end: u64) -> Vec<(u64, Note)> {
+    let period = u64::from(melody.len_steps) * SAMPLES_PER_STEP;
+    let mut out = Vec::new();
+    for k in 0..=end / period {
+        for n in &melody.notes {
+            let on = k * period + u64::from(n.start_step) * SAMPLES_PER_STEP;
+            let off = on + u64::from(n.len_steps) * SAMPLES_PER_STEP * 9 / 10;
+            out.push((on, Note::On { key: n.pitch, velocity_127: 100 }));
+            out.push((off, Note::Off { key: n.pitch }));
+        }
+    }
+    out.retain(|(t, _)| *t < end);
+    // Offs before ons at the same sample.
+    out.sort_by_key(|(t, n)| (*t, matches!(n, Note::On { .. })));
+    out
+}
+
+/// Plays from beat 0 at 120 BPM in blocks of `frames` up to `end` samples.
+fn play(host: &mut Host, ledger: &mut NoteLedger, frames: u32, end: u64) -> Vec<(u64, Note)> {
+    let mut events = Vec::new();
+    let mut at = 0u64;
+    while at < end {
+        let n = frames.min((end - at) as u32);
+        let block = host.process(n, &Transport::playing_at(at as f64 / 24_000.0, 120.0), &[]);
+        ledger.add(n, &block);
+        events.extend(block.iter().map(|(offset, note)| (at + u64::from(*offset), *note)));
+        at += u64::from(n);
+    }
+    events
+}
+
+fn stop(host: &mut Host, ledger: &mut NoteLedger) {
+    let block = host.process(1, &Transport { playing: false, tempo_bpm: 120.0, pos_beats: Some(0.0), loop_beats: None }, &[]);
+    ledger.add(1, &block);
+    assert!(ledger.sounding.is_empty(), "notes left on after stop: {:?}", ledger.sounding);
+}
+
+#[test]
+fn notes_match_the_model_melody_to_the_sample_for_any_block_size() {
+    let melody = default_melody();
+    assert!(melody.notes.len() >= 4, "the default melody has notes");
+    // Two loops of the 4-bar melody; one beat for single-sample blocks (slow in debug).
+    for (frames, end) in [(512, 2 * 64 * SAMPLES_PER_STEP + 777), (37, 64 * SAMPLES_PER_STEP + 100), (4096, 2 * 64 * SAMPLES_PER_STEP), (1, 24_000)] {
+        let mut host = Host::load();
+        host.activate(RATE, frames);
+        let mut ledger = NoteLedger::default();
+        let got = play(&mut host, &mut ledger, frames, end);
+        let want = expected_events(&melody, end);
+        assert_eq!(got, want, "block size {frames}");
+        stop(&mut host, &mut ledger);
+        assert_eq!(ledger.ons, ledger.offs);
+    }
+}
+
+#[test]
+fn stop_loop_jump_and_deactivate_leave_no_note_on() {
+    let mut host = Host::load();
+    host.activate(RATE, 4096);
+    let mut ledger = NoteLedger::default();
+    let block = |host: &mut Host, ledger: &mut NoteLedger, frames: u32, t: Transport| {
+        let events = host.process(frames, &t, &[]);
+        ledger.add(frames, &events);
+        events
+    };
+    // Jumps: forwards and backwards, each ending what sounds at sample 0.
+    for target in [0.0, 9.75, 0.125, 33.5, 2.0] {
+        let mut pos = target;
+        let sounding_before = ledger.sounding.clone();
+        let events = block(&mut host, &mut ledger, 512, Transport::playing_at(pos, 120.0));
+        for key in sounding_before {
+            assert!(events.contains(&(0, Note::Off { key })), "jump to {target} kept {key} on: {events:?}");
+        }
+        for _ in 0..40 {
+            pos += 512.0 / 24_000.0;
+            block(&mut host, &mut ledger, 512, Transport::playing_at(pos, 120.0));
+        }
+    }
+    stop(&mut host, &mut ledger);
+    // A loop over beats 2..5, wrapping inside blocks.
+    let (ls, le) = (2.0, 5.0);
+    let mut pos = 3.0;
+    let mut wraps = 0;
+    for _ in 0..200 {
+        let t = Transport { loop_beats: Some((ls, le)), ..Transport::playing_at(pos, 120.0) };
+        block(&mut host, &mut ledger, 4096, t);
+        pos += 4096.0 / 24_000.0;
+        if pos >= le {
+            pos = ls + (pos - le);
+            wraps += 1;
+        }
+    }
+    assert!(wraps >= 10, "{wraps} loop wraps");
+    stop(&mut host, &mut ledger);
+    // Deactivate while a note sounds: the note ends in the first block after reactivation.
+    let mut pos = 0.0;
+    while ledger.sounding.is_empty() {
+        block(&mut host, &mut ledger, 256, Transport::playing_at(pos, 120.0));
+        pos += 256.0 / 24_000.0;
+    }
+    host.deactivate();
+    host.activate(RATE, 256);
+    block(&mut host, &mut ledger, 256, Transport { playing: true, tempo_bpm: 120.0, pos_beats: Some(pos), loop_beats: None });
+    assert!(ledger.ons > 50 && ledger.ons == ledger.offs + ledger.sounding.len());
+    stop(&mut host, &mut ledger);
+}
+
+#[test]
+fn a_reopened_project_plays_the_same_notes_even_when_its_model_file_is_gone() {
+    // A project that uses a user model (a copy of the GAN shipped for comparison).
+    let dir = std::env::temp_dir().join(format!("neume-state-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("user-model.onnx");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/models/neume-gan.onnx"), &model).unwrap();
+
+    let mut first = Host::load();
+    // nice-plug's CLAP state: a little-endian u64 length, then JSON whose persisted fields
+    // are JSON strings themselves.
+    let saved = first.save_state();
+    let mut state: serde_json::Value = serde_json::from_slice(&saved[8..]).expect("the state is JSON");
+    state["fields"]["model"] = serde_json::Value::String(serde_json::to_string(&model.display().to_string()).unwrap());
+    let json = serde_json::to_vec(&state).unwrap();
+    let edited: Vec<u8> = (json.len() as u64).to_le_bytes().into_iter().chain(json).collect();
+    first.load_state(&edited);
+    first.activate(RATE, 512);
+    let mut ledger = NoteLedger::default();
+    let user_notes = play(&mut first, &mut ledger, 512, 64 * SAMPLES_PER_STEP);
+    stop(&mut first, &mut ledger);
+    let saved = first.save_state();
+    drop(first);
+
+    // The default model plays something else for the same parameters.
+    let default_notes = expected_events(&default_melody(), 64 * SAMPLES_PER_STEP);
+    assert_ne!(user_notes, default_notes, "the user model and the default model played the same notes");
+
+    std::fs::remove_file(&model).unwrap();
+    let mut reopened = Host::load();
+    reopened.load_state(&saved);
+    reopened.activate(RATE, 512);
+    let mut ledger = NoteLedger::default();
+    let again = play(&mut reopened, &mut ledger, 512, 64 * SAMPLES_PER_STEP);
+    assert_eq!(again, user_notes, "the reopened project played other notes");
+    stop(&mut reopened, &mut ledger);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_seed_change_swaps_the_melody_at_the_next_bar_line() {
+    let mut host = Host::load();
+    host.activate(RATE, 512);
+    let seed = host.param_id("Seed");
+    let mut ledger = NoteLedger::default();
+    let before = play(&mut host, &mut ledger, 512, 6 * 24_000);
+    // Change the seed during beat 6 of bar 2; wait for the worker, then play on.
+    let mut at = 6 * 24_000u64;
+    let first = host.process(512, &Transport::playing_at(at as f64 / 24_000.0, 120.0), &[(seed, 7.0)]);
+    ledger.add(512, &first);
+    at += 512;
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut after = Vec::new();
+    while at + 512 <= 16 * 24_000 {
+        let block = host.process(512, &Transport::playing_at(at as f64 / 24_000.0, 120.0), &[]);
+        ledger.add(512, &block);
+        after.extend(block.iter().map(|(o, n)| (at + u64::from(*o), *n)));
+        at += 512;
+    }
+    // Until the bar line at beat 8 the old melody plays; from it the new one (seed 7).
+    let old = expected_events(&default_melody(), 16 * 24_000);
+    let old_until_bar: Vec<_> = old.iter().filter(|(t, _)| *t >= 6 * 24_000 + 512 && *t < 8 * 24_000).copied().collect();
+    let got_until_bar: Vec<_> = after.iter().filter(|(t, n)| *t < 8 * 24_000 && !(*t == 8 * 24_000 && matches!(n, Note::Off { .. }))).copied().collect();
+    assert_eq!(got_until_bar, old_until_bar);
+    let mut generator = neume::default_generator().unwrap();
+    let new = generate(&mut generator, &GenerateOptions { bars: 4, seed: 7, ..Default::default() }).unwrap();
+    // The melody stays locked to the song: from beat 8 it plays its own bars 3 and 4.
+    let new_from_bar: Vec<_> = expected_events(&new, 16 * 24_000).into_iter().filter(|(t, _)| *t >= 8 * 24_000).collect();
+    let got_from_bar: Vec<_> = after.iter().filter(|(t, n)| *t >= 8 * 24_000 && !(*t == 8 * 24_000 && matches!(n, Note::Off { .. }))).copied().collect();
+    assert_eq!(got_from_bar, new_from_bar);
+    assert_ne!(new_from_bar, old.iter().filter(|(t, _)| *t >= 8 * 24_000).copied().collect::<Vec<_>>());
+    assert!(!before.is_empty());
+    stop(&mut host, &mut ledger);
+}

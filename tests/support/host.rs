@@ -1,0 +1,276 @@
+//! A small CLAP host built on `clack-host`: loads the real plugin binary built by Cargo
+//! (`target/<profile>/libneume.so`), drives its transport block by block and collects the notes
+//! it sends. Shared by the plugin tests (`#[path]`-included).
+
+#![allow(dead_code)]
+
+use std::ffi::CStr;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use clack_extensions::params::{ParamInfoBuffer, PluginParams};
+use clack_extensions::state::PluginState;
+use clack_host::events::event_types::{ParamValueEvent, TransportEvent, TransportFlags};
+use clack_host::events::spaces::CoreEventSpace;
+use clack_host::events::EventFlags;
+use clack_host::prelude::*;
+use clack_host::utils::{BeatTime, SecondsTime};
+
+/// The plugin's CLAP id.
+pub const PLUGIN_ID: &CStr = c"audio.neume.melody-generator";
+
+/// The plugin binary next to the test executable (`target/debug/deps/..` → `target/debug`).
+pub fn plugin_path() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable has a path");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("tests run from target/<profile>/deps");
+    let name = if cfg!(target_os = "macos") { "libneume.dylib" } else if cfg!(windows) { "neume.dll" } else { "libneume.so" };
+    let path = dir.join(name);
+    let hint = "build it first: `cargo build --workspace --all-targets` (scripts/test.sh does)";
+    let built = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or_else(|_| panic!("plugin binary {} is missing; {hint}", path.display()));
+    // `cargo test` does not rebuild the cdylib: refuse to test a stale one.
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+    if let Some(newer) = newest_file(std::path::Path::new(src)).filter(|(t, _)| *t > built) {
+        panic!("plugin binary {} is older than {}; {hint}", path.display(), newer.1.display());
+    }
+    path
+}
+
+/// The most recently modified file under `dir`.
+fn newest_file(dir: &std::path::Path) -> Option<(std::time::SystemTime, PathBuf)> {
+    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let candidate = if path.is_dir() { newest_file(&path) } else { entry.metadata().and_then(|m| m.modified()).ok().map(|t| (t, path)) };
+        if let Some(c) = candidate {
+            if newest.as_ref().is_none_or(|n| c.0 > n.0) {
+                newest = Some(c);
+            }
+        }
+    }
+    newest
+}
+
+pub struct TestHostShared {
+    state: OnceLock<Option<PluginState>>,
+    params: OnceLock<Option<PluginParams>>,
+}
+
+impl<'a> SharedHandler<'a> for TestHostShared {
+    fn initializing(&self, instance: InitializingPluginHandle<'a>) {
+        let _ = self.state.set(instance.get_extension());
+        let _ = self.params.set(instance.get_extension());
+    }
+    fn request_restart(&self) {}
+    fn request_process(&self) {}
+    fn request_callback(&self) {}
+}
+
+pub struct TestHost;
+
+impl HostHandlers for TestHost {
+    type Shared<'a> = TestHostShared;
+    type MainThread<'a> = ();
+    type AudioProcessor<'a> = ();
+}
+
+/// A note event as the host received it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Note {
+    On { key: u8, velocity_127: u8 },
+    Off { key: u8 },
+}
+
+/// The transport the host reports for one block.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Transport {
+    pub playing: bool,
+    pub tempo_bpm: f64,
+    /// `None`: the host gives no song position.
+    pub pos_beats: Option<f64>,
+    pub loop_beats: Option<(f64, f64)>,
+}
+
+impl Transport {
+    pub fn playing_at(pos_beats: f64, tempo_bpm: f64) -> Transport {
+        Transport { playing: true, tempo_bpm, pos_beats: Some(pos_beats), loop_beats: None }
+    }
+
+    fn event(&self) -> TransportEvent {
+        let mut flags = TransportFlags::HAS_TEMPO | TransportFlags::HAS_TIME_SIGNATURE;
+        if self.playing {
+            flags |= TransportFlags::IS_PLAYING;
+        }
+        if self.pos_beats.is_some() {
+            flags |= TransportFlags::HAS_BEATS_TIMELINE | TransportFlags::HAS_SECONDS_TIMELINE;
+        }
+        if self.loop_beats.is_some() {
+            flags |= TransportFlags::IS_LOOP_ACTIVE;
+        }
+        let pos = self.pos_beats.unwrap_or(0.0);
+        let (ls, le) = self.loop_beats.unwrap_or((0.0, 0.0));
+        let seconds = |beats: f64| SecondsTime::from_float(beats * 60.0 / self.tempo_bpm);
+        TransportEvent {
+            header: EventHeader::new_core(0, EventFlags::empty()),
+            flags,
+            song_pos_beats: BeatTime::from_float(pos),
+            song_pos_seconds: seconds(pos),
+            tempo: self.tempo_bpm,
+            tempo_inc: 0.0,
+            loop_start_beats: BeatTime::from_float(ls),
+            loop_end_beats: BeatTime::from_float(le),
+            loop_start_seconds: seconds(ls),
+            loop_end_seconds: seconds(le),
+            bar_start: BeatTime::from_float((pos / 4.0).floor() * 4.0),
+            bar_number: (pos / 4.0).floor() as i32,
+            time_signature_numerator: 4,
+            time_signature_denominator: 4,
+        }
+    }
+}
+
+/// One loaded plugin instance.
+pub struct Host {
+    instance: PluginInstance<TestHost>,
+    processor: Option<StartedPluginAudioProcessor<TestHost>>,
+    output: EventBuffer,
+    audio_in: Vec<Vec<f32>>,
+    audio_out: Vec<Vec<f32>>,
+    max_frames: u32,
+}
+
+impl Host {
+    /// Loads the plugin binary and creates an instance.
+    pub fn load() -> Host {
+        let path = plugin_path();
+        // SAFETY: the file is our own plugin, built by Cargo for this test.
+        let entry = unsafe { PluginEntry::load(&path) }.unwrap_or_else(|e| panic!("loading {}: {e:?}", path.display()));
+        let info = HostInfo::new("neume-test-host", "Neume", "https://example.com", "0.1").expect("valid host info");
+        let instance = PluginInstance::<TestHost>::new(|_| TestHostShared { state: OnceLock::new(), params: OnceLock::new() }, |_| (), &entry, PLUGIN_ID, &info)
+            .unwrap_or_else(|e| panic!("instantiating {PLUGIN_ID:?}: {e:?}"));
+        Host { instance, processor: None, output: EventBuffer::with_capacity(16_384), audio_in: Vec::new(), audio_out: Vec::new(), max_frames: 0 }
+    }
+
+    /// Activates at `sample_rate` for blocks up to `max_frames`, and starts processing.
+    pub fn activate(&mut self, sample_rate: f64, max_frames: u32) {
+        let config = PluginAudioConfiguration { sample_rate, min_frames_count: 1, max_frames_count: max_frames };
+        let stopped = self.instance.activate(|_, _| (), config).unwrap_or_else(|e| panic!("activating at {sample_rate} Hz: {e:?}"));
+        self.processor = Some(stopped.start_processing().unwrap_or_else(|e| panic!("start processing: {e:?}")));
+        self.max_frames = max_frames;
+        self.audio_in = vec![vec![0.0; max_frames as usize]; 2];
+        self.audio_out = vec![vec![0.0; max_frames as usize]; 2];
+    }
+
+    /// Stops processing and deactivates.
+    pub fn deactivate(&mut self) {
+        if let Some(p) = self.processor.take() {
+            self.instance.deactivate(p.stop_processing());
+        }
+    }
+
+    /// Processes one block of `frames` (at most the activated maximum) with `params`
+    /// changes at sample 0; returns the notes sent, with their sample offsets.
+    pub fn process(&mut self, frames: u32, transport: &Transport, params: &[(ClapId, f64)]) -> Vec<(u32, Note)> {
+        assert!(frames >= 1 && frames <= self.max_frames, "block of {frames} frames");
+        let processor = self.processor.as_mut().expect("activated");
+        let mut ports_in = AudioPorts::with_capacity(2, 1);
+        let mut ports_out = AudioPorts::with_capacity(2, 1);
+        let n = frames as usize;
+        let inputs = ports_in.with_input_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_input_only(self.audio_in.iter_mut().map(|b| InputChannel::constant(&mut b[..n]))),
+        }]);
+        let mut outputs = ports_out.with_output_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_output_only(self.audio_out.iter_mut().map(|b| &mut b[..n])),
+        }]);
+        let param_events: Vec<ParamValueEvent> = params.iter().map(|&(id, value)| ParamValueEvent::new(0, id, Pckn::match_all(), value)).collect();
+        let input_events = InputEvents::from_buffer(&param_events);
+        self.output.clear();
+        let mut output_events = OutputEvents::from_buffer(&mut self.output);
+        let transport = transport.event();
+        processor.process(&inputs, &mut outputs, &input_events, &mut output_events, None, Some(&transport)).unwrap_or_else(|e| panic!("process: {e:?}"));
+        let mut notes = Vec::new();
+        for event in &self.output {
+            let at = event.header().time();
+            match event.as_core_event() {
+                Some(CoreEventSpace::NoteOn(e)) => notes.push((at, Note::On { key: key(e.pckn()), velocity_127: (e.velocity() * 127.0).round() as u8 })),
+                Some(CoreEventSpace::NoteOff(e)) => notes.push((at, Note::Off { key: key(e.pckn()) })),
+                _ => {}
+            }
+        }
+        notes
+    }
+
+    /// The plugin's parameters: (name, id, min, max).
+    pub fn params(&mut self) -> Vec<(String, ClapId, f64, f64)> {
+        let ext = self.instance.access_shared_handler(|h| *h.params.get().expect("initialized")).expect("the plugin has the params extension");
+        let mut handle = self.instance.plugin_handle();
+        let mut buffer = ParamInfoBuffer::new();
+        (0..ext.count(&mut handle))
+            .filter_map(|i| ext.get_info(&mut handle, i, &mut buffer).map(|p| (String::from_utf8_lossy(p.name).into_owned(), p.id, p.min_value, p.max_value)))
+            .collect()
+    }
+
+    /// The id of the parameter named `name`.
+    pub fn param_id(&mut self, name: &str) -> ClapId {
+        self.params().into_iter().find(|p| p.0 == name).unwrap_or_else(|| panic!("no parameter `{name}`")).1
+    }
+
+    /// Saves the plugin state (what a DAW stores in the project).
+    pub fn save_state(&mut self) -> Vec<u8> {
+        let ext = self.instance.access_shared_handler(|h| *h.state.get().expect("initialized")).expect("the plugin has the state extension");
+        let mut out = Vec::new();
+        ext.save(&mut self.instance.plugin_handle(), &mut out).expect("state saves");
+        out
+    }
+
+    /// Loads a saved state.
+    pub fn load_state(&mut self, bytes: &[u8]) {
+        let ext = self.instance.access_shared_handler(|h| *h.state.get().expect("initialized")).expect("the plugin has the state extension");
+        ext.load(&mut self.instance.plugin_handle(), &mut std::io::Cursor::new(bytes)).expect("state loads");
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.deactivate();
+    }
+}
+
+fn key(pckn: Pckn) -> u8 {
+    pckn.raw_key().clamp(0, 127) as u8
+}
+
+/// Tracks sounding notes across blocks and checks the event stream's invariants.
+#[derive(Debug, Default)]
+pub struct NoteLedger {
+    /// Keys on now.
+    pub sounding: Vec<u8>,
+    pub ons: usize,
+    pub offs: usize,
+}
+
+impl NoteLedger {
+    /// Adds one block's events; panics on events out of time order, offsets outside the
+    /// block, a note-off for a key not on, or a second note-on of a key already on.
+    pub fn add(&mut self, frames: u32, events: &[(u32, Note)]) {
+        let mut last = 0;
+        for &(at, note) in events {
+            assert!(at < frames, "event at {at} in a block of {frames}");
+            assert!(at >= last, "events out of order: {events:?}");
+            last = at;
+            match note {
+                Note::On { key, .. } => {
+                    assert!(!self.sounding.contains(&key), "note-on of key {key} already on");
+                    self.sounding.push(key);
+                    self.ons += 1;
+                }
+                Note::Off { key } => {
+                    let i = self.sounding.iter().position(|k| *k == key).unwrap_or_else(|| panic!("note-off of key {key} not on"));
+                    self.sounding.remove(i);
+                    self.offs += 1;
+                }
+            }
+        }
+    }
+}
