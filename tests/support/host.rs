@@ -140,8 +140,9 @@ pub struct Host {
 
 impl Host {
     /// Loads the plugin binary and creates an instance.
+    /// `NEUME_TEST_PLUGIN` names another plugin file (a bundle, to check an install).
     pub fn load() -> Host {
-        let path = plugin_path();
+        let path = std::env::var_os("NEUME_TEST_PLUGIN").map(PathBuf::from).unwrap_or_else(plugin_path);
         // SAFETY: the file is our own plugin, built by Cargo for this test.
         let entry = unsafe { PluginEntry::load(&path) }.unwrap_or_else(|e| panic!("loading {}: {e:?}", path.display()));
         let info = HostInfo::new("neume-test-host", "Neume", "https://example.com", "0.1").expect("valid host info");

@@ -5,6 +5,7 @@
 //! backend is chosen there, once.
 
 pub mod data;
+pub mod directions;
 pub mod eval;
 pub mod export;
 pub mod markov;

@@ -57,6 +57,9 @@ enum Command {
         /// Output .onnx file.
         #[arg(long)]
         out: PathBuf,
+        /// VAE: MIDI folder to measure the latent directions on (default: the run's training data).
+        #[arg(long)]
+        data: Option<PathBuf>,
     },
 }
 
@@ -198,8 +201,8 @@ fn run() -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Export { run, out } => {
-            training::export_run(&run, &out, &Device::flex())?;
+        Command::Export { run, out, data } => {
+            training::export_run(&run, &out, data.as_deref(), &Device::flex())?;
             eprintln!("wrote {}", out.display());
             Ok(())
         }

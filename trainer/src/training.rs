@@ -15,6 +15,7 @@ use neume::encoding::{Melody, VOCAB_SIZE};
 use neume::generate::{sample_tokens, Rng};
 
 use crate::data::{self, Window};
+use crate::directions;
 use crate::export::export_decoder;
 use crate::metrics;
 use crate::model::{softplus, straight_through_sample, Decoder, Gan, ModelShape, Vae};
@@ -130,6 +131,14 @@ impl Learner {
                 let adam = AdamConfig::new().with_beta_1(0.5).with_beta_2(0.999);
                 Learner::Gan { model: Gan::new(&config.shape, device), optim_g: adam.init(), optim_d: adam.init() }
             }
+        }
+    }
+
+    /// The latent directions a VAE's knobs use (see [`directions`]); none for a GAN.
+    fn directions_metadata(&self, config: &TrainConfig, windows: &[Window], device: &Device) -> BTreeMap<String, String> {
+        match self {
+            Learner::Vae { model, .. } => directions::metadata(&directions::measure(&model.encoder, windows, config.shape.latent, device)),
+            Learner::Gan { .. } => BTreeMap::new(),
         }
     }
 
@@ -337,7 +346,7 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
                 bar.abandon_with_message("stopped");
                 save_checkpoint(&learner, &state, &checkpoint_dir)?;
                 if !out.join("model.onnx").exists() {
-                    export_to(&learner, &config, out, &BTreeMap::new())?;
+                    export_to(&learner, &config, out, &BTreeMap::new(), &windows, device)?;
                 }
                 eprintln!("stopped: checkpoint saved in {}; continue with --resume", checkpoint_dir.display());
                 return Ok(());
@@ -384,7 +393,7 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
             state.best_valid_overlap = mean_overlap;
             state.best_temperature = temperature;
             state.best_epoch = epoch + 1;
-            export_to(&learner, &config, out, &best_metadata(&state))?;
+            export_to(&learner, &config, out, &best_metadata(&state), &windows, device)?;
             learner.save(&out.join("best"))?;
             write_json(&out.join("best/state.json"), &state)?;
         }
@@ -404,28 +413,47 @@ fn save_checkpoint(learner: &Learner, state: &RunState, dir: &Path) -> Result<()
     write_json(&dir.join("state.json"), state)
 }
 
-fn export_to(learner: &Learner, config: &TrainConfig, out: &Path, extra: &BTreeMap<String, String>) -> Result<(), String> {
-    let bytes = export_decoder(learner.decoder(), &config.shape, config.kind.name(), extra);
+fn export_to(learner: &Learner, config: &TrainConfig, out: &Path, extra: &BTreeMap<String, String>, windows: &[Window], device: &Device) -> Result<(), String> {
+    let mut extra = extra.clone();
+    extra.extend(learner.directions_metadata(config, windows, device));
+    let bytes = export_decoder(learner.decoder(), &config.shape, config.kind.name(), &extra);
     let path = out.join("model.onnx");
     std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Loads the decoder of a run's best (else latest) checkpoint.
-pub fn load_decoder(run: &Path, device: &Device) -> Result<(Decoder, TrainConfig), String> {
+/// Loads a run's best (else latest) checkpoint.
+fn load_learner(run: &Path, device: &Device) -> Result<(Learner, TrainConfig), String> {
     let config: TrainConfig = read_json(&run.join("config.json"))?;
     let dir = if run.join("best").exists() { run.join("best") } else { run.join("checkpoint") };
     let learner = Learner::new(&config, device).load(&dir)?;
+    Ok((learner, config))
+}
+
+/// Loads the decoder of a run's best (else latest) checkpoint.
+pub fn load_decoder(run: &Path, device: &Device) -> Result<(Decoder, TrainConfig), String> {
+    let (learner, config) = load_learner(run, device)?;
     Ok((learner.decoder().clone(), config))
 }
 
-/// Writes the ONNX file of a run's best checkpoint to `path`, with its tuned temperature.
-pub fn export_run(run: &Path, path: &Path, device: &Device) -> Result<(), String> {
-    let (decoder, config) = load_decoder(run, device)?;
+/// Writes the ONNX file of a run's best checkpoint to `path`, with its tuned temperature and,
+/// for a VAE, the latent directions measured on `data` (default: the run's training folder).
+pub fn export_run(run: &Path, path: &Path, data: Option<&Path>, device: &Device) -> Result<(), String> {
+    let (learner, config) = load_learner(run, device)?;
     let state_path = if run.join("best/state.json").exists() { run.join("best/state.json") } else { run.join("checkpoint/state.json") };
     let extra = match std::fs::read_to_string(&state_path) {
         Ok(text) => best_metadata(&serde_json::from_str(&text).map_err(|e| format!("{}: {e}", state_path.display()))?),
         Err(_) => BTreeMap::new(),
     };
-    let bytes = export_decoder(&decoder, &config.shape, config.kind.name(), &extra);
+    let mut extra = extra;
+    if config.kind == Kind::Vae {
+        let folder = data.unwrap_or(&config.data);
+        let corpus = data::load_folder(folder, false).map_err(|e| format!("{}: {e}", folder.display()))?;
+        let windows = data::windows(&corpus.tunes, config.shape.bars, 1);
+        if windows.is_empty() {
+            return Err(format!("{}: no training windows to measure the latent directions on", folder.display()));
+        }
+        extra.extend(learner.directions_metadata(&config, &windows, device));
+    }
+    let bytes = export_decoder(learner.decoder(), &config.shape, config.kind.name(), &extra);
     std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }

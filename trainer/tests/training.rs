@@ -72,8 +72,17 @@ fn vae_loss_falls_and_training_resumes() {
     let generator = Generator::from_file(&run.join("model.onnx")).unwrap();
     assert_eq!(generator.info().kind, "vae");
     let exported = run.join("exported.onnx");
-    training::export_run(&run, &exported, &Device::flex()).unwrap();
-    assert_eq!(Generator::from_file(&exported).unwrap().info().latent_size, 8);
+    training::export_run(&run, &exported, None, &Device::flex()).unwrap();
+    let info = Generator::from_file(&exported).unwrap().info().clone();
+    assert_eq!(info.latent_size, 8);
+    // The VAE carries its latent directions for the plugin's knobs: unit vectors, strongest first.
+    assert_eq!(info.directions.len(), 8);
+    for pair in info.directions.windows(2) {
+        assert!(pair[0].0 >= pair[1].0, "scales not in order: {:?}", info.directions.iter().map(|d| d.0).collect::<Vec<_>>());
+    }
+    for (_, d) in &info.directions {
+        assert!((d.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-3);
+    }
     std::fs::remove_dir_all(&run).ok();
 }
 
@@ -90,6 +99,7 @@ fn gan_trains_and_exports() {
     }
     let generator = Generator::from_file(&run.join("model.onnx")).unwrap();
     assert_eq!(generator.info().kind, "gan");
+    assert!(generator.info().directions.is_empty(), "a GAN has no measured directions");
     std::fs::remove_dir_all(&run).ok();
 }
 

@@ -1,0 +1,159 @@
+//! `cargo build --release -p neume --lib && cargo bench -p neume --bench plugin`:
+//! the plugin's real-time figures, on the release plugin binary loaded by a CLAP host.
+//!
+//! - `process()` per 512-frame block while playing 16th notes (the whole CLAP call, host
+//!   side included), and the sequencer alone;
+//! - knob change → new melody available to the audio thread (the real worker thread, woken
+//!   by the parameter callback, until the melody pops out of the ring), beside a bare model
+//!   run and a bare 4-bar generation on the same backend;
+//! - instantiate + activate (after the first instance, which loads the runtime).
+//!
+//! Pin it to one core for the one-core figure: `taskset -c 0 cargo bench ...`.
+
+#[path = "../tests/support/host.rs"]
+mod host;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use host::{Host, NoteLedger, Transport};
+use neume::encoding::{Melody, Note};
+use neume::generate::{generate, GenerateOptions};
+use neume::plugin::audio_thread::{PlayMelody, PlaySettings, Sequencer, TransportInfo};
+use neume::plugin::params::{NeumeParams, SavedMelody};
+use neume::plugin::worker_thread::{Request, Shared, WorkerHandle};
+use nice_plug::params::InternalParamMut;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn report(name: &str, unit: &str, mut values: Vec<f64>) {
+    values.sort_by(f64::total_cmp);
+    println!(
+        "{name:<44} median {:>8.2} {unit}   p99 {:>8.2} {unit}   p99.9 {:>8.2} {unit}   ({} runs)",
+        percentile(&values, 0.5),
+        percentile(&values, 0.99),
+        percentile(&values, 0.999),
+        values.len()
+    );
+}
+
+/// A 4-bar melody of 64 16th notes.
+fn sixteenths() -> Melody {
+    let notes = (0..64).map(|i| Note { pitch: 60 + (i % 12) as u8, start_step: i, len_steps: 1 }).collect();
+    Melody { notes, len_steps: 64 }
+}
+
+fn main() {
+    let blocks = 20_000;
+
+    // The sequencer alone (library code, release).
+    let mut seq = Sequencer::default();
+    seq.set_pending(PlayMelody::from_melody(&sixteenths(), 1));
+    let settings = PlaySettings::default();
+    let mut events = 0usize;
+    let times: Vec<f64> = (0..blocks)
+        .map(|b| {
+            let t = TransportInfo { playing: true, tempo_bpm: Some(120.0), pos_beats: Some(b as f64 * 512.0 / 24_000.0), loop_beats: None };
+            let start = Instant::now();
+            seq.process(512, 48_000.0, &t, &settings, &mut |e| {
+                std::hint::black_box(e);
+                events += 1;
+            });
+            start.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    report("sequencer, 512 frames, 16ths", "µs", times);
+    assert!(events > blocks / 10);
+
+    // The plugin through a CLAP host, playing 16ths from a saved state.
+    let shared = Arc::new(Shared::default());
+    let params = NeumeParams::new(shared.wake.clone());
+    let key = Request::read(&params).key();
+    let melody = sixteenths();
+    let saved = SavedMelody { key, len_steps: 64, notes: melody.notes.iter().map(|n| [u32::from(n.pitch), n.start_step, n.len_steps]).collect(), latent: Vec::new() };
+    let mut plugin = Host::load();
+    let state = plugin.save_state();
+    let mut json: serde_json::Value = serde_json::from_slice(&state[8..]).expect("state JSON");
+    json["fields"]["melody"] = serde_json::Value::String(serde_json::to_string(&Some(saved)).unwrap());
+    let json = serde_json::to_vec(&json).unwrap();
+    plugin.load_state(&(json.len() as u64).to_le_bytes().into_iter().chain(json).collect::<Vec<u8>>());
+    plugin.activate(48_000.0, 512);
+    let mut ledger = NoteLedger::default();
+    let times: Vec<f64> = (0..blocks)
+        .map(|b| {
+            let t = Transport::playing_at(b as f64 * 512.0 / 24_000.0, 120.0);
+            let start = Instant::now();
+            let notes = plugin.process(512, &t, &[]);
+            let micros = start.elapsed().as_secs_f64() * 1e6;
+            ledger.add(512, &notes);
+            micros
+        })
+        .collect();
+    assert!(ledger.ons > blocks / 20, "the plugin played 16ths ({} notes)", ledger.ons);
+    report("plugin process(), 512 frames, 16ths", "µs", times);
+    drop(plugin);
+
+    // Instantiate + activate; the first instance loaded the runtime above.
+    let times: Vec<f64> = (0..30)
+        .map(|_| {
+            let start = Instant::now();
+            let mut p = Host::load();
+            p.activate(48_000.0, 512);
+            let ms = start.elapsed().as_secs_f64() * 1e3;
+            drop(p);
+            ms
+        })
+        .collect();
+    eprintln!("instantiate + activate, each run (ms): {:?}", times.iter().map(|t| t.round()).collect::<Vec<_>>());
+    report("instantiate + activate (first melody ready)", "ms", times);
+
+    // Knob change → melody in the ring, with the real worker thread.
+    let params = Arc::new(params);
+    let (to_audio, mut from_worker) = rtrb::RingBuffer::new(4);
+    let worker = WorkerHandle::spawn(params.clone(), shared.clone(), to_audio, neume::runtime::executable_dirs()).expect("worker starts");
+    let wait = |from_worker: &mut rtrb::Consumer<PlayMelody>| loop {
+        if from_worker.pop().is_ok() {
+            return;
+        }
+        // Yield rather than sleep: a sleep's timer slack (~50 µs) would dominate the figure.
+        std::thread::yield_now();
+    };
+    let _ = shared.wake.wake();
+    wait(&mut from_worker);
+    println!("worker backend: {}", shared.status.lock().backend);
+    let runs = 2000;
+    let times: Vec<f64> = (0..runs)
+        .map(|i| {
+            let value = -2.0 + 4.0 * (i as f32 / runs as f32);
+            let start = Instant::now();
+            // SAFETY: what the host wrapper does for an automation event; no other thread
+            // writes this parameter here.
+            unsafe { params.z1._internal_set_plain_value(value) };
+            wait(&mut from_worker);
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    report("knob change -> melody in the ring", "ms", times);
+    drop(worker);
+
+    let mut generator = neume::default_generator().expect("default model");
+    let z = vec![0.3f32; generator.info().latent_size];
+    let times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            std::hint::black_box(generator.run(&z).expect("runs"));
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    report("bare model run", "ms", times);
+    let times: Vec<f64> = (0..runs as u64)
+        .map(|seed| {
+            let start = Instant::now();
+            std::hint::black_box(generate(&mut generator, &GenerateOptions { seed, ..Default::default() }).expect("generates"));
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    report("bare 4-bar generation (run + sampling)", "ms", times);
+}
