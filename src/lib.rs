@@ -5,7 +5,8 @@
 //! - [`onnx`]: the model file format, read and written without a protobuf compiler;
 //! - [`runtime`]: loading and running a generator model;
 //! - [`generate`]: sampling melodies from a model;
-//! - `plugin` (feature `plugin`): the CLAP/VST3 plugin.
+//! - [`ratings`]: the user's likes and dislikes, which steer new melodies;
+//! - `plugin` (feature `plugin`): the CLAP/VST3 plugin and its editor.
 
 pub mod encoding;
 pub mod generate;
@@ -13,6 +14,7 @@ pub mod midi;
 pub mod onnx;
 #[cfg(feature = "plugin")]
 pub mod plugin;
+pub mod ratings;
 pub mod runtime;
 
 /// The default model, trained on the folk and chorale corpus (see `models/README.md`).

@@ -63,6 +63,15 @@ pub struct KeySignature {
 }
 
 impl KeySignature {
+    /// The key signature of a key with tonic pitch class `tonic` (0 = C), major or minor;
+    /// six sharps rather than six flats.
+    pub fn from_tonic(tonic: u8, minor: bool) -> KeySignature {
+        let major_tonic = i32::from(tonic % 12) + if minor { 3 } else { 0 };
+        // A fifth (7 semitones) per sharp, and 7 is its own inverse modulo 12.
+        let sharps = (major_tonic * 7).rem_euclid(12);
+        KeySignature { sharps: if sharps > 6 { sharps - 12 } else { sharps } as i8, minor }
+    }
+
     /// Semitones to add to move this key to C major / A minor (in -5..=6).
     pub fn transpose_to_c(&self) -> i32 {
         // The major tonic of `sharps` sharps lies 7 semitones (a fifth) per sharp above C.
@@ -377,6 +386,16 @@ mod tests {
         // E major: E is 4 semitones above C.
         assert_eq!(KeySignature { sharps: 4, minor: false }.transpose_to_c(), -4);
         assert_eq!(TimeSignature { numerator: 6, denominator: 8 }.bar_steps(), 12);
+    }
+
+    #[test]
+    fn key_signatures_from_tonics() {
+        let ks = |t, minor| KeySignature::from_tonic(t, minor).sharps;
+        assert_eq!([ks(0, false), ks(7, false), ks(5, false), ks(10, false), ks(6, false)], [0, 1, -1, -2, 6]);
+        assert_eq!([ks(9, true), ks(4, true), ks(2, true), ks(0, true)], [0, 1, -1, -3]);
+        for t in 0..12 {
+            assert_eq!(KeySignature::from_tonic(t, false).transpose_to_c(), crate::midi::wrap_semitones(-i32::from(t)));
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //!   the first in debug builds).
 
 pub mod audio_thread;
+pub mod editor;
 pub mod location;
 pub mod params;
 pub mod worker_thread;
@@ -89,12 +90,16 @@ impl Plugin for Neume {
     const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
     const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
 
-    type Editor = ();
+    type Editor = nice_plug_egui::EguiEditor<editor::NeumeEditor>;
     type SysExMessage = ();
     type BackgroundTask = ();
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        editor::create(self.params.clone(), self.shared.clone())
     }
 
     fn activate(&mut self, _layout: &AudioIOLayout, buffer_config: &BufferConfig, _context: &mut impl ActivateContext<Self>) -> bool {
@@ -137,6 +142,9 @@ impl Plugin for Neume {
             self.shared.worker_alive.store(false, Ordering::Relaxed);
         }
         let t = context.transport();
+        if let Some(tempo) = t.tempo {
+            self.shared.tempo_bpm.store(tempo as f32, Ordering::Relaxed);
+        }
         let transport = TransportInfo { playing: t.playing, tempo_bpm: t.tempo, pos_beats: t.pos_beats(), loop_beats: t.loop_range_beats() };
         let settings = self.params.play_settings();
         let mut dropped = 0u64;

@@ -150,6 +150,13 @@ pub struct NeumeParams {
     /// A user model file; `None` plays the embedded default model.
     #[persist = "model"]
     pub model_path: RwLock<Option<String>>,
+    /// A base latent point drawn by the editor's Generate (steered by the ratings); `None`:
+    /// the seed's point.
+    #[persist = "base"]
+    pub base_point: RwLock<Option<Vec<f32>>>,
+    /// The editor's size in logical pixels, saved with the project.
+    #[persist = "editor-size"]
+    pub editor_size: RwLock<(u32, u32)>,
 }
 
 impl NeumeParams {
@@ -216,6 +223,8 @@ impl NeumeParams {
             point_a: RwLock::new(None),
             point_b: RwLock::new(None),
             model_path: RwLock::new(None),
+            base_point: RwLock::new(None),
+            editor_size: RwLock::new(super::editor::DEFAULT_SIZE),
         }
     }
 

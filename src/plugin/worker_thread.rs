@@ -62,7 +62,7 @@ pub struct WorkerStatus {
 }
 
 /// Shared between the plugin (main and audio thread), the editor and the worker.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Shared {
     /// Wakes the worker.
     pub wake: Arc<Wake>,
@@ -79,9 +79,49 @@ pub struct Shared {
     pub position_steps: atomic_float::AtomicF32,
     /// Note events the host's output buffer refused (should stay 0).
     pub dropped_events: AtomicU64,
+    /// The host's tempo as of the last block, written by the audio thread (for saved files).
+    pub tempo_bpm: atomic_float::AtomicF32,
+    /// Commands to the worker (main thread and editor only).
+    commands: Sender<Command>,
+    /// The receiving end: the worker's, and the sender's for dropping the oldest command.
+    command_queue: Receiver<Command>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        let (commands, command_queue) = crossbeam_channel::bounded(8);
+        Shared {
+            wake: Arc::default(),
+            status: parking_lot::Mutex::default(),
+            handled: Mutex::new(0),
+            handled_changed: Condvar::new(),
+            worker_alive: AtomicBool::new(false),
+            position_steps: atomic_float::AtomicF32::new(0.0),
+            dropped_events: AtomicU64::new(0),
+            tempo_bpm: atomic_float::AtomicF32::new(120.0),
+            commands,
+            command_queue,
+        }
+    }
 }
 
 impl Shared {
+    /// Sends a command to the worker (main thread or editor); when eight are already
+    /// waiting, the oldest is dropped.
+    pub fn send(&self, mut command: Command) {
+        loop {
+            match self.commands.try_send(command) {
+                Ok(()) => break,
+                Err(TrySendError::Full(c)) => {
+                    command = c;
+                    let _ = self.command_queue.try_recv();
+                }
+                Err(TrySendError::Disconnected(_)) => break,
+            }
+        }
+        self.wake.wake();
+    }
+
     /// Waits (main thread only) until wake-up `n` is handled, up to `timeout`; runs
     /// `between` at least every few milliseconds meanwhile. Returns whether it was handled.
     pub fn wait_handled(&self, n: u64, timeout: Duration, mut between: impl FnMut()) -> bool {
@@ -127,52 +167,33 @@ pub enum Command {
     Shutdown,
 }
 
-/// The plugin's handle on its worker.
+/// The plugin's handle on its worker; ends the thread when dropped.
 pub struct WorkerHandle {
-    commands: Sender<Command>,
-    /// Lets the sender drop the oldest command when the channel is full.
-    oldest: Receiver<Command>,
-    wake: Arc<Wake>,
+    shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl WorkerHandle {
     /// Starts the worker thread. `dirs` are where to look for the native ONNX Runtime.
     pub fn spawn(params: Arc<NeumeParams>, shared: Arc<Shared>, to_audio: rtrb::Producer<PlayMelody>, dirs: Vec<PathBuf>) -> std::io::Result<WorkerHandle> {
-        let (commands, receiver) = crossbeam_channel::bounded(8);
-        let oldest = receiver.clone();
-        let wake = shared.wake.clone();
+        let commands = shared.command_queue.clone();
+        let worker_shared = shared.clone();
         shared.worker_alive.store(true, Ordering::Release);
         let thread = std::thread::Builder::new().name("neume-worker".into()).spawn(move || {
-            let mut worker = Worker { params, shared, commands: receiver, to_audio, generator: None, loaded_path: None, published_key: None, unpublished: None, dirs };
+            let mut worker = Worker { params, shared: worker_shared, commands, to_audio, generator: None, loaded_path: None, published_key: None, unpublished: None, dirs };
             worker.run();
             worker.shared.worker_alive.store(false, Ordering::Release);
         })?;
         // Set once here, before any wake-up can need it; a second spawn is never made.
-        let _ = wake.thread.set(thread.thread().clone());
+        let _ = shared.wake.thread.set(thread.thread().clone());
         thread.thread().unpark();
-        Ok(WorkerHandle { commands, oldest, wake, thread: Some(thread) })
-    }
-
-    /// Sends a command; when eight are already waiting, the oldest is dropped.
-    pub fn send(&self, mut command: Command) {
-        loop {
-            match self.commands.try_send(command) {
-                Ok(()) => break,
-                Err(TrySendError::Full(c)) => {
-                    command = c;
-                    let _ = self.oldest.try_recv();
-                }
-                Err(TrySendError::Disconnected(_)) => break,
-            }
-        }
-        self.wake.wake();
+        Ok(WorkerHandle { shared, thread: Some(thread) })
     }
 }
 
 impl Drop for WorkerHandle {
     fn drop(&mut self) {
-        self.send(Command::Shutdown);
+        self.shared.send(Command::Shutdown);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -208,6 +229,8 @@ pub struct Request {
     pub morph: f32,
     pub point_a: Option<Vec<f32>>,
     pub point_b: Option<Vec<f32>>,
+    /// A base point drawn by the editor (steered by ratings); replaces the seed's point.
+    pub base_point: Option<Vec<f32>>,
     pub model_path: Option<String>,
 }
 
@@ -225,6 +248,7 @@ impl Request {
             morph: params.morph.value(),
             point_a: params.point_a.read().clone(),
             point_b: params.point_b.read().clone(),
+            base_point: params.base_point.read().clone(),
             model_path: params.model_path.read().clone(),
         }
     }
@@ -252,15 +276,24 @@ impl Request {
             h.u64(u64::from(self.morph.to_bits()));
             a.iter().chain(b).for_each(|v| h.u64(u64::from(v.to_bits())));
         }
+        if let Some(base) = &self.base_point {
+            h.bytes(b"base");
+            base.iter().for_each(|v| h.u64(u64::from(v.to_bits())));
+        }
         h.0
     }
 
-    /// The latent point: the seed's point (or A↔B) moved by the knobs along the model's
-    /// directions. `None` when it is exactly the seed's point (drawn inside `generate`, so
-    /// the plugin and `neume generate --seed` agree).
+    /// The latent point: the A↔B blend when both are stored, else the editor's base point,
+    /// else the seed's point; moved by the knobs along the model's directions. `None` when it
+    /// is exactly the seed's point (drawn inside `generate`, so the plugin and
+    /// `neume generate --seed` agree).
     pub fn latent(&self, info: &runtime::ModelInfo) -> Option<Vec<f32>> {
         let n = info.latent_size;
-        let base = self.morph_points().filter(|(a, _)| a.len() == n).map(|(a, b)| a.iter().zip(b).map(|(a, b)| a + (b - a) * self.morph).collect::<Vec<f32>>());
+        let base = self
+            .morph_points()
+            .filter(|(a, _)| a.len() == n)
+            .map(|(a, b)| a.iter().zip(b).map(|(a, b)| a + (b - a) * self.morph).collect::<Vec<f32>>())
+            .or_else(|| self.base_point.clone().filter(|p| p.len() == n));
         if base.is_none() && self.knobs.iter().all(|k| *k == 0.0) {
             return None;
         }
@@ -471,7 +504,7 @@ mod tests {
 
     #[test]
     fn request_keys_change_with_what_shapes_the_melody() {
-        let base = Request { knobs: [0.0; LATENT_KNOBS], variation: 1.0, seed: 1, bars: 4, key_root: 0, scale_index: 0, morph: 0.0, point_a: None, point_b: None, model_path: None };
+        let base = Request { knobs: [0.0; LATENT_KNOBS], variation: 1.0, seed: 1, bars: 4, key_root: 0, scale_index: 0, morph: 0.0, point_a: None, point_b: None, base_point: None, model_path: None };
         let k = base.key();
         assert_eq!(k, base.clone().key());
         assert_ne!(k, Request { seed: 2, ..base.clone() }.key());
@@ -481,5 +514,6 @@ mod tests {
         assert_eq!(k, Request { morph: 0.5, ..base.clone() }.key());
         let ab = Request { point_a: Some(vec![0.0; 4]), point_b: Some(vec![1.0; 4]), ..base.clone() };
         assert_ne!(ab.key(), Request { morph: 0.5, ..ab.clone() }.key());
+        assert_ne!(k, Request { base_point: Some(vec![0.5; 4]), ..base.clone() }.key());
     }
 }

@@ -6,8 +6,10 @@
 
 use std::ffi::CStr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
+use clack_extensions::gui::{GuiApiType, GuiConfiguration, GuiSize, HostGui, HostGuiImpl, PluginGui, Window as ClapWindow};
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::state::PluginState;
 use clack_host::events::event_types::{ParamValueEvent, TransportEvent, TransportFlags};
@@ -53,16 +55,36 @@ fn newest_file(dir: &std::path::Path) -> Option<(std::time::SystemTime, PathBuf)
 pub struct TestHostShared {
     state: OnceLock<Option<PluginState>>,
     params: OnceLock<Option<PluginParams>>,
+    gui: OnceLock<Option<PluginGui>>,
+    /// The plugin asked for a main-thread callback.
+    callback_requested: AtomicBool,
 }
 
 impl<'a> SharedHandler<'a> for TestHostShared {
     fn initializing(&self, instance: InitializingPluginHandle<'a>) {
         let _ = self.state.set(instance.get_extension());
         let _ = self.params.set(instance.get_extension());
+        let _ = self.gui.set(instance.get_extension());
     }
     fn request_restart(&self) {}
     fn request_process(&self) {}
-    fn request_callback(&self) {}
+    fn request_callback(&self) {
+        self.callback_requested.store(true, Ordering::Release);
+    }
+}
+
+impl HostGuiImpl for TestHostShared {
+    fn resize_hints_changed(&self) {}
+    fn request_resize(&self, _new_size: GuiSize) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_show(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_hide(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn closed(&self, _was_destroyed: bool) {}
 }
 
 pub struct TestHost;
@@ -71,6 +93,10 @@ impl HostHandlers for TestHost {
     type Shared<'a> = TestHostShared;
     type MainThread<'a> = ();
     type AudioProcessor<'a> = ();
+
+    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
+        builder.register::<HostGui>();
+    }
 }
 
 /// A note event as the host received it.
@@ -146,7 +172,7 @@ impl Host {
         // SAFETY: the file is our own plugin, built by Cargo for this test.
         let entry = unsafe { PluginEntry::load(&path) }.unwrap_or_else(|e| panic!("loading {}: {e:?}", path.display()));
         let info = HostInfo::new("neume-test-host", "Neume", "https://example.com", "0.1").expect("valid host info");
-        let instance = PluginInstance::<TestHost>::new(|_| TestHostShared { state: OnceLock::new(), params: OnceLock::new() }, |_| (), &entry, PLUGIN_ID, &info)
+        let instance = PluginInstance::<TestHost>::new(|_| TestHostShared { state: OnceLock::new(), params: OnceLock::new(), gui: OnceLock::new(), callback_requested: AtomicBool::new(false) }, |_| (), &entry, PLUGIN_ID, &info)
             .unwrap_or_else(|e| panic!("instantiating {PLUGIN_ID:?}: {e:?}"));
         Host { instance, processor: None, output: EventBuffer::with_capacity(16_384), audio_in: Vec::new(), audio_out: Vec::new(), max_frames: 0 }
     }
@@ -215,6 +241,31 @@ impl Host {
     /// The id of the parameter named `name`.
     pub fn param_id(&mut self, name: &str) -> ClapId {
         self.params().into_iter().find(|p| p.0 == name).unwrap_or_else(|| panic!("no parameter `{name}`")).1
+    }
+
+    /// Runs the main-thread callback the plugin asked for, if any.
+    pub fn main_thread_tick(&mut self) {
+        if self.instance.access_shared_handler(|h| h.callback_requested.swap(false, Ordering::AcqRel)) {
+            self.instance.call_on_main_thread_callback();
+        }
+    }
+
+    /// Opens the editor embedded in the X11 window `parent`; returns its size in pixels.
+    pub fn open_editor_x11(&mut self, parent: u32) -> (u32, u32) {
+        let gui = self.instance.access_shared_handler(|h| *h.gui.get().expect("initialized")).expect("the plugin has the gui extension");
+        let mut handle = self.instance.plugin_handle();
+        gui.create(&mut handle, GuiConfiguration { api_type: GuiApiType::X11, is_floating: false }).expect("gui.create");
+        let size = gui.get_size(&mut handle).expect("gui.get_size");
+        // SAFETY: the test keeps `parent` alive until the editor is destroyed.
+        unsafe { gui.set_parent(&mut handle, ClapWindow::from_x11_handle(parent.into())) }.expect("gui.set_parent");
+        gui.show(&mut handle).expect("gui.show");
+        (size.width, size.height)
+    }
+
+    /// Closes the editor.
+    pub fn close_editor(&mut self) {
+        let gui = self.instance.access_shared_handler(|h| *h.gui.get().expect("initialized")).expect("the plugin has the gui extension");
+        gui.destroy(&mut self.instance.plugin_handle());
     }
 
     /// Saves the plugin state (what a DAW stores in the project).

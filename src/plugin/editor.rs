@@ -1,0 +1,557 @@
+//! The editor: egui through nice-plug-egui, on the host's GUI thread. It shows the melody,
+//! binds every parameter (the host's automation and the editor stay in sync because both go
+//! through the parameters), keeps a history, collects ratings and gets the MIDI out.
+//!
+//! It never touches the audio thread's data: it reads the parameters, the melody the worker
+//! stored in them, and the atomics in [`Shared`] (playhead, tempo), and it asks the worker for
+//! work through [`Shared::send`].
+
+pub mod drag_out;
+pub mod file_browser;
+pub mod piano_roll;
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use egui::{Color32, RichText, Ui, Vec2};
+use nice_plug::context::gui::GuiContext;
+use nice_plug::prelude::*;
+use nice_plug_egui::widgets::ParamSlider;
+use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp};
+
+use super::params::{NeumeParams, SavedMelody, LATENT_KNOBS};
+use super::worker_thread::{Command, Shared};
+use crate::encoding::{Melody, Note};
+use crate::generate::{Rng, Scale};
+use crate::midi::{self, KeySignature, TimeSignature, WriteOptions};
+use crate::ratings::{self, Ratings};
+use drag_out::{DragOut, DragOutcome};
+use file_browser::{FileBrowser, Outcome, Purpose};
+
+/// The editor's size when a project has none, in logical pixels.
+pub const DEFAULT_SIZE: (u32, u32) = (900, 680);
+
+/// Melodies kept for undo/redo.
+const HISTORY_LEN: usize = 50;
+
+/// Standard deviation of a Mutate step on each latent knob.
+const MUTATE_STEP: f32 = 0.35;
+
+const ERROR: Color32 = Color32::from_rgb(240, 110, 100);
+const DIM: Color32 = Color32::from_rgb(150, 155, 165);
+
+/// Creates the editor for one plugin instance.
+pub fn create(params: Arc<NeumeParams>, shared: Arc<Shared>) -> Option<EguiEditor<NeumeEditor>> {
+    let (w, h) = *params.editor_size.read();
+    let state = EguiEditorState::from_size(nice_plug::editor::dpi::LogicalSize::new(f64::from(w), f64::from(h)), 1.0);
+    let settings = EguiNiceSettings {
+        title: "Neume".into(),
+        resize_hint: ResizeHint::RESIZABLE.with_min_logical_size(nice_plug::editor::dpi::LogicalSize::new(640.0, 480.0)),
+        ..Default::default()
+    };
+    let app = NeumeEditor::new(params, shared);
+    create_egui_editor(state, nice_plug_egui::RepaintNotifier::default(), settings, app)
+}
+
+/// One melody of the history: the parameter values that make it, and its notes for the
+/// thumbnail. Restoring it sets the parameters back; the worker makes the same melody again.
+#[derive(Clone, Debug)]
+struct HistoryEntry {
+    key: u64,
+    knobs: [f32; LATENT_KNOBS],
+    variation: f32,
+    seed: i32,
+    bars: i32,
+    key_root: i32,
+    scale: super::params::ScaleChoice,
+    morph: f32,
+    base_point: Option<Vec<f32>>,
+    notes: Vec<Note>,
+    len_steps: u32,
+}
+
+/// The editor's own state (GUI thread).
+pub struct NeumeEditor {
+    params: Arc<NeumeParams>,
+    shared: Arc<Shared>,
+    gui: Option<GuiContext>,
+    history: Vec<HistoryEntry>,
+    /// Index of the entry shown, in `history`.
+    cursor: usize,
+    ratings: Option<Ratings>,
+    /// Model the ratings were loaded for.
+    ratings_model: String,
+    browser: Option<FileBrowser>,
+    /// Last folder used to save or load.
+    last_dir: PathBuf,
+    drag: Option<DragOut>,
+    /// The last message for the user (file saved, rating stored, …) and whether it is an error.
+    message: Option<(String, bool)>,
+    rng: Rng,
+}
+
+impl NeumeEditor {
+    fn new(params: Arc<NeumeParams>, shared: Arc<Shared>) -> NeumeEditor {
+        let last_dir = read_settings().unwrap_or_else(|| dirs::home_dir().unwrap_or_else(std::env::temp_dir));
+        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
+        NeumeEditor {
+            params,
+            shared,
+            gui: None,
+            history: Vec::new(),
+            cursor: 0,
+            ratings: None,
+            ratings_model: String::new(),
+            browser: None,
+            last_dir,
+            drag: None,
+            message: None,
+            rng: Rng::new(seed),
+        }
+    }
+
+    fn model_name(&self) -> String {
+        self.params.model_path.read().clone().unwrap_or_else(|| "default".into())
+    }
+
+    /// The ratings of the current model, (re)loaded when the model changes.
+    fn ratings(&mut self) -> Option<&mut Ratings> {
+        let model = self.model_name();
+        if self.ratings.is_none() || self.ratings_model != model {
+            self.ratings_model = model.clone();
+            self.ratings = match ratings::data_dir().map(|d| d.join("ratings.jsonl")) {
+                Some(path) => match Ratings::load(&path, &model) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        self.message = Some((e.to_string(), true));
+                        None
+                    }
+                },
+                None => None,
+            };
+        }
+        self.ratings.as_mut()
+    }
+
+    /// Adds the stored melody to the history when it is new.
+    fn track_history(&mut self, saved: &SavedMelody) {
+        if self.history.get(self.cursor).is_some_and(|h| h.key == saved.key) || self.history.iter().any(|h| h.key == saved.key) {
+            if let Some(i) = self.history.iter().position(|h| h.key == saved.key) {
+                self.cursor = i;
+            }
+            return;
+        }
+        let p = &self.params;
+        let entry = HistoryEntry {
+            key: saved.key,
+            knobs: p.knobs(),
+            variation: p.variation.value(),
+            seed: p.seed.value(),
+            bars: p.bars.value(),
+            key_root: p.key_root.value(),
+            scale: p.scale.value(),
+            morph: p.morph.value(),
+            base_point: p.base_point.read().clone(),
+            notes: saved_notes(saved),
+            len_steps: saved.len_steps,
+        };
+        // A new melody after an undo drops the redo branch.
+        self.history.truncate(self.cursor + 1);
+        self.history.push(entry);
+        if self.history.len() > HISTORY_LEN {
+            self.history.remove(0);
+        }
+        self.cursor = self.history.len() - 1;
+    }
+
+    fn restore(&mut self, index: usize, setter: &ParamSetter) {
+        let Some(h) = self.history.get(index).cloned() else { return };
+        self.cursor = index;
+        *self.params.base_point.write() = h.base_point.clone();
+        let p = &self.params;
+        for (param, value) in p.knob_params().into_iter().zip(h.knobs) {
+            set(setter, param, value);
+        }
+        set(setter, &p.variation, h.variation);
+        set(setter, &p.bars, h.bars);
+        set(setter, &p.key_root, h.key_root);
+        set(setter, &p.scale, h.scale);
+        set(setter, &p.morph, h.morph);
+        set(setter, &p.seed, h.seed);
+        self.shared.wake.wake();
+    }
+
+    /// Generate: a new seed and a new base point, drawn near liked melodies and away from
+    /// disliked ones.
+    fn generate(&mut self, setter: &ParamSetter) {
+        let latent_size = self.params.melody.read().as_ref().map_or(0, |m| m.latent.len());
+        let mut rng = Rng::new(self.rng.next_u64());
+        let base = match (latent_size, self.ratings()) {
+            (n, Some(r)) if n > 0 && r.counts(n) != (0, 0) => Some(r.steered_latent(n, &mut rng)),
+            _ => None,
+        };
+        *self.params.base_point.write() = base;
+        for param in self.params.knob_params() {
+            set(setter, param, 0.0);
+        }
+        let seed = (self.rng.next_u64() % 100_000) as i32;
+        set(setter, &self.params.seed, seed);
+        self.shared.wake.wake();
+    }
+
+    /// Mutate: a small random step of every latent knob.
+    fn mutate(&mut self, setter: &ParamSetter) {
+        for param in self.params.knob_params() {
+            let value = (param.value() + MUTATE_STEP * self.rng.normal() as f32).clamp(-super::params::KNOB_RANGE, super::params::KNOB_RANGE);
+            set(setter, param, value);
+        }
+    }
+
+    /// Store A/B: keeps the current latent point. Once both exist the morph knob glides
+    /// between them; the knobs are zeroed and the morph set so that what plays does not change.
+    fn store(&mut self, b: bool, setter: &ParamSetter) {
+        let Some(latent) = self.params.melody.read().as_ref().map(|m| m.latent.clone()) else { return };
+        if b {
+            *self.params.point_b.write() = Some(latent);
+        } else {
+            *self.params.point_a.write() = Some(latent);
+        }
+        if self.params.point_a.read().is_some() && self.params.point_b.read().is_some() {
+            for param in self.params.knob_params() {
+                set(setter, param, 0.0);
+            }
+            set(setter, &self.params.morph, if b { 1.0 } else { 0.0 });
+        }
+        self.shared.wake.wake();
+        self.message = Some((format!("Stored the current melody's latent point as {}", if b { "B" } else { "A" }), false));
+    }
+
+    fn rate(&mut self, rating: i8) {
+        let Some((latent, seed)) = self.params.melody.read().as_ref().map(|m| (m.latent.clone(), self.params.seed.value().max(0) as u64)) else { return };
+        let result = match self.ratings() {
+            Some(r) => r.add(rating, latent, seed).map_err(|e| e.to_string()),
+            None => Err("no per-user data folder to store ratings in".into()),
+        };
+        self.message = Some(match result {
+            Ok(()) => (if rating > 0 { "Liked: new melodies will lean towards this one".into() } else { "Disliked: new melodies will keep away from this one".into() }, false),
+            Err(e) => (e, true),
+        });
+    }
+
+    /// The melody as it sounds (octave applied), with the file settings.
+    fn melody_for_file(&self) -> Option<(Melody, WriteOptions)> {
+        let saved = self.params.melody.read().clone()?;
+        let octave = 12 * self.params.octave.value();
+        let melody = Melody { notes: saved_notes(&saved), len_steps: saved.len_steps }.transposed(octave);
+        let key_root = self.params.key_root.value().clamp(0, 11) as u8;
+        let minor = matches!(self.params.scale.value().scale(), Scale::Minor | Scale::HarmonicMinor | Scale::MinorPentatonic | Scale::Dorian | Scale::Phrygian);
+        let options = WriteOptions {
+            tempo_bpm: f64::from(self.shared.tempo_bpm.load(Ordering::Relaxed)),
+            time_signature: TimeSignature::COMMON,
+            key: Some(KeySignature::from_tonic(key_root, minor)),
+            name: format!("Neume seed {}", self.params.seed.value()),
+            ..WriteOptions::default()
+        };
+        Some((melody, options))
+    }
+
+    fn file_name(&self) -> String {
+        format!("Neume {}.mid", self.params.seed.value())
+    }
+
+    fn save_midi(&mut self, path: PathBuf) {
+        let Some((melody, options)) = self.melody_for_file() else { return };
+        self.message = Some(match midi::write_file(&path, &melody, &options) {
+            Ok(()) => {
+                if let Some(dir) = path.parent() {
+                    self.last_dir = dir.to_path_buf();
+                    write_settings(&self.last_dir);
+                }
+                (format!("Saved {}", path.display()), false)
+            }
+            Err(e) => (e.to_string(), true),
+        });
+    }
+
+    /// Writes the melody to a temporary file and starts the OS drag.
+    fn start_drag(&mut self) {
+        let Some((melody, options)) = self.melody_for_file() else { return };
+        let dir = std::env::temp_dir().join("neume-drag");
+        let path = dir.join(self.file_name());
+        let written = std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display())).and_then(|()| midi::write_file(&path, &melody, &options).map_err(|e| e.to_string()));
+        match written {
+            Ok(()) => self.drag = Some(DragOut::start(path)),
+            Err(e) => self.message = Some((e, true)),
+        }
+    }
+
+    fn poll_drag(&mut self) {
+        if let Some(drag) = self.drag.take() {
+            match drag.finished() {
+                Ok(Ok(DragOutcome::Dropped)) => self.message = Some(("Dropped the melody as a .mid file".into(), false)),
+                Ok(Ok(DragOutcome::Cancelled)) => {}
+                Ok(Err(e)) => self.message = Some((e, true)),
+                Err(still) => self.drag = Some(still),
+            }
+        }
+    }
+
+    fn toolbar(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        ui.horizontal_wrapped(|ui| {
+            if ui.button("Generate").on_hover_text("A new melody: new seed, new latent point (steered by your ratings)").clicked() {
+                self.generate(setter);
+            }
+            if ui.button("Mutate").on_hover_text("A small random step of the latent knobs").clicked() {
+                self.mutate(setter);
+            }
+            ui.separator();
+            if ui.add_enabled(self.cursor > 0, egui::Button::new("Undo")).clicked() {
+                self.restore(self.cursor - 1, setter);
+            }
+            if ui.add_enabled(self.cursor + 1 < self.history.len(), egui::Button::new("Redo")).clicked() {
+                self.restore(self.cursor + 1, setter);
+            }
+            ui.separator();
+            if ui.button("Like").clicked() {
+                self.rate(1);
+            }
+            if ui.button("Dislike").clicked() {
+                self.rate(-1);
+            }
+            ui.separator();
+            if ui.button("Load model…").clicked() {
+                let dir = self.params.model_path.read().as_ref().and_then(|p| PathBuf::from(p).parent().map(PathBuf::from)).unwrap_or_else(|| self.last_dir.clone());
+                self.browser = Some(FileBrowser::new(Purpose::LoadModel, dir, String::new()));
+            }
+            if ui.button("Save .mid…").clicked() {
+                self.browser = Some(FileBrowser::new(Purpose::SaveMidi, self.last_dir.clone(), self.file_name()));
+            }
+        });
+    }
+
+    /// The drag handle, at the right end of the title row.
+    fn drag_handle(&mut self, ui: &mut Ui) {
+        let label = if self.drag.is_some() { "Dragging…" } else { "Drag MIDI" };
+        let handle = ui
+            .add(egui::Button::new(RichText::new(label).strong()).sense(egui::Sense::click_and_drag()))
+            .on_hover_text("Drag the melody into a track as a .mid file");
+        if handle.drag_started() && self.drag.is_none() {
+            self.start_drag();
+        }
+    }
+
+    fn controls(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let p = self.params.clone();
+        ui.horizontal_top(|ui| {
+            group(ui, "Latent", 430.0, |ui| {
+                egui::Grid::new("latent").num_columns(4).spacing([6.0, 4.0]).show(ui, |ui| {
+                    let knobs = p.knob_params();
+                    for row in 0..LATENT_KNOBS / 2 {
+                        for i in [row, row + LATENT_KNOBS / 2] {
+                            ui.label(format!("{}", i + 1));
+                            ui.add(ParamSlider::for_param(knobs[i], setter).with_width(120.0));
+                        }
+                        ui.end_row();
+                    }
+                });
+            });
+            group(ui, "Style", 260.0, |ui| {
+                labelled(ui, "Variation", ParamSlider::for_param(&p.variation, setter));
+                labelled(ui, "Seed", ParamSlider::for_param(&p.seed, setter));
+                labelled(ui, "Bars", ParamSlider::for_param(&p.bars, setter));
+            });
+        });
+        ui.horizontal_top(|ui| {
+            group(ui, "Key", 250.0, |ui| {
+                labelled(ui, "Key", ParamSlider::for_param(&p.key_root, setter));
+                labelled(ui, "Scale", ParamSlider::for_param(&p.scale, setter));
+                labelled(ui, "Octave", ParamSlider::for_param(&p.octave, setter));
+            });
+            group(ui, "Feel", 240.0, |ui| {
+                labelled(ui, "Velocity", ParamSlider::for_param(&p.velocity, setter));
+                labelled(ui, "Gate", ParamSlider::for_param(&p.gate, setter));
+                labelled(ui, "Swing", ParamSlider::for_param(&p.swing, setter));
+            });
+            group(ui, "Morph", 290.0, |ui| {
+                ui.horizontal(|ui| {
+                    if ui.button("Store A").clicked() {
+                        self.store(false, setter);
+                    }
+                    if ui.button("Store B").clicked() {
+                        self.store(true, setter);
+                    }
+                    let stored = |x: bool| if x { "stored" } else { "empty" };
+                    ui.label(RichText::new(format!("A {}, B {}", stored(p.point_a.read().is_some()), stored(p.point_b.read().is_some()))).color(DIM));
+                });
+                labelled(ui, "A - B", ParamSlider::for_param(&p.morph, setter));
+                labelled(ui, "Swap at bar", ParamSlider::for_param(&p.swap_at_bar, setter));
+            });
+        });
+    }
+
+    fn ratings_row(&mut self, ui: &mut Ui) {
+        let latent_size = self.params.melody.read().as_ref().map_or(0, |m| m.latent.len());
+        let counts = self.ratings().map(|r| r.counts(latent_size));
+        ui.horizontal(|ui| {
+            match counts {
+                Some((0, 0)) | None => ui.label(RichText::new("No ratings yet: Generate draws from the model's prior").color(DIM)),
+                Some((likes, dislikes)) => ui.label(format!("{} ratings shape Generate ({likes} liked, {dislikes} disliked)", likes + dislikes)),
+            };
+            if counts.is_some_and(|c| c != (0, 0)) && ui.small_button("Reset ratings").clicked() {
+                let result = self.ratings().map(|r| r.reset());
+                if let Some(Err(e)) = result {
+                    self.message = Some((e.to_string(), true));
+                }
+            }
+        });
+    }
+
+    fn history_strip(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let mut clicked = None;
+        egui::ScrollArea::horizontal().id_salt("history").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                for (i, h) in self.history.iter().enumerate() {
+                    if piano_roll::thumbnail(ui, &h.notes, h.len_steps, i == self.cursor).on_hover_text(format!("seed {}", h.seed)).clicked() {
+                        clicked = Some(i);
+                    }
+                }
+            });
+        });
+        if let Some(i) = clicked {
+            self.restore(i, setter);
+        }
+    }
+
+    fn footer(&mut self, ui: &mut Ui) {
+        let status = self.shared.status.lock().clone();
+        ui.horizontal_wrapped(|ui| {
+            let model = std::path::Path::new(&status.model_name).file_name().map_or(status.model_name.clone(), |n| n.to_string_lossy().into_owned());
+            ui.label(RichText::new(format!("Model: {model}")).color(DIM));
+            ui.label(RichText::new(format!("Backend: {}", status.backend)).color(DIM));
+            ui.label(RichText::new(format!("Last generation: {:.2} ms", status.last_generation_ms)).color(DIM));
+            if !self.shared.worker_alive.load(Ordering::Relaxed) && status.generations > 0 {
+                ui.colored_label(ERROR, "The generator stopped; the last melody keeps playing");
+            }
+        });
+        for e in [status.model_error, status.error].into_iter().flatten() {
+            ui.colored_label(ERROR, e);
+        }
+        if let Some((m, is_error)) = &self.message {
+            ui.colored_label(if *is_error { ERROR } else { DIM }, m);
+        }
+    }
+}
+
+impl NiceEguiApp for NeumeEditor {
+    fn build(&mut self, _egui_ctx: egui::Context, gui: GuiContext, _frame: &mut nice_plug_egui::Frame) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+        self.gui = Some(gui);
+        Ok(())
+    }
+
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut nice_plug_egui::Frame) {
+        let Some(gui) = self.gui.clone() else { return };
+        let setter = gui.param_setter();
+        self.poll_drag();
+        let saved = self.params.melody.read().clone();
+        if let Some(s) = &saved {
+            self.track_history(s);
+        }
+        egui::Frame::NONE.inner_margin(10.0).show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.heading(RichText::new("Neume").strong());
+                ui.label(RichText::new("melodies from a neural network").color(DIM));
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| self.drag_handle(ui));
+            });
+            if let Some(browser) = &mut self.browser {
+                match browser.show(ui) {
+                    Outcome::Pending => {}
+                    Outcome::Cancelled => self.browser = None,
+                    Outcome::Chosen(path) => {
+                        let purpose = browser.purpose;
+                        self.browser = None;
+                        match purpose {
+                            Purpose::LoadModel => {
+                                self.shared.send(Command::LoadModel(path.clone()));
+                                self.message = Some((format!("Loading {}…", path.display()), false));
+                            }
+                            Purpose::SaveMidi => self.save_midi(path),
+                        }
+                    }
+                }
+                return;
+            }
+            self.toolbar(ui, &setter);
+            let width = ui.available_width();
+            let height = (ui.available_height() * 0.35).clamp(120.0, 320.0);
+            let notes = saved.as_ref().map(saved_notes).unwrap_or_default();
+            let len = saved.as_ref().map_or(64, |s| s.len_steps);
+            // The roll shows sounding pitches: the octave setting applied.
+            let octave = 12 * self.params.octave.value();
+            let shown: Vec<Note> = notes.iter().map(|n| Note { pitch: (i32::from(n.pitch) + octave).clamp(0, 127) as u8, ..*n }).collect();
+            let playhead = self.shared.position_steps.load(Ordering::Relaxed);
+            piano_roll::piano_roll(ui, Vec2::new(width, height), &shown, len, self.params.key_root.value().clamp(0, 11) as u8, self.params.scale.value().scale(), Some(playhead));
+            self.history_strip(ui, &setter);
+            ui.add_space(4.0);
+            self.controls(ui, &setter);
+            self.ratings_row(ui);
+            ui.separator();
+            self.footer(ui);
+        });
+        // Keep the playhead moving.
+        ui.ctx().request_repaint_after(std::time::Duration::from_millis(33));
+    }
+
+    fn resized(&mut self, new_size: nice_plug_egui::baseview::WindowSize) {
+        *self.params.editor_size.write() = (new_size.logical.width.round() as u32, new_size.logical.height.round() as u32);
+    }
+}
+
+/// Sets a parameter from the editor as one gesture (so the host records automation).
+fn set<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
+    setter.begin_set_parameter(param);
+    setter.set_parameter(param, value);
+    setter.end_set_parameter(param);
+}
+
+/// A titled group of controls, `width` wide.
+fn group(ui: &mut Ui, title: &str, width: f32, add: impl FnOnce(&mut Ui)) {
+    ui.group(|ui| {
+        ui.vertical(|ui| {
+            ui.set_width(width);
+            ui.label(RichText::new(title).strong());
+            add(ui);
+        });
+    });
+}
+
+fn labelled(ui: &mut Ui, label: &str, slider: impl egui::Widget) {
+    ui.horizontal(|ui| {
+        ui.add_sized(Vec2::new(70.0, 18.0), egui::Label::new(label));
+        ui.add(slider);
+    });
+}
+
+fn saved_notes(saved: &SavedMelody) -> Vec<Note> {
+    saved.notes.iter().map(|&[pitch, start_step, len_steps]| Note { pitch: pitch.min(127) as u8, start_step, len_steps }).collect()
+}
+
+/// The per-user editor settings file (the last folder used).
+fn settings_path() -> Option<PathBuf> {
+    ratings::data_dir().map(|d| d.join("editor.json"))
+}
+
+fn read_settings() -> Option<PathBuf> {
+    let text = std::fs::read_to_string(settings_path()?).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value.get("last_dir")?.as_str().map(PathBuf::from).filter(|p| p.is_dir())
+}
+
+fn write_settings(last_dir: &std::path::Path) {
+    if let Some(path) = settings_path() {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::write(path, serde_json::json!({ "last_dir": last_dir }).to_string());
+    }
+}

@@ -1,0 +1,295 @@
+//! Dragging the current melody out of the editor as a `.mid` file, into a DAW's track.
+//!
+//! On X11 Neume is an XDND drag source ([`x11`]): no crate does this without GTK, and the
+//! plugin window belongs to baseview, so the drag runs on its own X connection and thread,
+//! following the pointer (the button press that started it keeps the pointer grabbed by the
+//! editor window, so nothing else sees the motion) and talking XDND to the window under it.
+//! Other platforms are not implemented yet: the editor offers "Save .mid…" there.
+
+use std::path::{Path, PathBuf};
+
+/// How a drag ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DragOutcome {
+    /// A window took the file.
+    Dropped,
+    /// Released over nothing that accepts files, or the target refused.
+    Cancelled,
+}
+
+/// A drag in progress, on its own thread.
+pub struct DragOut {
+    thread: std::thread::JoinHandle<Result<DragOutcome, String>>,
+}
+
+impl DragOut {
+    /// Starts dragging `file` (it must exist until the drag ends).
+    pub fn start(file: PathBuf) -> DragOut {
+        let thread = std::thread::Builder::new()
+            .name("neume-drag".into())
+            .spawn(move || drag_file(&file))
+            .unwrap_or_else(|e| std::thread::spawn(move || Err(format!("cannot start the drag: {e}"))));
+        DragOut { thread }
+    }
+
+    /// The outcome once the drag has ended.
+    pub fn finished(self) -> Result<Result<DragOutcome, String>, DragOut> {
+        if self.thread.is_finished() {
+            Ok(self.thread.join().unwrap_or_else(|_| Err("the drag failed unexpectedly".into())))
+        } else {
+            Err(self)
+        }
+    }
+}
+
+/// Runs one drag of `file` to wherever the pointer is released; blocks until it ends.
+#[cfg(target_os = "linux")]
+pub fn drag_file(file: &Path) -> Result<DragOutcome, String> {
+    x11::drag_file(file)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn drag_file(_file: &Path) -> Result<DragOutcome, String> {
+    Err("drag-out is not available on this platform yet; use Save .mid…".into())
+}
+
+/// `file://` URI of an absolute path, percent-encoding what RFC 3986 requires.
+pub fn file_uri(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let mut out = String::from("file://");
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The path of a `file://` URI (the inverse of [`file_uri`]).
+pub fn uri_path(uri: &str) -> Option<PathBuf> {
+    let rest = uri.trim().strip_prefix("file://")?;
+    let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+    let bytes = rest.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        Some(PathBuf::from(std::ffi::OsString::from_vec(out)))
+    }
+    #[cfg(not(unix))]
+    {
+        String::from_utf8(out).ok().map(PathBuf::from)
+    }
+}
+
+#[cfg(target_os = "linux")]
+pub mod x11 {
+    //! The XDND drag source (protocol version 5).
+
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::{
+        AtomEnum, ClientMessageEvent, ConnectionExt as _, CreateWindowAux, EventMask, KeyButMask, PropMode, SelectionNotifyEvent, Window, WindowClass,
+        SELECTION_NOTIFY_EVENT,
+    };
+    use x11rb::protocol::Event;
+    use x11rb::wrapper::ConnectionExt as _;
+    use x11rb::{CURRENT_TIME, NONE};
+
+    use super::{file_uri, DragOutcome};
+
+    x11rb::atom_manager! {
+        /// The atoms XDND uses.
+        pub Atoms: AtomsCookie {
+            XdndAware,
+            XdndSelection,
+            XdndEnter,
+            XdndPosition,
+            XdndStatus,
+            XdndLeave,
+            XdndDrop,
+            XdndFinished,
+            XdndActionCopy,
+            TARGETS,
+            TEXT_URI_LIST: b"text/uri-list",
+        }
+    }
+
+    /// Highest XDND version spoken.
+    const VERSION: u32 = 5;
+    /// Pointer polling interval.
+    const POLL: Duration = Duration::from_millis(8);
+    /// How long a target may take to fetch the file after the drop.
+    const FINISH_TIMEOUT: Duration = Duration::from_secs(10);
+    /// A drag left hanging (no release seen) ends after this.
+    const DRAG_TIMEOUT: Duration = Duration::from_secs(120);
+
+    type Result<T> = std::result::Result<T, String>;
+
+    fn x<E: std::fmt::Display>(e: E) -> String {
+        format!("X11: {e}")
+    }
+
+    /// Sends an XDND client message.
+    fn send(conn: &impl Connection, to: Window, kind: u32, data: [u32; 5]) -> Result<()> {
+        let event = ClientMessageEvent::new(32, to, kind, data);
+        conn.send_event(false, to, EventMask::NO_EVENT, event).map_err(x)?;
+        Ok(())
+    }
+
+    /// The XDND-aware window under root position (`px`, `py`) and its version, if any.
+    fn target_at(conn: &impl Connection, atoms: &Atoms, root: Window, px: i16, py: i16, own: Window) -> Result<Option<(Window, u32)>> {
+        let mut window = root;
+        for _depth in 0..32 {
+            if window != root && window != own {
+                let aware = conn.get_property(false, window, atoms.XdndAware, AtomEnum::ATOM, 0, 1).map_err(x)?.reply().map_err(x)?;
+                if let Some(version) = aware.value32().and_then(|mut v| v.next()) {
+                    return Ok(Some((window, version.min(VERSION))));
+                }
+            }
+            let at = conn.translate_coordinates(root, window, px, py).map_err(x)?.reply().map_err(x)?;
+            if at.child == NONE {
+                return Ok(None);
+            }
+            window = at.child;
+        }
+        Ok(None)
+    }
+
+    /// Drags `file` from where the pointer is until the first button is released.
+    pub fn drag_file(file: &Path) -> Result<DragOutcome> {
+        let (conn, screen_num) = x11rb::connect(None).map_err(x)?;
+        let root = conn.setup().roots[screen_num].root;
+        let atoms = Atoms::new(&conn).map_err(x)?.reply().map_err(x)?;
+        let source = conn.generate_id().map_err(x)?;
+        conn.create_window(0, source, root, -10, -10, 1, 1, 0, WindowClass::INPUT_ONLY, 0, &CreateWindowAux::new()).map_err(x)?;
+        conn.set_selection_owner(source, atoms.XdndSelection, CURRENT_TIME).map_err(x)?;
+        conn.flush().map_err(x)?;
+        let uri_list = format!("{}\r\n", file_uri(file));
+
+        let mut target: Option<(Window, u32)> = None;
+        let mut accepted = false;
+        let mut finished = false;
+        let mut last_position = None;
+        let started = Instant::now();
+        let mut dropped_at: Option<Instant> = None;
+        loop {
+            while let Some(event) = conn.poll_for_event().map_err(x)? {
+                match event {
+                    Event::ClientMessage(m) if m.type_ == atoms.XdndStatus => {
+                        let data = m.data.as_data32();
+                        if target.is_some_and(|(t, _)| t == data[0]) {
+                            accepted = data[1] & 1 == 1;
+                        }
+                    }
+                    Event::ClientMessage(m) if m.type_ == atoms.XdndFinished => finished = true,
+                    Event::SelectionRequest(request) if request.selection == atoms.XdndSelection => {
+                        let property = if request.property == NONE { request.target } else { request.property };
+                        let served = if request.target == atoms.TEXT_URI_LIST {
+                            conn.change_property8(PropMode::REPLACE, request.requestor, property, atoms.TEXT_URI_LIST, uri_list.as_bytes()).map_err(x)?;
+                            true
+                        } else if request.target == atoms.TARGETS {
+                            conn.change_property32(PropMode::REPLACE, request.requestor, property, AtomEnum::ATOM, &[atoms.TARGETS, atoms.TEXT_URI_LIST]).map_err(x)?;
+                            true
+                        } else {
+                            false
+                        };
+                        let notify = SelectionNotifyEvent {
+                            response_type: SELECTION_NOTIFY_EVENT,
+                            sequence: 0,
+                            time: request.time,
+                            requestor: request.requestor,
+                            selection: request.selection,
+                            target: request.target,
+                            property: if served { property } else { NONE },
+                        };
+                        conn.send_event(false, request.requestor, EventMask::NO_EVENT, notify).map_err(x)?;
+                    }
+                    _ => {}
+                }
+            }
+            conn.flush().map_err(x)?;
+            if let Some(at) = dropped_at {
+                if finished {
+                    return Ok(DragOutcome::Dropped);
+                }
+                if at.elapsed() > FINISH_TIMEOUT {
+                    return Err("the drop target did not finish taking the file".into());
+                }
+                std::thread::sleep(POLL);
+                continue;
+            }
+            let pointer = conn.query_pointer(root).map_err(x)?.reply().map_err(x)?;
+            let (px, py) = (pointer.root_x, pointer.root_y);
+            let released = u16::from(pointer.mask) & u16::from(KeyButMask::BUTTON1) == 0;
+            let under = target_at(&conn, &atoms, root, px, py, source)?;
+            if under.map(|t| t.0) != target.map(|t| t.0) {
+                if let Some((old, _)) = target {
+                    send(&conn, old, atoms.XdndLeave, [source, 0, 0, 0, 0])?;
+                }
+                if let Some((new, version)) = under {
+                    send(&conn, new, atoms.XdndEnter, [source, version << 24, atoms.TEXT_URI_LIST, 0, 0])?;
+                }
+                target = under;
+                accepted = false;
+                last_position = None;
+            }
+            if let Some((t, _)) = target {
+                if last_position != Some((px, py)) {
+                    let position = (u32::from(px as u16) << 16) | u32::from(py as u16);
+                    send(&conn, t, atoms.XdndPosition, [source, 0, position, CURRENT_TIME, atoms.XdndActionCopy])?;
+                    last_position = Some((px, py));
+                }
+            }
+            conn.flush().map_err(x)?;
+            if released {
+                match target {
+                    Some((t, _)) if accepted => {
+                        send(&conn, t, atoms.XdndDrop, [source, 0, CURRENT_TIME, 0, 0])?;
+                        conn.flush().map_err(x)?;
+                        dropped_at = Some(Instant::now());
+                        continue;
+                    }
+                    Some((t, _)) => {
+                        send(&conn, t, atoms.XdndLeave, [source, 0, 0, 0, 0])?;
+                        conn.flush().map_err(x)?;
+                        return Ok(DragOutcome::Cancelled);
+                    }
+                    None => return Ok(DragOutcome::Cancelled),
+                }
+            }
+            if started.elapsed() > DRAG_TIMEOUT {
+                return Ok(DragOutcome::Cancelled);
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_round_trip() {
+        let p = Path::new("/tmp/Neume drag/Melody #1 (ä).mid");
+        let uri = file_uri(p);
+        assert_eq!(uri, "file:///tmp/Neume%20drag/Melody%20%231%20%28%C3%A4%29.mid");
+        assert_eq!(uri_path(&uri).as_deref(), Some(p));
+    }
+}

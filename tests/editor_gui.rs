@@ -1,0 +1,223 @@
+//! The real editor under Xvfb: the plugin binary in a CLAP host that embeds its GUI in an
+//! X11 window. It renders (a PNG screenshot is written), and a drag from its drag handle,
+//! driven by synthetic pointer events (XTest), drops a `.mid` file onto a separate X11 drop
+//! target that speaks XDND: the file parses to the melody the plugin plays.
+//!
+//! Needs `Xvfb` (Debian package `xvfb`; `.ci/run` installs it). Without it the test says so
+//! and passes, except under CI (`CI` set), where it fails.
+
+#[path = "support/host.rs"]
+mod host;
+
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use host::{Host, Transport};
+use neume::generate::{generate, GenerateOptions};
+use neume::plugin::editor::drag_out::uri_path;
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{
+    AtomEnum, ClientMessageEvent, ConnectionExt as _, CreateWindowAux, EventMask, ImageFormat, PropMode, Window, WindowClass, BUTTON_PRESS_EVENT,
+    BUTTON_RELEASE_EVENT, MOTION_NOTIFY_EVENT,
+};
+use x11rb::protocol::xtest::ConnectionExt as _;
+use x11rb::protocol::Event;
+use x11rb::rust_connection::RustConnection;
+use x11rb::wrapper::ConnectionExt as _;
+use x11rb::CURRENT_TIME;
+
+/// An Xvfb server for this test; killed on drop.
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_xvfb() -> Option<Xvfb> {
+    for n in 90..120 {
+        if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+            continue;
+        }
+        let display = format!(":{n}");
+        let child = match Command::new("Xvfb").args([&display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"]).spawn() {
+            Ok(c) => c,
+            Err(_) => return None,
+        };
+        let xvfb = Xvfb { child, display };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if RustConnection::connect(Some(&xvfb.display)).is_ok() {
+                return Some(xvfb);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        return None;
+    }
+    None
+}
+
+x11rb::atom_manager! {
+    Atoms: AtomsCookie {
+        XdndAware, XdndSelection, XdndEnter, XdndPosition, XdndStatus, XdndLeave, XdndDrop, XdndFinished, XdndActionCopy,
+        TEXT_URI_LIST: b"text/uri-list",
+        NEUME_DROP,
+    }
+}
+
+/// A window that accepts `text/uri-list` drops; returns the first dropped URI list.
+fn drop_target(display: String, x: i16, y: i16, ready: std::sync::mpsc::Sender<()>) -> Result<String, String> {
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let (conn, screen) = RustConnection::connect(Some(&display)).map_err(|x| e(&x))?;
+    let root = conn.setup().roots[screen].root;
+    let atoms = Atoms::new(&conn).map_err(|x| e(&x))?.reply().map_err(|x| e(&x))?;
+    let win = conn.generate_id().map_err(|x| e(&x))?;
+    let aux = CreateWindowAux::new().background_pixel(0x0033_5577).event_mask(EventMask::PROPERTY_CHANGE);
+    conn.create_window(0, win, root, x, y, 300, 200, 0, WindowClass::INPUT_OUTPUT, 0, &aux).map_err(|x| e(&x))?;
+    conn.change_property32(PropMode::REPLACE, win, atoms.XdndAware, AtomEnum::ATOM, &[5]).map_err(|x| e(&x))?;
+    conn.map_window(win).map_err(|x| e(&x))?;
+    conn.flush().map_err(|x| e(&x))?;
+    let _ = ready.send(());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut source: Window = 0;
+    let mut entered = false;
+    while Instant::now() < deadline {
+        let Some(event) = conn.poll_for_event().map_err(|x| e(&x))? else {
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        };
+        match event {
+            Event::ClientMessage(m) if m.type_ == atoms.XdndEnter => {
+                let d = m.data.as_data32();
+                source = d[0];
+                entered = d[2..5].contains(&atoms.TEXT_URI_LIST);
+            }
+            Event::ClientMessage(m) if m.type_ == atoms.XdndPosition => {
+                let status = ClientMessageEvent::new(32, source, atoms.XdndStatus, [win, u32::from(entered), 0, 0, atoms.XdndActionCopy]);
+                conn.send_event(false, source, EventMask::NO_EVENT, status).map_err(|x| e(&x))?;
+                conn.flush().map_err(|x| e(&x))?;
+            }
+            Event::ClientMessage(m) if m.type_ == atoms.XdndLeave => entered = false,
+            Event::ClientMessage(m) if m.type_ == atoms.XdndDrop => {
+                conn.convert_selection(win, atoms.XdndSelection, atoms.TEXT_URI_LIST, atoms.NEUME_DROP, CURRENT_TIME).map_err(|x| e(&x))?;
+                conn.flush().map_err(|x| e(&x))?;
+            }
+            Event::SelectionNotify(n) => {
+                let reply = conn.get_property(true, win, atoms.NEUME_DROP, AtomEnum::ANY, 0, 1 << 20).map_err(|x| e(&x))?.reply().map_err(|x| e(&x))?;
+                let finished = ClientMessageEvent::new(32, source, atoms.XdndFinished, [win, 1, atoms.XdndActionCopy, 0, 0]);
+                conn.send_event(false, source, EventMask::NO_EVENT, finished).map_err(|x| e(&x))?;
+                conn.flush().map_err(|x| e(&x))?;
+                if n.property == x11rb::NONE {
+                    return Err("the source refused text/uri-list".into());
+                }
+                return String::from_utf8(reply.value).map_err(|x| e(&x));
+            }
+            _ => {}
+        }
+    }
+    Err("no drop arrived".into())
+}
+
+/// The window's pixels as RGB.
+fn capture(conn: &RustConnection, window: Window, w: u16, h: u16) -> Vec<u8> {
+    let image = conn.get_image(ImageFormat::Z_PIXMAP, window, 0, 0, w, h, !0).unwrap().reply().unwrap();
+    image.data.chunks_exact(4).flat_map(|p| [p[2], p[1], p[0]]).collect()
+}
+
+fn write_png(path: &std::path::Path, rgb: &[u8], w: u32, h: u32) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.write_header().unwrap().write_image_data(rgb).unwrap();
+}
+
+fn fake(conn: &RustConnection, root: Window, kind: u8, detail: u8, x: i16, y: i16) {
+    conn.xtest_fake_input(kind, detail, CURRENT_TIME, root, x, y, 0).unwrap();
+    conn.flush().unwrap();
+}
+
+#[test]
+fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
+    let Some(xvfb) = start_xvfb() else {
+        assert!(std::env::var_os("CI").is_none(), "Xvfb is needed for the editor test (apt-get install xvfb)");
+        eprintln!("skipped: no Xvfb (apt-get install xvfb)");
+        return;
+    };
+    let data_dir = std::env::temp_dir().join(format!("neume-editor-test-{}", std::process::id()));
+    // SAFETY (edition 2021: safe call): set before any thread of this test binary reads them;
+    // this binary has this one test.
+    std::env::set_var("DISPLAY", &xvfb.display);
+    std::env::set_var("NEUME_DATA_DIR", &data_dir);
+
+    let mut host = Host::load();
+    host.activate(48_000.0, 512);
+    for b in 0..40 {
+        host.process(512, &Transport::playing_at(f64::from(b) * 512.0 / 24_000.0, 120.0), &[]);
+    }
+
+    let (conn, screen) = RustConnection::connect(Some(&xvfb.display)).expect("connect to Xvfb");
+    let root = conn.setup().roots[screen].root;
+    let parent = conn.generate_id().unwrap();
+    conn.create_window(0, parent, root, 0, 0, 900, 680, 0, WindowClass::INPUT_OUTPUT, 0, &CreateWindowAux::new().background_pixel(0)).unwrap();
+    conn.map_window(parent).unwrap();
+    conn.flush().unwrap();
+    let (w, h) = host.open_editor_x11(parent);
+    assert!(w >= 640 && h >= 480, "editor size {w}×{h}");
+    conn.configure_window(parent, &x11rb::protocol::xproto::ConfigureWindowAux::new().width(w).height(h)).unwrap();
+    conn.flush().unwrap();
+
+    // Wait until it has drawn: many distinct colours (text, notes, widgets).
+    let started = Instant::now();
+    let mut rgb = Vec::new();
+    while started.elapsed() < Duration::from_secs(20) {
+        host.main_thread_tick();
+        std::thread::sleep(Duration::from_millis(200));
+        rgb = capture(&conn, parent, w as u16, h as u16);
+        let colours: std::collections::HashSet<&[u8]> = rgb.chunks_exact(3).collect();
+        if colours.len() > 200 {
+            break;
+        }
+    }
+    let colours: std::collections::HashSet<&[u8]> = rgb.chunks_exact(3).collect();
+    let shot = std::env::var_os("NEUME_SCREENSHOT").map(PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join("neume-editor.png"));
+    write_png(&shot, &rgb, w, h);
+    eprintln!("screenshot: {}", shot.display());
+    assert!(colours.len() > 200, "the editor did not render ({} colours; see {})", colours.len(), shot.display());
+
+    // A drop target beside the editor, then a drag from the handle (top right) onto it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let display = xvfb.display.clone();
+    let target = std::thread::spawn(move || drop_target(display, w as i16 + 100, 200, tx));
+    rx.recv_timeout(Duration::from_secs(10)).expect("drop target ready");
+    let (hx, hy) = (w as i16 - 50, 24);
+    fake(&conn, root, MOTION_NOTIFY_EVENT, 0, hx, hy);
+    std::thread::sleep(Duration::from_millis(300));
+    fake(&conn, root, BUTTON_PRESS_EVENT, 1, 0, 0);
+    std::thread::sleep(Duration::from_millis(200));
+    for i in 1..=30 {
+        let x = hx + ((w as i16 + 250 - hx) * i) / 30;
+        let y = hy + ((300 - hy) * i) / 30;
+        fake(&conn, root, MOTION_NOTIFY_EVENT, 0, x, y);
+        host.main_thread_tick();
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    fake(&conn, root, BUTTON_RELEASE_EVENT, 1, 0, 0);
+    let uri_list = target.join().expect("drop target thread").expect("the drop target received a file");
+    let path = uri_path(uri_list.lines().next().unwrap_or("")).expect("a file:// URI");
+    let dropped = neume::midi::read_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+
+    let mut generator = neume::default_generator().unwrap();
+    let want = generate(&mut generator, &GenerateOptions { bars: 4, seed: 1, ..Default::default() }).unwrap();
+    assert_eq!(dropped.melody.notes, want.notes, "the dropped file has other notes than the plugin's melody");
+
+    host.close_editor();
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
