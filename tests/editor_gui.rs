@@ -218,6 +218,66 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     let want = generate(&mut generator, &GenerateOptions { bars: 4, seed: 1, ..Default::default() }).unwrap();
     assert_eq!(dropped.melody.notes, want.notes, "the dropped file has other notes than the plugin's melody");
 
+
+    // Buttons (positions in the editor's fixed layout): Generate changes the seed parameter
+    // the host sees and the melody; Like stores a rating; Undo brings seed 1 back.
+    let click = |x: i16, y: i16| {
+        fake(&conn, root, MOTION_NOTIFY_EVENT, 0, x, y);
+        std::thread::sleep(Duration::from_millis(150));
+        fake(&conn, root, BUTTON_PRESS_EVENT, 1, 0, 0);
+        std::thread::sleep(Duration::from_millis(100));
+        fake(&conn, root, BUTTON_RELEASE_EVENT, 1, 0, 0);
+        std::thread::sleep(Duration::from_millis(400));
+    };
+    // A host keeps calling process(): that is when nice-plug applies the editor's parameter changes.
+    let pump = |host: &mut Host| {
+        for _ in 0..8 {
+            host.process(512, &Transport { playing: false, tempo_bpm: 120.0, pos_beats: Some(0.0), loop_beats: None }, &[]);
+            host.main_thread_tick();
+        }
+    };
+    let state_of = |host: &mut Host| -> serde_json::Value { serde_json::from_slice(&host.save_state()[8..]).unwrap() };
+    let seed_of = |state: &serde_json::Value| state["params"]["seed"].to_string();
+    let melody_of = |state: &serde_json::Value| state["fields"]["melody"].as_str().unwrap_or("").to_string();
+    let before = state_of(&mut host);
+    click(45, 44);
+    pump(&mut host);
+    let after = state_of(&mut host);
+    assert_ne!(seed_of(&after), seed_of(&before), "Generate did not change the seed the host sees");
+    let started = Instant::now();
+    while melody_of(&state_of(&mut host)) == melody_of(&before) {
+        pump(&mut host);
+        assert!(started.elapsed() < Duration::from_secs(20), "Generate made no new melody");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    click(311, 44);
+    let ratings = std::fs::read_to_string(data_dir.join("ratings.jsonl")).expect("Like wrote the ratings file");
+    assert_eq!(ratings.lines().count(), 1);
+    assert!(ratings.contains("\"rating\":1"), "{ratings}");
+    std::thread::sleep(Duration::from_millis(300));
+    click(191, 44);
+    pump(&mut host);
+    assert_eq!(seed_of(&state_of(&mut host)), seed_of(&before), "Undo did not restore the first melody's seed");
+
+    // A host-driven resize is saved with the project.
+    assert!(host.resize_editor(1000, 720), "the editor refused to resize");
+    let started = Instant::now();
+    loop {
+        host.main_thread_tick();
+        let size = state_of(&mut host)["fields"]["editor-size"].as_str().unwrap_or("").to_string();
+        if size.replace(' ', "") == "[1000,720]" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "editor size in the state: {size}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
     host.close_editor();
+    // Unload the plugin (its window thread and X connection end) before Xvfb goes: Xlib
+    // exits the process when its server disappears.
+    drop(host);
+    std::thread::sleep(Duration::from_millis(500));
+    drop(conn);
+    drop(xvfb);
     let _ = std::fs::remove_dir_all(&data_dir);
 }

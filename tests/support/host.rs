@@ -262,6 +262,12 @@ impl Host {
         (size.width, size.height)
     }
 
+    /// Asks the editor to take a new size, as a host does when the user resizes its window.
+    pub fn resize_editor(&mut self, width: u32, height: u32) -> bool {
+        let gui = self.instance.access_shared_handler(|h| *h.gui.get().expect("initialized")).expect("the plugin has the gui extension");
+        gui.set_size(&mut self.instance.plugin_handle(), GuiSize { width, height }).is_ok()
+    }
+
     /// Closes the editor.
     pub fn close_editor(&mut self) {
         let gui = self.instance.access_shared_handler(|h| *h.gui.get().expect("initialized")).expect("the plugin has the gui extension");

@@ -1,0 +1,72 @@
+//! The plugin's worker thread with the real model: a bad model file is reported with its name
+//! and the last good model keeps playing; a good one replaces it; knob changes reach the
+//! audio side through the ring.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use neume::plugin::audio_thread::PlayMelody;
+use neume::plugin::params::NeumeParams;
+use neume::plugin::worker_thread::{Command, Shared, WorkerHandle};
+use nice_plug::params::InternalParamMut;
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(30), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Takes every melody in the ring; returns the newest.
+fn newest(ring: &mut rtrb::Consumer<PlayMelody>) -> Option<PlayMelody> {
+    let mut last = None;
+    while let Ok(m) = ring.pop() {
+        last = Some(m);
+    }
+    last
+}
+
+#[test]
+fn bad_models_are_reported_and_good_ones_replace_the_current_one() {
+    let shared = Arc::new(Shared::default());
+    let params = Arc::new(NeumeParams::new(shared.wake.clone()));
+    let (to_audio, mut ring) = rtrb::RingBuffer::new(4);
+    let _worker = WorkerHandle::spawn(params.clone(), shared.clone(), to_audio, neume::runtime::executable_dirs()).unwrap();
+    let request = shared.wake.wake();
+    assert!(shared.wait_handled(request, Duration::from_secs(30), || {}));
+    let first = newest(&mut ring).expect("a first melody");
+    assert!(first.count > 0);
+    assert_eq!(shared.status.lock().model_name, "default model (models/neume-default.onnx)");
+
+    // A file that is not a model: named in the error, nothing changes.
+    let dir = std::env::temp_dir().join(format!("neume-worker-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("not-a-model.onnx");
+    std::fs::write(&bad, b"this is not protobuf").unwrap();
+    shared.send(Command::LoadModel(bad.clone()));
+    wait_for("the error", || shared.status.lock().model_error.is_some());
+    let error = shared.status.lock().model_error.clone().unwrap();
+    assert!(error.contains("not-a-model.onnx"), "{error}");
+    assert!(params.model_path.read().is_none());
+    assert!(newest(&mut ring).is_none(), "a bad model must not change the melody");
+
+    // A knob turn still generates with the default model.
+    // SAFETY: what the host wrapper does for an automation event; no other writer here.
+    unsafe { params.z1._internal_set_plain_value(1.5) };
+    wait_for("a melody after the knob turn", || ring.slots() > 0);
+    let turned = newest(&mut ring).unwrap();
+    assert_ne!(turned.key, first.key);
+
+    // A good model (the GAN): it loads, becomes part of the state, and plays.
+    let gan = dir.join("gan.onnx");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/models/neume-gan.onnx"), &gan).unwrap();
+    shared.send(Command::LoadModel(gan.clone()));
+    wait_for("the GAN's melody", || ring.slots() > 0);
+    let from_gan = newest(&mut ring).unwrap();
+    assert_ne!(from_gan.key, turned.key);
+    assert_eq!(params.model_path.read().as_deref(), Some(gan.display().to_string().as_str()));
+    assert!(shared.status.lock().model_error.is_none());
+    assert_eq!(shared.status.lock().model_name, gan.display().to_string());
+    let _ = std::fs::remove_dir_all(&dir);
+}
