@@ -82,10 +82,8 @@ impl Plugin for Neume {
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
     // A stereo bus that passes audio through untouched: some hosts refuse MIDI-only plugins.
-    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
-        AudioIOLayout { main_input_channels: NonZeroU32::new(2), main_output_channels: NonZeroU32::new(2), ..AudioIOLayout::const_default() },
-        AudioIOLayout { main_input_channels: None, main_output_channels: NonZeroU32::new(2), ..AudioIOLayout::const_default() },
-    ];
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] =
+        &[AudioIOLayout { main_input_channels: NonZeroU32::new(2), main_output_channels: NonZeroU32::new(2), ..AudioIOLayout::const_default() }];
     // Input is accepted now and used later for key following.
     const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
     const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;

@@ -85,7 +85,10 @@ pub struct NeumeEditor {
     browser: Option<FileBrowser>,
     /// Last folder used to save or load.
     last_dir: PathBuf,
+    /// An X11 drag in progress (its own thread).
     drag: Option<DragOut>,
+    /// How the last Windows/macOS drag ended, set by the drag's callback.
+    native_drag: Arc<parking_lot::Mutex<Option<DragOutcome>>>,
     /// The last message for the user (file saved, rating stored, …) and whether it is an error.
     message: Option<(String, bool)>,
     rng: Rng,
@@ -106,6 +109,7 @@ impl NeumeEditor {
             browser: None,
             last_dir,
             drag: None,
+            native_drag: Arc::default(),
             message: None,
             rng: Rng::new(seed),
         }
@@ -274,19 +278,41 @@ impl NeumeEditor {
         });
     }
 
-    /// Writes the melody to a temporary file and starts the OS drag.
-    fn start_drag(&mut self) {
-        let Some((melody, options)) = self.melody_for_file() else { return };
+    /// Writes the melody to a temporary file for a drag.
+    fn drag_file(&mut self) -> Option<PathBuf> {
+        let (melody, options) = self.melody_for_file()?;
         let dir = std::env::temp_dir().join("neume-drag");
         let path = dir.join(self.file_name());
         let written = std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display())).and_then(|()| midi::write_file(&path, &melody, &options).map_err(|e| e.to_string()));
         match written {
-            Ok(()) => self.drag = Some(DragOut::start(path)),
-            Err(e) => self.message = Some((e, true)),
+            Ok(()) => Some(path),
+            Err(e) => {
+                self.message = Some((e, true));
+                None
+            }
+        }
+    }
+
+    /// Starts the OS drag of the melody as a `.mid` file.
+    #[allow(unused_variables)]
+    fn start_drag(&mut self, frame: &nice_plug_egui::Frame) {
+        let Some(path) = self.drag_file() else { return };
+        #[cfg(target_os = "linux")]
+        {
+            self.drag = Some(DragOut::start(path));
+        }
+        #[cfg(any(target_os = "windows", target_os = "macos"))]
+        if let Err(e) = drag_out::start_native_drag(frame.baseview_window(), path, self.native_drag.clone()) {
+            self.message = Some((e, true));
         }
     }
 
     fn poll_drag(&mut self) {
+        if let Some(outcome) = self.native_drag.lock().take() {
+            if outcome == DragOutcome::Dropped {
+                self.message = Some(("Dropped the melody as a .mid file".into(), false));
+            }
+        }
         if let Some(drag) = self.drag.take() {
             match drag.finished() {
                 Ok(Ok(DragOutcome::Dropped)) => self.message = Some(("Dropped the melody as a .mid file".into(), false)),
@@ -331,13 +357,13 @@ impl NeumeEditor {
     }
 
     /// The drag handle, at the right end of the title row.
-    fn drag_handle(&mut self, ui: &mut Ui) {
+    fn drag_handle(&mut self, ui: &mut Ui, frame: &nice_plug_egui::Frame) {
         let label = if self.drag.is_some() { "Dragging…" } else { "Drag MIDI" };
         let handle = ui
             .add(egui::Button::new(RichText::new(label).strong()).sense(egui::Sense::click_and_drag()))
             .on_hover_text("Drag the melody into a track as a .mid file");
         if handle.drag_started() && self.drag.is_none() {
-            self.start_drag();
+            self.start_drag(frame);
         }
     }
 
@@ -449,7 +475,7 @@ impl NiceEguiApp for NeumeEditor {
         Ok(())
     }
 
-    fn ui(&mut self, ui: &mut Ui, _frame: &mut nice_plug_egui::Frame) {
+    fn ui(&mut self, ui: &mut Ui, frame: &mut nice_plug_egui::Frame) {
         let Some(gui) = self.gui.clone() else { return };
         let setter = gui.param_setter();
         self.poll_drag();
@@ -461,7 +487,7 @@ impl NiceEguiApp for NeumeEditor {
             ui.horizontal(|ui| {
                 ui.heading(RichText::new("Neume").strong());
                 ui.label(RichText::new("melodies from a neural network").color(DIM));
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| self.drag_handle(ui));
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| self.drag_handle(ui, frame));
             });
             if let Some(browser) = &mut self.browser {
                 match browser.show(ui) {

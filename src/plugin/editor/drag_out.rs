@@ -4,7 +4,8 @@
 //! plugin window belongs to baseview, so the drag runs on its own X connection and thread,
 //! following the pointer (the button press that started it keeps the pointer grabbed by the
 //! editor window, so nothing else sees the motion) and talking XDND to the window under it.
-//! Other platforms are not implemented yet: the editor offers "Save .mid…" there.
+//! On Windows (OLE `DoDragDrop`) and macOS (`NSDraggingSession`) the `drag` crate starts the
+//! drag from the editor's own window, on the GUI thread ([`start_native_drag`]).
 
 use std::path::{Path, PathBuf};
 
@@ -50,7 +51,26 @@ pub fn drag_file(file: &Path) -> Result<DragOutcome, String> {
 
 #[cfg(not(target_os = "linux"))]
 pub fn drag_file(_file: &Path) -> Result<DragOutcome, String> {
-    Err("drag-out is not available on this platform yet; use Save .mid…".into())
+    Err("drag-out on this platform starts from the editor window (start_native_drag)".into())
+}
+
+/// The picture under the pointer while dragging (32×32 PNG).
+#[cfg(any(target_os = "windows", target_os = "macos"))]
+const DRAG_ICON_PNG: &[u8] = include_bytes!("drag-icon.png");
+
+/// Starts the OS drag of `file` from the editor's window; the outcome arrives later through
+/// `done` (Windows runs the drag modally inside this call).
+#[cfg(any(target_os = "windows", target_os = "macos"))]
+pub fn start_native_drag(window: &nice_plug_egui::baseview::WindowContext, file: PathBuf, done: std::sync::Arc<parking_lot::Mutex<Option<DragOutcome>>>) -> Result<(), String> {
+    let item = drag::DragItem::Files(vec![file]);
+    let image = drag::Image::Raw(DRAG_ICON_PNG.to_vec());
+    let on_drop = move |result: drag::DragResult, _position: drag::CursorPosition| {
+        *done.lock() = Some(match result {
+            drag::DragResult::Dropped => DragOutcome::Dropped,
+            drag::DragResult::Cancel => DragOutcome::Cancelled,
+        });
+    };
+    drag::start_drag(window, item, image, on_drop, drag::Options::default()).map_err(|e| format!("drag-out: {e}"))
 }
 
 /// `file://` URI of an absolute path, percent-encoding what RFC 3986 requires.
