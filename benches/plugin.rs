@@ -12,6 +12,8 @@
 
 #[path = "../tests/support/host.rs"]
 mod host;
+#[path = "support/stats.rs"]
+mod stats;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,21 +25,7 @@ use neume::plugin::audio_thread::{PlayMelody, PlaySettings, Sequencer, Transport
 use neume::plugin::params::{NeumeParams, SavedMelody};
 use neume::plugin::worker_thread::{Request, Shared, WorkerHandle};
 use nice_plug::params::InternalParamMut;
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn report(name: &str, unit: &str, mut values: Vec<f64>) {
-    values.sort_by(f64::total_cmp);
-    println!(
-        "{name:<44} median {:>8.2} {unit}   p99 {:>8.2} {unit}   p99.9 {:>8.2} {unit}   ({} runs)",
-        percentile(&values, 0.5),
-        percentile(&values, 0.99),
-        percentile(&values, 0.999),
-        values.len()
-    );
-}
+use stats::{report, time_runs};
 
 /// A 4-bar melody of 64 16th notes.
 fn sixteenths() -> Melody {
@@ -96,16 +84,15 @@ fn main() {
     drop(plugin);
 
     // Instantiate + activate; the first instance loaded the runtime above.
-    let times: Vec<f64> = (0..30)
-        .map(|_| {
-            let start = Instant::now();
-            let mut p = Host::load();
-            p.activate(48_000.0, 512);
-            let ms = start.elapsed().as_secs_f64() * 1e3;
-            drop(p);
-            ms
-        })
-        .collect();
+    // Each instance is dropped (its worker joined) outside the timed part.
+    let mut times = Vec::new();
+    for _ in 0..30 {
+        let start = Instant::now();
+        let mut p = Host::load();
+        p.activate(48_000.0, 512);
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+        drop(p);
+    }
     eprintln!("instantiate + activate, each run (ms): {:?}", times.iter().map(|t| t.round()).collect::<Vec<_>>());
     report("instantiate + activate (first melody ready)", "ms", times);
 
@@ -124,36 +111,22 @@ fn main() {
     wait(&mut from_worker);
     println!("worker backend: {}", shared.status.lock().backend);
     let runs = 2000;
-    let times: Vec<f64> = (0..runs)
-        .map(|i| {
-            let value = -2.0 + 4.0 * (i as f32 / runs as f32);
-            let start = Instant::now();
-            // SAFETY: what the host wrapper does for an automation event; no other thread
-            // writes this parameter here.
-            unsafe { params.z1._internal_set_plain_value(value) };
-            wait(&mut from_worker);
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
+    let times = time_runs(runs, 1e3, |i| {
+        let value = -2.0 + 4.0 * (i as f32 / runs as f32);
+        // SAFETY: what the host wrapper does for an automation event; no other thread
+        // writes this parameter here.
+        unsafe { params.z1._internal_set_plain_value(value) };
+        wait(&mut from_worker);
+    });
     report("knob change -> melody in the ring", "ms", times);
     drop(worker);
 
     let mut generator = neume::default_generator().expect("default model");
     let z = vec![0.3f32; generator.info().latent_size];
-    let times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            std::hint::black_box(generator.run(&z).expect("runs"));
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    report("bare model run", "ms", times);
-    let times: Vec<f64> = (0..runs as u64)
-        .map(|seed| {
-            let start = Instant::now();
-            std::hint::black_box(generate(&mut generator, &GenerateOptions { seed, ..Default::default() }).expect("generates"));
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    report("bare 4-bar generation (run + sampling)", "ms", times);
+    report("bare model run", "ms", time_runs(runs, 1e3, |_| {
+        std::hint::black_box(generator.run(&z).expect("runs"));
+    }));
+    report("bare 4-bar generation (run + sampling)", "ms", time_runs(runs, 1e3, |seed| {
+        std::hint::black_box(generate(&mut generator, &GenerateOptions { seed, ..Default::default() }).expect("generates"));
+    }));
 }

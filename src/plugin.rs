@@ -132,9 +132,9 @@ impl Plugin for Neume {
         self.sequencer.reset();
     }
 
-    fn process(&mut self, _buffer: &mut Buffer, _aux: &mut AuxiliaryBuffers, context: &mut impl ProcessContext<Self>) -> ProcessStatus {
+    fn process(&mut self, buffer: &mut Buffer, _aux: &mut AuxiliaryBuffers, context: &mut impl ProcessContext<Self>) -> ProcessStatus {
         // Audio passes through: the buffers are in place, so there is nothing to copy.
-        let frames = _buffer.samples() as u32;
+        let frames = buffer.samples() as u32;
         self.take_melodies();
         if self.from_worker.is_abandoned() {
             self.shared.worker_alive.store(false, Ordering::Relaxed);

@@ -32,7 +32,9 @@ pub struct Rating {
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {message}")]
 pub struct RatingsError {
+    /// The ratings file.
     pub path: String,
+    /// What went wrong.
     pub message: String,
 }
 

@@ -220,17 +220,27 @@ struct Worker {
 /// Everything that decides a melody, read from the parameters at one moment.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Request {
+    /// Latent knob values, in standard deviations.
     pub knobs: [f32; LATENT_KNOBS],
+    /// Share of the model's tuned temperature.
     pub variation: f32,
+    /// Seed of the base point and of sampling.
     pub seed: u64,
+    /// Melody length, 1..=16.
     pub bars: usize,
+    /// Tonic, 0 = C.
     pub key_root: u8,
+    /// Index of the scale parameter's variant.
     pub scale_index: usize,
+    /// A↔B position, 0..=1 (counts only when both points exist).
     pub morph: f32,
+    /// Stored point A.
     pub point_a: Option<Vec<f32>>,
+    /// Stored point B.
     pub point_b: Option<Vec<f32>>,
     /// A base point drawn by the editor (steered by ratings); replaces the seed's point.
     pub base_point: Option<Vec<f32>>,
+    /// A user model file; `None` = the embedded default model.
     pub model_path: Option<String>,
 }
 
