@@ -60,13 +60,11 @@ fn main() {
     let params = NeumeParams::new(shared.wake.clone());
     let key = Request::read(&params).key();
     let melody = sixteenths();
-    let saved = SavedMelody { key, len_steps: 64, notes: melody.notes.iter().map(|n| [u32::from(n.pitch), n.start_step, n.len_steps]).collect(), latent: Vec::new() };
+    let saved = SavedMelody::new(key, &melody, Vec::new());
     let mut plugin = Host::load();
-    let state = plugin.save_state();
-    let mut json: serde_json::Value = serde_json::from_slice(&state[8..]).expect("state JSON");
-    json["fields"]["melody"] = serde_json::Value::String(serde_json::to_string(&Some(saved)).unwrap());
-    let json = serde_json::to_vec(&json).unwrap();
-    plugin.load_state(&(json.len() as u64).to_le_bytes().into_iter().chain(json).collect::<Vec<u8>>());
+    let mut state = plugin.state_json();
+    state["fields"]["melody"] = serde_json::Value::String(serde_json::to_string(&Some(saved)).unwrap());
+    plugin.load_state_json(&state);
     plugin.activate(48_000.0, 512);
     let mut ledger = NoteLedger::default();
     let times: Vec<f64> = (0..blocks)

@@ -114,16 +114,9 @@ impl Plugin for Neume {
         }
         // The audio thread is idle during activation: take melodies here so the first block
         // already has one (offline renders then match real-time playback).
-        let request = self.shared.wake.wake();
-        let mut taken = Vec::new();
-        self.shared.wait_handled(request, FIRST_MELODY_TIMEOUT, || {
-            while let Ok(m) = self.from_worker.pop() {
-                taken.push(m);
-            }
-        });
-        if let Some(newest) = taken.pop() {
-            self.sequencer.set_pending(newest);
-        }
+        let shared = self.shared.clone();
+        let request = shared.wake.wake();
+        shared.wait_handled(request, FIRST_MELODY_TIMEOUT, || self.take_melodies());
         self.take_melodies();
         true
     }

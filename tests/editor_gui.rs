@@ -236,7 +236,7 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
             host.main_thread_tick();
         }
     };
-    let state_of = |host: &mut Host| -> serde_json::Value { serde_json::from_slice(&host.save_state()[8..]).unwrap() };
+    let state_of = |host: &mut Host| host.state_json();
     let seed_of = |state: &serde_json::Value| state["params"]["seed"].to_string();
     let melody_of = |state: &serde_json::Value| state["fields"]["melody"].as_str().unwrap_or("").to_string();
     let before = state_of(&mut host);

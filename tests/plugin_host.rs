@@ -138,14 +138,10 @@ fn a_reopened_project_plays_the_same_notes_even_when_its_model_file_is_gone() {
     std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/models/neume-gan.onnx"), &model).unwrap();
 
     let mut first = Host::load();
-    // nice-plug's CLAP state: a little-endian u64 length, then JSON whose persisted fields
-    // are JSON strings themselves.
-    let saved = first.save_state();
-    let mut state: serde_json::Value = serde_json::from_slice(&saved[8..]).expect("the state is JSON");
+    // Persisted fields are JSON strings inside the state's JSON.
+    let mut state = first.state_json();
     state["fields"]["model"] = serde_json::Value::String(serde_json::to_string(&model.display().to_string()).unwrap());
-    let json = serde_json::to_vec(&state).unwrap();
-    let edited: Vec<u8> = (json.len() as u64).to_le_bytes().into_iter().chain(json).collect();
-    first.load_state(&edited);
+    first.load_state_json(&state);
     first.activate(RATE, 512);
     let mut ledger = NoteLedger::default();
     let user_notes = play(&mut first, &mut ledger, 512, 64 * SAMPLES_PER_STEP);

@@ -149,10 +149,8 @@ struct Sounding {
 /// The audio thread's playback state. Owned by the plugin, used only inside `process()`.
 #[derive(Debug)]
 pub struct Sequencer {
-    /// What plays now.
+    /// What plays now; [`PlayMelody::EMPTY`] (no steps) until the first melody arrives.
     melody: PlayMelody,
-    /// Whether `melody` was ever set (the first melody swaps in at once).
-    has_melody: bool,
     /// The newest melody from the worker, waiting for a bar line.
     pending: Option<PlayMelody>,
     /// The note on, if any: at most one (the melody is monophonic).
@@ -174,7 +172,6 @@ impl Default for Sequencer {
     fn default() -> Self {
         Sequencer {
             melody: PlayMelody::EMPTY,
-            has_melody: false,
             pending: None,
             sounding: None,
             cursor_beats: f64::NEG_INFINITY,
@@ -191,11 +188,6 @@ impl Sequencer {
     /// (see [`PlaySettings::swap_at_bar`]); a newer one replaces a queued one.
     pub fn set_pending(&mut self, melody: PlayMelody) {
         self.pending = Some(melody);
-    }
-
-    /// The melody playing now.
-    pub fn melody(&self) -> &PlayMelody {
-        &self.melody
     }
 
     /// Whether a note is on.
@@ -224,13 +216,13 @@ impl Sequencer {
     fn swap_now(&mut self) {
         if let Some(next) = self.pending.take() {
             self.melody = next;
-            self.has_melody = true;
         }
     }
 
     /// Plays one block of `frames` samples, calling `out` for each event in time order.
     pub fn process(&mut self, frames: u32, sample_rate: f64, transport: &TransportInfo, settings: &PlaySettings, out: &mut impl FnMut(NoteOut)) {
-        if !self.has_melody {
+        // The first melody plays at once.
+        if self.melody.len_steps == 0 {
             self.swap_now();
         }
         if !transport.playing || frames == 0 || !(sample_rate > 0.0) {

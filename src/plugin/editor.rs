@@ -20,8 +20,8 @@ use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp};
 
-use super::params::{NeumeParams, SavedMelody, LATENT_KNOBS};
-use super::worker_thread::{Command, Shared};
+use super::params::{NeumeParams, SavedMelody, ScaleChoice, LATENT_KNOBS};
+use super::worker_thread::{Command, Request, Shared};
 use crate::encoding::{Melody, Note};
 use crate::generate::{Rng, Scale};
 use crate::midi::{self, KeySignature, TimeSignature, WriteOptions};
@@ -58,17 +58,11 @@ pub fn create(params: Arc<NeumeParams>, shared: Arc<Shared>) -> Option<EguiEdito
 /// thumbnail. Restoring it sets the parameters back; the worker makes the same melody again.
 #[derive(Clone, Debug)]
 struct HistoryEntry {
+    /// The stored melody's key.
     key: u64,
-    knobs: [f32; LATENT_KNOBS],
-    variation: f32,
-    seed: i32,
-    bars: i32,
-    key_root: i32,
-    scale: super::params::ScaleChoice,
-    morph: f32,
-    base_point: Option<Vec<f32>>,
-    notes: Vec<Note>,
-    len_steps: u32,
+    /// The parameters as they were when the melody arrived.
+    request: Request,
+    melody: Melody,
 }
 
 /// The editor's own state (GUI thread).
@@ -80,8 +74,9 @@ pub struct NeumeEditor {
     /// Index of the entry shown, in `history`.
     cursor: usize,
     ratings: Option<Ratings>,
-    /// Model the ratings were loaded for.
-    ratings_model: String,
+    /// Model the ratings were loaded (or tried to be loaded) for: the file is read once per
+    /// model, not every frame.
+    ratings_model: Option<String>,
     browser: Option<FileBrowser>,
     /// Last folder used to save or load.
     last_dir: PathBuf,
@@ -105,7 +100,7 @@ impl NeumeEditor {
             history: Vec::new(),
             cursor: 0,
             ratings: None,
-            ratings_model: String::new(),
+            ratings_model: None,
             browser: None,
             last_dir,
             drag: None,
@@ -122,8 +117,8 @@ impl NeumeEditor {
     /// The ratings of the current model, (re)loaded when the model changes.
     fn ratings(&mut self) -> Option<&mut Ratings> {
         let model = self.model_name();
-        if self.ratings.is_none() || self.ratings_model != model {
-            self.ratings_model = model.clone();
+        if self.ratings_model.as_deref() != Some(model.as_str()) {
+            self.ratings_model = Some(model.clone());
             self.ratings = match ratings::data_dir().map(|d| d.join("ratings.jsonl")) {
                 Some(path) => match Ratings::load(&path, &model) {
                     Ok(r) => Some(r),
@@ -140,26 +135,11 @@ impl NeumeEditor {
 
     /// Adds the stored melody to the history when it is new.
     fn track_history(&mut self, saved: &SavedMelody) {
-        if self.history.get(self.cursor).is_some_and(|h| h.key == saved.key) || self.history.iter().any(|h| h.key == saved.key) {
-            if let Some(i) = self.history.iter().position(|h| h.key == saved.key) {
-                self.cursor = i;
-            }
+        if let Some(i) = self.history.iter().position(|h| h.key == saved.key) {
+            self.cursor = i;
             return;
         }
-        let p = &self.params;
-        let entry = HistoryEntry {
-            key: saved.key,
-            knobs: p.knobs(),
-            variation: p.variation.value(),
-            seed: p.seed.value(),
-            bars: p.bars.value(),
-            key_root: p.key_root.value(),
-            scale: p.scale.value(),
-            morph: p.morph.value(),
-            base_point: p.base_point.read().clone(),
-            notes: saved_notes(saved),
-            len_steps: saved.len_steps,
-        };
+        let entry = HistoryEntry { key: saved.key, request: Request::read(&self.params), melody: saved.melody() };
         // A new melody after an undo drops the redo branch.
         self.history.truncate(self.cursor + 1);
         self.history.push(entry);
@@ -170,19 +150,19 @@ impl NeumeEditor {
     }
 
     fn restore(&mut self, index: usize, setter: &ParamSetter) {
-        let Some(h) = self.history.get(index).cloned() else { return };
+        let Some(r) = self.history.get(index).map(|h| h.request.clone()) else { return };
         self.cursor = index;
-        *self.params.base_point.write() = h.base_point.clone();
+        *self.params.base_point.write() = r.base_point.clone();
         let p = &self.params;
-        for (param, value) in p.knob_params().into_iter().zip(h.knobs) {
+        for (param, value) in p.knob_params().into_iter().zip(r.knobs) {
             set(setter, param, value);
         }
-        set(setter, &p.variation, h.variation);
-        set(setter, &p.bars, h.bars);
-        set(setter, &p.key_root, h.key_root);
-        set(setter, &p.scale, h.scale);
-        set(setter, &p.morph, h.morph);
-        set(setter, &p.seed, h.seed);
+        set(setter, &p.variation, r.variation);
+        set(setter, &p.bars, r.bars as i32);
+        set(setter, &p.key_root, i32::from(r.key_root));
+        set(setter, &p.scale, ScaleChoice::from_index(r.scale_index));
+        set(setter, &p.morph, r.morph);
+        set(setter, &p.seed, r.seed as i32);
         self.shared.wake.wake();
     }
 
@@ -247,7 +227,7 @@ impl NeumeEditor {
     fn melody_for_file(&self) -> Option<(Melody, WriteOptions)> {
         let saved = self.params.melody.read().clone()?;
         let octave = 12 * self.params.octave.value();
-        let melody = Melody { notes: saved_notes(&saved), len_steps: saved.len_steps }.transposed(octave);
+        let melody = saved.melody().transposed(octave);
         let key_root = self.params.key_root.value().clamp(0, 11) as u8;
         let minor = matches!(self.params.scale.value().scale(), Scale::Minor | Scale::HarmonicMinor | Scale::MinorPentatonic | Scale::Dorian | Scale::Phrygian);
         let options = WriteOptions {
@@ -298,8 +278,9 @@ impl NeumeEditor {
     fn start_drag(&mut self, frame: &nice_plug_egui::Frame) {
         let Some(path) = self.drag_file() else { return };
         #[cfg(target_os = "linux")]
-        {
-            self.drag = Some(DragOut::start(path));
+        match DragOut::start(path) {
+            Ok(drag) => self.drag = Some(drag),
+            Err(e) => self.message = Some((e, true)),
         }
         #[cfg(any(target_os = "windows", target_os = "macos"))]
         if let Err(e) = drag_out::start_native_drag(frame.baseview_window(), path, self.native_drag.clone()) {
@@ -438,7 +419,7 @@ impl NeumeEditor {
         egui::ScrollArea::horizontal().id_salt("history").show(ui, |ui| {
             ui.horizontal(|ui| {
                 for (i, h) in self.history.iter().enumerate() {
-                    if piano_roll::thumbnail(ui, &h.notes, h.len_steps, i == self.cursor).on_hover_text(format!("seed {}", h.seed)).clicked() {
+                    if piano_roll::thumbnail(ui, &h.melody.notes, h.melody.len_steps, i == self.cursor).on_hover_text(format!("seed {}", h.request.seed)).clicked() {
                         clicked = Some(i);
                     }
                 }
@@ -458,6 +439,10 @@ impl NeumeEditor {
             ui.label(RichText::new(format!("Last generation: {:.2} ms", status.last_generation_ms)).color(DIM));
             if !self.shared.worker_alive.load(Ordering::Relaxed) && status.generations > 0 {
                 ui.colored_label(ERROR, "The generator stopped; the last melody keeps playing");
+            }
+            let dropped = self.shared.dropped_events.load(Ordering::Relaxed);
+            if dropped > 0 {
+                ui.colored_label(ERROR, format!("{dropped} note events did not fit in the host's buffer"));
             }
         });
         for e in [status.model_error, status.error].into_iter().flatten() {
@@ -510,11 +495,11 @@ impl NiceEguiApp for NeumeEditor {
             self.toolbar(ui, &setter);
             let width = ui.available_width();
             let height = (ui.available_height() * 0.35).clamp(120.0, 320.0);
-            let notes = saved.as_ref().map(saved_notes).unwrap_or_default();
+            let melody = saved.as_ref().map(SavedMelody::melody).unwrap_or_default();
             let len = saved.as_ref().map_or(64, |s| s.len_steps);
             // The roll shows sounding pitches: the octave setting applied.
             let octave = 12 * self.params.octave.value();
-            let shown: Vec<Note> = notes.iter().map(|n| Note { pitch: (i32::from(n.pitch) + octave).clamp(0, 127) as u8, ..*n }).collect();
+            let shown: Vec<Note> = melody.notes.iter().map(|n| Note { pitch: (i32::from(n.pitch) + octave).clamp(0, 127) as u8, ..*n }).collect();
             let playhead = self.shared.position_steps.load(Ordering::Relaxed);
             piano_roll::piano_roll(ui, Vec2::new(width, height), &shown, len, self.params.key_root.value().clamp(0, 11) as u8, self.params.scale.value().scale(), Some(playhead));
             self.history_strip(ui, &setter);
@@ -556,10 +541,6 @@ fn labelled(ui: &mut Ui, label: &str, slider: impl egui::Widget) {
         ui.add_sized(Vec2::new(70.0, 18.0), egui::Label::new(label));
         ui.add(slider);
     });
-}
-
-fn saved_notes(saved: &SavedMelody) -> Vec<Note> {
-    saved.notes.iter().map(|&[pitch, start_step, len_steps]| Note { pitch: pitch.min(127) as u8, start_step, len_steps }).collect()
 }
 
 /// The per-user editor settings file (the last folder used).

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audio_thread::PlaySettings;
 use super::worker_thread::Wake;
+use crate::encoding::{Melody, Note};
 use crate::generate::Scale;
 
 /// Number of latent knobs.
@@ -73,7 +74,7 @@ impl ScaleChoice {
 /// A melody as stored in the project, with the key of the request that made it.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct SavedMelody {
-    /// The worker's request key (see `worker_thread::request_key`): when the parameters
+    /// The worker's request key (see `worker_thread::Request::key`): when the parameters
     /// still give this key, the melody is played as stored, not generated again.
     pub key: u64,
     /// Loop length in 16th steps.
@@ -82,6 +83,20 @@ pub struct SavedMelody {
     pub notes: Vec<[u32; 3]>,
     /// The latent point it was generated from.
     pub latent: Vec<f32>,
+}
+
+impl SavedMelody {
+    /// Stores `melody`, made by the request with `key` from the latent point `latent`.
+    pub fn new(key: u64, melody: &Melody, latent: Vec<f32>) -> SavedMelody {
+        let notes = melody.notes.iter().map(|n| [u32::from(n.pitch), n.start_step, n.len_steps]).collect();
+        SavedMelody { key, len_steps: melody.len_steps, notes, latent }
+    }
+
+    /// The stored melody (pitches clamped to MIDI, lengths at least one step).
+    pub fn melody(&self) -> Melody {
+        let notes = self.notes.iter().map(|&[pitch, start_step, len_steps]| Note { pitch: pitch.min(127) as u8, start_step, len_steps: len_steps.max(1) }).collect();
+        Melody { notes, len_steps: self.len_steps }
+    }
 }
 
 /// All parameters, and the state saved with the project beside them.

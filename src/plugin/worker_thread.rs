@@ -18,7 +18,6 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use super::audio_thread::PlayMelody;
 use super::params::{NeumeParams, SavedMelody, LATENT_KNOBS};
-use crate::encoding::{Melody, Note};
 use crate::generate::{draw_latent, generate, GenerateOptions, Rng};
 use crate::runtime::{self, Generator};
 
@@ -161,8 +160,6 @@ pub enum Command {
     /// Load this model file; on success it replaces the current model and is saved with the
     /// project, on failure the current one keeps playing and the error is reported.
     LoadModel(PathBuf),
-    /// Go back to the embedded default model.
-    UseDefaultModel,
     /// End the thread.
     Shutdown,
 }
@@ -307,11 +304,16 @@ impl Request {
         if base.is_none() && self.knobs.iter().all(|k| *k == 0.0) {
             return None;
         }
-        let mut z = base.unwrap_or_else(|| draw_latent(&mut Rng::new(self.seed), n));
+        let mut z = base.unwrap_or_else(|| self.seed_point(n));
         for (knob, (scale, direction)) in self.knobs.iter().zip(info.knob_directions(LATENT_KNOBS)) {
             z.iter_mut().zip(&direction).for_each(|(v, d)| *v += knob * scale * d);
         }
         Some(z)
+    }
+
+    /// The seed's latent point: what `generate` draws first from the seed's generator.
+    pub fn seed_point(&self, latent_size: usize) -> Vec<f32> {
+        draw_latent(&mut Rng::new(self.seed), latent_size)
     }
 
     /// Generation options for a model with `info`.
@@ -338,45 +340,37 @@ impl Default for Fnv {
 }
 
 impl Fnv {
-    fn bytes(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.bytes_end();
+    fn byte(&mut self, b: u8) {
+        self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
 
-    fn bytes_end(&mut self) {
-        self.0 = (self.0 ^ 0xff).wrapping_mul(0x0100_0000_01b3);
+    /// A byte string, ended by 0xff so that neighbouring strings cannot run together.
+    fn bytes(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|&b| self.byte(b));
+        self.byte(0xff);
     }
 
     fn u64(&mut self, v: u64) {
-        for b in v.to_le_bytes() {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
+        v.to_le_bytes().into_iter().for_each(|b| self.byte(b));
     }
 }
 
 /// A stored melody as the audio thread holds it.
-pub fn play_melody(saved: &SavedMelody) -> PlayMelody {
-    let notes = saved
-        .notes
-        .iter()
-        .map(|&[pitch, start_step, len_steps]| Note { pitch: pitch.min(127) as u8, start_step, len_steps: len_steps.max(1) })
-        .collect();
-    PlayMelody::from_melody(&Melody { notes, len_steps: saved.len_steps }, saved.key)
+fn play_melody(saved: &SavedMelody) -> PlayMelody {
+    PlayMelody::from_melody(&saved.melody(), saved.key)
 }
 
 impl Worker {
     fn run(&mut self) {
+        // The backend (native library or tract) is chosen once per process, from the plugin's
+        // own folder; every model this worker loads runs on it.
+        runtime::init_backend(&runtime::native_library_candidates(&self.dirs));
         loop {
             let seen = self.shared.wake.requested.load(Ordering::Acquire);
             while let Ok(command) = self.commands.try_recv() {
                 match command {
                     Command::Shutdown => return,
                     Command::LoadModel(path) => self.load_user_model(path),
-                    Command::UseDefaultModel => {
-                        *self.params.model_path.write() = None;
-                    }
                 }
             }
             // A panic in a model run must not end the thread: the last good melody plays on.
@@ -417,13 +411,8 @@ impl Worker {
             }
         };
         let elapsed_ms = started.elapsed().as_secs_f32() * 1000.0;
-        let latent = options.latent.unwrap_or_else(|| draw_latent(&mut Rng::new(options.seed), generator.info().latent_size));
-        let saved = SavedMelody {
-            key,
-            len_steps: melody.len_steps,
-            notes: melody.notes.iter().map(|n| [u32::from(n.pitch), n.start_step, n.len_steps]).collect(),
-            latent,
-        };
+        let latent = options.latent.unwrap_or_else(|| request.seed_point(generator.info().latent_size));
+        let saved = SavedMelody::new(key, &melody, latent);
         {
             let mut slot = self.params.melody.write();
             if slot.as_ref().map(|s| s.key) != stored.as_ref().map(|s| s.key) {
@@ -463,17 +452,9 @@ impl Worker {
         if self.generator.is_some() && self.loaded_path.as_ref() == Some(path) {
             return;
         }
-        runtime::init_backend(&runtime::native_library_candidates(&self.dirs));
         self.loaded_path = Some(path.clone());
         if let Some(p) = path {
-            match Generator::from_file(std::path::Path::new(p)) {
-                Ok(g) => {
-                    self.shared.report(|s| s.model_error = None);
-                    return self.install(g);
-                }
-                Err(e) => self.shared.report(|s| s.model_error = Some(e.to_string())),
-            }
-            if self.generator.is_some() {
+            if self.try_model_file(std::path::Path::new(p)) || self.generator.is_some() {
                 return;
             }
         }
@@ -492,18 +473,28 @@ impl Worker {
         self.generator = Some(generator);
     }
 
-    /// A model file chosen by the user: kept only if it loads and runs.
-    fn load_user_model(&mut self, path: PathBuf) {
-        runtime::init_backend(&runtime::native_library_candidates(&self.dirs));
-        match Generator::from_file(&path) {
+    /// Loads a model file and installs it; on failure reports why and keeps the current one.
+    fn try_model_file(&mut self, path: &std::path::Path) -> bool {
+        match Generator::from_file(path) {
             Ok(g) => {
-                let p = path.display().to_string();
-                *self.params.model_path.write() = Some(p.clone());
-                self.loaded_path = Some(Some(p));
                 self.shared.report(|s| s.model_error = None);
                 self.install(g);
+                true
             }
-            Err(e) => self.shared.report(|s| s.model_error = Some(e.to_string())),
+            Err(e) => {
+                self.shared.report(|s| s.model_error = Some(e.to_string()));
+                false
+            }
+        }
+    }
+
+    /// A model file chosen by the user: kept, and saved with the project, only if it loads
+    /// and runs.
+    fn load_user_model(&mut self, path: PathBuf) {
+        if self.try_model_file(&path) {
+            let p = path.display().to_string();
+            *self.params.model_path.write() = Some(p.clone());
+            self.loaded_path = Some(Some(p));
         }
     }
 }

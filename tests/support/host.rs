@@ -282,6 +282,19 @@ impl Host {
         out
     }
 
+    /// The saved state as JSON: nice-plug's CLAP state is a little-endian u64 length, then
+    /// JSON whose persisted fields are JSON strings themselves.
+    pub fn state_json(&mut self) -> serde_json::Value {
+        serde_json::from_slice(&self.save_state()[8..]).expect("the state is JSON")
+    }
+
+    /// Loads a state given as JSON (see [`Host::state_json`]).
+    pub fn load_state_json(&mut self, state: &serde_json::Value) {
+        let json = serde_json::to_vec(state).expect("JSON");
+        let bytes: Vec<u8> = (json.len() as u64).to_le_bytes().into_iter().chain(json).collect();
+        self.load_state(&bytes);
+    }
+
     /// Loads a saved state.
     pub fn load_state(&mut self, bytes: &[u8]) {
         let ext = self.instance.access_shared_handler(|h| *h.state.get().expect("initialized")).expect("the plugin has the state extension");

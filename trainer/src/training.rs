@@ -346,7 +346,7 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
                 bar.abandon_with_message("stopped");
                 save_checkpoint(&learner, &state, &checkpoint_dir)?;
                 if !out.join("model.onnx").exists() {
-                    export_to(&learner, &config, out, &BTreeMap::new(), &windows, device)?;
+                    write_model(&learner, &config, &out.join("model.onnx"), &BTreeMap::new(), &windows, device)?;
                 }
                 eprintln!("stopped: checkpoint saved in {}; continue with --resume", checkpoint_dir.display());
                 return Ok(());
@@ -393,7 +393,7 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
             state.best_valid_overlap = mean_overlap;
             state.best_temperature = temperature;
             state.best_epoch = epoch + 1;
-            export_to(&learner, &config, out, &best_metadata(&state), &windows, device)?;
+            write_model(&learner, &config, &out.join("model.onnx"), &best_metadata(&state), &windows, device)?;
             learner.save(&out.join("best"))?;
             write_json(&out.join("best/state.json"), &state)?;
         }
@@ -413,12 +413,13 @@ fn save_checkpoint(learner: &Learner, state: &RunState, dir: &Path) -> Result<()
     write_json(&dir.join("state.json"), state)
 }
 
-fn export_to(learner: &Learner, config: &TrainConfig, out: &Path, extra: &BTreeMap<String, String>, windows: &[Window], device: &Device) -> Result<(), String> {
+/// Writes the learner's generator as ONNX to `path`, with `extra` metadata and, for a VAE,
+/// the latent directions measured on `windows`.
+fn write_model(learner: &Learner, config: &TrainConfig, path: &Path, extra: &BTreeMap<String, String>, windows: &[Window], device: &Device) -> Result<(), String> {
     let mut extra = extra.clone();
     extra.extend(learner.directions_metadata(config, windows, device));
     let bytes = export_decoder(learner.decoder(), &config.shape, config.kind.name(), &extra);
-    let path = out.join("model.onnx");
-    std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Loads a run's best (else latest) checkpoint.
@@ -444,16 +445,15 @@ pub fn export_run(run: &Path, path: &Path, data: Option<&Path>, device: &Device)
         Ok(text) => best_metadata(&serde_json::from_str(&text).map_err(|e| format!("{}: {e}", state_path.display()))?),
         Err(_) => BTreeMap::new(),
     };
-    let mut extra = extra;
+    // Only a VAE measures directions, on training windows.
+    let mut windows = Vec::new();
     if config.kind == Kind::Vae {
         let folder = data.unwrap_or(&config.data);
         let corpus = data::load_folder(folder, false).map_err(|e| format!("{}: {e}", folder.display()))?;
-        let windows = data::windows(&corpus.tunes, config.shape.bars, 1);
+        windows = data::windows(&corpus.tunes, config.shape.bars, 1);
         if windows.is_empty() {
             return Err(format!("{}: no training windows to measure the latent directions on", folder.display()));
         }
-        extra.extend(learner.directions_metadata(&config, &windows, device));
     }
-    let bytes = export_decoder(learner.decoder(), &config.shape, config.kind.name(), &extra);
-    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+    write_model(&learner, &config, path, &extra, &windows, device)
 }

@@ -25,12 +25,9 @@ pub struct DragOut {
 
 impl DragOut {
     /// Starts dragging `file` (it must exist until the drag ends).
-    pub fn start(file: PathBuf) -> DragOut {
-        let thread = std::thread::Builder::new()
-            .name("neume-drag".into())
-            .spawn(move || drag_file(&file))
-            .unwrap_or_else(|e| std::thread::spawn(move || Err(format!("cannot start the drag: {e}"))));
-        DragOut { thread }
+    pub fn start(file: PathBuf) -> Result<DragOut, String> {
+        let thread = std::thread::Builder::new().name("neume-drag".into()).spawn(move || drag_file(&file)).map_err(|e| format!("cannot start the drag: {e}"))?;
+        Ok(DragOut { thread })
     }
 
     /// The outcome once the drag has ended.
