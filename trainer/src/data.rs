@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use burn::prelude::*;
+
 use neume::encoding::{centring_octave_shift, Melody, Token, PITCH_HIGH, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE};
 use neume::generate::Rng;
 use neume::midi::{self, wrap_semitones, MidiMelody};
@@ -163,16 +165,13 @@ pub fn transpose_window(window: &mut [u8], semitones: i32) {
     }
 }
 
-/// One-hot encodes windows into `[batch, steps * VOCAB_SIZE]`, row-major.
-pub fn one_hot(windows: &[&[u8]]) -> Vec<f32> {
+/// One-hot encodes windows of equal length on `device`: the tokens go up as integers and
+/// expand there, a 38th of the bytes of the one-hot grid. `[batch, steps * VOCAB_SIZE]`.
+pub fn one_hot(windows: &[&[u8]], device: &Device) -> Tensor<2> {
     let steps = windows.first().map_or(0, |w| w.len());
-    let mut out = vec![0f32; windows.len() * steps * VOCAB_SIZE];
-    for (b, w) in windows.iter().enumerate() {
-        for (s, &t) in w.iter().enumerate() {
-            out[(b * steps + s) * VOCAB_SIZE + usize::from(t)] = 1.0;
-        }
-    }
-    out
+    let tokens: Vec<i32> = windows.iter().flat_map(|w| w.iter().map(|&t| i32::from(t))).collect();
+    let tokens = Tensor::<2, Int>::from_data(TensorData::new(tokens, [windows.len(), steps]), device);
+    tokens.one_hot::<3>(VOCAB_SIZE).float().reshape([windows.len(), steps * VOCAB_SIZE])
 }
 
 /// Decodes a window back into a melody.

@@ -24,9 +24,7 @@ pub fn measure(encoder: &Encoder, windows: &[Window], latent: usize, device: &De
     let chosen: Vec<&[u8]> = windows.iter().step_by(stride).map(|w| w.as_slice()).collect();
     let mut means: Vec<Vec<f64>> = Vec::with_capacity(chosen.len());
     for batch in chosen.chunks(256) {
-        let steps_vocab = batch[0].len() * neume::encoding::VOCAB_SIZE;
-        let x = Tensor::<2>::from_data(TensorData::new(one_hot(batch), [batch.len(), steps_vocab]), device); // [batch, steps * vocab]
-        let (mu, _) = encoder.forward(x); // [batch, latent]
+        let (mu, _) = encoder.forward(one_hot(batch, device)); // [batch, latent]
         let flat = mu.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 means");
         means.extend(flat.chunks(latent).map(|row| row.iter().map(|&v| f64::from(v)).collect()));
     }

@@ -2,9 +2,11 @@
 //!
 //! Split the way burn's examples are: [`data`], [`model`], [`training`], [`export`], and the
 //! evaluation ([`metrics`], [`markov`], [`eval`]); `main.rs` is the thin command line, and the
-//! backend is chosen there, once.
+//! backend is chosen there, once, through [`device`]; [`bench`] times the training step.
 
+pub mod bench;
 pub mod data;
+pub mod device;
 pub mod directions;
 pub mod eval;
 pub mod export;

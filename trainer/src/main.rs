@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use burn::prelude::Device;
 use clap::{Parser, Subcommand};
 
+use neume_train::bench::{self, BenchConfig};
+use neume_train::device;
 use neume_train::model::ModelShape;
 use neume_train::training::{self, Kind, TrainConfig};
 use neume_train::eval;
@@ -61,6 +62,29 @@ enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Time the VAE training step on a device (the twin of scripts/gpu/torch_baseline.py);
+    /// prints one JSON line.
+    Bench {
+        /// `cpu` or `gpu`.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Windows per batch.
+        #[arg(long, default_value_t = 128)]
+        batch: usize,
+        /// Timed steps.
+        #[arg(long, default_value_t = 500)]
+        steps: usize,
+        /// Untimed steps first.
+        #[arg(long, default_value_t = 20)]
+        warmup: usize,
+        /// Also time forward, backward and the optimiser apart.
+        #[arg(long)]
+        profile: bool,
+    },
+    /// Check that the GPU computes what the CPU computes: the same VAE weights and inputs
+    /// through the decoder, the loss, and one optimiser step. Prints one JSON line; fails when
+    /// they disagree or when there is no GPU.
+    Parity,
 }
 
 #[derive(clap::Args)]
@@ -104,6 +128,9 @@ struct TrainArgs {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Also write every epoch's model to `<out>/epochs/epoch-NNN.onnx`.
+    #[arg(long)]
+    save_epochs: bool,
     /// Continue the run in --out from its last checkpoint.
     #[arg(long)]
     resume: bool,
@@ -116,57 +143,10 @@ struct TrainArgs {
     out: PathBuf,
 }
 
-/// The CPU device.
-fn cpu() -> Device {
-    eprintln!("device: CPU (burn flex backend)");
-    Device::flex()
-}
-
-/// The training device named on the command line; `gpu` falls back to the CPU, saying why,
-/// when this build or this machine has no usable GPU.
-fn device(name: &str) -> Result<Device, String> {
-    match name {
-        "cpu" => Ok(cpu()),
-        "gpu" => match gpu() {
-            Ok(device) => Ok(device),
-            Err(why) => {
-                eprintln!("warning: no GPU: {why}; training on the CPU instead");
-                Ok(cpu())
-            }
-        },
-        other => Err(format!("--device {other}: use `cpu` or `gpu`")),
-    }
-}
-
-/// A Vulkan GPU device, proven by one small computation. wgpu panics when no adapter is
-/// found; the probe catches that (the release profile keeps `panic = "unwind"`).
-#[cfg(feature = "gpu")]
-fn gpu() -> Result<Device, String> {
-    use burn::prelude::Tensor;
-    let probe = std::panic::catch_unwind(|| {
-        let device = Device::vulkan(Default::default());
-        let sum: f32 = Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device).sum().into_scalar();
-        (device, sum)
-    });
-    match probe {
-        Ok((device, sum)) if sum == 6.0 => {
-            eprintln!("device: GPU (burn vulkan backend, wgpu)");
-            Ok(device)
-        }
-        Ok((_, sum)) => Err(format!("the Vulkan device computed 1 + 2 + 3 = {sum}")),
-        Err(_) => Err("no Vulkan adapter could be opened (is libvulkan.so.1 and a GPU driver installed?)".into()),
-    }
-}
-
-#[cfg(not(feature = "gpu"))]
-fn gpu() -> Result<Device, String> {
-    Err("this build has no GPU support (rebuild with `--features gpu`)".into())
-}
-
 fn run() -> Result<(), String> {
     match Cli::parse().command {
         Command::Train(args) => {
-            let device = device(&args.device)?;
+            let device = device::select(&args.device)?;
             let config = TrainConfig {
                 kind: args.model,
                 data: args.data,
@@ -186,6 +166,7 @@ fn run() -> Result<(), String> {
                 kl_warmup_steps: 2000,
                 gumbel_tau: 0.5,
                 feature_matching: 1.0,
+                save_epochs: args.save_epochs,
             };
             ctrlc::set_handler(|| training::STOP.store(true, std::sync::atomic::Ordering::Relaxed))
                 .map_err(|e| format!("installing the Ctrl-C handler: {e}"))?;
@@ -201,8 +182,27 @@ fn run() -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Bench { device, batch, steps, warmup, profile } => {
+            let device = device::select(&device)?;
+            let config = BenchConfig { shape: ModelShape { bars: 4, latent: 32, hidden: 512 }, batch: batch.max(1), steps: steps.max(1), warmup, profile };
+            let report = bench::run(&config, &device)?;
+            println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::Parity => {
+            let device = device::gpu().map_err(|why| format!("no GPU to compare with the CPU: {why}"))?;
+            eprintln!("device: {}", device::describe(&device));
+            let parity = device::parity(&device, &ModelShape { bars: 4, latent: 32, hidden: 512 }, 64, 7);
+            println!("{}", serde_json::to_string(&parity).map_err(|e| e.to_string())?);
+            if parity.agrees() {
+                eprintln!("parity: {} agrees with the CPU", parity.device);
+                Ok(())
+            } else {
+                Err(format!("parity: {} disagrees with the CPU (figures above)", parity.device))
+            }
+        }
         Command::Export { run, out, data } => {
-            training::export_run(&run, &out, data.as_deref(), &Device::flex())?;
+            training::export_run(&run, &out, data.as_deref(), &device::cpu())?;
             eprintln!("wrote {}", out.display());
             Ok(())
         }

@@ -15,6 +15,7 @@ use neume::encoding::{Melody, VOCAB_SIZE};
 use neume::generate::{sample_tokens, Rng};
 
 use crate::data::{self, Window};
+use crate::device::memory_reserved_bytes;
 use crate::directions;
 use crate::export::export_decoder;
 use crate::metrics;
@@ -76,6 +77,10 @@ pub struct TrainConfig {
     pub gumbel_tau: f64,
     /// GAN: weight of the feature-matching term of the generator loss.
     pub feature_matching: f64,
+    /// Also write every epoch's generator to `epochs/epoch-NNN.onnx` (to find, after the run,
+    /// the first epoch that reaches a quality bar on another split).
+    #[serde(default)]
+    pub save_epochs: bool,
 }
 
 /// Progress saved with every checkpoint.
@@ -110,12 +115,21 @@ pub const VALID_TEMPERATURES: [f32; 8] = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0
 
 /// Metadata of a best model: its temperature and validation score.
 fn best_metadata(state: &RunState) -> BTreeMap<String, String> {
+    epoch_metadata(state.best_temperature, state.best_valid_overlap, state.best_epoch)
+}
+
+/// Metadata of an epoch's model: the temperature it scored best at, and that score.
+fn epoch_metadata(temperature: f32, valid_mean_overlap: f64, epoch: usize) -> BTreeMap<String, String> {
     BTreeMap::from([
-        (neume::runtime::meta::TEMPERATURE.to_string(), format!("{}", state.best_temperature)),
-        ("neume.valid_mean_overlap".to_string(), format!("{:.4}", state.best_valid_overlap)),
-        ("neume.epoch".to_string(), state.best_epoch.to_string()),
+        (neume::runtime::meta::TEMPERATURE.to_string(), format!("{temperature}")),
+        ("neume.valid_mean_overlap".to_string(), format!("{valid_mean_overlap:.4}")),
+        ("neume.epoch".to_string(), epoch.to_string()),
     ])
 }
+
+/// Steps between reads of the losses. Reading a value waits for the device, so the loop
+/// reads them in batches instead of after every step; a GPU keeps its queue full meanwhile.
+const READ_LOSSES_EVERY: usize = 50;
 
 /// The models and optimisers of one run.
 enum Learner {
@@ -181,19 +195,19 @@ impl Learner {
         })
     }
 
-    /// One optimiser step; returns named losses.
-    fn step(self, batch: &[&[u8]], config: &TrainConfig, step: usize, rng: &mut Rng, device: &Device) -> (Learner, Vec<(&'static str, f64)>) {
+    /// One optimiser step; returns named losses, still on the device (`[1]` each).
+    fn step(self, batch: &[&[u8]], config: &TrainConfig, step: usize, rng: &mut Rng, device: &Device) -> (Learner, Vec<(&'static str, Tensor<1>)>) {
         let b = batch.len();
         let shape = config.shape;
-        let x = Tensor::<2>::from_data(TensorData::new(data::one_hot(batch), [b, shape.flat()]), device);
+        let x = data::one_hot(batch, device); // [batch, steps * vocab]
         let normal = |rng: &mut Rng, n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
         let eps = Tensor::<2>::from_data(TensorData::new(normal(rng, b * shape.latent), [b, shape.latent]), device);
         match self {
             Learner::Vae { model, mut optim } => {
                 let beta = ((step + 1) as f64 / config.kl_warmup_steps.max(1) as f64).min(1.0);
                 let loss = model.loss(x, eps, beta, config.free_bits);
-                let recon = scalar(&loss.recon);
-                let kl = scalar(&loss.kl);
+                let recon = loss.recon.clone().detach();
+                let kl = loss.kl.clone().detach();
                 let grads = GradientsParams::from_grads(loss.total.backward(), &model);
                 let model = optim.step(config.lr, model, grads);
                 (Learner::Vae { model, optim }, vec![("recon", recon), ("kl", kl)])
@@ -213,7 +227,7 @@ impl Learner {
                 let (real_score, real_features) = model.critic.forward(x);
                 let (fake_score, _) = model.critic.forward(fake.clone().detach());
                 let d_loss = softplus(real_score.neg()).mean() + softplus(fake_score).mean();
-                let d_value = scalar(&d_loss);
+                let d_value = d_loss.clone().detach();
                 let grads = GradientsParams::from_grads(d_loss.backward(), &model.critic);
                 model.critic = optim_d.step(config.lr, model.critic, grads);
 
@@ -221,8 +235,8 @@ impl Learner {
                 let (fake_score, fake_features) = model.critic.forward(fake);
                 let matching = (real_features.detach().mean_dim(0) - fake_features.mean_dim(0)).powi_scalar(2).mean();
                 let g_loss = softplus(fake_score.neg()).mean() + matching.clone() * config.feature_matching;
-                let g_value = scalar(&g_loss);
-                let fm_value = scalar(&matching);
+                let g_value = g_loss.clone().detach();
+                let fm_value = matching.clone().detach();
                 let grads = GradientsParams::from_grads(g_loss.backward(), &model.generator);
                 model.generator = optim_g.step(config.lr, model.generator, grads);
                 (Learner::Gan { model, optim_g, optim_d }, vec![("d", d_value), ("g", g_value), ("fm", fm_value)])
@@ -231,8 +245,21 @@ impl Learner {
     }
 }
 
-fn scalar(t: &Tensor<1>) -> f64 {
-    t.clone().into_scalar::<f32>() as f64
+/// Reads the losses gathered since the last read (one wait for the device), adds them to
+/// `sums`, and returns the newest value of each as a progress message.
+fn read_losses(pending: &mut Vec<(&'static str, Tensor<1>)>, sums: &mut BTreeMap<&'static str, f64>) -> String {
+    if pending.is_empty() {
+        return String::new();
+    }
+    let values = Tensor::cat(pending.iter().map(|(_, t)| t.clone()).collect(), 0);
+    // Losses are f32 on every backend.
+    let values = values.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 losses");
+    let mut newest = BTreeMap::new();
+    for ((name, _), value) in pending.drain(..).zip(values) {
+        *sums.entry(name).or_default() += f64::from(value);
+        newest.insert(name, value);
+    }
+    newest.iter().map(|(name, value)| format!("{name} {value:.3} ")).collect()
 }
 
 /// Samples `n` melodies from a decoder with burn (no export needed), as the runtime would.
@@ -320,6 +347,8 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         );
         bar.set_prefix(format!("{}/{}", epoch + 1, config.epochs));
         let mut sums: BTreeMap<&'static str, f64> = BTreeMap::new();
+        let mut pending: Vec<(&'static str, Tensor<1>)> = Vec::new();
+        let epoch_started = Instant::now();
         let mut buffers: Vec<Window> = vec![Vec::new(); batch];
         for step in 0..steps_per_epoch {
             for (slot, &i) in buffers.iter_mut().zip(&order[step * batch..(step + 1) * batch]) {
@@ -332,17 +361,16 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
             let (next, losses) = learner.step(&refs, &config, state.steps_done, &mut rng, device);
             learner = next;
             state.steps_done += 1;
-            let mut msg = String::new();
-            for (name, value) in &losses {
-                *sums.entry(name).or_default() += value;
-                msg.push_str(&format!("{name} {value:.3} "));
+            pending.extend(losses);
+            if (step + 1) % READ_LOSSES_EVERY == 0 || step + 1 == steps_per_epoch {
+                bar.set_message(read_losses(&mut pending, &mut sums));
             }
-            bar.set_message(msg);
             bar.inc(1);
             if config.checkpoint_every > 0 && state.steps_done % config.checkpoint_every == 0 {
                 save_checkpoint(&learner, &state, &checkpoint_dir)?;
             }
             if STOP.load(Ordering::Relaxed) {
+                read_losses(&mut pending, &mut sums);
                 bar.abandon_with_message("stopped");
                 save_checkpoint(&learner, &state, &checkpoint_dir)?;
                 if !out.join("model.onnx").exists() {
@@ -353,6 +381,8 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
             }
         }
         bar.finish();
+        let train_seconds = epoch_started.elapsed().as_secs_f64();
+        let valid_started = Instant::now();
 
         // Validation: music statistics of generated melodies against the valid split, at
         // each candidate sampling temperature; the best pair (epoch, temperature) is kept.
@@ -373,10 +403,17 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         state.epochs_done = epoch + 1;
         let train_losses: BTreeMap<&str, f64> = sums.iter().map(|(k, v)| (*k, v / steps_per_epoch as f64)).collect();
         let by_temperature: BTreeMap<String, f64> = sweep.iter().map(|(t, o, _)| (format!("{t}"), mean(o))).collect();
+        let steps_per_s = steps_per_epoch as f64 / train_seconds;
+        let memory_mib = memory_reserved_bytes(device).map(|bytes| bytes as f64 / (1 << 20) as f64);
         let record = serde_json::json!({
             "epoch": epoch + 1,
             "steps": state.steps_done,
             "seconds": started.elapsed().as_secs_f64(),
+            "train_seconds": train_seconds,
+            "valid_seconds": valid_started.elapsed().as_secs_f64(),
+            "steps_per_s": steps_per_s,
+            "samples_per_s": steps_per_s * batch as f64,
+            "device_memory_mib": memory_mib,
             "train": train_losses,
             "valid_temperature": temperature,
             "valid_mean_overlap": mean_overlap,
@@ -386,9 +423,18 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         });
         writeln!(metrics_file, "{record}").map_err(|e| format!("metrics.jsonl: {e}"))?;
         eprintln!(
-            "epoch {}: train {train_losses:?}, valid mean overlap {mean_overlap:.3} at temperature {temperature}, in-scale {in_scale:.3}",
-            epoch + 1
+            "epoch {}: train {train_losses:?}, valid mean overlap {mean_overlap:.3} at temperature {temperature}, in-scale {in_scale:.3}; \
+             {steps_per_s:.1} steps/s, {:.0} windows/s, {:.0} s in all",
+            epoch + 1,
+            steps_per_s * batch as f64,
+            started.elapsed().as_secs_f64(),
         );
+        if config.save_epochs {
+            let dir = out.join("epochs");
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let metadata = epoch_metadata(temperature, mean_overlap, epoch + 1);
+            write_model(&learner, &config, &dir.join(format!("epoch-{:03}.onnx", epoch + 1)), &metadata, &windows, device)?;
+        }
         if mean_overlap > state.best_valid_overlap {
             state.best_valid_overlap = mean_overlap;
             state.best_temperature = temperature;

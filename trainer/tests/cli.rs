@@ -74,13 +74,48 @@ fn eval_puts_the_baselines_beside_every_figure() {
 fn device_gpu_without_a_gpu_build_falls_back_to_the_cpu_with_a_message() {
     let out = std::env::temp_dir().join(format!("neume-gpu-fallback-{}", std::process::id()));
     std::fs::remove_dir_all(&out).ok();
-    let output = train_command(&out, "1").args(["--device", "gpu", "--max-steps", "2"]).output().unwrap();
+    let output = train_command(&out, "1").args(["--device", "gpu", "--max-steps", "2", "--save-epochs"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     if cfg!(not(feature = "gpu")) {
         assert!(stderr.contains("warning: no GPU: this build has no GPU support"), "{stderr}");
+        assert!(stderr.contains("device: CPU (burn flex backend)"), "{stderr}");
     }
-    assert!(stderr.contains("device: "), "{stderr}");
     assert!(out.join("model.onnx").is_file());
+    // --save-epochs keeps every epoch's model; the epoch record says how fast it trained.
+    neume::runtime::Generator::from_file(&out.join("epochs/epoch-001.onnx")).unwrap();
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let record: serde_json::Value = serde_json::from_str(metrics.lines().next().unwrap()).unwrap();
+    assert!(record["steps_per_s"].as_f64().unwrap() > 0.0, "{record}");
+    assert!(record["train_seconds"].as_f64().unwrap() > 0.0, "{record}");
     std::fs::remove_dir_all(&out).ok();
+}
+
+#[test]
+fn bench_times_the_training_step_and_its_phases() {
+    let output = Command::new(env!("CARGO_BIN_EXE_neume-train"))
+        .args(["bench", "--device", "cpu", "--batch", "8", "--steps", "3", "--warmup", "1", "--profile"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["device"], "CPU (burn flex backend)");
+    assert_eq!(report["steps"], 3);
+    let steps_per_s = report["steps_per_s"].as_f64().unwrap();
+    assert!(steps_per_s > 0.0 && steps_per_s.is_finite(), "{report}");
+    assert!((report["samples_per_s"].as_f64().unwrap() / steps_per_s - 8.0).abs() < 1e-9, "{report}");
+    for phase in ["forward_ms", "backward_ms", "optimizer_ms"] {
+        assert!(report["phases"][phase].as_f64().unwrap() > 0.0, "{report}");
+    }
+}
+
+#[test]
+fn parity_without_a_gpu_says_so() {
+    let output = Command::new(env!("CARGO_BIN_EXE_neume-train")).arg("parity").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if cfg!(not(feature = "gpu")) {
+        assert!(!output.status.success());
+        assert!(stderr.contains("error: no GPU to compare with the CPU: this build has no GPU support"), "{stderr}");
+    }
 }

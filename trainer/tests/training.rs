@@ -33,6 +33,7 @@ fn config(kind: Kind, epochs: usize) -> TrainConfig {
         kl_warmup_steps: 20,
         gumbel_tau: 0.5,
         feature_matching: 1.0,
+        save_epochs: false,
     }
 }
 

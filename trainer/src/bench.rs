@@ -1,0 +1,134 @@
+//! The VAE training step alone, timed on a device: the twin of `scripts/gpu/torch_baseline.py`
+//! (same network, batch, loss and optimiser, batches already on the device), so burn's
+//! steps per second can be stated as a ratio of PyTorch's.
+
+use std::time::Instant;
+
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use neume::encoding::VOCAB_SIZE;
+use neume::generate::Rng;
+
+use crate::data::one_hot;
+use crate::device::{describe, memory_reserved_bytes};
+use crate::model::{ModelShape, Vae};
+
+/// Batches prepared on the device and cycled through, as the PyTorch twin does.
+pub const BATCHES: usize = 16;
+
+/// What to time.
+#[derive(Clone, Debug)]
+pub struct BenchConfig {
+    /// Model shape (the default model's: 4 bars, latent 32, hidden 512).
+    pub shape: ModelShape,
+    /// Windows per batch.
+    pub batch: usize,
+    /// Timed optimiser steps.
+    pub steps: usize,
+    /// Untimed steps first (kernel compilation and autotuning happen here).
+    pub warmup: usize,
+    /// Also time forward, backward and the optimiser apart, waiting for the device after each.
+    pub profile: bool,
+}
+
+/// Mean milliseconds per step of each phase, each ended by waiting for the device.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Phases {
+    /// Loss of one batch (encoder, sampling, decoder, cross-entropy, KL).
+    pub forward_ms: f64,
+    /// Gradients of the loss.
+    pub backward_ms: f64,
+    /// The Adam update.
+    pub optimizer_ms: f64,
+}
+
+/// Throughput of the training step.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BenchReport {
+    /// Framework and version.
+    pub framework: String,
+    /// Device and backend.
+    pub device: String,
+    /// Windows per batch.
+    pub batch: usize,
+    /// Timed steps.
+    pub steps: usize,
+    /// Optimiser steps per second, unsynchronised as in training (one wait at the end).
+    pub steps_per_s: f64,
+    /// Windows per second.
+    pub samples_per_s: f64,
+    /// Device memory the allocator holds at the end, MiB (`None` on the CPU).
+    pub memory_mib: Option<f64>,
+    /// The step split into phases, when asked for.
+    pub phases: Option<Phases>,
+}
+
+/// Times `config.steps` VAE training steps on `device`.
+pub fn run(config: &BenchConfig, device: &Device) -> Result<BenchReport, String> {
+    let device = device.clone().autodiff();
+    let shape = config.shape;
+    let wait = |device: &Device| device.sync().map_err(|e| format!("waiting for the device: {e:?}"));
+    let mut model = Vae::new(&shape, &device);
+    let mut optim: ModuleOptimizer = AdamConfig::new().init();
+    let mut rng = Rng::new(1);
+    let batches: Vec<Tensor<2>> = (0..BATCHES)
+        .map(|_| {
+            let windows: Vec<Vec<u8>> = (0..config.batch).map(|_| (0..shape.steps()).map(|_| rng.below(VOCAB_SIZE) as u8).collect()).collect();
+            let windows: Vec<&[u8]> = windows.iter().map(Vec::as_slice).collect();
+            one_hot(&windows, &device) // [batch, steps * vocab]
+        })
+        .collect();
+
+    let mut phases = Phases { forward_ms: 0.0, backward_ms: 0.0, optimizer_ms: 0.0 };
+    let mut step = |model: Vae, i: usize, timed: Option<&mut Phases>| -> Result<Vae, String> {
+        let eps = Tensor::<2>::random([config.batch, shape.latent], Distribution::Normal(0.0, 1.0), &device);
+        let Some(phases) = timed else {
+            let loss = model.loss(batches[i % BATCHES].clone(), eps, 1.0, 0.1);
+            let grads = GradientsParams::from_grads(loss.total.backward(), &model);
+            return Ok(optim.step(1e-3, model, grads));
+        };
+        let start = Instant::now();
+        let loss = model.loss(batches[i % BATCHES].clone(), eps, 1.0, 0.1);
+        wait(&device)?;
+        let forward = Instant::now();
+        let grads = loss.total.backward();
+        wait(&device)?;
+        let backward = Instant::now();
+        let grads = GradientsParams::from_grads(grads, &model);
+        let model = optim.step(1e-3, model, grads);
+        wait(&device)?;
+        phases.forward_ms += (forward - start).as_secs_f64() * 1e3;
+        phases.backward_ms += (backward - forward).as_secs_f64() * 1e3;
+        phases.optimizer_ms += backward.elapsed().as_secs_f64() * 1e3;
+        Ok(model)
+    };
+
+    for i in 0..config.warmup {
+        model = step(model, i, None)?;
+    }
+    wait(&device)?;
+    let start = Instant::now();
+    for i in 0..config.steps {
+        model = step(model, i, None)?;
+    }
+    wait(&device)?;
+    let seconds = start.elapsed().as_secs_f64();
+    if config.profile {
+        for i in 0..config.steps {
+            model = step(model, i, Some(&mut phases))?;
+        }
+        let n = config.steps.max(1) as f64;
+        phases = Phases { forward_ms: phases.forward_ms / n, backward_ms: phases.backward_ms / n, optimizer_ms: phases.optimizer_ms / n };
+    }
+    Ok(BenchReport {
+        framework: "burn 0.22.1".to_string(),
+        device: describe(&device),
+        batch: config.batch,
+        steps: config.steps,
+        steps_per_s: config.steps as f64 / seconds,
+        samples_per_s: (config.steps * config.batch) as f64 / seconds,
+        memory_mib: memory_reserved_bytes(&device).map(|bytes| bytes as f64 / (1 << 20) as f64),
+        phases: config.profile.then_some(phases),
+    })
+}

@@ -1,0 +1,69 @@
+//! The GPU build on a real Vulkan device: `cargo test -p neume-train --features gpu --test gpu`.
+//! Without a GPU, Mesa's software Vulkan driver (Debian's `mesa-vulkan-drivers`, "llvmpipe")
+//! runs the same code path on the CPU. Not part of CI, which never compiles GPU code.
+#![cfg(feature = "gpu")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use neume_train::device;
+use neume_train::model::ModelShape;
+
+fn fixtures(split: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(split)
+}
+
+fn gpu() -> burn::prelude::Device {
+    device::gpu().unwrap_or_else(|why| panic!("this test needs a Vulkan device (mesa-vulkan-drivers provides a software one): {why}"))
+}
+
+#[test]
+fn the_gpu_computes_what_the_cpu_computes() {
+    let parity = device::parity(&gpu(), &ModelShape { bars: 4, latent: 32, hidden: 512 }, 64, 7);
+    eprintln!("{parity:?}");
+    assert!(parity.device.starts_with("GPU "), "{parity:?}");
+    assert!(parity.agrees(), "{parity:?}");
+    assert!(parity.decoder_max_abs_diff > 0.0 || parity.after_step_max_abs_diff > 0.0, "two backends that agree to the last bit: was the GPU used at all? {parity:?}");
+}
+
+#[test]
+fn train_on_the_gpu_trains_and_exports() {
+    let out = std::env::temp_dir().join(format!("neume-gpu-train-{}", std::process::id()));
+    std::fs::remove_dir_all(&out).ok();
+    let output = Command::new(env!("CARGO_BIN_EXE_neume-train"))
+        .args(["train", "--device", "gpu", "--model", "vae", "--hidden", "64", "--latent", "8", "--batch", "8"])
+        .args(["--valid-samples", "10", "--epochs", "2", "--max-steps", "4", "--save-epochs", "--out"])
+        .arg(&out)
+        .arg("--data")
+        .arg(fixtures("train"))
+        .arg("--valid")
+        .arg(fixtures("valid"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("device: GPU "), "{stderr}");
+    assert!(!stderr.contains("no GPU"), "{stderr}");
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = metrics.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 2);
+    assert!(records[1]["device_memory_mib"].as_f64().unwrap() > 0.0, "{}", records[1]);
+    // The exported models run in the plugin's runtime.
+    for file in ["model.onnx", "epochs/epoch-001.onnx", "epochs/epoch-002.onnx"] {
+        neume::runtime::Generator::from_file(&out.join(file)).unwrap();
+    }
+    std::fs::remove_dir_all(&out).ok();
+}
+
+#[test]
+fn bench_runs_on_the_gpu() {
+    let output = Command::new(env!("CARGO_BIN_EXE_neume-train"))
+        .args(["bench", "--device", "gpu", "--batch", "16", "--steps", "3", "--warmup", "2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(report["device"].as_str().unwrap().starts_with("GPU "), "{report}");
+    assert!(report["memory_mib"].as_f64().unwrap() > 0.0, "{report}");
+}
