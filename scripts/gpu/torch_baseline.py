@@ -1,11 +1,12 @@
-"""PyTorch twin of neume-train's VAE, for the GPU side-by-side (issue: Train on the GPU).
+"""PyTorch twin of `neume-train bench` (trainer/src/bench.rs), for the GPU side-by-side.
 
-Same network (encoder flat→2h→h→(mu, logvar); decoder z→h→2h→flat), same batch, same loss
-(reconstruction cross-entropy + free-bits KL) and optimiser (Adam, lr 1e-3) as
-trainer/src/model.rs and trainer/src/training.rs, on random one-hot windows of the same
-shape. Prints one JSON line with steps/s and samples/s.
+Same network as trainer/src/model.rs (encoder flat->2h->h->(mu, logvar); decoder
+z->h->2h->flat, ReLU), same batch, same loss (reconstruction cross-entropy + free-bits KL,
+beta 1), same optimiser (Adam, lr 1e-3, eps 1e-5 as burn's default), on 16 random one-hot
+batches already on the device, cycled; the noise is drawn on the device each step. Prints
+one JSON line with the fields `neume-train bench` prints.
 
-    python3 torch_baseline.py --steps 500 --batch 128 --device cuda
+    python3 torch_baseline.py --steps 500 --batch 128 [--profile] [--device cuda|cpu]
 """
 import argparse
 import json
@@ -14,7 +15,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-STEPS, VOCAB = 64, 38
+STEPS, VOCAB, BATCHES = 64, 38, 16
 
 
 class Vae(torch.nn.Module):
@@ -43,27 +44,63 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=500)
     p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--profile", action="store_true", help="also time forward, backward and the optimiser apart")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a = p.parse_args()
     dev = torch.device(a.device)
+    cuda = dev.type == "cuda"
+
+    def wait():
+        if cuda:
+            torch.cuda.synchronize()
+
     model = Vae().to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-5)
-    tokens = torch.randint(0, VOCAB, (64, a.batch, STEPS), device=dev)
-    batches = F.one_hot(tokens, VOCAB).float().view(64, a.batch, STEPS * VOCAB)
-    for i in range(20):  # warm-up
-        opt.zero_grad(); model.loss(batches[i % 64]).backward(); opt.step()
-    if dev.type == "cuda":
-        torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
+    tokens = torch.randint(0, VOCAB, (BATCHES, a.batch, STEPS), device=dev)
+    batches = F.one_hot(tokens, VOCAB).float().view(BATCHES, a.batch, STEPS * VOCAB)
+
+    def step(i):
+        opt.zero_grad(set_to_none=True)
+        model.loss(batches[i % BATCHES]).backward()
+        opt.step()
+
+    for i in range(a.warmup):
+        step(i)
+    wait()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     for i in range(a.steps):
-        opt.zero_grad(); model.loss(batches[i % 64]).backward(); opt.step()
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
+        step(i)
+    wait()
     secs = time.perf_counter() - start
+
+    phases = None
+    if a.profile:
+        fwd = bwd = upd = 0.0
+        for i in range(a.steps):
+            t0 = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            loss = model.loss(batches[i % BATCHES])
+            wait()
+            t1 = time.perf_counter()
+            loss.backward()
+            wait()
+            t2 = time.perf_counter()
+            opt.step()
+            wait()
+            t3 = time.perf_counter()
+            fwd, bwd, upd = fwd + t1 - t0, bwd + t2 - t1, upd + t3 - t2
+        n = a.steps / 1e3
+        phases = {"forward_ms": fwd / n, "backward_ms": bwd / n, "optimizer_ms": upd / n}
+
+    name = torch.cuda.get_device_name(dev) if cuda else f"CPU ({torch.get_num_threads()} threads)"
     print(json.dumps({
-        "framework": f"torch {torch.__version__}", "device": str(dev), "batch": a.batch, "steps": a.steps,
+        "framework": f"torch {torch.__version__}", "device": name, "batch": a.batch, "steps": a.steps,
         "steps_per_s": a.steps / secs, "samples_per_s": a.steps * a.batch / secs,
-        "peak_mem_mib": torch.cuda.max_memory_allocated() / 2**20 if dev.type == "cuda" else None,
+        "memory_mib": torch.cuda.max_memory_reserved(dev) / 2**20 if cuda else None,
+        "phases": phases,
     }))
 
 

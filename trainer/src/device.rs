@@ -25,7 +25,7 @@ pub fn select(name: &str) -> Result<Device, String> {
             eprintln!("device: {}", describe(&cpu()));
             Ok(cpu())
         }
-        "gpu" => match gpu() {
+        "gpu" => match probe_gpu_in_child().and_then(|()| gpu()) {
             Ok(device) => {
                 eprintln!("device: {}", describe(&device));
                 if is_software(&device) {
@@ -54,6 +54,54 @@ pub fn describe(device: &Device) -> String {
 /// Bytes the device's allocator holds (reserved pages included); `None` on the CPU.
 pub fn memory_reserved_bytes(device: &Device) -> Option<u64> {
     device.memory_pool_usage().map(|usage| usage.bytes_reserved)
+}
+
+/// Environment variable that makes `neume-train` only open the GPU, run one kernel and exit
+/// (see [`probe_main`]).
+pub const PROBE_ENV: &str = "NEUME_GPU_PROBE";
+
+/// Opens the GPU in a child process (this executable, with [`PROBE_ENV`] set) before this
+/// process does. A broken Vulkan driver can crash the process that compiles its first kernel
+/// (Mesa's software driver here segfaults), and no Rust code can catch a segfault; a crashed
+/// child becomes an error, and the caller falls back to the CPU.
+pub fn probe_gpu_in_child() -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("finding this executable to probe the GPU: {e}"))?;
+    let output = std::process::Command::new(&exe)
+        .env(PROBE_ENV, "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("{}: {e}", exe.display()))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&output.stderr);
+    let said = said.lines().filter(|l| !l.contains("XDG_RUNTIME_DIR")).last().unwrap_or("").trim();
+    #[cfg(unix)]
+    if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&output.status) {
+        return Err(format!("the GPU driver crashed (signal {signal}) running its first kernels{}", if said.is_empty() { String::new() } else { format!(" after: {said}") }));
+    }
+    Err(if said.is_empty() { format!("the GPU probe failed ({})", output.status) } else { said.to_string() })
+}
+
+/// What the probe child runs: opens the GPU, compares one small training step with the
+/// CPU's (the kernels training uses: matrix products, reductions, softmax, their gradients),
+/// and reports on stderr. The exit status says whether it worked.
+pub fn probe_main() -> std::process::ExitCode {
+    match gpu() {
+        Ok(device) => {
+            let parity = parity(&device, &ModelShape { bars: 1, latent: 4, hidden: 16 }, 8, 1);
+            if !parity.agrees() {
+                eprintln!("{} computed other numbers than the CPU: {parity:?}", describe(&device));
+                return std::process::ExitCode::FAILURE;
+            }
+            eprintln!("probe: {}", describe(&device));
+            std::process::ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("{why}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 /// A Vulkan device, proven by one small computation. wgpu panics when no adapter is found;

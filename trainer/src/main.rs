@@ -190,7 +190,9 @@ fn run() -> Result<(), String> {
             Ok(())
         }
         Command::Parity => {
-            let device = device::gpu().map_err(|why| format!("no GPU to compare with the CPU: {why}"))?;
+            let device = device::probe_gpu_in_child()
+                .and_then(|()| device::gpu())
+                .map_err(|why| format!("no GPU to compare with the CPU: {why}"))?;
             eprintln!("device: {}", device::describe(&device));
             let parity = device::parity(&device, &ModelShape { bars: 4, latent: 32, hidden: 512 }, 64, 7);
             println!("{}", serde_json::to_string(&parity).map_err(|e| e.to_string())?);
@@ -210,6 +212,9 @@ fn run() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    if std::env::var_os(device::PROBE_ENV).is_some() {
+        return device::probe_main();
+    }
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -1,6 +1,9 @@
 //! The GPU build on a real Vulkan device: `cargo test -p neume-train --features gpu --test gpu`.
-//! Without a GPU, Mesa's software Vulkan driver (Debian's `mesa-vulkan-drivers`, "llvmpipe")
-//! runs the same code path on the CPU. Not part of CI, which never compiles GPU code.
+//! Not part of CI, which never compiles GPU code. On a machine without Rust (the lent GPU
+//! machine), `scripts/gpu/device-run.sh` runs this test binary built here, with
+//! `NEUME_TRAIN_BIN` and `NEUME_FIXTURES` saying where the trainer and the fixtures are.
+//! (Mesa's software Vulkan driver, llvmpipe 22.3 and 25.0, crashes compiling burn's kernels,
+//! so a machine without a GPU cannot stand in.)
 #![cfg(feature = "gpu")]
 
 use std::path::{Path, PathBuf};
@@ -10,7 +13,12 @@ use neume_train::device;
 use neume_train::model::ModelShape;
 
 fn fixtures(split: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(split)
+    let root = std::env::var_os("NEUME_FIXTURES").map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures"), PathBuf::from);
+    root.join(split)
+}
+
+fn trainer() -> Command {
+    Command::new(std::env::var_os("NEUME_TRAIN_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_neume-train").into()))
 }
 
 fn gpu() -> burn::prelude::Device {
@@ -30,7 +38,7 @@ fn the_gpu_computes_what_the_cpu_computes() {
 fn train_on_the_gpu_trains_and_exports() {
     let out = std::env::temp_dir().join(format!("neume-gpu-train-{}", std::process::id()));
     std::fs::remove_dir_all(&out).ok();
-    let output = Command::new(env!("CARGO_BIN_EXE_neume-train"))
+    let output = trainer()
         .args(["train", "--device", "gpu", "--model", "vae", "--hidden", "64", "--latent", "8", "--batch", "8"])
         .args(["--valid-samples", "10", "--epochs", "2", "--max-steps", "4", "--save-epochs", "--out"])
         .arg(&out)
@@ -57,7 +65,7 @@ fn train_on_the_gpu_trains_and_exports() {
 
 #[test]
 fn bench_runs_on_the_gpu() {
-    let output = Command::new(env!("CARGO_BIN_EXE_neume-train"))
+    let output = trainer()
         .args(["bench", "--device", "gpu", "--batch", "16", "--steps", "3", "--warmup", "2"])
         .output()
         .unwrap();
