@@ -387,14 +387,20 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         // Validation: music statistics of generated melodies against the valid split, at
         // each candidate sampling temperature; the best pair (epoch, temperature) is kept.
         let decoder = learner.decoder().valid();
-        let sweep: Vec<(f32, [f64; 9], f64)> = VALID_TEMPERATURES
-            .iter()
-            .map(|&t| {
-                let generated = sample_melodies(&decoder, &config.shape, config.valid_samples, t, 12345, device);
-                let overlap = metrics::overlap_areas(&generated, &valid_reference, 1);
-                (t, overlap, metrics::in_scale_rate(&generated))
-            })
-            .collect();
+        let samples: Vec<(f32, Vec<Melody>)> =
+            VALID_TEMPERATURES.iter().map(|&t| (t, sample_melodies(&decoder, &config.shape, config.valid_samples, t, 12345, device))).collect();
+        // The statistics run on the CPU, one thread per temperature (and per feature inside).
+        let sweep: Vec<(f32, [f64; 9], f64)> = std::thread::scope(|scope| {
+            let threads: Vec<_> = samples
+                .iter()
+                .map(|(t, generated)| {
+                    let reference = &valid_reference;
+                    scope.spawn(move || (*t, metrics::overlap_areas(generated, reference, 1), metrics::in_scale_rate(generated)))
+                })
+                .collect();
+            // The statistics are arithmetic on owned data: a panic there is a bug, reported as one.
+            threads.into_iter().map(|t| t.join().expect("validation thread")).collect()
+        });
         let mean = |o: &[f64; 9]| metrics::mean(o);
         // VALID_TEMPERATURES is not empty.
         let (temperature, overlap, in_scale) =
