@@ -56,31 +56,59 @@ pub fn memory_reserved_bytes(device: &Device) -> Option<u64> {
     device.memory_pool_usage().map(|usage| usage.bytes_reserved)
 }
 
-/// Environment variable that makes `neume-train` only open the GPU, run one kernel and exit
-/// (see [`probe_main`]).
+/// Environment variable that makes `neume-train` only probe the GPU and exit (see
+/// [`probe_main`]).
 pub const PROBE_ENV: &str = "NEUME_GPU_PROBE";
+
+/// How long the probe may take before the GPU counts as unusable.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(180);
 
 /// Opens the GPU in a child process (this executable, with [`PROBE_ENV`] set) before this
 /// process does. A broken Vulkan driver can crash the process that compiles its first kernel
 /// (Mesa's software driver here segfaults), and no Rust code can catch a segfault; a crashed
 /// child becomes an error, and the caller falls back to the CPU.
 pub fn probe_gpu_in_child() -> Result<(), String> {
+    if cfg!(not(feature = "gpu")) {
+        return gpu().map(drop);
+    }
     let exe = std::env::current_exe().map_err(|e| format!("finding this executable to probe the GPU: {e}"))?;
-    let output = std::process::Command::new(&exe)
+    let mut child = std::process::Command::new(&exe)
         .env(PROBE_ENV, "1")
         .stdin(std::process::Stdio::null())
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .map_err(|e| format!("{}: {e}", exe.display()))?;
-    if output.status.success() {
+    // Piped just above, so it is there.
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).map(|_| text).unwrap_or_default()
+    });
+    // A driver can also hang; the probe gets long enough to compile and tune its kernels.
+    let deadline = std::time::Instant::now() + PROBE_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Ok(None) => {
+                child.kill().ok();
+                child.wait().ok();
+                return Err(format!("the GPU probe did not finish in {} s (a hung driver?)", PROBE_TIMEOUT.as_secs()));
+            }
+            Err(e) => return Err(format!("waiting for the GPU probe: {e}")),
+        }
+    };
+    if status.success() {
         return Ok(());
     }
-    let said = String::from_utf8_lossy(&output.stderr);
+    let said = reader.join().unwrap_or_default();
     let said = said.lines().filter(|l| !l.contains("XDG_RUNTIME_DIR")).last().unwrap_or("").trim();
     #[cfg(unix)]
-    if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&output.status) {
+    if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
         return Err(format!("the GPU driver crashed (signal {signal}) running its first kernels{}", if said.is_empty() { String::new() } else { format!(" after: {said}") }));
     }
-    Err(if said.is_empty() { format!("the GPU probe failed ({})", output.status) } else { said.to_string() })
+    Err(if said.is_empty() { format!("the GPU probe failed ({status})") } else { said.to_string() })
 }
 
 /// What the probe child runs: opens the GPU, compares one small training step with the
