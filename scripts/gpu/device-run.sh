@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The GPU measurement, in one run on the device machine (no Rust, no network), from the
-# repository root with .device/ carried (see prepare.sh). Writes to $OUT:
+# repository root with .device/ carried (see prepare.sh). Leaves in $OUT summary.txt and
+# results.tar.gz (repacked after every stage, so a run cut short still returns what it has;
+# the device tool returns 8 files at most), which holds:
 #   gpu-tests.log      trainer/tests/gpu.rs: GPU against CPU, same weights; train and bench on the GPU
 #   parity.json        the GPU against the CPU, same weights (`neume-train parity`)
 #   burn.json          `neume-train bench` on the GPU: the training step alone, with phases
@@ -19,12 +21,15 @@ set -uo pipefail
 epochs=${1:-8}
 batch=${2:-128}
 train_seconds=${3:-240}
-out=${OUT:-/tmp/neume-out}
+final=${OUT:-/tmp/neume-out}
 python=${PYTHON:-python3}
 work=${NEUME_WORK:-/tmp/neume}
-mkdir -p "$out" "$work"
+out=$work/out
+rm -rf "$out"
+mkdir -p "$final" "$out"
 started=$(date +%s)
 say() { echo "== [$(( $(date +%s) - started )) s] $*"; }
+pack() { tar -C "$out" -czf "$final/results.tar.gz" . && { [ ! -f "$out/summary.txt" ] || cp "$out/summary.txt" "$final/"; }; }
 
 # Vulkan: the loader, if the machine has none (GPU.md), and NVIDIA's driver manifest.
 if ! ldconfig -p | grep -q 'libvulkan.so.1 '; then
@@ -55,16 +60,19 @@ say "tests: trainer/tests/gpu.rs"
 NEUME_TRAIN_BIN=$trainer NEUME_FIXTURES=tests/fixtures "$work/gpu-tests" --test-threads 1 --nocapture > "$out/gpu-tests.log" 2>&1
 echo "gpu tests exit $?"; grep -E "^test |test result" "$out/gpu-tests.log"
 
+pack
 say "parity: the GPU against the CPU, same weights"
 "$trainer" parity > "$out/parity.json"
 echo "parity exit $?"; cat "$out/parity.json"
 
+pack
 say "bench: burn on the GPU, then the PyTorch twin (batch $batch)"
 "$trainer" bench --device gpu --batch "$batch" --steps "${BENCH_STEPS:-300}" --profile > "$out/burn.json"
 cat "$out/burn.json"
 "$python" scripts/gpu/torch_baseline.py --batch "$batch" --steps "${BENCH_STEPS:-300}" --profile > "$out/torch.json"
 cat "$out/torch.json"
 
+pack
 say "train: $epochs epochs at most, $train_seconds s at most"
 rm -rf "$work/run"
 timeout -s INT "$train_seconds" "$trainer" train --device gpu --model vae --batch "$batch" --epochs "$epochs" \
@@ -74,6 +82,7 @@ grep -v "^epoch .*\[" "$out/train.log" | tail -n 30
 cp "$work/run/metrics.jsonl" "$out/" 2>/dev/null
 [ -f "$work/run/model.onnx" ] && xz -c "$work/run/model.onnx" > "$out/model.onnx.xz"
 
+pack
 say "test: every epoch's model on the test split"
 ls "$work"/run/epochs/epoch-*.onnx 2>/dev/null | xargs -r -P "$(nproc)" -I{} sh -c \
     '"$0" eval --model "$1" --reference "$2/test" --train "$2/train" --json "$1.test.json" > /dev/null 2>&1' "$trainer" {} "$D"
@@ -83,5 +92,7 @@ done > "$out/test.jsonl"
 cat "$out/test.jsonl"
 
 [ -n "${smi:-}" ] && kill "$smi" 2>/dev/null
+pack
 say "summary"
 "$python" scripts/gpu/summarize.py "$out"
+pack
