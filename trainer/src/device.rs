@@ -219,8 +219,8 @@ pub fn parity(device: &Device, shape: &ModelShape, batch: usize, seed: u64) -> P
     let device = device.clone().autodiff();
     cpu.seed(seed);
     let model_cpu = Vae::new(shape, &cpu);
-    // `load_record`, not `to_device`: a module moved with `to_device` loses its parameters'
-    // gradient tracking (burn 0.22.1), and would then never train.
+    // `load_record`, not `to_device`: in burn 0.22.1 a VAE moved with `to_device` (tried
+    // CPU to CPU) got no gradients at all, so it would never train.
     let model_dev = Vae::new(shape, &device).load_record(model_cpu.clone().into_record());
 
     let mut rng = Rng::new(seed);
