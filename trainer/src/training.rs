@@ -370,7 +370,6 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
                 save_checkpoint(&learner, &state, &checkpoint_dir)?;
             }
             if STOP.load(Ordering::Relaxed) {
-                read_losses(&mut pending, &mut sums);
                 bar.abandon_with_message("stopped");
                 save_checkpoint(&learner, &state, &checkpoint_dir)?;
                 if !out.join("model.onnx").exists() {
