@@ -12,13 +12,14 @@
 #   test.jsonl         every epoch's model scored on the test split (after training, untimed)
 #   nvidia-smi.csv     memory and utilisation, sampled every second
 #   summary.json/.txt  the figures the issue asks for (scripts/gpu/summarize.py)
-# Usage: bash scripts/gpu/device-run.sh [EPOCHS] [BATCH] [TRAIN_SECONDS]
+# Usage: bash scripts/gpu/device-run.sh [EPOCHS=30] [BATCH=128] [TRAIN_SECONDS=240] (training stops at
+# whichever comes first, cleanly: SIGINT saves a checkpoint and keeps the best model)
 # Environment: OUT, PYTHON (python3), NEUME_WORK (/tmp/neume), BENCH_STEPS (300), TRAIN_ARGS
 # (extra `train` arguments). A rehearsal on a machine without a GPU falls back to the CPU:
 #   OUT=/tmp/rehearsal BENCH_STEPS=5 TRAIN_ARGS="--max-steps 30 --valid-samples 50" \
 #       bash scripts/gpu/device-run.sh 2 128 300
 set -uo pipefail
-epochs=${1:-8}
+epochs=${1:-30}
 batch=${2:-128}
 train_seconds=${3:-240}
 final=${OUT:-/tmp/neume-out}
