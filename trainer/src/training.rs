@@ -315,6 +315,8 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
     let valid_reference = data::one_window_per_tune(&valid.tunes, config.shape.bars, &mut valid_rng);
     eprintln!("{} validation windows", valid_reference.len());
 
+    // The initial weights come from the backend's generator: seed it, so a run repeats.
+    device.seed(config.seed);
     let mut learner = Learner::new(&config, device);
     let mut state = RunState::default();
     if resume {

@@ -119,3 +119,19 @@ fn parity_without_a_gpu_says_so() {
         assert!(stderr.contains("error: no GPU to compare with the CPU: this build has no GPU support"), "{stderr}");
     }
 }
+
+#[test]
+fn the_same_seed_repeats_a_run() {
+    let run = |name: &str| -> serde_json::Value {
+        let out = std::env::temp_dir().join(format!("neume-seed-{name}-{}", std::process::id()));
+        std::fs::remove_dir_all(&out).ok();
+        let output = train_command(&out, "1").args(["--max-steps", "4", "--seed", "9"]).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+        std::fs::remove_dir_all(&out).ok();
+        let record: serde_json::Value = serde_json::from_str(metrics.lines().next().unwrap()).unwrap();
+        // Everything but the timings.
+        serde_json::json!([record["train"], record["valid_overlap"], record["valid_temperature"]])
+    };
+    assert_eq!(run("a"), run("b"));
+}
