@@ -7,11 +7,10 @@ use std::time::Instant;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use neume::encoding::VOCAB_SIZE;
 use neume::generate::Rng;
 
-use crate::data::one_hot;
-use crate::device::{describe, memory_reserved_bytes};
+use crate::data::{one_hot, random_windows};
+use crate::device::{describe, memory_reserved_mib};
 use crate::model::{ModelShape, Vae};
 
 /// Batches prepared on the device and cycled through, as the PyTorch twin does.
@@ -74,33 +73,36 @@ pub fn run(config: &BenchConfig, device: &Device) -> Result<BenchReport, String>
     let mut rng = Rng::new(1);
     let batches: Vec<Tensor<2>> = (0..BATCHES)
         .map(|_| {
-            let windows: Vec<Vec<u8>> = (0..config.batch).map(|_| (0..shape.steps()).map(|_| rng.below(VOCAB_SIZE) as u8).collect()).collect();
+            let windows = random_windows(config.batch, shape.steps(), &mut rng);
             let windows: Vec<&[u8]> = windows.iter().map(Vec::as_slice).collect();
             one_hot(&windows, &device) // [batch, steps * vocab]
         })
         .collect();
 
     let mut phases = Phases { forward_ms: 0.0, backward_ms: 0.0, optimizer_ms: 0.0 };
-    let mut step = |model: Vae, i: usize, timed: Option<&mut Phases>| -> Result<Vae, String> {
-        let eps = Tensor::<2>::random([config.batch, shape.latent], Distribution::Normal(0.0, 1.0), &device);
-        let Some(phases) = timed else {
-            let loss = model.loss(batches[i % BATCHES].clone(), eps, 1.0, 0.1);
-            let grads = GradientsParams::from_grads(loss.total.backward(), &model);
-            return Ok(optim.step(1e-3, model, grads));
+    // One step; with `phases`, each phase ends by waiting for the device and is timed.
+    let mut step = |model: Vae, i: usize, phases: Option<&mut Phases>| -> Result<Vae, String> {
+        let lap = |timed: bool| -> Result<Instant, String> {
+            if timed {
+                wait(&device)?;
+            }
+            Ok(Instant::now())
         };
+        let timed = phases.is_some();
+        let eps = Tensor::<2>::random([config.batch, shape.latent], Distribution::Normal(0.0, 1.0), &device);
         let start = Instant::now();
         let loss = model.loss(batches[i % BATCHES].clone(), eps, 1.0, 0.1);
-        wait(&device)?;
-        let forward = Instant::now();
+        let forward = lap(timed)?;
         let grads = loss.total.backward();
-        wait(&device)?;
-        let backward = Instant::now();
+        let backward = lap(timed)?;
         let grads = GradientsParams::from_grads(grads, &model);
         let model = optim.step(1e-3, model, grads);
-        wait(&device)?;
-        phases.forward_ms += (forward - start).as_secs_f64() * 1e3;
-        phases.backward_ms += (backward - forward).as_secs_f64() * 1e3;
-        phases.optimizer_ms += backward.elapsed().as_secs_f64() * 1e3;
+        let optimizer = lap(timed)?;
+        if let Some(phases) = phases {
+            phases.forward_ms += (forward - start).as_secs_f64() * 1e3;
+            phases.backward_ms += (backward - forward).as_secs_f64() * 1e3;
+            phases.optimizer_ms += (optimizer - backward).as_secs_f64() * 1e3;
+        }
         Ok(model)
     };
 
@@ -128,7 +130,7 @@ pub fn run(config: &BenchConfig, device: &Device) -> Result<BenchReport, String>
         steps: config.steps,
         steps_per_s: config.steps as f64 / seconds,
         samples_per_s: (config.steps * config.batch) as f64 / seconds,
-        memory_mib: memory_reserved_bytes(&device).map(|bytes| bytes as f64 / (1 << 20) as f64),
+        memory_mib: memory_reserved_mib(&device),
         phases: config.profile.then_some(phases),
     })
 }

@@ -174,6 +174,12 @@ pub fn one_hot(windows: &[&[u8]], device: &Device) -> Tensor<2> {
     tokens.one_hot::<3>(VOCAB_SIZE).float().reshape([windows.len(), steps * VOCAB_SIZE])
 }
 
+/// `count` windows of `steps` uniformly random tokens: inputs for timing and comparing
+/// devices, where what the tokens mean does not matter.
+pub fn random_windows(count: usize, steps: usize, rng: &mut Rng) -> Vec<Window> {
+    (0..count).map(|_| (0..steps).map(|_| rng.below(VOCAB_SIZE) as u8).collect()).collect()
+}
+
 /// Decodes a window back into a melody.
 pub fn window_melody(window: &[u8]) -> Melody {
     let tokens: Vec<Token> = window.iter().filter_map(|&i| Token::from_index(usize::from(i))).collect();

@@ -9,6 +9,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use neume::generate::Rng;
 
+use crate::data::{one_hot, random_windows};
 use crate::model::{ModelShape, Vae};
 
 /// The CPU device.
@@ -25,7 +26,7 @@ pub fn select(name: &str) -> Result<Device, String> {
             eprintln!("device: {}", describe(&cpu()));
             Ok(cpu())
         }
-        "gpu" => match probe_gpu_in_child().and_then(|()| gpu()) {
+        "gpu" => match open_gpu() {
             Ok(device) => {
                 eprintln!("device: {}", describe(&device));
                 if is_software(&device) {
@@ -51,9 +52,14 @@ pub fn describe(device: &Device) -> String {
     }
 }
 
-/// Bytes the device's allocator holds (reserved pages included); `None` on the CPU.
-pub fn memory_reserved_bytes(device: &Device) -> Option<u64> {
-    device.memory_pool_usage().map(|usage| usage.bytes_reserved)
+/// MiB the device's allocator holds (reserved pages included); `None` on the CPU.
+pub fn memory_reserved_mib(device: &Device) -> Option<f64> {
+    device.memory_pool_usage().map(|usage| usage.bytes_reserved as f64 / (1 << 20) as f64)
+}
+
+/// The GPU, once a child process has proven it (see [`probe_gpu_in_child`]); else why not.
+pub fn open_gpu() -> Result<Device, String> {
+    probe_gpu_in_child().and_then(|()| gpu())
 }
 
 /// Environment variable that makes `neume-train` only probe the GPU and exit (see
@@ -238,12 +244,8 @@ pub fn parity(device: &Device, shape: &ModelShape, batch: usize, seed: u64) -> P
     let mut rng = Rng::new(seed);
     let z: Vec<f32> = (0..batch * shape.latent).map(|_| rng.normal() as f32).collect();
     let eps: Vec<f32> = (0..batch * shape.latent).map(|_| rng.normal() as f32).collect();
-    // Random one-hot windows: [batch, steps * vocab].
-    let vocab = neume::encoding::VOCAB_SIZE;
-    let mut x = vec![0f32; batch * shape.flat()];
-    for row in x.chunks_exact_mut(vocab) {
-        row[rng.below(vocab)] = 1.0;
-    }
+    let windows = random_windows(batch, shape.steps(), &mut rng);
+    let windows: Vec<&[u8]> = windows.iter().map(Vec::as_slice).collect();
     let tensor = |values: &[f32], dims: [usize; 2], device: &Device| Tensor::<2>::from_data(TensorData::new(values.to_vec(), dims), device);
     let logits = |model: &Vae, device: &Device| -> Vec<f32> {
         let out = model.decoder.forward(tensor(&z, [batch, shape.latent], device)); // [batch, steps, vocab]
@@ -256,7 +258,7 @@ pub fn parity(device: &Device, shape: &ModelShape, batch: usize, seed: u64) -> P
     let before_dev = logits(&model_dev, &device);
 
     let step = |model: Vae, device: &Device| -> (Vae, f64, f64, usize) {
-        let loss = model.loss(tensor(&x, [batch, shape.flat()], device), tensor(&eps, [batch, shape.latent], device), 1.0, 0.1);
+        let loss = model.loss(one_hot(&windows, device), tensor(&eps, [batch, shape.latent], device), 1.0, 0.1);
         let recon = loss.recon.clone().into_scalar::<f32>() as f64;
         let kl = loss.kl.clone().into_scalar::<f32>() as f64;
         let grads = GradientsParams::from_grads(loss.total.backward(), &model);

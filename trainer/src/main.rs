@@ -99,7 +99,7 @@ struct TrainArgs {
     #[arg(long)]
     valid: PathBuf,
     /// Bars per training window.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=16))]
+    #[arg(long, default_value_t = ModelShape::DEFAULT.bars as u8, value_parser = clap::value_parser!(u8).range(1..=16))]
     bars: u8,
     /// Epochs.
     #[arg(long, default_value_t = 10)]
@@ -111,10 +111,10 @@ struct TrainArgs {
     #[arg(long)]
     lr: Option<f64>,
     /// Latent size.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = ModelShape::DEFAULT.latent)]
     latent: usize,
     /// Hidden width of the decoder.
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = ModelShape::DEFAULT.hidden)]
     hidden: usize,
     /// Cap on optimiser steps per epoch (0: whole epoch).
     #[arg(long, default_value_t = 0)]
@@ -184,17 +184,15 @@ fn run() -> Result<(), String> {
         }
         Command::Bench { device, batch, steps, warmup, profile } => {
             let device = device::select(&device)?;
-            let config = BenchConfig { shape: ModelShape { bars: 4, latent: 32, hidden: 512 }, batch: batch.max(1), steps: steps.max(1), warmup, profile };
+            let config = BenchConfig { shape: ModelShape::DEFAULT, batch: batch.max(1), steps: steps.max(1), warmup, profile };
             let report = bench::run(&config, &device)?;
             println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             Ok(())
         }
         Command::Parity => {
-            let device = device::probe_gpu_in_child()
-                .and_then(|()| device::gpu())
-                .map_err(|why| format!("no GPU to compare with the CPU: {why}"))?;
+            let device = device::open_gpu().map_err(|why| format!("no GPU to compare with the CPU: {why}"))?;
             eprintln!("device: {}", device::describe(&device));
-            let parity = device::parity(&device, &ModelShape { bars: 4, latent: 32, hidden: 512 }, 64, 7);
+            let parity = device::parity(&device, &ModelShape::DEFAULT, 64, 7);
             println!("{}", serde_json::to_string(&parity).map_err(|e| e.to_string())?);
             if parity.agrees() {
                 eprintln!("parity: {} agrees with the CPU", parity.device);

@@ -21,6 +21,10 @@ pub struct ModelShape {
 }
 
 impl ModelShape {
+    /// The shipped default model's shape (`models/neume-default.onnx`), and the trainer's
+    /// defaults.
+    pub const DEFAULT: ModelShape = ModelShape { bars: 4, latent: 32, hidden: 512 };
+
     /// Steps per generated window.
     pub fn steps(&self) -> usize {
         self.bars * STEPS_PER_BAR

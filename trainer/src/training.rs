@@ -15,7 +15,7 @@ use neume::encoding::{Melody, VOCAB_SIZE};
 use neume::generate::{sample_tokens, Rng};
 
 use crate::data::{self, Window};
-use crate::device::memory_reserved_bytes;
+use crate::device::memory_reserved_mib;
 use crate::directions;
 use crate::export::export_decoder;
 use crate::metrics;
@@ -411,7 +411,7 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         let train_losses: BTreeMap<&str, f64> = sums.iter().map(|(k, v)| (*k, v / steps_per_epoch as f64)).collect();
         let by_temperature: BTreeMap<String, f64> = sweep.iter().map(|(t, o, _)| (format!("{t}"), mean(o))).collect();
         let steps_per_s = steps_per_epoch as f64 / train_seconds;
-        let memory_mib = memory_reserved_bytes(device).map(|bytes| bytes as f64 / (1 << 20) as f64);
+        let samples_per_s = steps_per_s * batch as f64;
         let record = serde_json::json!({
             "epoch": epoch + 1,
             "steps": state.steps_done,
@@ -419,8 +419,8 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
             "train_seconds": train_seconds,
             "valid_seconds": valid_started.elapsed().as_secs_f64(),
             "steps_per_s": steps_per_s,
-            "samples_per_s": steps_per_s * batch as f64,
-            "device_memory_mib": memory_mib,
+            "samples_per_s": samples_per_s,
+            "device_memory_mib": memory_reserved_mib(device),
             "train": train_losses,
             "valid_temperature": temperature,
             "valid_mean_overlap": mean_overlap,
@@ -433,7 +433,7 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
             "epoch {}: train {train_losses:?}, valid mean overlap {mean_overlap:.3} at temperature {temperature}, in-scale {in_scale:.3}; \
              {steps_per_s:.1} steps/s, {:.0} windows/s, {:.0} s in all",
             epoch + 1,
-            steps_per_s * batch as f64,
+            samples_per_s,
             started.elapsed().as_secs_f64(),
         );
         if config.save_epochs {

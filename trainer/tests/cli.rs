@@ -1,25 +1,12 @@
 //! `neume-train` as a user runs it: Ctrl-C in the middle of training leaves a checkpoint and a
 //! usable model, `--resume` continues, and `eval` prints figures with the baselines beside them.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn fixtures(split: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(split)
-}
-
-fn train_command(out: &Path, epochs: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_neume-train"));
-    cmd.args(["train", "--model", "vae", "--hidden", "64", "--latent", "8", "--batch", "8", "--valid-samples", "10"])
-        .args(["--epochs", epochs, "--checkpoint-every", "3", "--out"])
-        .arg(out)
-        .arg("--data")
-        .arg(fixtures("train"))
-        .arg("--valid")
-        .arg(fixtures("valid"));
-    cmd
-}
+#[path = "support/trainer.rs"]
+mod support;
+use support::{fixtures, train_command, trainer};
 
 #[test]
 fn ctrl_c_leaves_a_usable_checkpoint_and_resume_continues() {
@@ -50,7 +37,7 @@ fn ctrl_c_leaves_a_usable_checkpoint_and_resume_continues() {
 
 #[test]
 fn eval_puts_the_baselines_beside_every_figure() {
-    let out = Command::new(env!("CARGO_BIN_EXE_neume-train"))
+    let out = trainer()
         .args(["eval", "--count", "20", "--model"])
         .arg(fixtures("valid"))
         .arg("--reference")
@@ -93,7 +80,7 @@ fn device_gpu_without_a_gpu_build_falls_back_to_the_cpu_with_a_message() {
 
 #[test]
 fn bench_times_the_training_step_and_its_phases() {
-    let output = Command::new(env!("CARGO_BIN_EXE_neume-train"))
+    let output = trainer()
         .args(["bench", "--device", "cpu", "--batch", "8", "--steps", "3", "--warmup", "1", "--profile"])
         .output()
         .unwrap();
@@ -112,7 +99,7 @@ fn bench_times_the_training_step_and_its_phases() {
 
 #[test]
 fn parity_without_a_gpu_says_so() {
-    let output = Command::new(env!("CARGO_BIN_EXE_neume-train")).arg("parity").output().unwrap();
+    let output = trainer().arg("parity").output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     if cfg!(not(feature = "gpu")) {
         assert!(!output.status.success());

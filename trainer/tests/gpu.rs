@@ -6,20 +6,12 @@
 //! so a machine without a GPU cannot stand in.)
 #![cfg(feature = "gpu")]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use neume_train::device;
 use neume_train::model::ModelShape;
 
-fn fixtures(split: &str) -> PathBuf {
-    let root = std::env::var_os("NEUME_FIXTURES").map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures"), PathBuf::from);
-    root.join(split)
-}
-
-fn trainer() -> Command {
-    Command::new(std::env::var_os("NEUME_TRAIN_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_neume-train").into()))
-}
+#[path = "support/trainer.rs"]
+mod support;
+use support::{train_command, trainer};
 
 fn gpu() -> burn::prelude::Device {
     device::gpu().unwrap_or_else(|why| panic!("this test needs a Vulkan device (mesa-vulkan-drivers provides a software one): {why}"))
@@ -27,7 +19,7 @@ fn gpu() -> burn::prelude::Device {
 
 #[test]
 fn the_gpu_computes_what_the_cpu_computes() {
-    let parity = device::parity(&gpu(), &ModelShape { bars: 4, latent: 32, hidden: 512 }, 64, 7);
+    let parity = device::parity(&gpu(), &ModelShape::DEFAULT, 64, 7);
     eprintln!("{parity:?}");
     assert!(parity.device.starts_with("GPU "), "{parity:?}");
     assert!(parity.agrees(), "{parity:?}");
@@ -38,16 +30,7 @@ fn the_gpu_computes_what_the_cpu_computes() {
 fn train_on_the_gpu_trains_and_exports() {
     let out = std::env::temp_dir().join(format!("neume-gpu-train-{}", std::process::id()));
     std::fs::remove_dir_all(&out).ok();
-    let output = trainer()
-        .args(["train", "--device", "gpu", "--model", "vae", "--hidden", "64", "--latent", "8", "--batch", "8"])
-        .args(["--valid-samples", "10", "--epochs", "2", "--max-steps", "4", "--save-epochs", "--out"])
-        .arg(&out)
-        .arg("--data")
-        .arg(fixtures("train"))
-        .arg("--valid")
-        .arg(fixtures("valid"))
-        .output()
-        .unwrap();
+    let output = train_command(&out, "2").args(["--device", "gpu", "--max-steps", "4", "--save-epochs"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("device: GPU "), "{stderr}");

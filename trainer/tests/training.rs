@@ -12,9 +12,9 @@ use neume_train::export::export_decoder;
 use neume_train::model::{Decoder, ModelShape};
 use neume_train::training::{self, Kind, TrainConfig};
 
-fn fixtures(split: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(split)
-}
+#[path = "support/trainer.rs"]
+mod support;
+use support::fixtures;
 
 fn config(kind: Kind, epochs: usize) -> TrainConfig {
     TrainConfig {
