@@ -1,5 +1,6 @@
-//! `cargo bench --bench generate`: how long the default model takes, per model run and per
-//! complete 4-bar melody (model run + sampling), on the backend this process picks.
+//! `cargo bench --bench generate`: how long the default model takes, per decoder step, per
+//! complete 4-bar melody (64 steps + sampling) and per encoder run, on the backend this
+//! process picks (`NEUME_ORT_LIB=/nonexistent` forces tract).
 
 #[path = "support/stats.rs"]
 mod stats;
@@ -13,13 +14,18 @@ fn main() {
     let started = Instant::now();
     let mut generator = neume::default_generator().expect("the default model loads");
     println!("backend: {}; load + warm-up {:.1} ms", generator.backend(), started.elapsed().as_secs_f64() * 1e3);
-    let z = vec![0.3f32; generator.info().latent_size];
+    let x = vec![0.0f32; generator.info().step_input()];
+    let mut state = generator.start();
     let runs = 2000;
-    report("model run (batch 1)", "µs", time_runs(runs, 1e6, |_| {
-        std::hint::black_box(generator.run(&z).expect("model runs"));
+    report("decoder step (batch 1)", "µs", time_runs(runs * 10, 1e6, |_| {
+        std::hint::black_box(generator.step(&x, &mut state).expect("model runs"));
     }));
-    report("4-bar melody (run + sample)", "µs", time_runs(runs, 1e6, |seed| {
+    report("4-bar melody (64 steps + sampling)", "µs", time_runs(runs, 1e6, |seed| {
         let options = GenerateOptions { seed, ..GenerateOptions::default() };
         std::hint::black_box(generate(&mut generator, &options).expect("generates"));
+    }));
+    let window = vec![neume::encoding::Token::Hold; generator.info().steps()];
+    report("encoder run (4-bar window)", "µs", time_runs(runs, 1e6, |_| {
+        std::hint::black_box(generator.encode(&window).expect("encoder runs"));
     }));
 }

@@ -120,11 +120,12 @@ fn main() {
     drop(worker);
 
     let mut generator = neume::default_generator().expect("default model");
-    let z = vec![0.3f32; generator.info().latent_size];
-    report("bare model run", "ms", time_runs(runs, 1e3, |_| {
-        std::hint::black_box(generator.run(&z).expect("runs"));
+    let x = vec![0.0f32; generator.info().step_input()];
+    let mut state = generator.start();
+    report("bare decoder step", "ms", time_runs(runs, 1e3, |_| {
+        std::hint::black_box(generator.step(&x, &mut state).expect("runs"));
     }));
-    report("bare 4-bar generation (run + sampling)", "ms", time_runs(runs, 1e3, |seed| {
+    report("bare 4-bar generation (64 steps + sampling)", "ms", time_runs(runs, 1e3, |seed| {
         std::hint::black_box(generate(&mut generator, &GenerateOptions { seed, ..Default::default() }).expect("generates"));
     }));
 }

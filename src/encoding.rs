@@ -9,7 +9,11 @@
 //! octaves into the pitch range; the key is restored at generation time.
 
 /// Version of this encoding. Bump it whenever anything below changes meaning.
-pub const ENCODING_VERSION: u32 = 1;
+///
+/// 1: the token grid, read by an MLP decoder that emitted all steps at once.
+/// 2: the same grid, plus the per-step decoder input of [`step_input`] (an autoregressive
+///    decoder stepped by the runtime).
+pub const ENCODING_VERSION: u32 = 2;
 
 /// Grid resolution: 16th notes, so a 4/4 bar has 16 steps.
 pub const STEPS_PER_BAR: usize = 16;
@@ -33,6 +37,37 @@ pub const FIRST_NOTE_INDEX: usize = 2;
 
 /// Size of the vocabulary: rest, hold and one note-on per pitch.
 pub const VOCAB_SIZE: usize = FIRST_NOTE_INDEX + PITCH_COUNT;
+
+/// Column of the start flag in a step input (set at step 0, where there is no previous token).
+pub const START_INDEX: usize = VOCAB_SIZE;
+
+/// Width of a decoder step input before the latent point: previous token (one-hot over the
+/// vocabulary), start flag, step in the bar (one-hot), bar in the window (one-hot).
+pub const fn step_features(bars: usize) -> usize {
+    VOCAB_SIZE + 1 + STEPS_PER_BAR + bars
+}
+
+/// Writes the decoder input of grid step `step` into `row` (`step_features(bars) + z.len()`
+/// wide): the previous token (`None` at step 0, or to hide it), the start flag at step 0,
+/// the step inside its bar, the bar inside the model's window (`bars` bars, counted modulo
+/// for longer melodies), then the latent point `z`.
+///
+/// This is the decoder's contract: the trainer builds the same rows for every step at once,
+/// the runtime one step at a time.
+pub fn step_input(row: &mut [f32], previous: Option<Token>, step: usize, bars: usize, z: &[f32]) {
+    let features = step_features(bars);
+    debug_assert_eq!(row.len(), features + z.len());
+    row.fill(0.0);
+    if let Some(token) = previous {
+        row[token.index()] = 1.0;
+    }
+    if step == 0 {
+        row[START_INDEX] = 1.0;
+    }
+    row[START_INDEX + 1 + step % STEPS_PER_BAR] = 1.0;
+    row[START_INDEX + 1 + STEPS_PER_BAR + (step / STEPS_PER_BAR) % bars.max(1)] = 1.0;
+    row[features..].copy_from_slice(z);
+}
 
 /// One step of the grid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -265,6 +300,22 @@ mod tests {
         assert_eq!(melody.to_tokens(2), vec![Token::Note(80)]);
         assert_eq!(centring_octave_shift([84u8, 88, 91].into_iter()), -24); // mean 63.7, near the centre 66
         assert_eq!(centring_octave_shift([60u8, 64, 67].into_iter()), 0);
+    }
+
+    #[test]
+    fn step_input_layout() {
+        // 2 bars, z of 3: 38 tokens + start + 16 positions + 2 bars + 3 = 60 columns.
+        let mut row = vec![9.0; step_features(2) + 3];
+        assert_eq!(row.len(), 60);
+        step_input(&mut row, None, 0, 2, &[0.5, -1.0, 2.0]);
+        let ones: Vec<usize> = (0..57).filter(|&i| row[i] == 1.0).collect();
+        assert_eq!(ones, vec![38, 39, 55]); // start, step 0 of the bar, bar 0
+        assert_eq!(&row[57..], &[0.5, -1.0, 2.0]);
+        // Step 37 of a longer melody: bar 2 of the melody is bar 0 of a 2-bar window, step 5.
+        step_input(&mut row, Some(Token::Note(60)), 37, 2, &[0.0; 3]);
+        let ones: Vec<usize> = (0..57).filter(|&i| row[i] == 1.0).collect();
+        assert_eq!(ones, vec![2 + 12, 39 + 5, 55]);
+        assert_eq!(row.iter().sum::<f32>(), 3.0);
     }
 
     #[test]

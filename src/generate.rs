@@ -4,7 +4,7 @@
 //! Sampling lives here, in Rust, so the same arguments give the same notes on every
 //! backend and in every host.
 
-use crate::encoding::{Melody, Token, FIRST_NOTE_INDEX, HOLD_INDEX, STEPS_PER_BAR, VOCAB_SIZE};
+use crate::encoding::{step_features, step_input, Melody, Token, FIRST_NOTE_INDEX, HOLD_INDEX, STEPS_PER_BAR, VOCAB_SIZE};
 use crate::midi::wrap_semitones;
 use crate::runtime::{Generator, ModelError};
 
@@ -184,69 +184,87 @@ pub fn draw_latent(rng: &mut Rng, latent_size: usize) -> Vec<f32> {
 /// chunk's (0 = the same, 1 = independent). Each chunk's point stays a draw from N(0, I).
 const CHUNK_LATENT_SPREAD: f32 = 0.6;
 
-/// Generates a melody of `options.bars` bars, in the output key.
+/// Generates a melody of `options.bars` bars, in the output key: the decoder is stepped one
+/// 16th at a time, each step sampled (with the scale mask and the grammar) before the next
+/// is computed from it. Past the model's window the state runs on, and the latent point moves
+/// to a point correlated with the first one for each further window.
 pub fn generate(generator: &mut Generator, options: &GenerateOptions) -> Result<Melody, ModelError> {
-    let latent_size = generator.info().latent_size;
-    let model_steps = generator.info().steps();
+    let info = generator.info();
+    let (latent_size, model_bars, model_steps) = (info.latent_size, info.bars, info.steps());
+    let temperature = options.temperature.unwrap_or(info.temperature);
     let mut rng = Rng::new(options.seed);
     let z0: Vec<f32> = match &options.latent {
         Some(z) => (0..latent_size).map(|i| z.get(i).copied().unwrap_or(0.0)).collect(),
         None => draw_latent(&mut rng, latent_size),
     };
     let want_steps = options.bars.clamp(1, 16) * STEPS_PER_BAR;
-    let mut logits = Vec::with_capacity(want_steps.div_ceil(model_steps) * model_steps * VOCAB_SIZE);
-    let mut chunk = 0;
-    while logits.len() < want_steps * VOCAB_SIZE {
-        let z: Vec<f32> = if chunk == 0 {
-            z0.clone()
-        } else {
-            let keep = (1.0 - CHUNK_LATENT_SPREAD * CHUNK_LATENT_SPREAD).sqrt();
-            z0.iter().map(|&v| keep * v + CHUNK_LATENT_SPREAD * rng.normal() as f32).collect()
-        };
-        logits.extend(generator.run(&z)?);
-        chunk += 1;
-    }
-    logits.truncate(want_steps * VOCAB_SIZE);
     let transpose = options.transpose();
-    let temperature = options.temperature.unwrap_or(generator.info().temperature);
-    let tokens = sample_tokens(&logits, temperature, &mut rng, |pitch| match options.scale {
+    let mut sampler = Sampler::new(|pitch| match options.scale {
         Some(scale) => scale.contains(options.key_root, ((i32::from(pitch) + transpose).rem_euclid(12)) as u8),
         None => true,
     });
+    let mut z = z0.clone();
+    let mut state = generator.start();
+    let mut row = vec![0f32; step_features(model_bars) + latent_size];
+    let mut tokens = Vec::with_capacity(want_steps);
+    for step in 0..want_steps {
+        if step > 0 && step % model_steps == 0 {
+            let keep = (1.0 - CHUNK_LATENT_SPREAD * CHUNK_LATENT_SPREAD).sqrt();
+            z = z0.iter().map(|&v| keep * v + CHUNK_LATENT_SPREAD * rng.normal() as f32).collect();
+        }
+        step_input(&mut row, tokens.last().copied(), step, model_bars, &z);
+        let logits = generator.step(&row, &mut state)?;
+        tokens.push(sampler.next(&logits, temperature, &mut rng));
+    }
     Ok(Melody::from_tokens(&tokens).transposed(transpose))
 }
 
-/// Samples one token per step from `logits` (`[steps * VOCAB_SIZE]`). A hold is only
-/// allowed while a note sounds; `allowed(pitch)` masks note-ons (pitches in the model's
-/// frame). The probability of masked tokens is shared among the others.
-pub fn sample_tokens(logits: &[f32], temperature: f32, rng: &mut Rng, allowed: impl Fn(u8) -> bool) -> Vec<Token> {
-    let note_allowed: Vec<bool> = (FIRST_NOTE_INDEX..VOCAB_SIZE)
-        .map(|i| match Token::from_index(i) {
-            Some(Token::Note(p)) => allowed(p),
-            _ => false,
-        })
-        .collect();
-    let mut tokens = Vec::with_capacity(logits.len() / VOCAB_SIZE);
-    let mut sounding = false;
-    let mut weights = [0f64; VOCAB_SIZE];
-    for row in logits.chunks_exact(VOCAB_SIZE) {
-        let ok = |i: usize| match i {
-            HOLD_INDEX => sounding,
-            i if i >= FIRST_NOTE_INDEX => note_allowed[i - FIRST_NOTE_INDEX],
+/// Samples a token line one step at a time. A hold is only allowed while a note sounds;
+/// `allowed(pitch)` masks note-ons (pitches in the model's frame). The probability of masked
+/// tokens is shared among the others.
+pub struct Sampler {
+    note_allowed: [bool; VOCAB_SIZE - FIRST_NOTE_INDEX],
+    sounding: bool,
+    weights: [f64; VOCAB_SIZE],
+}
+
+impl Sampler {
+    /// A sampler at the start of a line (nothing sounding).
+    pub fn new(allowed: impl Fn(u8) -> bool) -> Sampler {
+        let mut note_allowed = [false; VOCAB_SIZE - FIRST_NOTE_INDEX];
+        for (i, ok) in note_allowed.iter_mut().enumerate() {
+            if let Some(Token::Note(p)) = Token::from_index(FIRST_NOTE_INDEX + i) {
+                *ok = allowed(p);
+            }
+        }
+        Sampler { note_allowed, sounding: false, weights: [0.0; VOCAB_SIZE] }
+    }
+
+    /// Whether vocabulary index `i` may come next.
+    fn ok(&self, i: usize) -> bool {
+        match i {
+            HOLD_INDEX => self.sounding,
+            i if i >= FIRST_NOTE_INDEX => self.note_allowed[i - FIRST_NOTE_INDEX],
             _ => true,
-        };
-        let max = (0..VOCAB_SIZE).filter(|&i| ok(i)).map(|i| row[i]).fold(f32::NEG_INFINITY, f32::max);
+        }
+    }
+
+    /// Samples the next token from one step's logits `[VOCAB_SIZE]` at `temperature` (0 or
+    /// less: the likeliest allowed token).
+    pub fn next(&mut self, row: &[f32], temperature: f32, rng: &mut Rng) -> Token {
+        let max = (0..VOCAB_SIZE).filter(|&i| self.ok(i)).map(|i| row[i]).fold(f32::NEG_INFINITY, f32::max);
         let index = if temperature <= 1e-4 || !max.is_finite() {
-            (0..VOCAB_SIZE).filter(|&i| ok(i)).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap_or(0)
+            (0..VOCAB_SIZE).filter(|&i| self.ok(i)).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap_or(0)
         } else {
             let mut total = 0.0;
-            for (i, w) in weights.iter_mut().enumerate() {
-                *w = if ok(i) { f64::from((row[i] - max) / temperature).exp() } else { 0.0 };
-                total += *w;
+            for i in 0..VOCAB_SIZE {
+                let w = if self.ok(i) { f64::from((row[i] - max) / temperature).exp() } else { 0.0 };
+                self.weights[i] = w;
+                total += w;
             }
             let mut target = rng.uniform() * total;
             let mut chosen = 0;
-            for (i, &w) in weights.iter().enumerate() {
+            for (i, &w) in self.weights.iter().enumerate() {
                 if w > 0.0 {
                     chosen = i;
                     if target < w {
@@ -259,10 +277,16 @@ pub fn sample_tokens(logits: &[f32], temperature: f32, rng: &mut Rng, allowed: i
         };
         // `index` < VOCAB_SIZE by construction.
         let token = Token::from_index(index).expect("index inside the vocabulary");
-        sounding = !matches!(token, Token::Rest);
-        tokens.push(token);
+        self.sounding = !matches!(token, Token::Rest);
+        token
     }
-    tokens
+}
+
+/// Samples one token per step from precomputed logits (`[steps * VOCAB_SIZE]`), with the same
+/// rules as [`Sampler`].
+pub fn sample_tokens(logits: &[f32], temperature: f32, rng: &mut Rng, allowed: impl Fn(u8) -> bool) -> Vec<Token> {
+    let mut sampler = Sampler::new(allowed);
+    logits.chunks_exact(VOCAB_SIZE).map(|row| sampler.next(row, temperature, rng)).collect()
 }
 
 #[cfg(test)]

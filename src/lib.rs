@@ -17,10 +17,15 @@ pub mod plugin;
 pub mod ratings;
 pub mod runtime;
 
-/// The default model, trained on the folk and chorale corpus (see `models/README.md`).
+/// The default model's decoder, trained on the public-domain collections of the folk and
+/// chorale corpus (see `models/README.md`).
 pub const DEFAULT_MODEL: &[u8] = include_bytes!("../models/neume-default.onnx");
 
-/// Loads the embedded default model.
+/// The default model's encoder.
+pub const DEFAULT_ENCODER: &[u8] = include_bytes!("../models/neume-default.encoder.onnx");
+
+/// Loads the embedded default model, decoder and encoder.
 pub fn default_generator() -> Result<runtime::Generator, runtime::ModelError> {
-    runtime::Generator::from_bytes(DEFAULT_MODEL, "default model (models/neume-default.onnx)")
+    runtime::Generator::from_bytes(DEFAULT_MODEL, "default model (models/neume-default.onnx)")?
+        .with_encoder(DEFAULT_ENCODER, "default model (models/neume-default.encoder.onnx)")
 }

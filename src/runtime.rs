@@ -14,10 +14,27 @@ use ort::value::Tensor;
 use crate::encoding::{ENCODING_VERSION, PITCH_COUNT, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE};
 use crate::onnx;
 
-/// Name of the model's only input: the latent point, `[1, latent_size]`.
-pub const INPUT_NAME: &str = "z";
-/// Name of the model's only output: token logits, `[1, bars * STEPS_PER_BAR, VOCAB_SIZE]`.
-pub const OUTPUT_NAME: &str = "logits";
+/// Decoder input: one step's features and the latent point, `[1, step_input]` (see
+/// [`crate::encoding::step_input`]).
+pub const STEP_INPUT: &str = "x";
+/// Decoder output: the next token's logits, `[1, VOCAB_SIZE]`.
+pub const LOGITS: &str = "logits";
+/// Encoder input: a one-hot window in the model's frame, `[1, bars * STEPS_PER_BAR, VOCAB_SIZE]`.
+pub const ENCODER_INPUT: &str = "tokens";
+/// Encoder output: the posterior mean, `[1, latent]`.
+pub const MU: &str = "mu";
+/// Encoder output: the posterior log-variance, `[1, latent]`.
+pub const LOGVAR: &str = "logvar";
+
+/// Decoder input: the state of GRU layer `layer`, `[1, hidden]` (zeros at step 0).
+pub fn state_input(layer: usize) -> String {
+    format!("state{layer}")
+}
+
+/// Decoder output: the new state of GRU layer `layer`, fed back as [`state_input`].
+pub fn state_output(layer: usize) -> String {
+    format!("state{layer}_out")
+}
 
 /// Metadata keys every Neume model carries.
 pub mod meta {
@@ -45,6 +62,25 @@ pub mod meta {
     pub const LATENT_DIRECTIONS: &str = "neume.latent_directions";
     /// Optional: standard deviation of the training data along each direction (`,` between values).
     pub const LATENT_SCALES: &str = "neume.latent_scales";
+    /// `decoder` (one autoregressive step) or `encoder` (window → latent posterior).
+    pub const ROLE: &str = "neume.role";
+    /// Stacked GRU layers of the decoder (one state input each).
+    pub const LAYERS: &str = "neume.layers";
+    /// State size of each GRU layer.
+    pub const HIDDEN: &str = "neume.hidden";
+    /// Identifies one trained model: its decoder and encoder files carry the same id, and the
+    /// user's ratings are kept per id.
+    pub const MODEL_ID: &str = "neume.model_id";
+    /// Provenance: the collections the model was trained on.
+    pub const TRAINING_DATA: &str = "neume.training_data";
+    /// Provenance: the licence of that data (`public-domain` or `non-commercial`).
+    pub const DATA_LICENCE: &str = "neume.data_licence";
+    /// Provenance: when it was trained (UTC date).
+    pub const TRAINED: &str = "neume.trained";
+    /// Provenance: the command that trained it.
+    pub const COMMAND: &str = "neume.command";
+    /// Provenance: figures measured on held-out data (`name=value` pairs, `;` between them).
+    pub const FIGURES: &str = "neume.figures";
 }
 
 /// The vocabulary string stored in [`meta::VOCAB`].
@@ -56,7 +92,7 @@ pub fn vocab_string() -> String {
 
 /// Operators the runtime accepts in a model file. Anything else is refused before a runtime
 /// sees the file (a panic inside tract would abort the host process).
-pub const ALLOWED_OPS: &[&str] = &["Gemm", "MatMul", "Add", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Reshape"];
+pub const ALLOWED_OPS: &[&str] = &["Gemm", "MatMul", "Add", "Sub", "Mul", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Clip", "Reshape"];
 
 /// Largest model file accepted, in bytes.
 pub const MAX_MODEL_BYTES: usize = 256 << 20;
@@ -196,10 +232,14 @@ fn init_tract(mut notes: Vec<String>) -> BackendState {
 pub struct ModelInfo {
     /// Length of the latent vector.
     pub latent_size: usize,
-    /// Bars generated per run.
+    /// Bars of the windows the model learned on (the decoder's bar input counts modulo them).
     pub bars: usize,
-    /// `gan` or `vae`.
+    /// Model family (`vae`).
     pub kind: String,
+    /// Stacked GRU layers of the decoder.
+    pub layers: usize,
+    /// State size of each GRU layer.
+    pub hidden: usize,
     /// Sampling temperature the model was tuned for.
     pub temperature: f32,
     /// Main directions of variation of the latent space with their standard deviations
@@ -210,9 +250,14 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
-    /// Steps generated per run.
+    /// Steps of one window.
     pub fn steps(&self) -> usize {
         self.bars * STEPS_PER_BAR
+    }
+
+    /// Width of the decoder's step input.
+    pub fn step_input(&self) -> usize {
+        crate::encoding::step_features(self.bars) + self.latent_size
     }
 
     /// `count` directions for latent knobs, each with the standard deviation one knob unit
@@ -225,6 +270,11 @@ impl ModelInfo {
             out.push((1.0, unit));
         }
         out
+    }
+
+    /// The id shared by a model's decoder and encoder files ([`meta::MODEL_ID`]), if any.
+    pub fn model_id(&self) -> Option<&str> {
+        self.metadata.get(meta::MODEL_ID).map(String::as_str)
     }
 }
 
@@ -249,8 +299,31 @@ fn parse_directions(md: &BTreeMap<String, String>, latent_size: usize) -> Result
     Ok(scales.into_iter().zip(vectors).collect())
 }
 
-/// Checks a model file's structure and metadata without running it.
+/// Which of a model's two files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// One autoregressive step: step input and states in, logits and states out.
+    Decoder,
+    /// A one-hot window in, the latent posterior's mean and log-variance out.
+    Encoder,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::Decoder => "decoder",
+            Role::Encoder => "encoder",
+        }
+    }
+}
+
+/// Checks a decoder file's structure and metadata without running it.
 pub fn validate(bytes: &[u8], path: &str) -> Result<ModelInfo, ModelError> {
+    validate_role(bytes, path, Role::Decoder)
+}
+
+/// Checks a model file of the given role without running it.
+pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, ModelError> {
     let invalid = |problem: String| ModelError::Invalid { path: path.to_string(), problem };
     if bytes.len() > MAX_MODEL_BYTES {
         return Err(invalid(format!("file is {} bytes, more than the {} allowed", bytes.len(), MAX_MODEL_BYTES)));
@@ -272,12 +345,22 @@ pub fn validate(bytes: &[u8], path: &str) -> Result<ModelInfo, ModelError> {
             Err(invalid(format!("metadata `{key}` is {got}, this build of Neume needs {want}")))
         }
     };
+    if number(meta::ENCODING_VERSION)? == 1 {
+        return Err(invalid(format!(
+            "a version 1 Neume model (an MLP decoder that writes all steps at once); this Neume plays version {ENCODING_VERSION} \
+             models (a decoder stepped one 16th at a time): retrain it with this version's neume-train, or use the default model"
+        )));
+    }
     expect(meta::ENCODING_VERSION, ENCODING_VERSION as usize)?;
     expect(meta::STEPS_PER_BAR, STEPS_PER_BAR)?;
     expect(meta::PITCH_LOW, usize::from(PITCH_LOW))?;
     expect(meta::PITCH_COUNT, PITCH_COUNT)?;
     if *get(meta::VOCAB)? != vocab_string() {
         return Err(invalid(format!("metadata `{}` does not match this build's vocabulary", meta::VOCAB)));
+    }
+    let found_role = get(meta::ROLE)?;
+    if found_role != role.name() {
+        return Err(invalid(format!("this is a model's {found_role} file, not its {}", role.name())));
     }
     let latent_size = number(meta::LATENT_SIZE)?;
     if !(1..=4096).contains(&latent_size) {
@@ -287,9 +370,17 @@ pub fn validate(bytes: &[u8], path: &str) -> Result<ModelInfo, ModelError> {
     if !(1..=16).contains(&bars) {
         return Err(invalid(format!("model bars {bars} is outside 1..=16")));
     }
+    let layers = number(meta::LAYERS)?;
+    if !(1..=8).contains(&layers) {
+        return Err(invalid(format!("{layers} GRU layers is outside 1..=8")));
+    }
+    let hidden = number(meta::HIDDEN)?;
+    if !(1..=4096).contains(&hidden) {
+        return Err(invalid(format!("GRU state size {hidden} is outside 1..=4096")));
+    }
     let kind = get(meta::MODEL_KIND)?.clone();
-    if kind != "gan" && kind != "vae" {
-        return Err(invalid(format!("model kind `{kind}` is neither `gan` nor `vae`")));
+    if kind != "vae" {
+        return Err(invalid(format!("model kind `{kind}` is not `vae`")));
     }
     let temperature = match md.get(meta::TEMPERATURE) {
         None => 1.0,
@@ -301,70 +392,162 @@ pub fn validate(bytes: &[u8], path: &str) -> Result<ModelInfo, ModelError> {
     if let Some(op) = summary.op_types.iter().find(|op| !ALLOWED_OPS.contains(&op.as_str())) {
         return Err(invalid(format!("operator `{op}` is not one Neume runs (allowed: {})", ALLOWED_OPS.join(", "))));
     }
-    let shape_of = |infos: &[onnx::TensorInfo], name: &str, want: &[i64]| -> Result<(), ModelError> {
+    let (inputs, outputs): (Vec<(String, Vec<i64>)>, Vec<(String, Vec<i64>)>) = match role {
+        Role::Decoder => {
+            let step_input = (crate::encoding::step_features(bars) + latent_size) as i64;
+            let state = |name: String| (name, vec![1, hidden as i64]);
+            (
+                std::iter::once((STEP_INPUT.to_string(), vec![1, step_input])).chain((0..layers).map(|l| state(state_input(l)))).collect(),
+                std::iter::once((LOGITS.to_string(), vec![1, VOCAB_SIZE as i64])).chain((0..layers).map(|l| state(state_output(l)))).collect(),
+            )
+        }
+        Role::Encoder => (
+            vec![(ENCODER_INPUT.to_string(), vec![1, (bars * STEPS_PER_BAR) as i64, VOCAB_SIZE as i64])],
+            vec![(MU.to_string(), vec![1, latent_size as i64]), (LOGVAR.to_string(), vec![1, latent_size as i64])],
+        ),
+    };
+    let check = |infos: &[onnx::TensorInfo], want: &[(String, Vec<i64>)], what: &str| -> Result<(), ModelError> {
         let found: Vec<&str> = infos.iter().map(|i| i.name.as_str()).collect();
-        let [info] = infos else {
-            return Err(invalid(format!("expected exactly one tensor `{name}`, found {found:?}")));
-        };
-        let want_dims: Vec<Option<i64>> = want.iter().map(|&d| Some(d)).collect();
-        if info.name != name || info.elem_type != onnx::DATA_TYPE_FLOAT || info.dims != want_dims {
-            return Err(invalid(format!(
-                "expected float tensor `{name}` of shape {want:?}, found `{}` (type {}) of shape {:?}",
-                info.name, info.elem_type, info.dims
-            )));
+        let wanted: Vec<&str> = want.iter().map(|(n, _)| n.as_str()).collect();
+        if found != wanted {
+            return Err(invalid(format!("expected {what} {wanted:?}, found {found:?}")));
+        }
+        for (info, (name, dims)) in infos.iter().zip(want) {
+            let want_dims: Vec<Option<i64>> = dims.iter().map(|&d| Some(d)).collect();
+            if info.elem_type != onnx::DATA_TYPE_FLOAT || info.dims != want_dims {
+                return Err(invalid(format!(
+                    "expected float tensor `{name}` of shape {dims:?}, found type {} of shape {:?}",
+                    info.elem_type, info.dims
+                )));
+            }
         }
         Ok(())
     };
-    shape_of(&summary.inputs, INPUT_NAME, &[1, latent_size as i64])?;
-    shape_of(&summary.outputs, OUTPUT_NAME, &[1, (bars * STEPS_PER_BAR) as i64, VOCAB_SIZE as i64])?;
+    check(&summary.inputs, &inputs, "inputs")?;
+    check(&summary.outputs, &outputs, "outputs")?;
     let directions = parse_directions(md, latent_size).map_err(invalid)?;
-    Ok(ModelInfo { latent_size, bars, kind, temperature, directions, metadata: summary.metadata })
+    Ok(ModelInfo { latent_size, bars, kind, layers, hidden, temperature, directions, metadata: summary.metadata })
 }
 
-/// A loaded generator: latent point in, token logits out. One per worker thread
-/// (`Session::run` needs `&mut`).
+/// Reads a model file: only a regular file, at most [`MAX_MODEL_BYTES`], checked before and
+/// while reading (a FIFO or `/dev/zero` named in a project must not block or exhaust the host).
+pub fn read_model_file(path: &Path) -> Result<Vec<u8>, ModelError> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let io = |source| ModelError::Io { path: name.clone(), source };
+    let invalid = |problem: String| ModelError::Invalid { path: name.clone(), problem };
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    if !metadata.is_file() {
+        return Err(invalid("not a regular file".into()));
+    }
+    if metadata.len() > MAX_MODEL_BYTES as u64 {
+        return Err(invalid(format!("file is {} bytes, more than the {} allowed", metadata.len(), MAX_MODEL_BYTES)));
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    file.take(MAX_MODEL_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() > MAX_MODEL_BYTES {
+        return Err(invalid(format!("file grew past the {MAX_MODEL_BYTES} bytes allowed while being read")));
+    }
+    Ok(bytes)
+}
+
+/// Where a decoder file's encoder lives: `name.onnx` → `name.encoder.onnx`.
+pub fn encoder_path(decoder: &Path) -> PathBuf {
+    let stem = decoder.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    decoder.with_file_name(format!("{stem}.encoder.onnx"))
+}
+
+/// Creates a session for a guest in someone else's process: one thread, no spinning.
+fn session(bytes: &[u8], name: &str) -> Result<(Session, Backend), ModelError> {
+    let state = init_backend(&native_library_candidates(&executable_dirs()));
+    let Some(environment) = &state.environment else {
+        return Err(ModelError::Invalid {
+            path: name.to_string(),
+            problem: format!("no ONNX backend could start: {}", state.notes.join("; ")),
+        });
+    };
+    let runtime = |source| ModelError::Runtime { path: name.to_string(), source };
+    let builder = Session::builder(environment).map_err(runtime)?;
+    let mut builder = builder
+        .with_intra_threads(1)
+        .and_then(|b| b.with_inter_threads(1))
+        .and_then(|b| b.with_parallel_execution(false))
+        .and_then(|b| b.with_intra_op_spinning(false))
+        .and_then(|b| b.with_inter_op_spinning(false))
+        .map_err(|e| runtime(e.into()))?;
+    let session = builder.commit_from_memory(bytes).map_err(runtime)?;
+    Ok((session, state.backend.clone()))
+}
+
+/// The recurrent state of a decoder between steps: one vector per GRU layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecoderState(Vec<Vec<f32>>);
+
+impl DecoderState {
+    /// Layer states as one flat list (for tests and inspection).
+    pub fn layers(&self) -> &[Vec<f32>] {
+        &self.0
+    }
+}
+
+/// A loaded model: the decoder, stepped one 16th at a time, and its encoder when there is
+/// one. One per worker thread (`Session::run` needs `&mut`).
 pub struct Generator {
     session: Session,
     info: ModelInfo,
     name: String,
     backend: Backend,
+    encoder: Option<Session>,
 }
 
 impl Generator {
-    /// Validates and loads a model from memory; `name` identifies it in errors. The backend
+    /// Validates and loads a decoder from memory; `name` identifies it in errors. The backend
     /// must have been chosen with [`init_backend`] (done here with the executable's
     /// directories if not).
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Generator, ModelError> {
         let info = validate(bytes, name)?;
-        let state = init_backend(&native_library_candidates(&executable_dirs()));
-        let Some(environment) = &state.environment else {
-            return Err(ModelError::Invalid {
-                path: name.to_string(),
-                problem: format!("no ONNX backend could start: {}", state.notes.join("; ")),
-            });
-        };
-        let runtime = |source| ModelError::Runtime { path: name.to_string(), source };
-        let builder = Session::builder(environment).map_err(runtime)?;
-        // A guest in someone else's process: one thread, no spinning.
-        let mut builder = builder
-            .with_intra_threads(1)
-            .and_then(|b| b.with_inter_threads(1))
-            .and_then(|b| b.with_parallel_execution(false))
-            .and_then(|b| b.with_intra_op_spinning(false))
-            .and_then(|b| b.with_inter_op_spinning(false))
-            .map_err(|e| runtime(e.into()))?;
-        let session = builder.commit_from_memory(bytes).map_err(runtime)?;
-        let mut generator = Generator { session, info, name: name.to_string(), backend: state.backend.clone() };
-        // Warm-up: the first run is slower, and a model that cannot run fails here.
-        generator.run(&vec![0.0; generator.info.latent_size])?;
+        let (session, backend) = session(bytes, name)?;
+        let mut generator = Generator { session, info, name: name.to_string(), backend, encoder: None };
+        // Warm-up: the first run is slower, and a model that cannot run, or runs to
+        // non-finite numbers, fails here rather than while playing.
+        let mut state = generator.start();
+        let x = vec![0.0; generator.info.step_input()];
+        let logits = generator.step(&x, &mut state)?;
+        if let Some(v) = logits.iter().chain(state.0.iter().flatten()).find(|v| !v.is_finite()) {
+            return Err(ModelError::Invalid { path: name.to_string(), problem: format!("the model computes non-finite values ({v}) on a test step") });
+        }
         Ok(generator)
     }
 
-    /// Reads, validates and loads a model file.
+    /// Adds the model's encoder (checked against the decoder: same id, latent size and bars).
+    pub fn with_encoder(mut self, bytes: &[u8], name: &str) -> Result<Generator, ModelError> {
+        let invalid = |problem: String| ModelError::Invalid { path: name.to_string(), problem };
+        let info = validate_role(bytes, name, Role::Encoder)?;
+        if info.model_id() != self.info.model_id() || info.latent_size != self.info.latent_size || info.bars != self.info.bars {
+            return Err(invalid(format!("this encoder belongs to another model than {}", self.name)));
+        }
+        let (session, _) = session(bytes, name)?;
+        self.encoder = Some(session);
+        let (mu, logvar) = self.encode(&vec![crate::encoding::Token::Rest; self.info.steps()])?;
+        if let Some(v) = mu.iter().chain(&logvar).find(|v| !v.is_finite()) {
+            self.encoder = None;
+            return Err(invalid(format!("the encoder computes non-finite values ({v}) on a test window")));
+        }
+        Ok(self)
+    }
+
+    /// Reads, validates and loads a decoder file, and its encoder (`name.encoder.onnx`) when
+    /// that file exists.
     pub fn from_file(path: &Path) -> Result<Generator, ModelError> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| ModelError::Io { path: name.clone(), source })?;
-        Self::from_bytes(&bytes, &name)
+        let generator = Self::from_bytes(&read_model_file(path)?, &name)?;
+        let encoder = encoder_path(path);
+        if encoder.exists() {
+            let encoder_name = encoder.display().to_string();
+            return generator.with_encoder(&read_model_file(&encoder)?, &encoder_name);
+        }
+        Ok(generator)
     }
 
     /// The model's metadata.
@@ -382,22 +565,64 @@ impl Generator {
         &self.backend
     }
 
-    /// Runs the model on one latent point; returns logits `[steps * VOCAB_SIZE]`, row-major
-    /// by step.
-    pub fn run(&mut self, z: &[f32]) -> Result<Vec<f32>, ModelError> {
+    /// Whether an encoder is loaded.
+    pub fn has_encoder(&self) -> bool {
+        self.encoder.is_some()
+    }
+
+    /// The decoder's state before the first step (zeros).
+    pub fn start(&self) -> DecoderState {
+        DecoderState(vec![vec![0.0; self.info.hidden]; self.info.layers])
+    }
+
+    /// Runs one decoder step: `x` is the step input ([`crate::encoding::step_input`]);
+    /// updates `state` and returns the next token's logits `[VOCAB_SIZE]`.
+    pub fn step(&mut self, x: &[f32], state: &mut DecoderState) -> Result<Vec<f32>, ModelError> {
         let name = &self.name;
         let invalid = |problem: String| ModelError::Invalid { path: name.clone(), problem };
         let runtime = |source| ModelError::Runtime { path: name.clone(), source };
-        if z.len() != self.info.latent_size {
-            return Err(invalid(format!("latent point has {} values, the model takes {}", z.len(), self.info.latent_size)));
+        if x.len() != self.info.step_input() {
+            return Err(invalid(format!("step input has {} values, the model takes {}", x.len(), self.info.step_input())));
         }
-        let input = Tensor::from_array(([1usize, z.len()], z.to_vec())).map_err(runtime)?;
-        let outputs = self.session.run(ort::inputs![INPUT_NAME => input]).map_err(runtime)?;
-        let (_, logits) = outputs[OUTPUT_NAME].try_extract_tensor::<f32>().map_err(runtime)?;
-        let want = self.info.steps() * VOCAB_SIZE;
-        if logits.len() != want {
-            return Err(invalid(format!("output has {} values, expected {want}", logits.len())));
+        let mut inputs: Vec<(String, ort::value::DynValue)> = Vec::with_capacity(1 + state.0.len());
+        inputs.push((STEP_INPUT.to_string(), Tensor::from_array(([1usize, x.len()], x.to_vec())).map_err(runtime)?.into_dyn()));
+        for (layer, h) in state.0.iter().enumerate() {
+            inputs.push((state_input(layer), Tensor::from_array(([1usize, h.len()], h.clone())).map_err(runtime)?.into_dyn()));
         }
-        Ok(logits.to_vec())
+        let outputs = self.session.run(inputs).map_err(runtime)?;
+        let (_, logits) = outputs[LOGITS].try_extract_tensor::<f32>().map_err(runtime)?;
+        if logits.len() != VOCAB_SIZE {
+            return Err(invalid(format!("output has {} values, expected {VOCAB_SIZE}", logits.len())));
+        }
+        let logits = logits.to_vec();
+        for (layer, h) in state.0.iter_mut().enumerate() {
+            let (_, new) = outputs[state_output(layer).as_str()].try_extract_tensor::<f32>().map_err(runtime)?;
+            if new.len() != h.len() {
+                return Err(invalid(format!("state {layer} has {} values, expected {}", new.len(), h.len())));
+            }
+            h.copy_from_slice(new);
+        }
+        Ok(logits)
+    }
+
+    /// Runs the encoder on a window of tokens in the model's frame (`steps()` long; shorter
+    /// windows are padded with rests, longer ones cut): returns (mu, logvar).
+    pub fn encode(&mut self, tokens: &[crate::encoding::Token]) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
+        let name = &self.name;
+        let runtime = |source| ModelError::Runtime { path: name.clone(), source };
+        let Some(encoder) = self.encoder.as_mut() else {
+            return Err(ModelError::Invalid { path: name.clone(), problem: "this model has no encoder file".into() });
+        };
+        let steps = self.info.steps();
+        let mut grid = vec![0f32; steps * VOCAB_SIZE];
+        for step in 0..steps {
+            let token = tokens.get(step).copied().unwrap_or(crate::encoding::Token::Rest);
+            grid[step * VOCAB_SIZE + token.index()] = 1.0;
+        }
+        let input = Tensor::from_array(([1usize, steps, VOCAB_SIZE], grid)).map_err(runtime)?;
+        let outputs = encoder.run(ort::inputs![ENCODER_INPUT => input]).map_err(runtime)?;
+        let (_, mu) = outputs[MU].try_extract_tensor::<f32>().map_err(runtime)?;
+        let (_, logvar) = outputs[LOGVAR].try_extract_tensor::<f32>().map_err(runtime)?;
+        Ok((mu.to_vec(), logvar.to_vec()))
     }
 }

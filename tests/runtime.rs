@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use neume::encoding::{ENCODING_VERSION, PITCH_COUNT, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE};
+use neume::encoding::{step_features, step_input, Token, ENCODING_VERSION, PITCH_COUNT, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE};
 use neume::onnx::{self, Attribute, ProtoWriter};
 use neume::runtime::{self, meta, Backend, Generator};
 
 const LATENT: usize = 4;
 const BARS: usize = 1;
+const HIDDEN: usize = 2;
 
 fn good_metadata() -> BTreeMap<String, String> {
     BTreeMap::from([
@@ -20,24 +21,39 @@ fn good_metadata() -> BTreeMap<String, String> {
         (meta::PITCH_COUNT.into(), PITCH_COUNT.to_string()),
         (meta::VOCAB.into(), runtime::vocab_string()),
         (meta::MODEL_KIND.into(), "vae".into()),
+        (meta::ROLE.into(), "decoder".into()),
+        (meta::LAYERS.into(), "1".into()),
+        (meta::HIDDEN.into(), HIDDEN.to_string()),
     ])
 }
 
-/// A one-layer model: logits = reshape(z · W + b), with W[i][j] = (i + 1) · j / 1000.
-fn tiny_model(metadata: &BTreeMap<String, String>, op: &str, out_steps: usize) -> Vec<u8> {
-    let width = out_steps * VOCAB_SIZE;
-    let w: Vec<f32> = (0..LATENT * width).map(|k| ((k / width + 1) * (k % width)) as f32 / 1000.0).collect();
+/// Width of the tiny model's step input.
+fn step_width() -> usize {
+    step_features(BARS) + LATENT
+}
+
+/// A one-layer step model: logits = x · W + b with W[i][j] = (i + 1) · j / 1000 and b = 0.5
+/// (`op` computes it), and a state that grows by [1, 2] per step.
+fn tiny_model(metadata: &BTreeMap<String, String>, op: &str, vocab: usize, bias: f32) -> Vec<u8> {
+    let rows = step_width();
+    let w: Vec<f32> = (0..rows * vocab).map(|k| ((k / vocab + 1) * (k % vocab)) as f32 / 1000.0).collect();
     let mut graph = ProtoWriter::new();
     graph
         .string(2, "tiny")
-        .message(5, onnx::float_tensor("w", &[LATENT as i64, width as i64], &w))
-        .message(5, onnx::float_tensor("b", &[width as i64], &vec![0.5; width]))
-        .message(5, onnx::int64_tensor("shape", &[3], &[1, out_steps as i64, VOCAB_SIZE as i64]))
-        .message(1, onnx::node(op, "gemm", &["z", "w", "b"], &["flat"], &[Attribute::Float("alpha", 1.0)]))
-        .message(1, onnx::node("Reshape", "reshape", &["flat", "shape"], &["logits"], &[]))
-        .message(11, onnx::value_info("z", &[1, LATENT as i64]))
-        .message(12, onnx::value_info("logits", &[1, out_steps as i64, VOCAB_SIZE as i64]));
+        .message(5, onnx::float_tensor("w", &[rows as i64, vocab as i64], &w))
+        .message(5, onnx::float_tensor("b", &[vocab as i64], &vec![bias; vocab]))
+        .message(5, onnx::float_tensor("growth", &[HIDDEN as i64], &[1.0, 2.0]))
+        .message(1, onnx::node(op, "gemm", &["x", "w", "b"], &["logits"], &[Attribute::Float("alpha", 1.0)]))
+        .message(1, onnx::node("Add", "grow", &["state0", "growth"], &["state0_out"], &[]))
+        .message(11, onnx::value_info("x", &[1, rows as i64]))
+        .message(11, onnx::value_info("state0", &[1, HIDDEN as i64]))
+        .message(12, onnx::value_info("logits", &[1, vocab as i64]))
+        .message(12, onnx::value_info("state0_out", &[1, HIDDEN as i64]));
     onnx::model(graph, 17, "test", metadata)
+}
+
+fn good_model() -> Vec<u8> {
+    tiny_model(&good_metadata(), "Gemm", VOCAB_SIZE, 0.5)
 }
 
 fn expect_invalid(bytes: &[u8], name: &str, needle: &str) {
@@ -52,20 +68,32 @@ fn expect_invalid(bytes: &[u8], name: &str, needle: &str) {
 }
 
 #[test]
-fn a_valid_model_runs_and_computes_the_right_numbers() {
-    let bytes = tiny_model(&good_metadata(), "Gemm", BARS * STEPS_PER_BAR);
-    let mut generator = Generator::from_bytes(&bytes, "tiny.onnx").unwrap();
+fn a_valid_model_steps_and_computes_the_right_numbers() {
+    let mut generator = Generator::from_bytes(&good_model(), "tiny.onnx").unwrap();
+    let mut row = vec![0f32; step_width()];
     let z = [1.0, -2.0, 0.5, 3.0];
-    let logits = generator.run(&z).unwrap();
-    let width = BARS * STEPS_PER_BAR * VOCAB_SIZE;
-    assert_eq!(logits.len(), width);
-    for j in [0, 1, 77, width - 1] {
-        // Computed independently: Σ_i z_i · (i + 1) · j / 1000 + 0.5.
-        let want: f64 = z.iter().enumerate().map(|(i, &v)| f64::from(v) * (i + 1) as f64 * j as f64 / 1000.0).sum::<f64>() + 0.5;
+    step_input(&mut row, Some(Token::Note(62)), 5, BARS, &z);
+    let mut state = generator.start();
+    assert_eq!(state.layers(), &[vec![0.0, 0.0]]);
+    let logits = generator.step(&row, &mut state).unwrap();
+    let logits2 = generator.step(&row, &mut state).unwrap();
+    assert_eq!(logits, logits2, "the logits depend on x only");
+    assert_eq!(state.layers(), &[vec![2.0, 4.0]], "two steps of growth [1, 2]");
+    assert_eq!(logits.len(), VOCAB_SIZE);
+    // The step input, written out: the one-hot columns of note 62 (2 + 14), step 5 of the
+    // bar (39 + 5), bar 0 (55), then z at columns 56..60.
+    let ones = [2 + 14, 39 + 5, 55];
+    for j in [0, 1, 17, VOCAB_SIZE - 1] {
+        let w = |i: usize| (i + 1) as f64 * j as f64 / 1000.0;
+        let want: f64 = ones.iter().map(|&i| w(i)).sum::<f64>()
+            + z.iter().enumerate().map(|(k, &v)| f64::from(v) * w(56 + k)).sum::<f64>()
+            + 0.5;
         assert!((f64::from(logits[j]) - want).abs() < 1e-3, "logit {j}: {} vs {want}", logits[j]);
     }
-    let err = generator.run(&[1.0]).unwrap_err().to_string();
-    assert!(err.contains("latent point has 1 values, the model takes 4"), "{err}");
+    let err = generator.step(&[1.0], &mut state).unwrap_err().to_string();
+    assert!(err.contains("step input has 1 values, the model takes 60"), "{err}");
+    let err = generator.encode(&[Token::Rest]).unwrap_err().to_string();
+    assert!(err.contains("no encoder"), "{err}");
 }
 
 #[test]
@@ -75,22 +103,60 @@ fn wrong_files_are_refused_with_the_reason() {
 
     let mut md = good_metadata();
     md.insert(meta::ENCODING_VERSION.into(), (ENCODING_VERSION + 1).to_string());
-    expect_invalid(&tiny_model(&md, "Gemm", STEPS_PER_BAR), "future.onnx", "neume.encoding_version");
+    expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "future.onnx", "neume.encoding_version");
+
+    let mut md = good_metadata();
+    md.insert(meta::ENCODING_VERSION.into(), "1".into());
+    expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "v1.onnx", "a version 1 Neume model");
 
     let mut md = good_metadata();
     md.remove(meta::LATENT_SIZE);
-    expect_invalid(&tiny_model(&md, "Gemm", STEPS_PER_BAR), "nolatent.onnx", "`neume.latent_size` is missing");
+    expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "nolatent.onnx", "`neume.latent_size` is missing");
 
     let mut md = good_metadata();
     md.insert(meta::PITCH_LOW.into(), "40".into());
-    expect_invalid(&tiny_model(&md, "Gemm", STEPS_PER_BAR), "range.onnx", "neume.pitch_low");
+    expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "range.onnx", "neume.pitch_low");
 
     let mut md = good_metadata();
     md.insert(meta::MODEL_KIND.into(), "diffusion".into());
-    expect_invalid(&tiny_model(&md, "Gemm", STEPS_PER_BAR), "kind.onnx", "neither `gan` nor `vae`");
+    expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "kind.onnx", "not `vae`");
 
-    expect_invalid(&tiny_model(&good_metadata(), "Loop", STEPS_PER_BAR), "loop.onnx", "operator `Loop`");
-    expect_invalid(&tiny_model(&good_metadata(), "Gemm", 2 * STEPS_PER_BAR), "shape.onnx", "shape");
+    let mut md = good_metadata();
+    md.insert(meta::ROLE.into(), "encoder".into());
+    expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "role.onnx", "encoder file, not its decoder");
+
+    let mut md = good_metadata();
+    md.insert(meta::LAYERS.into(), "2".into());
+    expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "layers.onnx", "expected inputs");
+
+    expect_invalid(&tiny_model(&good_metadata(), "Loop", VOCAB_SIZE, 0.5), "loop.onnx", "operator `Loop`");
+    expect_invalid(&tiny_model(&good_metadata(), "Gemm", VOCAB_SIZE + 1, 0.5), "shape.onnx", "shape");
+    expect_invalid(&tiny_model(&good_metadata(), "Gemm", VOCAB_SIZE, f32::NAN), "nan.onnx", "non-finite");
+}
+
+#[test]
+fn model_files_that_are_not_regular_files_are_refused_without_reading() {
+    let dir = std::env::temp_dir().join(format!("neume-runtime-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("fifo.onnx");
+    let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(status.success());
+    // Reading a FIFO with no writer would block forever; the check comes first.
+    let err = Generator::from_file(&fifo).err().unwrap().to_string();
+    assert!(err.contains("fifo.onnx: not a regular file"), "{err}");
+    let err = Generator::from_file(std::path::Path::new("/dev/zero")).err().unwrap().to_string();
+    assert!(err.contains("/dev/zero: not a regular file"), "{err}");
+    let err = Generator::from_file(&dir).err().unwrap().to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn an_encoder_of_another_model_is_refused() {
+    let generator = Generator::from_bytes(&good_model(), "tiny.onnx").unwrap();
+    // The default model's encoder has another latent size and bars than the tiny decoder.
+    let err = generator.with_encoder(neume::DEFAULT_ENCODER, "other.encoder.onnx").err().unwrap().to_string();
+    assert!(err.contains("other.encoder.onnx: this encoder belongs to another model"), "{err}");
 }
 
 #[test]
@@ -104,6 +170,9 @@ fn the_default_model_loads_on_the_native_runtime() {
     let generator = neume::default_generator().unwrap();
     assert!(generator.info().latent_size >= 8);
     assert_eq!(generator.info().bars, 4);
+    assert!(generator.has_encoder());
+    // The embedded model is the public-domain one, and says so.
+    assert_eq!(generator.info().metadata.get(meta::DATA_LICENCE).map(String::as_str), Some("public-domain"));
     // scripts/test.sh installs the native library; with it, the native backend is chosen.
     if std::env::var_os("NEUME_ORT_LIB").is_some() {
         assert!(matches!(generator.backend(), Backend::Native(_)), "backend: {}", generator.backend());

@@ -11,7 +11,7 @@ use neume::generate::Rng;
 
 use crate::data::{one_hot, random_windows};
 use crate::device::{describe, memory_reserved_mib};
-use crate::model::{ModelShape, Vae};
+use crate::model::{step_features_batch, ModelShape, Vae};
 
 /// Batches prepared on the device and cycled through, as the PyTorch twin does.
 pub const BATCHES: usize = 16;
@@ -19,7 +19,7 @@ pub const BATCHES: usize = 16;
 /// What to time.
 #[derive(Clone, Debug)]
 pub struct BenchConfig {
-    /// Model shape (the default model's: 4 bars, latent 32, hidden 512).
+    /// Model shape (the default model's).
     pub shape: ModelShape,
     /// Windows per batch.
     pub batch: usize,
@@ -71,11 +71,12 @@ pub fn run(config: &BenchConfig, device: &Device) -> Result<BenchReport, String>
     let mut model = Vae::new(&shape, &device);
     let mut optim: ModuleOptimizer = AdamConfig::new().init();
     let mut rng = Rng::new(1);
-    let batches: Vec<Tensor<2>> = (0..BATCHES)
+    let batches: Vec<(Tensor<2>, Vec<Tensor<2>>)> = (0..BATCHES)
         .map(|_| {
             let windows = random_windows(config.batch, shape.steps(), &mut rng);
             let windows: Vec<&[u8]> = windows.iter().map(Vec::as_slice).collect();
-            one_hot(&windows, &device) // [batch, steps * vocab]
+            // [batch, steps * vocab] and the decoder's step features
+            (one_hot(&windows, &device), step_features_batch(&windows, None, &shape, &device))
         })
         .collect();
 
@@ -91,7 +92,8 @@ pub fn run(config: &BenchConfig, device: &Device) -> Result<BenchReport, String>
         let timed = phases.is_some();
         let eps = Tensor::<2>::random([config.batch, shape.latent], Distribution::Normal(0.0, 1.0), &device);
         let start = Instant::now();
-        let loss = model.loss(batches[i % BATCHES].clone(), eps, 1.0, 0.1);
+        let (x, features) = batches[i % BATCHES].clone();
+        let loss = model.loss(x, features, eps, 1.0, 0.1);
         let forward = lap(timed)?;
         let grads = loss.total.backward();
         let backward = lap(timed)?;

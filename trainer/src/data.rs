@@ -74,13 +74,61 @@ pub fn estimate_frame_transpose(melody: &Melody) -> i32 {
         .unwrap_or(0)
 }
 
+/// Which tunes of a folder to use.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Selection {
+    /// Subfolder names (collections) to leave out, e.g. `essen`.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Only tunes in duple meter (bars of 8 or 16 sixteenths: 2/4, 4/4, 2/2), whose bar lines
+    /// fall where the model's 16-step bar input expects them.
+    #[serde(default)]
+    pub duple_only: bool,
+}
+
+impl Selection {
+    /// Whether a file (below `root`) is in an excluded collection.
+    fn excludes(&self, root: &Path, path: &Path) -> bool {
+        let relative = path.strip_prefix(root).unwrap_or(path);
+        relative.components().any(|c| self.exclude.iter().any(|e| c.as_os_str() == e.as_str()))
+    }
+}
+
+/// The collections (first-level subfolders) of `dir` a selection keeps, sorted.
+pub fn collections(dir: &Path, selection: &Selection) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !selection.exclude.contains(n))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The licence of a set of the corpus's collections: Essen's encodings are licensed for
+/// non-commercial use only; the others are public-domain music (see the corpus README).
+pub fn licence_of(collections: &[String]) -> &'static str {
+    if collections.iter().any(|c| c == "essen") { "non-commercial" } else { "public-domain" }
+}
+
 /// Reads every MIDI file under `dir`. Unreadable files are skipped with one warning line
 /// each on stderr (when `warn`) and listed in [`Corpus::skipped`].
 pub fn load_folder(dir: &Path, warn: bool) -> std::io::Result<Corpus> {
+    load_selection(dir, &Selection::default(), warn)
+}
+
+/// Reads the MIDI files under `dir` that `selection` keeps (see [`load_folder`]).
+pub fn load_selection(dir: &Path, selection: &Selection, warn: bool) -> std::io::Result<Corpus> {
     let mut tunes = Vec::new();
     let mut skipped = Vec::new();
-    for path in midi_files(dir)? {
+    for path in midi_files(dir)?.into_iter().filter(|p| !selection.excludes(dir, p)) {
         match midi::read_file(&path) {
+            Ok(midi) if selection.duple_only && ![8, 16].contains(&midi.time_signature.bar_steps()) => {}
             Ok(midi) => {
                 let transpose = frame_transpose(&midi);
                 tunes.push(Tune {
@@ -139,6 +187,26 @@ pub fn one_window_per_tune(tunes: &[Tune], bars: usize, rng: &mut Rng) -> Vec<Me
         }
         let w = tune.melody.window(starts[rng.below(starts.len())], len);
         out.push(w.transposed(centring_octave_shift(w.notes.iter().map(|n| n.pitch))));
+    }
+    out
+}
+
+/// Windows of `bars` bars cut one after another from each tune (no overlap, from bar lines),
+/// octave-centred: the reference sets of evaluation.
+pub fn reference_windows(tunes: &[Tune], bars: usize) -> Vec<Melody> {
+    let len = (bars * STEPS_PER_BAR) as u32;
+    let mut out = Vec::new();
+    for tune in tunes {
+        let mut start = 0;
+        while start + len <= tune.melody.len_steps {
+            let w = tune.melody.window(start, len);
+            if w.notes.len() >= 4 && w.notes[0].start_step == 0 {
+                out.push(w.transposed(centring_octave_shift(w.notes.iter().map(|n| n.pitch))));
+                start += len.div_ceil(tune.bar_steps.max(1)) * tune.bar_steps.max(1);
+            } else {
+                start += tune.bar_steps.max(1);
+            }
+        }
     }
     out
 }

@@ -10,7 +10,7 @@ use burn::prelude::*;
 use neume::generate::Rng;
 
 use crate::data::{one_hot, random_windows};
-use crate::model::{ModelShape, Vae};
+use crate::model::{step_features_batch, ModelShape, Vae};
 
 /// The CPU device.
 pub fn cpu() -> Device {
@@ -123,7 +123,7 @@ pub fn probe_gpu_in_child() -> Result<(), String> {
 pub fn probe_main() -> std::process::ExitCode {
     match gpu() {
         Ok(device) => {
-            let parity = parity(&device, &ModelShape { bars: 1, latent: 4, hidden: 16 }, 8, 1);
+            let parity = parity(&device, &ModelShape { bars: 1, latent: 4, hidden: 16, layers: 2 }, 8, 1);
             if !parity.roughly_agrees() {
                 eprintln!("{} computed other numbers than the CPU: {parity:?}", describe(&device));
                 return std::process::ExitCode::FAILURE;
@@ -248,7 +248,8 @@ pub fn parity(device: &Device, shape: &ModelShape, batch: usize, seed: u64) -> P
     let windows: Vec<&[u8]> = windows.iter().map(Vec::as_slice).collect();
     let tensor = |values: &[f32], dims: [usize; 2], device: &Device| Tensor::<2>::from_data(TensorData::new(values.to_vec(), dims), device);
     let logits = |model: &Vae, device: &Device| -> Vec<f32> {
-        let out = model.decoder.forward(tensor(&z, [batch, shape.latent], device)); // [batch, steps, vocab]
+        let features = step_features_batch(&windows, None, shape, device);
+        let out = model.decoder.forward(features, tensor(&z, [batch, shape.latent], device)); // [batch, steps, vocab]
         // The decoder's output is f32 on both backends.
         out.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 logits")
     };
@@ -258,7 +259,8 @@ pub fn parity(device: &Device, shape: &ModelShape, batch: usize, seed: u64) -> P
     let before_dev = logits(&model_dev, &device);
 
     let step = |model: Vae, device: &Device| -> (Vae, f64, f64, usize) {
-        let loss = model.loss(one_hot(&windows, device), tensor(&eps, [batch, shape.latent], device), 1.0, 0.1);
+        let features = step_features_batch(&windows, None, shape, device);
+        let loss = model.loss(one_hot(&windows, device), features, tensor(&eps, [batch, shape.latent], device), 1.0, 0.1);
         let recon = loss.recon.clone().into_scalar::<f32>() as f64;
         let kl = loss.kl.clone().into_scalar::<f32>() as f64;
         let grads = GradientsParams::from_grads(loss.total.backward(), &model);
@@ -286,13 +288,14 @@ mod tests {
 
     #[test]
     fn the_cpu_agrees_with_itself_and_a_changed_weight_is_caught() {
-        let shape = ModelShape { bars: 1, latent: 4, hidden: 16 };
+        let shape = ModelShape { bars: 1, latent: 4, hidden: 16, layers: 2 };
         let same = parity(&cpu(), &shape, 8, 3);
         assert!(same.agrees(), "{same:?}");
         assert_eq!(same.decoder_max_abs_diff, 0.0);
         assert_eq!(same.after_step_max_abs_diff, 0.0);
-        // Encoder l1, l2, mu, logvar and decoder l1, l2, out: a weight and a bias each.
-        assert_eq!(same.params_with_grads, [14, 14]);
+        // Encoder l1, l2, mu, logvar, decoder 2 × (input, recurrent) and out: a weight and a
+        // bias each; the decoder's latent projection: a weight.
+        assert_eq!(same.params_with_grads, [19, 19]);
         let off = Parity { decoder_max_abs_diff: same.decoder_max_abs.max(1.0) * 2e-3, ..same.clone() };
         assert!(!off.agrees());
         let off = Parity { recon: [same.recon[0], same.recon[0] * 1.001], ..same.clone() };

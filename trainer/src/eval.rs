@@ -28,6 +28,8 @@ pub struct EvalArgs<'a> {
     pub temperature: Option<f32>,
     /// Seed.
     pub seed: u64,
+    /// Which tunes of the reference, training and compared folders are used.
+    pub selection: data::Selection,
 }
 
 fn shuffled_take(mut v: Vec<Melody>, n: usize, rng: &mut Rng) -> Vec<Melody> {
@@ -71,19 +73,20 @@ fn melodies_of(spec: &str, args: &EvalArgs<'_>, baselines: &Baselines, rng: &mut
             .collect();
     }
     if path.is_dir() {
-        let corpus = data::load_folder(path, true).map_err(|e| format!("{}: {e}", path.display()))?;
-        let windows = data::one_window_per_tune(&corpus.tunes, args.bars, rng);
+        let corpus = data::load_selection(path, &args.selection, true).map_err(|e| format!("{}: {e}", path.display()))?;
+        let windows = data::reference_windows(&corpus.tunes, args.bars);
         return Ok(shuffled_take(windows, args.count, rng));
     }
     Err(format!("{spec}: neither an .onnx file, a run folder, a folder of MIDI files, `markov` nor `markov-notes`"))
 }
 
-/// Runs the evaluation; returns the reports (the subject first, then the Markov baselines).
+/// Runs the evaluation; returns the reports (the reference's own row, the subject, then the
+/// Markov baselines).
 pub fn evaluate(args: &EvalArgs<'_>) -> Result<Vec<Report>, String> {
     let mut rng = Rng::new(args.seed);
-    let reference_corpus = data::load_folder(args.reference, true).map_err(|e| format!("{}: {e}", args.reference.display()))?;
-    let reference = shuffled_take(data::one_window_per_tune(&reference_corpus.tunes, args.bars, &mut rng), args.count, &mut rng);
-    let training = data::load_folder(args.train, false).map_err(|e| format!("{}: {e}", args.train.display()))?;
+    let reference_corpus = data::load_selection(args.reference, &args.selection, true).map_err(|e| format!("{}: {e}", args.reference.display()))?;
+    let reference = shuffled_take(data::reference_windows(&reference_corpus.tunes, args.bars), args.count, &mut rng);
+    let training = data::load_selection(args.train, &args.selection, false).map_err(|e| format!("{}: {e}", args.train.display()))?;
     let training_melodies: Vec<Melody> = training.tunes.iter().map(|t| t.melody.clone()).collect();
     let patterns = metrics::pattern_set(training_melodies.iter());
     let centred: Vec<Melody> = training_melodies
@@ -97,7 +100,18 @@ pub fn evaluate(args: &EvalArgs<'_>) -> Result<Vec<Report>, String> {
         args.reference.display(),
         training_melodies.len()
     );
-    let mut reports = Vec::new();
+    // The reference's own interval shares, the row the others are read against.
+    let mut reports = vec![Report {
+        name: format!("reference: {}", args.reference.display()),
+        melodies: reference.len(),
+        overlap: vec![1.0; FEATURE_NAMES.len()],
+        mean_overlap: 1.0,
+        in_scale_rate: metrics::in_scale_rate(&reference),
+        copy_rate: metrics::copy_rate(&reference, &patterns),
+        classifier_accuracy: f64::NAN,
+        classifier_spread: f64::NAN,
+        intervals: crate::classifier::interval_rates(&reference),
+    }];
     let specs = std::iter::once(args.model).chain(BASELINES.into_iter().filter(|b| *b != args.model));
     for spec in specs {
         let generated = melodies_of(spec, args, &baselines, &mut rng)?;
@@ -114,13 +128,22 @@ pub fn print_table(reports: &[Report]) {
     for s in short {
         print!(" {s:>5}");
     }
-    println!(" {:>8} {:>6}", "in-scale", "copy");
+    println!(" {:>8} {:>6} {:>12} {:>5} {:>5} {:>5} {:>5}", "in-scale", "copy", "classifier", "step", "rep", "leap", "run");
     for r in reports {
         print!("{:<40} {:>6.3}", truncate(&r.name, 40), r.mean_overlap);
         for v in &r.overlap {
             print!(" {v:>5.2}");
         }
-        println!(" {:>8.3} {:>6.3}", r.in_scale_rate, r.copy_rate);
+        let classifier = if r.classifier_accuracy.is_nan() {
+            "—".to_string()
+        } else {
+            format!("{:.3}±{:.3}", r.classifier_accuracy, r.classifier_spread)
+        };
+        let i = &r.intervals;
+        println!(
+            " {:>8.3} {:>6.3} {classifier:>12} {:>5.3} {:>5.3} {:>5.3} {:>5.3}",
+            r.in_scale_rate, r.copy_rate, i.step, i.repeat, i.leap, i.run
+        );
     }
 }
 

@@ -5,6 +5,7 @@
 //! backend is chosen there, once, through [`device`]; [`bench`] times the training step.
 
 pub mod bench;
+pub mod classifier;
 pub mod data;
 pub mod device;
 pub mod directions;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use neume_train::bench::{self, BenchConfig};
 use neume_train::device;
 use neume_train::model::ModelShape;
+use neume_train::data::Selection;
 use neume_train::training::{self, Kind, TrainConfig};
 use neume_train::eval;
 
@@ -49,6 +50,12 @@ enum Command {
         /// Also write the figures as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Collections (subfolders) to leave out of every folder, e.g. `essen`.
+        #[arg(long, value_delimiter = ',')]
+        exclude: Vec<String>,
+        /// Only tunes in duple meter (2/4, 4/4, 2/2).
+        #[arg(long)]
+        duple_only: bool,
     },
     /// Write the ONNX model of a training run.
     Export {
@@ -113,9 +120,25 @@ struct TrainArgs {
     /// Latent size.
     #[arg(long, default_value_t = ModelShape::DEFAULT.latent)]
     latent: usize,
-    /// Hidden width of the decoder.
+    /// GRU state size of each decoder layer.
     #[arg(long, default_value_t = ModelShape::DEFAULT.hidden)]
     hidden: usize,
+    /// Stacked GRU layers of the decoder.
+    #[arg(long, default_value_t = ModelShape::DEFAULT.layers, value_parser = clap::builder::ValueParser::new(clap::builder::TypedValueParser::map(clap::value_parser!(u8).range(1..=8), usize::from)))]
+    layers: usize,
+    /// Nats of KL per latent dimension that cost nothing (free bits).
+    #[arg(long, default_value_t = 0.25)]
+    free_bits: f64,
+    /// Share of previous tokens hidden from the decoder while training (token dropout).
+    #[arg(long, default_value_t = 0.2)]
+    token_dropout: f64,
+    /// Collections (subfolders of --data and --valid) to leave out, e.g. `essen`
+    /// (non-commercial licence); repeat or separate with commas.
+    #[arg(long, value_delimiter = ',')]
+    exclude: Vec<String>,
+    /// Only tunes in duple meter (2/4, 4/4, 2/2).
+    #[arg(long)]
+    duple_only: bool,
     /// Cap on optimiser steps per epoch (0: whole epoch).
     #[arg(long, default_value_t = 0)]
     max_steps: usize,
@@ -151,29 +174,28 @@ fn run() -> Result<(), String> {
                 kind: args.model,
                 data: args.data,
                 valid: args.valid,
-                shape: ModelShape { bars: usize::from(args.bars), latent: args.latent, hidden: args.hidden },
+                shape: ModelShape { bars: usize::from(args.bars), latent: args.latent, hidden: args.hidden, layers: args.layers },
                 epochs: args.epochs,
                 batch: args.batch.max(2),
-                lr: args.lr.unwrap_or(match args.model {
-                    Kind::Vae => 1e-3,
-                    Kind::Gan => 2e-4,
-                }),
+                lr: args.lr.unwrap_or(2e-3),
                 max_steps_per_epoch: args.max_steps,
                 checkpoint_every: args.checkpoint_every,
                 valid_samples: args.valid_samples.max(2),
                 seed: args.seed,
-                free_bits: 0.1,
-                kl_warmup_steps: 2000,
-                gumbel_tau: 0.5,
-                feature_matching: 1.0,
+                free_bits: args.free_bits,
+                kl_warmup_steps: 1000,
+                token_dropout: args.token_dropout,
+                selection: Selection { exclude: args.exclude, duple_only: args.duple_only },
+                command: std::env::args().collect::<Vec<_>>().join(" "),
                 save_epochs: args.save_epochs,
             };
             ctrlc::set_handler(|| training::STOP.store(true, std::sync::atomic::Ordering::Relaxed))
                 .map_err(|e| format!("installing the Ctrl-C handler: {e}"))?;
             training::train(config, &args.out, args.resume, &device.autodiff())
         }
-        Command::Eval { model, reference, train, count, bars, temperature, seed, json } => {
-            let args = eval::EvalArgs { model: &model, reference: &reference, train: &train, count, bars, temperature, seed };
+        Command::Eval { model, reference, train, count, bars, temperature, seed, json, exclude, duple_only } => {
+            let selection = Selection { exclude, duple_only };
+            let args = eval::EvalArgs { model: &model, reference: &reference, train: &train, count, bars, temperature, seed, selection };
             let reports = eval::evaluate(&args)?;
             eval::print_table(&reports);
             if let Some(path) = json {

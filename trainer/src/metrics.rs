@@ -237,11 +237,19 @@ pub struct Report {
     pub in_scale_rate: f64,
     /// See [`copy_rate`].
     pub copy_rate: f64,
+    /// Classifier two-sample test against the reference (see [`crate::classifier`]):
+    /// cross-validated accuracy, 0.5 = indistinguishable.
+    pub classifier_accuracy: f64,
+    /// Standard deviation of that accuracy over the 5 folds.
+    pub classifier_spread: f64,
+    /// Interval shares of the generated melodies.
+    pub intervals: crate::classifier::IntervalRates,
 }
 
 /// Evaluates `generated` against `reference`.
 pub fn report(name: &str, generated: &[Melody], reference: &[Melody], training_patterns: &HashSet<[i8; 7]>) -> Report {
     let overlap = overlap_areas(generated, reference, 1).to_vec();
+    let two_sample = crate::classifier::two_sample(generated, reference, 5, 1);
     Report {
         name: name.to_string(),
         melodies: generated.len(),
@@ -249,6 +257,9 @@ pub fn report(name: &str, generated: &[Melody], reference: &[Melody], training_p
         overlap,
         in_scale_rate: in_scale_rate(generated),
         copy_rate: copy_rate(generated, training_patterns),
+        classifier_accuracy: two_sample.accuracy,
+        classifier_spread: two_sample.spread,
+        intervals: crate::classifier::interval_rates(generated),
     }
 }
 

@@ -1,87 +1,193 @@
-//! The generator families: a VAE and a GAN that share one decoder architecture and so one
-//! ONNX contract (latent `z` in, token logits out).
+//! The generator: a VAE whose decoder writes a melody one 16th at a time (a GRU conditioned
+//! on the latent point and on the previous token), and whose encoder turns a window into the
+//! mean and log-variance of its latent point.
+//!
+//! The decoder's per-step input is the model contract shared with the runtime
+//! ([`neume::encoding::step_input`]): one-hot previous token (with a start token), one-hot
+//! step in the bar, one-hot bar in the window, then `z`. Training feeds all steps at once
+//! (teacher forcing); the exported ONNX graph is one step with the GRU state as input and
+//! output, so sampling, masks and the grammar stay in Rust between steps.
 //!
 //! Model code takes a [`Device`]; the backend is chosen once, at the entry point.
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{leaky_relu, log_softmax, relu, softmax};
-use neume::encoding::{STEPS_PER_BAR, VOCAB_SIZE};
+use burn::tensor::activation::{log_softmax, relu, sigmoid, tanh};
+use neume::encoding::{step_features, Token, STEPS_PER_BAR, VOCAB_SIZE};
 
 /// Shape of a model: what the exporter and the trainer agree on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ModelShape {
-    /// Bars generated at once.
+    /// Bars per window.
     pub bars: usize,
     /// Latent size.
     pub latent: usize,
-    /// Width of the decoder's hidden layers.
+    /// GRU state size of each decoder layer (the encoder's layers are 2·hidden and hidden wide).
     pub hidden: usize,
+    /// Stacked GRU layers of the decoder.
+    #[serde(default = "two")]
+    pub layers: usize,
+}
+
+fn two() -> usize {
+    2
 }
 
 impl ModelShape {
     /// The shipped default model's shape (`models/neume-default.onnx`), and the trainer's
     /// defaults.
-    pub const DEFAULT: ModelShape = ModelShape { bars: 4, latent: 32, hidden: 512 };
+    pub const DEFAULT: ModelShape = ModelShape { bars: 4, latent: 32, hidden: 192, layers: 2 };
 
-    /// Steps per generated window.
+    /// Steps per window.
     pub fn steps(&self) -> usize {
         self.bars * STEPS_PER_BAR
     }
 
-    /// Flattened one-hot width.
+    /// Flattened one-hot width of a window (the encoder's input).
     pub fn flat(&self) -> usize {
         self.steps() * VOCAB_SIZE
     }
+
+    /// Width of the decoder's per-step input: the step features, then `z`.
+    pub fn step_input(&self) -> usize {
+        step_features(self.bars) + self.latent
+    }
 }
 
-/// The generator: an MLP from the latent point to per-step token logits. Exported as
-/// Gemm/Relu layers, which both ONNX backends run fast.
+/// One GRU layer, gates in the order reset (r), update (u), candidate (n):
+/// `r = σ(x·Wr + h·Ur)`, `u = σ(x·Wu + h·Uu)`, `n = tanh(x·Wn + r ⊙ (h·Un))`,
+/// `h' = n + u ⊙ (h − n)` (each product with its bias). Written out, not burn's `Gru`, so the
+/// exporter maps every weight to the ONNX graph one to one.
+#[derive(Module, Debug)]
+pub struct GruLayer {
+    /// `x → [r | u | n]`: weight `[in, 3·hidden]`.
+    pub input: Linear,
+    /// `h → [r | u | n]`: weight `[hidden, 3·hidden]`.
+    pub recurrent: Linear,
+}
+
+impl GruLayer {
+    fn new(input: usize, hidden: usize, device: &Device) -> Self {
+        GruLayer {
+            input: LinearConfig::new(input, 3 * hidden).init(device),
+            recurrent: LinearConfig::new(hidden, 3 * hidden).init(device),
+        }
+    }
+
+    /// One step from the input projection `gx: [batch, 3·hidden]` and state `h: [batch, hidden]`.
+    pub fn cell(&self, gx: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
+        let hidden = h.dims()[1];
+        let gh = self.recurrent.forward(h.clone()); // [batch, 3·hidden]
+        let gate = |t: &Tensor<2>, i: usize| t.clone().narrow(1, i * hidden, hidden);
+        let r = sigmoid(gate(&gx, 0) + gate(&gh, 0));
+        let u = sigmoid(gate(&gx, 1) + gate(&gh, 1));
+        let n = tanh(gate(&gx, 2) + r * gate(&gh, 2));
+        n.clone() + u * (h - n)
+    }
+}
+
+/// The generator: a latent projection, stacked GRU layers and a linear read-out to token
+/// logits. The first layer's input is the step features and `z`; its input weight is
+/// `[features; latent]` stacked, split here into `layers[0].input` (features, with the bias)
+/// and `latent` (z, no bias) so that the latent part is computed once per melody in training.
 #[derive(Module, Debug)]
 pub struct Decoder {
-    /// latent → hidden.
-    pub l1: Linear,
-    /// hidden → 2·hidden.
-    pub l2: Linear,
-    /// 2·hidden → steps·vocab.
+    /// `z → [r | u | n]` of the first layer: weight `[latent, 3·hidden]`, no bias.
+    pub latent: Linear,
+    /// GRU layers, the first reading the step features, each next one the previous one's state.
+    pub layers: Vec<GruLayer>,
+    /// Last layer's state → token logits.
     pub out: Linear,
 }
 
 impl Decoder {
     /// A freshly initialised decoder.
     pub fn new(shape: &ModelShape, device: &Device) -> Self {
+        let features = step_features(shape.bars);
+        let layers = (0..shape.layers.max(1))
+            .map(|i| GruLayer::new(if i == 0 { features } else { shape.hidden }, shape.hidden, device))
+            .collect();
         Decoder {
-            l1: LinearConfig::new(shape.latent, shape.hidden).init(device),
-            l2: LinearConfig::new(shape.hidden, shape.hidden * 2).init(device),
-            out: LinearConfig::new(shape.hidden * 2, shape.flat()).init(device),
+            latent: LinearConfig::new(shape.latent, 3 * shape.hidden).with_bias(false).init(device),
+            layers,
+            out: LinearConfig::new(shape.hidden, VOCAB_SIZE).init(device),
         }
     }
 
-    /// `z: [batch, latent]` → logits `[batch, steps, vocab]`.
-    pub fn forward(&self, z: Tensor<2>) -> Tensor<3> {
-        let [batch, _] = z.dims();
-        let h = relu(self.l1.forward(z));
-        let h = relu(self.l2.forward(h));
-        let flat = self.out.forward(h); // [batch, steps * vocab]
-        let steps = flat.dims()[1] / VOCAB_SIZE;
-        flat.reshape([batch, steps, VOCAB_SIZE])
+    /// Teacher-forced logits: one `[batch, step_features]` tensor per step (see
+    /// [`step_features_batch`]) and `z: [batch, latent]` → `[batch, steps, vocab]`.
+    pub fn forward(&self, features: Vec<Tensor<2>>, z: Tensor<2>) -> Tensor<3> {
+        let from_z = self.latent.forward(z); // [batch, 3·hidden]
+        let mut inputs = features;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let Some(first) = inputs.first() else { break };
+            let hidden = layer.recurrent.weight.dims()[0];
+            let mut h = Tensor::<2>::zeros([first.dims()[0], hidden], &first.device());
+            let mut states = Vec::with_capacity(inputs.len());
+            for x in inputs {
+                let gx = layer.input.forward(x);
+                let gx = if i == 0 { gx + from_z.clone() } else { gx };
+                h = layer.cell(gx, h);
+                states.push(h.clone());
+            }
+            inputs = states;
+        }
+        self.out.forward(Tensor::stack(inputs, 1))
     }
 
-    /// The layers in order, for export.
-    pub fn layers(&self) -> [&Linear; 3] {
-        [&self.l1, &self.l2, &self.out]
+    /// One step for every row: `features: [batch, step_features]`, `z: [batch, latent]`, one
+    /// state `[batch, hidden]` per layer (zeros at the start) → logits `[batch, vocab]` and the
+    /// new states.
+    pub fn step(&self, features: Tensor<2>, z: Tensor<2>, states: Vec<Tensor<2>>) -> (Tensor<2>, Vec<Tensor<2>>) {
+        let mut input = features;
+        let mut next = Vec::with_capacity(states.len());
+        for (i, (layer, h)) in self.layers.iter().zip(states).enumerate() {
+            let gx = layer.input.forward(input);
+            let gx = if i == 0 { gx + self.latent.forward(z.clone()) } else { gx };
+            let h = layer.cell(gx, h);
+            next.push(h.clone());
+            input = h;
+        }
+        (self.out.forward(input), next)
     }
+}
+
+/// The decoder's teacher-forced step features of a batch of windows (token indices), one
+/// `[batch, step_features]` tensor per step, built as the runtime builds them
+/// ([`neume::encoding::step_input`]) with an empty latent part. Where `dropout` says so, the
+/// previous token is hidden (token dropout, which makes the decoder lean on `z`).
+pub fn step_features_batch(windows: &[&[u8]], mut dropout: Option<&mut dyn FnMut() -> bool>, shape: &ModelShape, device: &Device) -> Vec<Tensor<2>> {
+    let width = step_features(shape.bars);
+    let batch = windows.len();
+    (0..shape.steps())
+        .map(|step| {
+            let mut data = vec![0f32; batch * width];
+            for (row, window) in data.chunks_exact_mut(width).zip(windows) {
+                let dropped = dropout.as_mut().is_some_and(|drop| drop());
+                let previous = if step == 0 || dropped { None } else { Token::from_index(usize::from(window[step - 1])) };
+                neume::encoding::step_input(row, previous, step, shape.bars, &[]);
+            }
+            Tensor::from_data(TensorData::new(data, [batch, width]), device)
+        })
+        .collect()
 }
 
 /// VAE encoder: a one-hot window to the mean and log-variance of its latent posterior.
 #[derive(Module, Debug)]
 pub struct Encoder {
-    l1: Linear,
-    l2: Linear,
-    mu: Linear,
-    logvar: Linear,
+    /// window → 2·hidden.
+    pub l1: Linear,
+    /// 2·hidden → hidden.
+    pub l2: Linear,
+    /// hidden → latent mean.
+    pub mu: Linear,
+    /// hidden → latent log-variance (clamped to ±[`LOGVAR_LIMIT`]).
+    pub logvar: Linear,
 }
+
+/// Bound of the encoder's log-variance, here and in the exported graph (`Clip`).
+pub const LOGVAR_LIMIT: f32 = 8.0;
 
 impl Encoder {
     fn new(shape: &ModelShape, device: &Device) -> Self {
@@ -97,12 +203,13 @@ impl Encoder {
     pub fn forward(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let h = relu(self.l1.forward(x));
         let h = relu(self.l2.forward(h));
-        (self.mu.forward(h.clone()), self.logvar.forward(h).clamp(-8.0, 8.0))
+        let limit = f64::from(LOGVAR_LIMIT);
+        (self.mu.forward(h.clone()), self.logvar.forward(h).clamp(-limit, limit))
     }
 }
 
-/// Variational autoencoder; its decoder is the generator, its encoder will turn a user's
-/// clip into latent knobs.
+/// Variational autoencoder; its decoder is the generator, its encoder turns a clip into a
+/// latent point.
 #[derive(Module, Debug)]
 pub struct Vae {
     /// Posterior network.
@@ -127,12 +234,13 @@ impl Vae {
         Vae { encoder: Encoder::new(shape, device), decoder: Decoder::new(shape, device) }
     }
 
-    /// Loss on a batch. `x: [batch, steps * vocab]` one-hot, `eps: [batch, latent]` ~ N(0, I).
-    pub fn loss(&self, x: Tensor<2>, eps: Tensor<2>, beta: f64, free_bits: f64) -> VaeLoss {
+    /// Loss on a batch. `x: [batch, steps * vocab]` one-hot windows, `features` their
+    /// decoder step features ([`step_features_batch`]), `eps: [batch, latent]` ~ N(0, I).
+    pub fn loss(&self, x: Tensor<2>, features: Vec<Tensor<2>>, eps: Tensor<2>, beta: f64, free_bits: f64) -> VaeLoss {
         let [batch, _] = x.dims();
         let (mu, logvar) = self.encoder.forward(x.clone());
         let z = mu.clone() + (logvar.clone() * 0.5).exp() * eps;
-        let logits = self.decoder.forward(z); // [batch, steps, vocab]
+        let logits = self.decoder.forward(features, z); // [batch, steps, vocab]
         let [_, steps, vocab] = logits.dims();
         let target = x.reshape([batch, steps, vocab]);
         let recon = (log_softmax(logits, 2) * target).sum().neg() / batch as f64;
@@ -142,65 +250,4 @@ impl Vae {
         let total = recon.clone() + kl_dims.clamp_min(free_bits).sum() * beta;
         VaeLoss { recon, kl, total }
     }
-}
-
-/// GAN critic: an MLP over the one-hot grid with a minibatch-deviation feature, which lets
-/// it see a collapsed batch and so pushes the generator to cover the data.
-#[derive(Module, Debug)]
-pub struct Discriminator {
-    l1: Linear,
-    l2: Linear,
-    out: Linear,
-}
-
-impl Discriminator {
-    /// A freshly initialised critic.
-    pub fn new(shape: &ModelShape, device: &Device) -> Self {
-        Discriminator {
-            l1: LinearConfig::new(shape.flat(), shape.hidden).init(device),
-            l2: LinearConfig::new(shape.hidden + 1, shape.hidden / 2).init(device),
-            out: LinearConfig::new(shape.hidden / 2, 1).init(device),
-        }
-    }
-
-    /// `x: [batch, steps * vocab]` → (scores `[batch, 1]`, features `[batch, hidden / 2]`).
-    pub fn forward(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
-        let [batch, _] = x.dims();
-        let h = leaky_relu(self.l1.forward(x), 0.2); // [batch, hidden]
-        let spread = h.clone().var(0).add_scalar(1e-8).sqrt().mean().reshape([1, 1]).expand([batch, 1]);
-        let h = leaky_relu(self.l2.forward(Tensor::cat(vec![h, spread], 1)), 0.2);
-        (self.out.forward(h.clone()), h)
-    }
-}
-
-/// GAN: generator and critic.
-#[derive(Module, Debug)]
-pub struct Gan {
-    /// Generator.
-    pub generator: Decoder,
-    /// Critic.
-    pub critic: Discriminator,
-}
-
-impl Gan {
-    /// A freshly initialised GAN.
-    pub fn new(shape: &ModelShape, device: &Device) -> Self {
-        Gan { generator: Decoder::new(shape, device), critic: Discriminator::new(shape, device) }
-    }
-}
-
-/// Straight-through Gumbel-softmax: a hard one-hot sample of `softmax(logits)` in the
-/// forward pass, the gradient of the relaxed sample at temperature `tau` in the backward
-/// pass. `logits: [batch, steps, vocab]`, `gumbel` the same shape, `-ln(-ln U)`.
-pub fn straight_through_sample(logits: Tensor<3>, gumbel: Tensor<3>, tau: f64) -> Tensor<3> {
-    let dims = logits.dims();
-    let soft = softmax((logits + gumbel) / tau, 2);
-    let max = soft.clone().max_dim(2).expand(dims);
-    let hard = soft.clone().greater_equal(max).float();
-    hard - soft.clone().detach() + soft
-}
-
-/// `log(1 + exp(x))`, stable for large |x|.
-pub fn softplus(x: Tensor<2>) -> Tensor<2> {
-    relu(x.clone()) + x.abs().neg().exp().log1p()
 }

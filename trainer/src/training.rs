@@ -11,26 +11,28 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
-use neume::encoding::{Melody, VOCAB_SIZE};
-use neume::generate::{sample_tokens, Rng};
+use neume::encoding::{step_features, step_input, Melody, Token, VOCAB_SIZE};
+use neume::generate::{Rng, Sampler};
+use neume::runtime::meta;
 
 use crate::data::{self, Window};
 use crate::device::memory_reserved_mib;
 use crate::directions;
-use crate::export::export_decoder;
+use crate::classifier;
+use crate::export::{export_decoder, export_encoder};
 use crate::metrics;
-use crate::model::{softplus, straight_through_sample, Decoder, Gan, ModelShape, Vae};
+use crate::model::{step_features_batch, Decoder, ModelShape, Vae};
 
 /// Set by the Ctrl-C handler; the loop checkpoints and stops at the next step.
 pub static STOP: AtomicBool = AtomicBool::new(false);
 
-/// Which generator family to train.
+/// Which generator family to train. Model v2 has one: a VAE with an autoregressive decoder.
+/// (The GAN of model v1 is gone: its generator wrote all steps at once, and an autoregressive
+/// one would have to be trained through 64 sampled steps; see `models/README.md`.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
-    /// Generative adversarial network (straight-through Gumbel-softmax generator).
-    Gan,
-    /// Variational autoencoder (free bits, KL annealing).
+    /// Variational autoencoder (GRU decoder, free bits, KL annealing, token dropout).
     Vae,
 }
 
@@ -38,7 +40,6 @@ impl Kind {
     /// Name stored in the model metadata.
     pub fn name(self) -> &'static str {
         match self {
-            Kind::Gan => "gan",
             Kind::Vae => "vae",
         }
     }
@@ -73,10 +74,16 @@ pub struct TrainConfig {
     pub free_bits: f64,
     /// VAE: steps over which the KL weight ramps from 0 to 1.
     pub kl_warmup_steps: usize,
-    /// GAN: Gumbel-softmax temperature of the relaxed samples.
-    pub gumbel_tau: f64,
-    /// GAN: weight of the feature-matching term of the generator loss.
-    pub feature_matching: f64,
+    /// VAE: share of previous tokens hidden from the decoder while training (token dropout),
+    /// so that it has to use the latent point.
+    #[serde(default)]
+    pub token_dropout: f64,
+    /// Which tunes of `data` and `valid` are used.
+    #[serde(default)]
+    pub selection: data::Selection,
+    /// The command line that started the run (provenance in the model's metadata).
+    #[serde(default)]
+    pub command: String,
     /// Also write every epoch's generator to `epochs/epoch-NNN.onnx` (to find, after the run,
     /// the first epoch that reaches a quality bar on another split).
     #[serde(default)]
@@ -90,8 +97,11 @@ struct RunState {
     epochs_done: usize,
     /// Optimiser steps done.
     steps_done: usize,
-    /// Best validation mean overlap so far.
+    /// Best validation mean overlap so far (of the best epoch by the classifier test).
     best_valid_overlap: f64,
+    /// Lowest validation classifier accuracy so far (real vs generated; 0.5 is the ideal).
+    #[serde(default = "worst_accuracy")]
+    best_valid_accuracy: f64,
     /// Sampling temperature of that best score.
     #[serde(default = "one")]
     best_temperature: f32,
@@ -104,25 +114,31 @@ fn one() -> f32 {
     1.0
 }
 
+fn worst_accuracy() -> f64 {
+    1.0
+}
+
 impl Default for RunState {
     fn default() -> Self {
-        RunState { epochs_done: 0, steps_done: 0, best_valid_overlap: 0.0, best_temperature: 1.0, best_epoch: 0 }
+        RunState { epochs_done: 0, steps_done: 0, best_valid_overlap: 0.0, best_valid_accuracy: 1.0, best_temperature: 1.0, best_epoch: 0 }
     }
 }
 
-/// Sampling temperatures tried at each validation.
-pub const VALID_TEMPERATURES: [f32; 8] = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+/// Sampling temperatures tried at each validation. An autoregressive decoder's melodies
+/// are hardest to tell from real ones near temperature 1; lower ones lose the variety.
+pub const VALID_TEMPERATURES: [f32; 4] = [0.8, 0.9, 1.0, 1.1];
 
-/// Metadata of a best model: its temperature and validation score.
+/// Metadata of a best model: its temperature and validation scores.
 fn best_metadata(state: &RunState) -> BTreeMap<String, String> {
-    epoch_metadata(state.best_temperature, state.best_valid_overlap, state.best_epoch)
+    epoch_metadata(state.best_temperature, state.best_valid_overlap, state.best_valid_accuracy, state.best_epoch)
 }
 
-/// Metadata of an epoch's model: the temperature it scored best at, and that score.
-fn epoch_metadata(temperature: f32, valid_mean_overlap: f64, epoch: usize) -> BTreeMap<String, String> {
+/// Metadata of an epoch's model: the temperature it scored best at, and its scores.
+fn epoch_metadata(temperature: f32, valid_mean_overlap: f64, valid_accuracy: f64, epoch: usize) -> BTreeMap<String, String> {
     BTreeMap::from([
         (neume::runtime::meta::TEMPERATURE.to_string(), format!("{temperature}")),
         ("neume.valid_mean_overlap".to_string(), format!("{valid_mean_overlap:.4}")),
+        ("neume.valid_classifier_accuracy".to_string(), format!("{valid_accuracy:.4}")),
         ("neume.epoch".to_string(), epoch.to_string()),
     ])
 }
@@ -131,67 +147,41 @@ fn epoch_metadata(temperature: f32, valid_mean_overlap: f64, epoch: usize) -> BT
 /// reads them in batches instead of after every step; a GPU keeps its queue full meanwhile.
 const READ_LOSSES_EVERY: usize = 50;
 
-/// The models and optimisers of one run.
-enum Learner {
-    Vae { model: Vae, optim: ModuleOptimizer },
-    Gan { model: Gan, optim_g: ModuleOptimizer, optim_d: ModuleOptimizer },
+/// The model and optimiser of one run.
+struct Learner {
+    model: Vae,
+    optim: ModuleOptimizer,
 }
 
 impl Learner {
     fn new(config: &TrainConfig, device: &Device) -> Learner {
-        match config.kind {
-            Kind::Vae => Learner::Vae { model: Vae::new(&config.shape, device), optim: AdamConfig::new().init() },
-            Kind::Gan => {
-                let adam = AdamConfig::new().with_beta_1(0.5).with_beta_2(0.999);
-                Learner::Gan { model: Gan::new(&config.shape, device), optim_g: adam.init(), optim_d: adam.init() }
-            }
-        }
+        // Clipping the gradient norm keeps the recurrent decoder from the occasional exploding step.
+        let adam = AdamConfig::new().with_grad_clipping(Some(burn::grad_clipping::GradientClippingConfig::Norm(1.0)));
+        Learner { model: Vae::new(&config.shape, device), optim: adam.init() }
     }
 
-    /// The latent directions a VAE's knobs use (see [`directions`]); none for a GAN.
+    /// The latent directions the knobs use (see [`directions`]).
     fn directions_metadata(&self, config: &TrainConfig, windows: &[Window], device: &Device) -> BTreeMap<String, String> {
-        match self {
-            Learner::Vae { model, .. } => directions::metadata(&directions::measure(&model.encoder, windows, config.shape.latent, device)),
-            Learner::Gan { .. } => BTreeMap::new(),
-        }
+        directions::metadata(&directions::measure(&self.model.encoder, windows, config.shape.latent, device))
     }
 
     fn decoder(&self) -> &Decoder {
-        match self {
-            Learner::Vae { model, .. } => &model.decoder,
-            Learner::Gan { model, .. } => &model.generator,
-        }
+        &self.model.decoder
     }
 
     fn save(&self, dir: &Path) -> Result<(), String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let err = |e: burn::store::RecordError| format!("saving checkpoint in {}: {e:?}", dir.display());
-        match self {
-            Learner::Vae { model, optim } => {
-                model.clone().save_file(dir.join("model.bpk")).map_err(err)?;
-                optim.save(dir.join("optim.bpk")).map_err(err)?;
-            }
-            Learner::Gan { model, optim_g, optim_d } => {
-                model.clone().save_file(dir.join("model.bpk")).map_err(err)?;
-                optim_g.save(dir.join("optim_g.bpk")).map_err(err)?;
-                optim_d.save(dir.join("optim_d.bpk")).map_err(err)?;
-            }
-        }
+        self.model.clone().save_file(dir.join("model.bpk")).map_err(err)?;
+        self.optim.save(dir.join("optim.bpk")).map_err(err)?;
         Ok(())
     }
 
     fn load(self, dir: &Path) -> Result<Learner, String> {
         let err = |e: burn::store::RecordError| format!("loading checkpoint from {}: {e:?}", dir.display());
-        Ok(match self {
-            Learner::Vae { model, optim } => Learner::Vae {
-                model: model.try_load_file(dir.join("model.bpk")).map_err(err)?,
-                optim: optim.load(dir.join("optim.bpk")).map_err(err)?,
-            },
-            Learner::Gan { model, optim_g, optim_d } => Learner::Gan {
-                model: model.try_load_file(dir.join("model.bpk")).map_err(err)?,
-                optim_g: optim_g.load(dir.join("optim_g.bpk")).map_err(err)?,
-                optim_d: optim_d.load(dir.join("optim_d.bpk")).map_err(err)?,
-            },
+        Ok(Learner {
+            model: self.model.try_load_file(dir.join("model.bpk")).map_err(err)?,
+            optim: self.optim.load(dir.join("optim.bpk")).map_err(err)?,
         })
     }
 
@@ -200,48 +190,18 @@ impl Learner {
         let b = batch.len();
         let shape = config.shape;
         let x = data::one_hot(batch, device); // [batch, steps * vocab]
-        let normal = |rng: &mut Rng, n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
-        let eps = Tensor::<2>::from_data(TensorData::new(normal(rng, b * shape.latent), [b, shape.latent]), device);
-        match self {
-            Learner::Vae { model, mut optim } => {
-                let beta = ((step + 1) as f64 / config.kl_warmup_steps.max(1) as f64).min(1.0);
-                let loss = model.loss(x, eps, beta, config.free_bits);
-                let recon = loss.recon.clone().detach();
-                let kl = loss.kl.clone().detach();
-                let grads = GradientsParams::from_grads(loss.total.backward(), &model);
-                let model = optim.step(config.lr, model, grads);
-                (Learner::Vae { model, optim }, vec![("recon", recon), ("kl", kl)])
-            }
-            Learner::Gan { mut model, mut optim_g, mut optim_d } => {
-                let gumbel: Vec<f32> = (0..b * shape.flat())
-                    .map(|_| {
-                        let u = rng.uniform().clamp(1e-10, 1.0 - 1e-10);
-                        -(-(u.ln())).ln() as f32
-                    })
-                    .collect();
-                let gumbel = Tensor::<3>::from_data(TensorData::new(gumbel, [b, shape.steps(), VOCAB_SIZE]), device);
-                let logits = model.generator.forward(eps);
-                let fake = straight_through_sample(logits, gumbel, config.gumbel_tau).reshape([b, shape.flat()]);
-
-                // Critic: real windows up, generated ones down.
-                let (real_score, real_features) = model.critic.forward(x);
-                let (fake_score, _) = model.critic.forward(fake.clone().detach());
-                let d_loss = softplus(real_score.neg()).mean() + softplus(fake_score).mean();
-                let d_value = d_loss.clone().detach();
-                let grads = GradientsParams::from_grads(d_loss.backward(), &model.critic);
-                model.critic = optim_d.step(config.lr, model.critic, grads);
-
-                // Generator: fool the updated critic and match its mean features on real data.
-                let (fake_score, fake_features) = model.critic.forward(fake);
-                let matching = (real_features.detach().mean_dim(0) - fake_features.mean_dim(0)).powi_scalar(2).mean();
-                let g_loss = softplus(fake_score.neg()).mean() + matching.clone() * config.feature_matching;
-                let g_value = g_loss.clone().detach();
-                let fm_value = matching.clone().detach();
-                let grads = GradientsParams::from_grads(g_loss.backward(), &model.generator);
-                model.generator = optim_g.step(config.lr, model.generator, grads);
-                (Learner::Gan { model, optim_g, optim_d }, vec![("d", d_value), ("g", g_value), ("fm", fm_value)])
-            }
-        }
+        let eps: Vec<f32> = (0..b * shape.latent).map(|_| rng.normal() as f32).collect();
+        let eps = Tensor::<2>::from_data(TensorData::new(eps, [b, shape.latent]), device);
+        let mut drop = || rng.uniform() < config.token_dropout;
+        let features = step_features_batch(batch, (config.token_dropout > 0.0).then_some(&mut drop as &mut dyn FnMut() -> bool), &shape, device);
+        let Learner { model, mut optim } = self;
+        let beta = ((step + 1) as f64 / config.kl_warmup_steps.max(1) as f64).min(1.0);
+        let loss = model.loss(x, features, eps, beta, config.free_bits);
+        let recon = loss.recon.clone().detach();
+        let kl = loss.kl.clone().detach();
+        let grads = GradientsParams::from_grads(loss.total.backward(), &model);
+        let model = optim.step(config.lr, model, grads);
+        (Learner { model, optim }, vec![("recon", recon), ("kl", kl)])
     }
 }
 
@@ -262,16 +222,31 @@ fn read_losses(pending: &mut Vec<(&'static str, Tensor<1>)>, sums: &mut BTreeMap
     newest.iter().map(|(name, value)| format!("{name} {value:.3} ")).collect()
 }
 
-/// Samples `n` melodies from a decoder with burn (no export needed), as the runtime would.
+/// Samples `n` melodies from a decoder with burn (no export needed), stepping all of them
+/// at once with the runtime's step inputs and sampler.
 pub fn sample_melodies(decoder: &Decoder, shape: &ModelShape, n: usize, temperature: f32, seed: u64, device: &Device) -> Vec<Melody> {
     let mut rng = Rng::new(seed);
-    let z: Vec<f32> = (0..n * shape.latent).map(|_| rng.normal() as f32).collect();
-    let z = Tensor::<2>::from_data(TensorData::new(z, [n, shape.latent]), device);
-    let logits = decoder.forward(z).into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 logits");
-    logits
-        .chunks_exact(shape.flat())
-        .map(|row| Melody::from_tokens(&sample_tokens(row, temperature, &mut rng, |_| true)))
-        .collect()
+    let zs: Vec<Vec<f32>> = (0..n).map(|_| (0..shape.latent).map(|_| rng.normal() as f32).collect()).collect();
+    let mut samplers: Vec<Sampler> = (0..n).map(|_| Sampler::new(|_| true)).collect();
+    let mut tokens: Vec<Vec<Token>> = vec![Vec::with_capacity(shape.steps()); n];
+    let mut states: Vec<Tensor<2>> = (0..decoder.layers.len()).map(|_| Tensor::zeros([n, shape.hidden], device)).collect();
+    let width = step_features(shape.bars);
+    let z = Tensor::<2>::from_data(TensorData::new(zs.concat(), [n, shape.latent]), device);
+    let mut rows = vec![0f32; n * width];
+    for step in 0..shape.steps() {
+        for (i, row) in rows.chunks_exact_mut(width).enumerate() {
+            step_input(row, tokens[i].last().copied(), step, shape.bars, &[]);
+        }
+        let x = Tensor::<2>::from_data(TensorData::new(rows.clone(), [n, width]), device);
+        let (logits, next) = decoder.step(x, z.clone(), states);
+        states = next;
+        let logits = logits.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 logits");
+        for (i, row) in logits.chunks_exact(VOCAB_SIZE).enumerate() {
+            let token = samplers[i].next(row, temperature, &mut rng);
+            tokens[i].push(token);
+        }
+    }
+    tokens.iter().map(|t| Melody::from_tokens(t)).collect()
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
@@ -298,7 +273,7 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
     write_json(&out.join("config.json"), &config)?;
 
     eprintln!("reading training data from {}", config.data.display());
-    let corpus = data::load_folder(&config.data, true).map_err(|e| format!("{}: {e}", config.data.display()))?;
+    let corpus = data::load_selection(&config.data, &config.selection, true).map_err(|e| format!("{}: {e}", config.data.display()))?;
     let windows: Vec<Window> = data::windows(&corpus.tunes, config.shape.bars, 1);
     eprintln!(
         "{} files used, {} skipped, {} windows of {} bars",
@@ -310,9 +285,8 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
     if windows.len() < config.batch.min(2) {
         return Err(format!("{}: not enough usable melodies to train on", config.data.display()));
     }
-    let valid = data::load_folder(&config.valid, true).map_err(|e| format!("{}: {e}", config.valid.display()))?;
-    let mut valid_rng = Rng::new(config.seed ^ 0x5EED);
-    let valid_reference = data::one_window_per_tune(&valid.tunes, config.shape.bars, &mut valid_rng);
+    let valid = data::load_selection(&config.valid, &config.selection, true).map_err(|e| format!("{}: {e}", config.valid.display()))?;
+    let valid_reference = data::reference_windows(&valid.tunes, config.shape.bars);
     eprintln!("{} validation windows", valid_reference.len());
 
     // The initial weights come from the backend's generator: seed it, so a run repeats.
@@ -391,25 +365,31 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         let samples: Vec<(f32, Vec<Melody>)> =
             VALID_TEMPERATURES.iter().map(|&t| (t, sample_melodies(&decoder, &config.shape, config.valid_samples, t, 12345, device))).collect();
         // The statistics run on the CPU, one thread per temperature (and per feature inside).
-        let sweep: Vec<(f32, [f64; 9], f64)> = std::thread::scope(|scope| {
+        // The statistics run on the CPU, one thread per temperature (and per feature inside).
+        let sweep: Vec<(f32, [f64; 9], f64, f64)> = std::thread::scope(|scope| {
             let threads: Vec<_> = samples
                 .iter()
                 .map(|(t, generated)| {
                     let reference = &valid_reference;
-                    scope.spawn(move || (*t, metrics::overlap_areas(generated, reference, 1), metrics::in_scale_rate(generated)))
+                    scope.spawn(move || {
+                        let accuracy = classifier::two_sample(generated, reference, 5, 1).accuracy;
+                        (*t, metrics::overlap_areas(generated, reference, 1), metrics::in_scale_rate(generated), accuracy)
+                    })
                 })
                 .collect();
             // The statistics are arithmetic on owned data: a panic there is a bug, reported as one.
             threads.into_iter().map(|t| t.join().expect("validation thread")).collect()
         });
         let mean = |o: &[f64; 9]| metrics::mean(o);
+        // The temperature whose melodies the classifier tells from real ones least often.
         // VALID_TEMPERATURES is not empty.
-        let (temperature, overlap, in_scale) =
-            sweep.iter().max_by(|a, b| mean(&a.1).total_cmp(&mean(&b.1))).copied().expect("temperatures to try");
+        let (temperature, overlap, in_scale, accuracy) =
+            sweep.iter().min_by(|a, b| a.3.total_cmp(&b.3)).copied().expect("temperatures to try");
         let mean_overlap = mean(&overlap);
         state.epochs_done = epoch + 1;
         let train_losses: BTreeMap<&str, f64> = sums.iter().map(|(k, v)| (*k, v / steps_per_epoch as f64)).collect();
-        let by_temperature: BTreeMap<String, f64> = sweep.iter().map(|(t, o, _)| (format!("{t}"), mean(o))).collect();
+        let by_temperature: BTreeMap<String, f64> = sweep.iter().map(|(t, o, _, _)| (format!("{t}"), mean(o))).collect();
+        let accuracy_by_temperature: BTreeMap<String, f64> = sweep.iter().map(|(t, _, _, a)| (format!("{t}"), *a)).collect();
         let steps_per_s = steps_per_epoch as f64 / train_seconds;
         let samples_per_s = steps_per_s * batch as f64;
         let record = serde_json::json!({
@@ -426,11 +406,13 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
             "valid_mean_overlap": mean_overlap,
             "valid_mean_overlap_by_temperature": by_temperature,
             "valid_overlap": overlap,
+            "valid_classifier_accuracy": accuracy,
+            "valid_classifier_accuracy_by_temperature": accuracy_by_temperature,
             "valid_in_scale_rate": in_scale,
         });
         writeln!(metrics_file, "{record}").map_err(|e| format!("metrics.jsonl: {e}"))?;
         eprintln!(
-            "epoch {}: train {train_losses:?}, valid mean overlap {mean_overlap:.3} at temperature {temperature}, in-scale {in_scale:.3}; \
+            "epoch {}: train {train_losses:?}, valid classifier accuracy {accuracy:.3}, mean overlap {mean_overlap:.3} at temperature {temperature}, in-scale {in_scale:.3}; \
              {steps_per_s:.1} steps/s, {:.0} windows/s, {:.0} s in all",
             epoch + 1,
             samples_per_s,
@@ -439,10 +421,11 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         if config.save_epochs {
             let dir = out.join("epochs");
             std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            let metadata = epoch_metadata(temperature, mean_overlap, epoch + 1);
+            let metadata = epoch_metadata(temperature, mean_overlap, accuracy, epoch + 1);
             write_model(&learner, &config, &dir.join(format!("epoch-{:03}.onnx", epoch + 1)), &metadata, &windows, device)?;
         }
-        if mean_overlap > state.best_valid_overlap {
+        if accuracy < state.best_valid_accuracy {
+            state.best_valid_accuracy = accuracy;
             state.best_valid_overlap = mean_overlap;
             state.best_temperature = temperature;
             state.best_epoch = epoch + 1;
@@ -453,8 +436,9 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         save_checkpoint(&learner, &state, &checkpoint_dir)?;
     }
     eprintln!(
-        "done in {:.0} s; best validation mean overlap {:.3}; model: {}",
+        "done in {:.0} s; best validation classifier accuracy {:.3} (mean overlap {:.3}); model: {}",
         started.elapsed().as_secs_f64(),
+        state.best_valid_accuracy,
         state.best_valid_overlap,
         out.join("model.onnx").display()
     );
@@ -466,13 +450,41 @@ fn save_checkpoint(learner: &Learner, state: &RunState, dir: &Path) -> Result<()
     write_json(&dir.join("state.json"), state)
 }
 
-/// Writes the learner's generator as ONNX to `path`, with `extra` metadata and, for a VAE,
-/// the latent directions measured on `windows`.
+/// Writes the learner's decoder to `path` and its encoder beside it (`name.encoder.onnx`),
+/// with `extra` metadata, the provenance of the run and the latent directions measured on
+/// `windows`. Both files carry the same model id (a hash of the decoder file).
 fn write_model(learner: &Learner, config: &TrainConfig, path: &Path, extra: &BTreeMap<String, String>, windows: &[Window], device: &Device) -> Result<(), String> {
     let mut extra = extra.clone();
     extra.extend(learner.directions_metadata(config, windows, device));
-    let bytes = export_decoder(learner.decoder(), &config.shape, config.kind.name(), &extra);
-    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+    extra.extend(provenance(config));
+    let draft = export_decoder(learner.decoder(), &config.shape, &extra);
+    extra.insert(meta::MODEL_ID.to_string(), format!("{:016x}", fnv1a(&draft)));
+    let decoder = export_decoder(learner.decoder(), &config.shape, &extra);
+    let encoder = export_encoder(&learner.model.encoder, &config.shape, &extra);
+    std::fs::write(path, decoder).map_err(|e| format!("{}: {e}", path.display()))?;
+    let encoder_path = neume::runtime::encoder_path(path);
+    std::fs::write(&encoder_path, encoder).map_err(|e| format!("{}: {e}", encoder_path.display()))
+}
+
+/// FNV-1a, 64 bits: a stable fingerprint of a file's bytes.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Where a run's model comes from: its collections, their licence, the date and the command.
+fn provenance(config: &TrainConfig) -> BTreeMap<String, String> {
+    let collections = data::collections(&config.data, &config.selection);
+    let meter = if config.selection.duple_only { " (duple-meter tunes only)" } else { "" };
+    let date = std::process::Command::new("date").args(["-u", "+%Y-%m-%d"]).output().ok().and_then(|o| String::from_utf8(o.stdout).ok());
+    let mut md = BTreeMap::from([
+        (meta::TRAINING_DATA.to_string(), format!("{}{meter}", collections.join(","))),
+        (meta::DATA_LICENCE.to_string(), data::licence_of(&collections).to_string()),
+        (meta::COMMAND.to_string(), config.command.clone()),
+    ]);
+    if let Some(date) = date {
+        md.insert(meta::TRAINED.to_string(), date.trim().to_string());
+    }
+    md
 }
 
 /// Loads a run's best (else latest) checkpoint.
@@ -498,15 +510,12 @@ pub fn export_run(run: &Path, path: &Path, data: Option<&Path>, device: &Device)
         Ok(text) => best_metadata(&serde_json::from_str(&text).map_err(|e| format!("{}: {e}", state_path.display()))?),
         Err(_) => BTreeMap::new(),
     };
-    // Only a VAE measures directions, on training windows.
-    let mut windows = Vec::new();
-    if config.kind == Kind::Vae {
-        let folder = data.unwrap_or(&config.data);
-        let corpus = data::load_folder(folder, false).map_err(|e| format!("{}: {e}", folder.display()))?;
-        windows = data::windows(&corpus.tunes, config.shape.bars, 1);
-        if windows.is_empty() {
-            return Err(format!("{}: no training windows to measure the latent directions on", folder.display()));
-        }
+    // The latent directions are measured on training windows.
+    let folder = data.unwrap_or(&config.data);
+    let corpus = data::load_selection(folder, &config.selection, false).map_err(|e| format!("{}: {e}", folder.display()))?;
+    let windows = data::windows(&corpus.tunes, config.shape.bars, 1);
+    if windows.is_empty() {
+        return Err(format!("{}: no training windows to measure the latent directions on", folder.display()));
     }
     write_model(&learner, &config, path, &extra, &windows, device)
 }

@@ -49,11 +49,18 @@ fn eval_puts_the_baselines_beside_every_figure() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8(out.stdout).unwrap();
     let rows: Vec<&str> = table.lines().collect();
-    assert_eq!(rows.len(), 4, "{table}");
-    assert!(rows[2].starts_with("markov ") && rows[3].starts_with("markov-notes"), "{table}");
-    for row in &rows[1..] {
-        let mean: f64 = row.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert_eq!(rows.len(), 5, "{table}");
+    assert!(rows[0].contains("classifier") && rows[0].contains("step"), "{table}");
+    assert!(rows[1].starts_with("reference: "), "{table}");
+    assert!(rows[3].starts_with("markov ") && rows[4].starts_with("markov-notes"), "{table}");
+    for row in &rows[2..] {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        let mean: f64 = cells[1].parse().unwrap();
         assert!((0.0..=1.0).contains(&mean), "{row}");
+        // The classifier column: accuracy ± spread over the folds.
+        let (accuracy, spread) = cells[cells.len() - 5].split_once('±').unwrap();
+        let (accuracy, spread): (f64, f64) = (accuracy.parse().unwrap(), spread.parse().unwrap());
+        assert!((0.0..=1.0).contains(&accuracy) && spread >= 0.0, "{row}");
     }
 }
 
