@@ -12,7 +12,11 @@ use stats::{report, time_runs};
 
 fn main() {
     let started = Instant::now();
-    let mut generator = neume::default_generator().expect("the default model loads");
+    // NEUME_BENCH_MODEL: another model file to time instead of the default.
+    let mut generator = match std::env::var_os("NEUME_BENCH_MODEL") {
+        Some(path) => neume::runtime::Generator::from_file(std::path::Path::new(&path)).expect("the model loads"),
+        None => neume::default_generator().expect("the default model loads"),
+    };
     println!("backend: {}; load + warm-up {:.1} ms", generator.backend(), started.elapsed().as_secs_f64() * 1e3);
     let x = vec![0.0f32; generator.info().step_input()];
     let mut state = generator.start();

@@ -131,11 +131,11 @@ fn stop_loop_jump_and_deactivate_leave_no_note_on() {
 
 #[test]
 fn a_reopened_project_plays_the_same_notes_even_when_its_model_file_is_gone() {
-    // A project that uses a user model (a copy of the GAN shipped for comparison).
+    // A project that uses a user model (a copy of the small fixture model).
     let dir = std::env::temp_dir().join(format!("neume-state-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let model = dir.join("user-model.onnx");
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/models/neume-gan.onnx"), &model).unwrap();
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models/small.onnx"), &model).unwrap();
 
     let mut first = Host::load();
     // Persisted fields are JSON strings inside the state's JSON.

@@ -58,11 +58,13 @@ fn bad_models_are_reported_and_good_ones_replace_the_current_one() {
     let turned = newest(&mut ring).unwrap();
     assert_ne!(turned.key, first.key);
 
-    // A good model (the GAN): it loads, becomes part of the state, and plays.
-    let gan = dir.join("gan.onnx");
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/models/neume-gan.onnx"), &gan).unwrap();
+    // A good model (a small one trained on the fixtures), with its encoder beside it: it
+    // loads, becomes part of the state, and plays.
+    let gan = dir.join("small.onnx");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models/small.onnx"), &gan).unwrap();
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models/small.encoder.onnx"), dir.join("small.encoder.onnx")).unwrap();
     shared.send(Command::LoadModel(gan.clone()));
-    wait_for("the GAN's melody", || ring.slots() > 0);
+    wait_for("the small model's melody", || ring.slots() > 0);
     let from_gan = newest(&mut ring).unwrap();
     assert_ne!(from_gan.key, turned.key);
     assert_eq!(params.model_path.read().as_deref(), Some(gan.display().to_string().as_str()));

@@ -215,51 +215,74 @@ pub struct TwoSample {
     pub per_set: usize,
 }
 
-/// Cross-validated accuracy of telling `a` from `b` (`folds`-fold, stratified, seeded).
-pub fn two_sample(a: &[Melody], b: &[Melody], folds: usize, seed: u64) -> TwoSample {
+/// Cross-validated accuracy of telling `a` from `b` (`folds`-fold, seeded), each melody with
+/// a group: melodies of one group (windows of one tune) always fall in the same fold, so the
+/// classifier cannot score by recognising a tune it was trained on. Give every melody its own
+/// group when they are independent (generated ones). The larger set is cut to the smaller
+/// (whole groups are kept in shuffled order until the size is reached).
+pub fn two_sample(a: &[(Melody, usize)], b: &[(Melody, usize)], folds: usize, seed: u64) -> TwoSample {
     let mut rng = Rng::new(seed);
     let per_set = a.len().min(b.len());
-    let pick = |set: &[Melody], rng: &mut Rng| -> Vec<Vec<f64>> {
+    // Keep `per_set` melodies of a set: groups in shuffled order, members in order.
+    let pick = |set: &[(Melody, usize)], rng: &mut Rng| -> Vec<(Vec<f64>, usize)> {
+        let mut groups: Vec<usize> = set.iter().map(|(_, g)| *g).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        rng.shuffle(&mut groups);
+        let rank: std::collections::HashMap<usize, usize> = groups.iter().enumerate().map(|(r, &g)| (g, r)).collect();
         let mut order: Vec<usize> = (0..set.len()).collect();
-        rng.shuffle(&mut order);
-        order.into_iter().take(per_set).map(|i| features(&set[i])).collect()
+        order.sort_by_key(|&i| (rank[&set[i].1], i));
+        order.into_iter().take(per_set).map(|i| (features(&set[i].0), rank[&set[i].1])).collect()
     };
     let (fa, fb) = (pick(a, &mut rng), pick(b, &mut rng));
-    let folds = folds.clamp(2, per_set.max(2));
-    if per_set < folds {
+    let folds = folds.max(2);
+    if per_set < 2 * folds {
         return TwoSample { accuracy: f64::NAN, spread: f64::NAN, per_set };
     }
-    // Row i of each set goes to fold i % folds: stratified, both sets equally in every fold.
-    let accuracies: Vec<f64> = (0..folds)
-        .map(|k| {
-            let mut train: Vec<(&Vec<f64>, f64)> = Vec::new();
-            let mut test: Vec<(&Vec<f64>, f64)> = Vec::new();
-            for (set, label) in [(&fa, 1.0), (&fb, 0.0)] {
-                for (i, row) in set.iter().enumerate() {
-                    if i % folds == k { test.push((row, label)) } else { train.push((row, label)) }
-                }
+    // A group's fold: groups dealt round-robin in their shuffled order.
+    let (mut correct_all, mut tested_all) = (0usize, 0usize);
+    let mut accuracies = Vec::with_capacity(folds);
+    for k in 0..folds {
+        let mut train: Vec<(&Vec<f64>, f64)> = Vec::new();
+        let mut test: Vec<(&Vec<f64>, f64)> = Vec::new();
+        for (set, label) in [(&fa, 1.0), (&fb, 0.0)] {
+            for (row, group) in set.iter() {
+                if group % folds == k { test.push((row, label)) } else { train.push((row, label)) }
             }
-            let rows: Vec<&Vec<f64>> = train.iter().map(|(r, _)| *r).collect();
-            let binned = Binned::fit(&rows);
-            let data = binned.rows(&rows);
-            let labels: Vec<f64> = train.iter().map(|(_, l)| *l).collect();
-            let trees = boost(&data, &labels);
-            let test_rows: Vec<&Vec<f64>> = test.iter().map(|(r, _)| *r).collect();
-            let correct = binned
-                .rows(&test_rows)
-                .iter()
-                .zip(&test)
-                .filter(|(row, (_, label))| {
-                    let score: f64 = trees.iter().map(|t| t.predict(row)).sum();
-                    (score > 0.0) == (*label > 0.5)
-                })
-                .count();
-            correct as f64 / test.len() as f64
-        })
-        .collect();
-    let mean = accuracies.iter().sum::<f64>() / accuracies.len() as f64;
-    let var = accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / accuracies.len() as f64;
-    TwoSample { accuracy: mean, spread: var.sqrt(), per_set }
+        }
+        if test.is_empty() || train.is_empty() {
+            continue;
+        }
+        let rows: Vec<&Vec<f64>> = train.iter().map(|(r, _)| *r).collect();
+        let binned = Binned::fit(&rows);
+        let data = binned.rows(&rows);
+        let labels: Vec<f64> = train.iter().map(|(_, l)| *l).collect();
+        let trees = boost(&data, &labels);
+        let test_rows: Vec<&Vec<f64>> = test.iter().map(|(r, _)| *r).collect();
+        let correct = binned
+            .rows(&test_rows)
+            .iter()
+            .zip(&test)
+            .filter(|(row, (_, label))| {
+                let score: f64 = trees.iter().map(|t| t.predict(row)).sum();
+                (score > 0.0) == (*label > 0.5)
+            })
+            .count();
+        correct_all += correct;
+        tested_all += test.len();
+        accuracies.push(correct as f64 / test.len() as f64);
+    }
+    // Every melody is tested once; both sets are the same size, so the pooled accuracy is
+    // balanced. The spread is over the folds.
+    let accuracy = correct_all as f64 / tested_all.max(1) as f64;
+    let mean = accuracies.iter().sum::<f64>() / accuracies.len().max(1) as f64;
+    let var = accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / accuracies.len().max(1) as f64;
+    TwoSample { accuracy, spread: var.sqrt(), per_set }
+}
+
+/// Melodies that are independent of each other (generated ones): one group each.
+pub fn ungrouped(melodies: &[Melody]) -> Vec<(Melody, usize)> {
+    melodies.iter().cloned().enumerate().map(|(i, m)| (m, i)).collect()
 }
 
 /// Shares of a set's note-to-note moves: (steps of 1–2 semitones, repeated notes, leaps of
@@ -333,12 +356,18 @@ mod tests {
         let a: Vec<Melody> = (0..150).map(|_| walk(&mut rng)).collect();
         let b: Vec<Melody> = (0..150).map(|_| leap(&mut rng)).collect();
         let c: Vec<Melody> = (0..150).map(|_| walk(&mut rng)).collect();
-        let apart = two_sample(&a, &b, 5, 1);
+        let apart = two_sample(&ungrouped(&a), &ungrouped(&b), 5, 1);
         assert!(apart.accuracy > 0.95, "{apart:?}");
-        let same = two_sample(&a, &c, 5, 1);
+        let same = two_sample(&ungrouped(&a), &ungrouped(&c), 5, 1);
         assert!(same.accuracy < 0.65, "{same:?}");
+        // Ten copies each of 15 tunes against 150 other walks: with tunes split across folds
+        // a classifier could recognise them; grouped folds keep it honest.
+        let tunes: Vec<(Melody, usize)> = (0..150).map(|i| (a[i / 10].clone(), i / 10)).collect();
+        let grouped = two_sample(&tunes, &ungrouped(&c), 5, 1);
+        assert!(grouped.accuracy < 0.75, "{grouped:?}");
+        // Every move of a walk is a step, except where the range clamps it to a repeat.
         let rates = interval_rates(&a);
-        assert_eq!(rates.step, 1.0);
+        assert!(rates.step > 0.97 && rates.step + rates.repeat == 1.0, "{rates:?}");
         assert_eq!(rates.leap, 0.0);
     }
 }

@@ -194,14 +194,20 @@ pub fn one_window_per_tune(tunes: &[Tune], bars: usize, rng: &mut Rng) -> Vec<Me
 /// Windows of `bars` bars cut one after another from each tune (no overlap, from bar lines),
 /// octave-centred: the reference sets of evaluation.
 pub fn reference_windows(tunes: &[Tune], bars: usize) -> Vec<Melody> {
+    reference_windows_by_tune(tunes, bars).into_iter().map(|(w, _)| w).collect()
+}
+
+/// [`reference_windows`], each with the index of the tune it comes from (windows of one tune
+/// are alike, so a classifier test must keep them on one side of every split).
+pub fn reference_windows_by_tune(tunes: &[Tune], bars: usize) -> Vec<(Melody, usize)> {
     let len = (bars * STEPS_PER_BAR) as u32;
     let mut out = Vec::new();
-    for tune in tunes {
+    for (index, tune) in tunes.iter().enumerate() {
         let mut start = 0;
         while start + len <= tune.melody.len_steps {
             let w = tune.melody.window(start, len);
             if w.notes.len() >= 4 && w.notes[0].start_step == 0 {
-                out.push(w.transposed(centring_octave_shift(w.notes.iter().map(|n| n.pitch))));
+                out.push((w.transposed(centring_octave_shift(w.notes.iter().map(|n| n.pitch))), index));
                 start += len.div_ceil(tune.bar_steps.max(1)) * tune.bar_steps.max(1);
             } else {
                 start += tune.bar_steps.max(1);

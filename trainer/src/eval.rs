@@ -7,6 +7,7 @@ use neume::encoding::{Melody, STEPS_PER_BAR};
 use neume::generate::{generate, GenerateOptions, Rng};
 use neume::runtime::Generator;
 
+use crate::classifier::ungrouped;
 use crate::data;
 use crate::markov::{NoteMarkov, TokenMarkov};
 use crate::metrics::{self, Report, FEATURE_NAMES};
@@ -32,7 +33,7 @@ pub struct EvalArgs<'a> {
     pub selection: data::Selection,
 }
 
-fn shuffled_take(mut v: Vec<Melody>, n: usize, rng: &mut Rng) -> Vec<Melody> {
+fn shuffled_take<T>(mut v: Vec<T>, n: usize, rng: &mut Rng) -> Vec<T> {
     rng.shuffle(&mut v);
     v.truncate(n);
     v
@@ -48,11 +49,13 @@ struct Baselines {
 const BASELINES: [&str; 2] = ["markov", "markov-notes"];
 
 /// Melodies from whatever `spec` names.
-fn melodies_of(spec: &str, args: &EvalArgs<'_>, baselines: &Baselines, rng: &mut Rng) -> Result<Vec<Melody>, String> {
+/// Melodies from whatever `spec` names, each with its group (its tune for real windows; its
+/// own index for generated ones).
+fn melodies_of(spec: &str, args: &EvalArgs<'_>, baselines: &Baselines, rng: &mut Rng) -> Result<Vec<(Melody, usize)>, String> {
     let len_steps = (args.bars * STEPS_PER_BAR) as u32;
     match spec {
-        "markov" => return Ok((0..args.count).map(|_| baselines.tokens.generate(len_steps, rng)).collect()),
-        "markov-notes" => return Ok((0..args.count).map(|_| baselines.notes.generate(len_steps, rng)).collect()),
+        "markov" => return Ok(ungrouped(&(0..args.count).map(|_| baselines.tokens.generate(len_steps, rng)).collect::<Vec<_>>())),
+        "markov-notes" => return Ok(ungrouped(&(0..args.count).map(|_| baselines.notes.generate(len_steps, rng)).collect::<Vec<_>>())),
         _ => {}
     }
     let path = Path::new(spec);
@@ -61,20 +64,20 @@ fn melodies_of(spec: &str, args: &EvalArgs<'_>, baselines: &Baselines, rng: &mut
         let mut generator = Generator::from_file(&onnx).map_err(|e| e.to_string())?;
         eprintln!("{}: {} model on {}", onnx.display(), generator.info().kind, generator.backend());
         return (0..args.count)
-            .map(|i| {
+            .map(|i| -> Result<(Melody, usize), String> {
                 let options = GenerateOptions {
                     bars: args.bars,
                     seed: args.seed.wrapping_add(i as u64),
                     temperature: args.temperature,
                     ..GenerateOptions::default()
                 };
-                generate(&mut generator, &options).map_err(|e| e.to_string())
+                Ok((generate(&mut generator, &options).map_err(|e| e.to_string())?, i))
             })
             .collect();
     }
     if path.is_dir() {
         let corpus = data::load_selection(path, &args.selection, true).map_err(|e| format!("{}: {e}", path.display()))?;
-        let windows = data::reference_windows(&corpus.tunes, args.bars);
+        let windows = data::reference_windows_by_tune(&corpus.tunes, args.bars);
         return Ok(shuffled_take(windows, args.count, rng));
     }
     Err(format!("{spec}: neither an .onnx file, a run folder, a folder of MIDI files, `markov` nor `markov-notes`"))
@@ -85,7 +88,8 @@ fn melodies_of(spec: &str, args: &EvalArgs<'_>, baselines: &Baselines, rng: &mut
 pub fn evaluate(args: &EvalArgs<'_>) -> Result<Vec<Report>, String> {
     let mut rng = Rng::new(args.seed);
     let reference_corpus = data::load_selection(args.reference, &args.selection, true).map_err(|e| format!("{}: {e}", args.reference.display()))?;
-    let reference = shuffled_take(data::reference_windows(&reference_corpus.tunes, args.bars), args.count, &mut rng);
+    let reference_grouped = shuffled_take(data::reference_windows_by_tune(&reference_corpus.tunes, args.bars), args.count, &mut rng);
+    let reference: Vec<Melody> = reference_grouped.iter().map(|(m, _)| m.clone()).collect();
     let training = data::load_selection(args.train, &args.selection, false).map_err(|e| format!("{}: {e}", args.train.display()))?;
     let training_melodies: Vec<Melody> = training.tunes.iter().map(|t| t.melody.clone()).collect();
     let patterns = metrics::pattern_set(training_melodies.iter());
@@ -102,7 +106,7 @@ pub fn evaluate(args: &EvalArgs<'_>) -> Result<Vec<Report>, String> {
     );
     // The reference's own interval shares, the row the others are read against.
     let mut reports = vec![Report {
-        name: format!("reference: {}", args.reference.display()),
+        name: "reference (real tunes)".to_string(),
         melodies: reference.len(),
         overlap: vec![1.0; FEATURE_NAMES.len()],
         mean_overlap: 1.0,
@@ -115,7 +119,7 @@ pub fn evaluate(args: &EvalArgs<'_>) -> Result<Vec<Report>, String> {
     let specs = std::iter::once(args.model).chain(BASELINES.into_iter().filter(|b| *b != args.model));
     for spec in specs {
         let generated = melodies_of(spec, args, &baselines, &mut rng)?;
-        reports.push(metrics::report(spec, &generated, &reference, &patterns));
+        reports.push(metrics::report(spec, &generated, &reference_grouped, &patterns));
     }
     Ok(reports)
 }

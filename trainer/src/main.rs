@@ -186,7 +186,7 @@ fn run() -> Result<(), String> {
                 kl_warmup_steps: 1000,
                 token_dropout: args.token_dropout,
                 selection: Selection { exclude: args.exclude, duple_only: args.duple_only },
-                command: std::env::args().collect::<Vec<_>>().join(" "),
+                command: std::iter::once("neume-train".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" "),
                 save_epochs: args.save_epochs,
             };
             ctrlc::set_handler(|| training::STOP.store(true, std::sync::atomic::Ordering::Relaxed))

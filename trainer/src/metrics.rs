@@ -247,9 +247,14 @@ pub struct Report {
 }
 
 /// Evaluates `generated` against `reference`.
-pub fn report(name: &str, generated: &[Melody], reference: &[Melody], training_patterns: &HashSet<[i8; 7]>) -> Report {
+/// Each melody comes with its group (the tune a window was cut from; see
+/// [`crate::classifier::two_sample`]).
+pub fn report(name: &str, generated_grouped: &[(Melody, usize)], reference_grouped: &[(Melody, usize)], training_patterns: &HashSet<[i8; 7]>) -> Report {
+    let two_sample = crate::classifier::two_sample(generated_grouped, reference_grouped, 5, 1);
+    let generated: Vec<Melody> = generated_grouped.iter().map(|(m, _)| m.clone()).collect();
+    let reference: Vec<Melody> = reference_grouped.iter().map(|(m, _)| m.clone()).collect();
+    let (generated, reference) = (&generated[..], &reference[..]);
     let overlap = overlap_areas(generated, reference, 1).to_vec();
-    let two_sample = crate::classifier::two_sample(generated, reference, 5, 1);
     Report {
         name: name.to_string(),
         melodies: generated.len(),

@@ -37,7 +37,7 @@ fn two() -> usize {
 impl ModelShape {
     /// The shipped default model's shape (`models/neume-default.onnx`), and the trainer's
     /// defaults.
-    pub const DEFAULT: ModelShape = ModelShape { bars: 4, latent: 32, hidden: 192, layers: 2 };
+    pub const DEFAULT: ModelShape = ModelShape { bars: 4, latent: 32, hidden: 128, layers: 2 };
 
     /// Steps per window.
     pub fn steps(&self) -> usize {

@@ -51,7 +51,7 @@ fn eval_puts_the_baselines_beside_every_figure() {
     let rows: Vec<&str> = table.lines().collect();
     assert_eq!(rows.len(), 5, "{table}");
     assert!(rows[0].contains("classifier") && rows[0].contains("step"), "{table}");
-    assert!(rows[1].starts_with("reference: "), "{table}");
+    assert!(rows[1].starts_with("reference (real tunes)"), "{table}");
     assert!(rows[3].starts_with("markov ") && rows[4].starts_with("markov-notes"), "{table}");
     for row in &rows[2..] {
         let cells: Vec<&str> = row.split_whitespace().collect();
