@@ -20,7 +20,8 @@ pub struct Rating {
     pub rating: i8,
     /// The melody's latent point.
     pub latent: Vec<f32>,
-    /// `default`, or the model file's path: points only mean something for their model.
+    /// The model's id (`id:` and its `neume.model_id`), or for a model without one `default` or
+    /// its path: points only mean something in their model's latent space.
     pub model: String,
     /// The seed the melody was sampled with.
     pub seed: u64,

@@ -272,6 +272,19 @@ impl ModelInfo {
         out
     }
 
+    /// Where the model comes from, in one line: its training collections and their licence
+    /// (empty when the metadata does not say).
+    pub fn provenance(&self) -> String {
+        let data = self.metadata.get(meta::TRAINING_DATA);
+        let licence = self.metadata.get(meta::DATA_LICENCE);
+        match (data, licence) {
+            (Some(d), Some(l)) => format!("{d} ({l})"),
+            (Some(d), None) => d.clone(),
+            (None, Some(l)) => format!("data licence: {l}"),
+            (None, None) => String::new(),
+        }
+    }
+
     /// The id shared by a model's decoder and encoder files ([`meta::MODEL_ID`]), if any.
     pub fn model_id(&self) -> Option<&str> {
         self.metadata.get(meta::MODEL_ID).map(String::as_str)

@@ -254,6 +254,10 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     let ratings = std::fs::read_to_string(data_dir.join("ratings.jsonl")).expect("Like wrote the ratings file");
     assert_eq!(ratings.lines().count(), 1);
     assert!(ratings.contains("\"rating\":1"), "{ratings}");
+    // Keyed by the model's id (its latent space), not by "default": a new default model must
+    // not be steered by points rated on the old one.
+    let id = neume::default_generator().unwrap().info().model_id().unwrap().to_string();
+    assert!(ratings.contains(&format!("\"model\":\"id:{id}\"")), "{ratings}");
     std::thread::sleep(Duration::from_millis(300));
     click(191, 44);
     pump(&mut host);

@@ -110,8 +110,10 @@ impl NeumeEditor {
         }
     }
 
+    /// The key of the current model's ratings: its id once the worker has loaded it.
     fn model_name(&self) -> String {
-        self.params.model_path.read().clone().unwrap_or_else(|| "default".into())
+        let id = self.shared.status.lock().model_id.clone();
+        if id.is_empty() { self.params.model_path.read().clone().unwrap_or_else(|| "default".into()) } else { id }
     }
 
     /// The ratings of the current model, (re)loaded when the model changes.
@@ -435,6 +437,9 @@ impl NeumeEditor {
         ui.horizontal_wrapped(|ui| {
             let model = std::path::Path::new(&status.model_name).file_name().map_or(status.model_name.clone(), |n| n.to_string_lossy().into_owned());
             ui.label(RichText::new(format!("Model: {model}")).color(DIM));
+            if !status.provenance.is_empty() {
+                ui.label(RichText::new(format!("Trained on: {}", status.provenance)).color(DIM));
+            }
             ui.label(RichText::new(format!("Backend: {}", status.backend)).color(DIM));
             ui.label(RichText::new(format!("Last generation: {:.2} ms", status.last_generation_ms)).color(DIM));
             if !self.shared.worker_alive.load(Ordering::Relaxed) && status.generations > 0 {

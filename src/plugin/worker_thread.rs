@@ -49,6 +49,13 @@ pub struct WorkerStatus {
     pub model_name: String,
     /// The backend running it.
     pub backend: String,
+    /// Identifies the model's latent space for ratings: its `neume.model_id` (a hash of its
+    /// decoder file), else its name. A new default model gets a new id, so points rated on
+    /// another latent space never steer it.
+    pub model_id: String,
+    /// Where the model comes from: its training collections and their licence (from its
+    /// metadata; empty when it does not say).
+    pub provenance: String,
     /// Why the last model file asked for did not load (the previous model plays on);
     /// cleared when a model loads.
     pub model_error: Option<String>,
@@ -466,9 +473,13 @@ impl Worker {
 
     fn install(&mut self, generator: Generator) {
         let (name, backend) = (generator.name().to_string(), generator.backend().to_string());
+        let provenance = generator.info().provenance();
+        let model_id = generator.info().model_id().map_or_else(|| name.clone(), |id| format!("id:{id}"));
         self.shared.report(|s| {
+            s.model_id = model_id;
             s.model_name = name;
             s.backend = backend;
+            s.provenance = provenance;
         });
         self.generator = Some(generator);
     }
