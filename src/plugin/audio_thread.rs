@@ -100,6 +100,9 @@ pub struct TransportInfo {
     pub loop_beats: Option<(f64, f64)>,
 }
 
+/// Song positions at or beyond this many beats are not played (see `next_onset`).
+const MAX_POSITION_BEATS: f64 = (1u64 << 40) as f64;
+
 /// Playback settings read from the parameters once per block.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PlaySettings {
@@ -333,7 +336,10 @@ impl Sequencer {
     fn next_onset(&self, after: f64, high: f64, swing: f32) -> Option<(f64, PlayNote)> {
         let notes = self.melody.notes();
         let period = f64::from(self.melody.len_steps) / STEPS_PER_BEAT;
-        if notes.is_empty() || !(period > 0.0) || !after.is_finite() {
+        // Past 2^40 beats (about 17,000 years at 120 BPM: only a buggy host reports that) a
+        // 16th is no longer resolved and `k += 1.0` below could stop changing `k`: play nothing
+        // rather than loop forever on the audio thread.
+        if notes.is_empty() || !(period > 0.0) || !after.is_finite() || !high.is_finite() || after.abs() >= MAX_POSITION_BEATS || high.abs() >= MAX_POSITION_BEATS {
             return None;
         }
         let swing_steps = f64::from(swing.clamp(0.0, 1.0)) * 0.5;
@@ -359,6 +365,23 @@ impl Sequencer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_song_position_plays_nothing_and_returns() {
+        // At 2^60 beats, k · period + step rounds to k · period: the loop would never end.
+        let mut seq = Sequencer::default();
+        seq.set_pending(melody(&[(60, 0, 4), (62, 4, 2)], 16));
+        let mut events = 0;
+        for pos in [2f64.powi(60), -(2f64.powi(55)), 2f64.powi(40)] {
+            for _ in 0..4 {
+                seq.process(512, 48_000.0, &playing(pos), &PlaySettings::default(), &mut |_| events += 1);
+            }
+        }
+        assert_eq!(events, 0);
+        // Back at a sane position it plays again.
+        seq.process(512, 48_000.0, &playing(0.0), &PlaySettings::default(), &mut |_| events += 1);
+        assert!(events > 0);
+    }
 
     fn melody(notes: &[(u8, u32, u32)], len_steps: u32) -> PlayMelody {
         let notes = notes.iter().map(|&(pitch, start_step, len_steps)| Note { pitch, start_step, len_steps }).collect();
