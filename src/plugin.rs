@@ -126,7 +126,15 @@ impl Plugin for Neume {
     }
 
     fn process(&mut self, buffer: &mut Buffer, _aux: &mut AuxiliaryBuffers, context: &mut impl ProcessContext<Self>) -> ProcessStatus {
-        // Audio passes through: the buffers are in place, so there is nothing to copy.
+        // Audio passes through (the buffers are in place), with subnormal samples flushed to
+        // zero: they would put the next plugin on the CPU's slow path.
+        for channel in buffer.as_slice() {
+            for sample in channel.iter_mut() {
+                if sample.is_subnormal() {
+                    *sample = 0.0;
+                }
+            }
+        }
         let frames = buffer.samples() as u32;
         self.take_melodies();
         if self.from_worker.is_abandoned() {

@@ -199,3 +199,19 @@ fn a_seed_change_swaps_the_melody_at_the_next_bar_line() {
     assert!(!before.is_empty());
     stop(&mut host, &mut ledger);
 }
+
+#[test]
+fn audio_passes_through_with_subnormals_flushed_to_zero() {
+    // clap-validator's fuzz test feeds denormal input; a pass-through that copies it hands the
+    // next plugin the slow path (and the validator fails it).
+    let mut host = Host::load();
+    host.activate(RATE, 64);
+    let input = [0.25f32, f32::MIN_POSITIVE / 4.0, -0.5, -1e-40, 0.0, 1.0];
+    assert!(input[1].is_subnormal() && input[3].is_subnormal());
+    host.set_audio_input(&input);
+    host.process(60, &Transport { playing: false, tempo_bpm: 120.0, pos_beats: Some(0.0), loop_beats: None }, &[]);
+    for channel in host.audio_output() {
+        let expected: Vec<f32> = (0..60).map(|i| if input[i % 6].is_subnormal() { 0.0 } else { input[i % 6] }).collect();
+        assert_eq!(&channel[..60], &expected[..]);
+    }
+}

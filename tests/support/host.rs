@@ -187,6 +187,20 @@ impl Host {
         self.audio_out = vec![vec![0.0; max_frames as usize]; 2];
     }
 
+    /// Sets the audio input of the next blocks: `samples` repeated over the block, both channels.
+    pub fn set_audio_input(&mut self, samples: &[f32]) {
+        for channel in &mut self.audio_in {
+            for (i, s) in channel.iter_mut().enumerate() {
+                *s = samples[i % samples.len()];
+            }
+        }
+    }
+
+    /// The audio output of the last block (both channels, the activated maximum length).
+    pub fn audio_output(&self) -> &[Vec<f32>] {
+        &self.audio_out
+    }
+
     /// Stops processing and deactivates.
     pub fn deactivate(&mut self) {
         if let Some(p) = self.processor.take() {
@@ -204,7 +218,7 @@ impl Host {
         let n = frames as usize;
         let inputs = ports_in.with_input_buffers([AudioPortBuffer {
             latency: 0,
-            channels: AudioPortBufferType::f32_input_only(self.audio_in.iter_mut().map(|b| InputChannel::constant(&mut b[..n]))),
+            channels: AudioPortBufferType::f32_input_only(self.audio_in.iter_mut().map(|b| InputChannel::variable(&mut b[..n]))),
         }]);
         let mut outputs = ports_out.with_output_buffers([AudioPortBuffer {
             latency: 0,
