@@ -92,7 +92,7 @@ pub fn vocab_string() -> String {
 
 /// Operators the runtime accepts in a model file. Anything else is refused before a runtime
 /// sees the file (a panic inside tract would abort the host process).
-pub const ALLOWED_OPS: &[&str] = &["Gemm", "MatMul", "Add", "Sub", "Mul", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Clip", "Reshape"];
+pub const ALLOWED_OPS: &[&str] = &["Gemm", "MatMul", "Add", "Sub", "Mul", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Clip", "Concat", "Split", "Reshape"];
 
 /// Largest model file accepted, in bytes.
 pub const MAX_MODEL_BYTES: usize = 256 << 20;

@@ -1,7 +1,8 @@
 //! Writes a trained VAE as the two ONNX files the runtime loads:
 //! - the decoder as one step of the GRU (`x`, `state0…` in; `logits`, `state0_out…` out),
-//!   written with Gemm, Add, Mul, Sub, Sigmoid and Tanh only, which ONNX Runtime and tract
-//!   both run (tract refuses ONNX's own `GRU` operator in the variant we would need);
+//!   written with Concat, Gemm, Split, Add, Mul, Sub, Sigmoid and Tanh only, which ONNX
+//!   Runtime and tract both run (tract refuses ONNX's own `GRU` operator in the variant we
+//!   would need);
 //! - the encoder (`tokens` one-hot window in; `mu`, `logvar` out): Reshape, Gemm, Relu, Clip.
 //!
 //! Both carry the metadata the runtime checks.
@@ -93,6 +94,11 @@ impl Graph {
 
     /// One GRU cell (see [`GruLayer`]): returns the new state's name. `latent`: the first
     /// layer's `z` projection, stacked under its input weight (the step input ends with `z`).
+    ///
+    /// One Gemm per layer over `[x, h]`, whose columns are the reset and update sums
+    /// (`x·Wr + h·Ur`, `x·Wu + h·Uu`), the candidate's input part `x·Wn` and its state part
+    /// `h·Un` (zeros where a part does not read an input): per step, the runtime's fixed cost per
+    /// node, not the arithmetic, is what a small GRU pays, so fewer, larger nodes are faster.
     fn gru_cell(&mut self, prefix: &str, layer: &GruLayer, latent: Option<&Linear>, x: &str, h: &str, out: &str) -> String {
         let mut wx = weights(&layer.input);
         if let Some(latent) = latent {
@@ -102,19 +108,39 @@ impl Graph {
         }
         let wh = weights(&layer.recurrent);
         let hidden = wh.rows;
-        let mut gates = Vec::new();
-        for (g, gate) in ["r", "u", "n"].iter().enumerate() {
-            let from_x = self.gemm(&format!("{prefix}.x{gate}"), x, &wx.columns(g * hidden, hidden));
-            let from_h = self.gemm(&format!("{prefix}.h{gate}"), h, &wh.columns(g * hidden, hidden));
-            gates.push((from_x, from_h));
+        let (rows, cols) = (wx.rows + hidden, 4 * hidden);
+        let mut w = vec![0f32; rows * cols];
+        let mut b = vec![0f32; cols];
+        for c in 0..hidden {
+            // Column blocks of the fused weight: r, u (both inputs), x·Wn, h·Un.
+            for (block, gate, from_x, from_h) in [(0, 0, true, true), (1, 1, true, true), (2, 2, true, false), (3, 2, false, true)] {
+                let col = block * hidden + c;
+                let src = gate * hidden + c;
+                if from_x {
+                    for r in 0..wx.rows {
+                        w[r * cols + col] = wx.w[r * wx.cols + src];
+                    }
+                    b[col] += wx.b[src];
+                }
+                if from_h {
+                    for r in 0..hidden {
+                        w[(wx.rows + r) * cols + col] = wh.w[r * wh.cols + src];
+                    }
+                    b[col] += wh.b[src];
+                }
+            }
         }
-        let [(xr, hr), (xu, hu), (xn, hn)] = <[(String, String); 3]>::try_from(gates).expect("three gates");
-        let r_sum = self.node("Add", &format!("{prefix}.r_sum"), &[&xr, &hr], &[]);
-        let r = self.node("Sigmoid", &format!("{prefix}.r"), &[&r_sum], &[]);
-        let u_sum = self.node("Add", &format!("{prefix}.u_sum"), &[&xu, &hu], &[]);
-        let u = self.node("Sigmoid", &format!("{prefix}.u"), &[&u_sum], &[]);
-        let rh = self.node("Mul", &format!("{prefix}.r_hn"), &[&r, &hn], &[]);
-        let n_sum = self.node("Add", &format!("{prefix}.n_sum"), &[&xn, &rh], &[]);
+        let xh = self.node("Concat", &format!("{prefix}.xh"), &[x, h], &[Attribute::Int("axis", 1)]);
+        let fused = self.gemm(&format!("{prefix}.gates"), &xh, &Weights { w, rows, cols, b });
+        let split_name = format!("{prefix}.split_sizes");
+        self.proto.message(5, onnx::int64_tensor(&split_name, &[4], &[hidden as i64; 4]));
+        let parts: Vec<String> = ["r_sum", "u_sum", "xn", "hn"].iter().map(|p| format!("{prefix}.{p}")).collect();
+        let part_refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+        self.proto.message(1, onnx::node("Split", &format!("{prefix}.split"), &[&fused, &split_name], &part_refs, &[Attribute::Int("axis", 1)]));
+        let r = self.node("Sigmoid", &format!("{prefix}.r"), &[&parts[0]], &[]);
+        let u = self.node("Sigmoid", &format!("{prefix}.u"), &[&parts[1]], &[]);
+        let rh = self.node("Mul", &format!("{prefix}.r_hn"), &[&r, &parts[3]], &[]);
+        let n_sum = self.node("Add", &format!("{prefix}.n_sum"), &[&parts[2], &rh], &[]);
         let n = self.node("Tanh", &format!("{prefix}.n"), &[&n_sum], &[]);
         let h_minus_n = self.node("Sub", &format!("{prefix}.h_minus_n"), &[h, &n], &[]);
         let gated = self.node("Mul", &format!("{prefix}.u_gated"), &[&u, &h_minus_n], &[]);
