@@ -1,7 +1,7 @@
 //! The main directions of variation of a VAE's latent space, measured on training data:
 //! principal components of the posterior means of training windows. They go into the model's
 //! metadata (`neume.latent_directions`, `neume.latent_scales`), and the plugin's latent knobs
-//! move along them, strongest first. A GAN has no encoder: its knobs use the latent axes.
+//! move along them, strongest first. A model without them (one trained elsewhere) gets latent axes.
 
 use std::collections::BTreeMap;
 
