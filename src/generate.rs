@@ -282,16 +282,15 @@ impl Sampler {
     }
 }
 
-/// Samples one token per step from precomputed logits (`[steps * VOCAB_SIZE]`), with the same
-/// rules as [`Sampler`].
-pub fn sample_tokens(logits: &[f32], temperature: f32, rng: &mut Rng, allowed: impl Fn(u8) -> bool) -> Vec<Token> {
-    let mut sampler = Sampler::new(allowed);
-    logits.chunks_exact(VOCAB_SIZE).map(|row| sampler.next(row, temperature, rng)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One token per step of precomputed logits (`[steps * VOCAB_SIZE]`), through one sampler.
+    fn sample_tokens(logits: &[f32], temperature: f32, rng: &mut Rng, allowed: impl Fn(u8) -> bool) -> Vec<Token> {
+        let mut sampler = Sampler::new(allowed);
+        logits.chunks_exact(VOCAB_SIZE).map(|row| sampler.next(row, temperature, rng)).collect()
+    }
 
     #[test]
     fn rng_is_deterministic_and_roughly_normal() {

@@ -501,7 +501,7 @@ fn session(bytes: &[u8], name: &str) -> Result<(Session, Backend), ModelError> {
 pub struct DecoderState(Vec<Vec<f32>>);
 
 impl DecoderState {
-    /// Layer states as one flat list (for tests and inspection).
+    /// The state of each layer, first layer first (for tests and inspection).
     pub fn layers(&self) -> &[Vec<f32>] {
         &self.0
     }
@@ -515,9 +515,6 @@ pub struct Generator {
     name: String,
     backend: Backend,
     encoder: Option<Session>,
-    /// The decoder's inputs (`x`, then one state per layer), allocated once and rewritten at
-    /// every step: a step costs tens of microseconds, and fresh tensors were half of it.
-    step_inputs: Vec<(String, Tensor<f32>)>,
 }
 
 impl Generator {
@@ -527,12 +524,7 @@ impl Generator {
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Generator, ModelError> {
         let info = validate(bytes, name)?;
         let (session, backend) = session(bytes, name)?;
-        let runtime = |source| ModelError::Runtime { path: name.to_string(), source };
-        let mut step_inputs = vec![(STEP_INPUT.to_string(), Tensor::from_array(([1usize, info.step_input()], vec![0f32; info.step_input()])).map_err(runtime)?)];
-        for layer in 0..info.layers {
-            step_inputs.push((state_input(layer), Tensor::from_array(([1usize, info.hidden], vec![0f32; info.hidden])).map_err(runtime)?));
-        }
-        let mut generator = Generator { session, info, name: name.to_string(), backend, encoder: None, step_inputs };
+        let mut generator = Generator { session, info, name: name.to_string(), backend, encoder: None };
         // Warm-up: the first run is slower, and a model that cannot run, or runs to
         // non-finite numbers, fails here rather than while playing.
         let mut state = generator.start();
@@ -611,11 +603,12 @@ impl Generator {
         if state.0.len() != self.info.layers || state.0.iter().any(|h| h.len() != self.info.hidden) {
             return Err(invalid("the decoder state does not belong to this model".into()));
         }
-        for ((_, tensor), values) in self.step_inputs.iter_mut().zip(std::iter::once(x).chain(state.0.iter().map(Vec::as_slice))) {
-            tensor.extract_tensor_mut().1.copy_from_slice(values);
+        // Fresh input tensors each step: keeping them allocated between steps measured the same.
+        let mut inputs: Vec<(String, ort::value::DynValue)> = Vec::with_capacity(1 + state.0.len());
+        inputs.push((STEP_INPUT.to_string(), Tensor::from_array(([1usize, x.len()], x.to_vec())).map_err(runtime)?.into_dyn()));
+        for (layer, h) in state.0.iter().enumerate() {
+            inputs.push((state_input(layer), Tensor::from_array(([1usize, h.len()], h.clone())).map_err(runtime)?.into_dyn()));
         }
-        let inputs: Vec<(&str, ort::session::SessionInputValue<'_>)> =
-            self.step_inputs.iter().map(|(name, tensor)| (name.as_str(), tensor.into())).collect();
         let outputs = self.session.run(inputs).map_err(runtime)?;
         let (_, logits) = outputs[LOGITS].try_extract_tensor::<f32>().map_err(runtime)?;
         if logits.len() != VOCAB_SIZE {

@@ -172,34 +172,11 @@ pub fn windows(tunes: &[Tune], bars: usize, stride_bars: usize) -> Vec<Window> {
     out
 }
 
-/// One window per tune at a bar line chosen by `rng` (for evaluation reference sets).
-pub fn one_window_per_tune(tunes: &[Tune], bars: usize, rng: &mut Rng) -> Vec<Melody> {
-    let len = (bars * STEPS_PER_BAR) as u32;
-    let mut out = Vec::new();
-    for tune in tunes {
-        let starts: Vec<u32> = (0..)
-            .map(|i| i * tune.bar_steps)
-            .take_while(|&s| s + len <= tune.melody.len_steps)
-            .filter(|&s| tune.melody.window(s, len).notes.first().is_some_and(|n| n.start_step == 0))
-            .collect();
-        if starts.is_empty() {
-            continue;
-        }
-        let w = tune.melody.window(starts[rng.below(starts.len())], len);
-        out.push(w.transposed(centring_octave_shift(w.notes.iter().map(|n| n.pitch))));
-    }
-    out
-}
-
 /// Windows of `bars` bars cut one after another from each tune (no overlap, from bar lines),
-/// octave-centred: the reference sets of evaluation.
-pub fn reference_windows(tunes: &[Tune], bars: usize) -> Vec<Melody> {
-    reference_windows_by_tune(tunes, bars).into_iter().map(|(w, _)| w).collect()
-}
-
-/// [`reference_windows`], each with the index of the tune it comes from (windows of one tune
-/// are alike, so a classifier test must keep them on one side of every split).
-pub fn reference_windows_by_tune(tunes: &[Tune], bars: usize) -> Vec<(Melody, usize)> {
+/// octave-centred: the reference sets of evaluation. Each comes with the index of the tune it
+/// was cut from (windows of one tune are alike, so a classifier test must keep them on one
+/// side of every split).
+pub fn reference_windows(tunes: &[Tune], bars: usize) -> Vec<(Melody, usize)> {
     let len = (bars * STEPS_PER_BAR) as u32;
     let mut out = Vec::new();
     for (index, tune) in tunes.iter().enumerate() {

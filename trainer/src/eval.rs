@@ -77,7 +77,7 @@ fn melodies_of(spec: &str, args: &EvalArgs<'_>, baselines: &Baselines, rng: &mut
     }
     if path.is_dir() {
         let corpus = data::load_selection(path, &args.selection, true).map_err(|e| format!("{}: {e}", path.display()))?;
-        let windows = data::reference_windows_by_tune(&corpus.tunes, args.bars);
+        let windows = data::reference_windows(&corpus.tunes, args.bars);
         return Ok(shuffled_take(windows, args.count, rng));
     }
     Err(format!("{spec}: neither an .onnx file, a run folder, a folder of MIDI files, `markov` nor `markov-notes`"))
@@ -88,7 +88,7 @@ fn melodies_of(spec: &str, args: &EvalArgs<'_>, baselines: &Baselines, rng: &mut
 pub fn evaluate(args: &EvalArgs<'_>) -> Result<Vec<Report>, String> {
     let mut rng = Rng::new(args.seed);
     let reference_corpus = data::load_selection(args.reference, &args.selection, true).map_err(|e| format!("{}: {e}", args.reference.display()))?;
-    let reference_grouped = shuffled_take(data::reference_windows_by_tune(&reference_corpus.tunes, args.bars), args.count, &mut rng);
+    let reference_grouped = shuffled_take(data::reference_windows(&reference_corpus.tunes, args.bars), args.count, &mut rng);
     let reference: Vec<Melody> = reference_grouped.iter().map(|(m, _)| m.clone()).collect();
     let training = data::load_selection(args.train, &args.selection, false).map_err(|e| format!("{}: {e}", args.train.display()))?;
     let training_melodies: Vec<Melody> = training.tunes.iter().map(|t| t.melody.clone()).collect();

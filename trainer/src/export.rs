@@ -39,14 +39,6 @@ fn weights(layer: &Linear) -> Weights {
     Weights { w, rows, cols, b }
 }
 
-impl Weights {
-    /// Columns `start..start + len` (one gate of a fused GRU projection).
-    fn columns(&self, start: usize, len: usize) -> Weights {
-        let w = (0..self.rows).flat_map(|r| self.w[r * self.cols + start..r * self.cols + start + len].iter().copied()).collect();
-        Weights { w, rows: self.rows, cols: len, b: self.b[start..start + len].to_vec() }
-    }
-}
-
 /// The metadata every exported model carries; `role` is `decoder` or `encoder`.
 pub fn metadata(shape: &ModelShape, role: &str, extra: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     let mut md = BTreeMap::from([

@@ -36,15 +36,6 @@ pub enum Kind {
     Vae,
 }
 
-impl Kind {
-    /// Name stored in the model metadata.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Vae => "vae",
-        }
-    }
-}
-
 /// Everything a run is configured with; stored in the run folder.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TrainConfig {
@@ -286,7 +277,7 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         return Err(format!("{}: not enough usable melodies to train on", config.data.display()));
     }
     let valid = data::load_selection(&config.valid, &config.selection, true).map_err(|e| format!("{}: {e}", config.valid.display()))?;
-    let valid_grouped = data::reference_windows_by_tune(&valid.tunes, config.shape.bars);
+    let valid_grouped = data::reference_windows(&valid.tunes, config.shape.bars);
     let valid_reference: Vec<Melody> = valid_grouped.iter().map(|(m, _)| m.clone()).collect();
     eprintln!("{} validation windows", valid_reference.len());
 
