@@ -261,8 +261,13 @@ pub struct ModelSummary {
     pub inputs: Vec<TensorInfo>,
     /// Graph outputs.
     pub outputs: Vec<TensorInfo>,
-    /// Operator types used by the graph's nodes.
+    /// Operator types used by the graph's nodes; a node outside the default ONNX domain is
+    /// listed as `domain:op`, so that an allow-list of default-domain names refuses it.
     pub op_types: Vec<String>,
+    /// Node attributes that carry a graph (`If`, `Loop`, or any node given one).
+    pub subgraphs: usize,
+    /// Model-local functions (`ModelProto.functions`), which a runtime would expand.
+    pub functions: usize,
     /// Opset version of the default domain, 0 if none declared.
     pub opset: i64,
 }
@@ -308,20 +313,35 @@ fn read_value_info(bytes: &[u8]) -> Result<TensorInfo, ProtoError> {
 pub fn summarize(model_bytes: &[u8]) -> Result<ModelSummary, ProtoError> {
     let mut summary = ModelSummary::default();
     let mut saw_graph = false;
+    // A message repeated in a file is merged by protobuf readers, so a second `graph`
+    // field adds to the first: collect over all of them.
+    let (mut initializers, mut inputs) = (Vec::new(), Vec::new());
     ProtoReader::each(model_bytes, |f, v| {
         match (f, v) {
             (7, Field::Bytes(graph)) => {
                 saw_graph = true;
-                let mut initializers = Vec::new();
-                let mut inputs = Vec::new();
                 ProtoReader::each(graph, |f, v| {
                     match (f, v) {
-                        (1, Field::Bytes(node)) => ProtoReader::each(node, |f, v| {
-                            if let (4, Field::Bytes(op)) = (f, v) {
-                                summary.op_types.push(utf8(op)?);
-                            }
-                            Ok(())
-                        })?,
+                        (1, Field::Bytes(node)) => {
+                            let (mut op, mut domain) = (String::new(), String::new());
+                            ProtoReader::each(node, |f, v| {
+                                match (f, v) {
+                                    (4, Field::Bytes(b)) => op = utf8(b)?,
+                                    (7, Field::Bytes(b)) => domain = utf8(b)?,
+                                    (5, Field::Bytes(attribute)) => ProtoReader::each(attribute, |f, _| {
+                                        // AttributeProto.g (6) and .graphs (11).
+                                        if f == 6 || f == 11 {
+                                            summary.subgraphs += 1;
+                                        }
+                                        Ok(())
+                                    })?,
+                                    _ => {}
+                                }
+                                Ok(())
+                            })?;
+                            let default_domain = domain.is_empty() || domain == "ai.onnx";
+                            summary.op_types.push(if default_domain { op } else { format!("{domain}:{op}") });
+                        }
                         (5, Field::Bytes(tensor)) => ProtoReader::each(tensor, |f, v| {
                             if let (8, Field::Bytes(name)) = (f, v) {
                                 initializers.push(utf8(name)?);
@@ -334,7 +354,6 @@ pub fn summarize(model_bytes: &[u8]) -> Result<ModelSummary, ProtoError> {
                     }
                     Ok(())
                 })?;
-                summary.inputs = inputs.into_iter().filter(|i| !initializers.contains(&i.name)).collect();
             }
             (8, Field::Bytes(opset)) => {
                 let mut domain = String::new();
@@ -351,6 +370,7 @@ pub fn summarize(model_bytes: &[u8]) -> Result<ModelSummary, ProtoError> {
                     summary.opset = version;
                 }
             }
+            (25, Field::Bytes(_)) => summary.functions += 1,
             (14, Field::Bytes(entry)) => {
                 let (mut key, mut value) = (String::new(), String::new());
                 ProtoReader::each(entry, |f, v| {
@@ -370,6 +390,7 @@ pub fn summarize(model_bytes: &[u8]) -> Result<ModelSummary, ProtoError> {
     if !saw_graph {
         return Err(ProtoError("no graph in the file"));
     }
+    summary.inputs = inputs.into_iter().filter(|i| !initializers.contains(&i.name)).collect();
     Ok(summary)
 }
 
@@ -394,6 +415,27 @@ mod tests {
         assert_eq!(s.outputs[0].name, "y");
         assert_eq!(s.op_types, vec!["Relu".to_string()]);
         assert_eq!(s.opset, 17);
+    }
+
+    #[test]
+    fn foreign_domains_subgraphs_and_functions_are_reported() {
+        let mut foreign = node("Gemm", "gemm", &["x"], &["y"], &[]);
+        foreign.string(7, "com.microsoft");
+        let mut attribute = ProtoWriter::new();
+        attribute.string(1, "then_branch").message(6, ProtoWriter::new()).int(20, 5);
+        let mut branching = node("Relu", "relu", &["y"], &["z"], &[]);
+        branching.message(5, attribute);
+        let mut graph = ProtoWriter::new();
+        graph.message(1, foreign).message(1, branching).string(2, "g");
+        let mut bytes = model(graph, 17, "test", &BTreeMap::new());
+        let mut function = ProtoWriter::new();
+        function.string(1, "Gemm");
+        let mut with_function = ProtoWriter::new();
+        with_function.message(25, function);
+        bytes.extend(with_function.into_bytes());
+        let s = summarize(&bytes).unwrap();
+        assert_eq!(s.op_types, vec!["com.microsoft:Gemm".to_string(), "Relu".to_string()]);
+        assert_eq!((s.subgraphs, s.functions), (1, 1));
     }
 
     #[test]

@@ -130,6 +130,20 @@ fn wrong_files_are_refused_with_the_reason() {
     expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "layers.onnx", "expected inputs");
 
     expect_invalid(&tiny_model(&good_metadata(), "Loop", VOCAB_SIZE, 0.5), "loop.onnx", "operator `Loop`");
+    // Appended fields merge into the model (protobuf): a second graph with a node of another
+    // domain, and a model-local function, each get past an allow-list that reads op names only.
+    let mut foreign = onnx::node("Gemm", "foreign", &["x", "w", "b"], &["unused"], &[]);
+    foreign.string(7, "com.microsoft");
+    let mut graph = ProtoWriter::new();
+    graph.message(1, foreign);
+    let mut appended = ProtoWriter::new();
+    appended.message(7, graph);
+    expect_invalid(&[good_model(), appended.into_bytes()].concat(), "domain.onnx", "operator `com.microsoft:Gemm`");
+    let mut function = ProtoWriter::new();
+    function.string(1, "Gemm").string(10, "");
+    let mut appended = ProtoWriter::new();
+    appended.message(25, function);
+    expect_invalid(&[good_model(), appended.into_bytes()].concat(), "function.onnx", "model-local function");
     expect_invalid(&tiny_model(&good_metadata(), "Gemm", VOCAB_SIZE + 1, 0.5), "shape.onnx", "shape");
     expect_invalid(&tiny_model(&good_metadata(), "Gemm", VOCAB_SIZE, f32::NAN), "nan.onnx", "non-finite");
 }
