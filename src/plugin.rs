@@ -144,7 +144,10 @@ impl Plugin for Neume {
         if let Some(tempo) = t.tempo {
             self.shared.tempo_bpm.store(tempo as f32, Ordering::Relaxed);
         }
-        let transport = TransportInfo { playing: t.playing, tempo_bpm: t.tempo, pos_beats: t.pos_beats(), loop_beats: t.loop_range_beats() };
+        // The sample position only as the host gave it (VST3: samples, CLAP: seconds), never
+        // derived from beats, which hosts round.
+        let pos_samples = t.pos_samples.or_else(|| t.pos_seconds.filter(|s| s.is_finite()).map(|s| (s * self.sample_rate).round() as i64));
+        let transport = TransportInfo { playing: t.playing, tempo_bpm: t.tempo, pos_beats: t.pos_beats(), pos_samples, loop_beats: t.loop_range_beats() };
         let settings = self.params.play_settings();
         let mut dropped = 0u64;
         self.sequencer.process(frames, self.sample_rate, &transport, &settings, &mut |event| {

@@ -232,7 +232,7 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     // A host keeps calling process(): that is when nice-plug applies the editor's parameter changes.
     let pump = |host: &mut Host| {
         for _ in 0..8 {
-            host.process(512, &Transport { playing: false, tempo_bpm: 120.0, pos_beats: Some(0.0), loop_beats: None }, &[]);
+            host.process(512, &Transport::stopped(), &[]);
             host.main_thread_tick();
         }
     };

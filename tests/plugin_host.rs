@@ -55,7 +55,7 @@ fn play(host: &mut Host, ledger: &mut NoteLedger, frames: u32, end: u64) -> Vec<
 }
 
 fn stop(host: &mut Host, ledger: &mut NoteLedger) {
-    let block = host.process(1, &Transport { playing: false, tempo_bpm: 120.0, pos_beats: Some(0.0), loop_beats: None }, &[]);
+    let block = host.process(1, &Transport::stopped(), &[]);
     ledger.add(1, &block);
     assert!(ledger.sounding.is_empty(), "notes left on after stop: {:?}", ledger.sounding);
 }
@@ -68,7 +68,7 @@ fn notes_match_the_model_melody_to_the_sample_for_any_block_size() {
     for (frames, end) in [(512, 2 * 64 * SAMPLES_PER_STEP + 777), (37, 64 * SAMPLES_PER_STEP + 100), (4096, 2 * 64 * SAMPLES_PER_STEP), (1, 24_000)] {
         let mut host = Host::load();
         host.activate(RATE, frames);
-        let mut ledger = NoteLedger::default();
+        let mut ledger = NoteLedger::melody();
         let got = play(&mut host, &mut ledger, frames, end);
         let want = expected_events(&melody, end);
         assert_eq!(got, want, "block size {frames}");
@@ -81,7 +81,7 @@ fn notes_match_the_model_melody_to_the_sample_for_any_block_size() {
 fn stop_loop_jump_and_deactivate_leave_no_note_on() {
     let mut host = Host::load();
     host.activate(RATE, 4096);
-    let mut ledger = NoteLedger::default();
+    let mut ledger = NoteLedger::melody();
     let block = |host: &mut Host, ledger: &mut NoteLedger, frames: u32, t: Transport| {
         let events = host.process(frames, &t, &[]);
         ledger.add(frames, &events);
@@ -101,20 +101,31 @@ fn stop_loop_jump_and_deactivate_leave_no_note_on() {
         }
     }
     stop(&mut host, &mut ledger);
-    // A loop over beats 2..5, wrapping inside blocks.
+    // A loop over beats 2..5, wrapping inside blocks: every pass plays the melody's notes of
+    // beats 2..5 (steps 8..20), at their places after the wrap.
     let (ls, le) = (2.0, 5.0);
-    let mut pos = 3.0;
-    let mut wraps = 0;
+    let (mut pos, mut at) = (3.0, 0u64);
+    let mut ons = Vec::new();
+    let mut wraps_at = Vec::new();
     for _ in 0..200 {
         let t = Transport { loop_beats: Some((ls, le)), ..Transport::playing_at(pos, 120.0) };
-        block(&mut host, &mut ledger, 4096, t);
+        let events = block(&mut host, &mut ledger, 4096, t);
+        ons.extend(events.iter().filter_map(|(o, n)| matches!(n, Note::On { .. }).then_some((at + u64::from(*o), *n))));
         pos += 4096.0 / 24_000.0;
         if pos >= le {
+            // The wrap's sample, as the plugin places it: the first at or after beat 5.
+            wraps_at.push(at + ((le - (pos - 4096.0 / 24_000.0)) * 24_000.0 - 1e-3).ceil() as u64);
             pos = ls + (pos - le);
-            wraps += 1;
         }
+        at += 4096;
     }
-    assert!(wraps >= 10, "{wraps} loop wraps");
+    let melody = default_melody();
+    let pass: Vec<(u64, Note)> = melody.notes.iter().filter(|n| (8..20).contains(&n.start_step)).map(|n| ((u64::from(n.start_step) - 8) * SAMPLES_PER_STEP, Note::On { key: n.pitch, velocity_127: 100 })).collect();
+    assert!(!pass.is_empty() && wraps_at.len() >= 10, "{} notes a pass, {} wraps", pass.len(), wraps_at.len());
+    for w in wraps_at.windows(2) {
+        let got: Vec<(u64, Note)> = ons.iter().filter(|(t, _)| (w[0]..w[1]).contains(t)).map(|(t, n)| (t - w[0], *n)).collect();
+        assert_eq!(got, pass, "the pass from sample {}", w[0]);
+    }
     stop(&mut host, &mut ledger);
     // Deactivate while a note sounds: the note ends in the first block after reactivation.
     let mut pos = 0.0;
@@ -122,11 +133,48 @@ fn stop_loop_jump_and_deactivate_leave_no_note_on() {
         block(&mut host, &mut ledger, 256, Transport::playing_at(pos, 120.0));
         pos += 256.0 / 24_000.0;
     }
+    let key = ledger.sounding[0];
     host.deactivate();
     host.activate(RATE, 256);
-    block(&mut host, &mut ledger, 256, Transport { playing: true, tempo_bpm: 120.0, pos_beats: Some(pos), loop_beats: None });
-    assert!(ledger.ons > 50 && ledger.ons == ledger.offs + ledger.sounding.len());
+    let events = block(&mut host, &mut ledger, 256, Transport::playing_at(pos, 120.0));
+    assert_eq!(events.first(), Some(&(0, Note::Off { key })), "after reactivation: {events:?}");
     stop(&mut host, &mut ledger);
+}
+
+#[test]
+fn rounded_host_positions_cut_no_note() {
+    // Ardour reports beats rounded to 1/1920 of a quarter (its sample position is exact):
+    // notes must still end at length × gate, not at the next block boundary. Also with
+    // 1/960, and with a host that gives beats only.
+    let melody = default_melody();
+    let end = 64 * SAMPLES_PER_STEP;
+    let want = expected_events(&melody, end);
+    for quantum in [1.0 / 1920.0, 1.0 / 960.0] {
+        for seconds_timeline in [true, false] {
+            for frames in [128, 512, 1024, 2048] {
+                let mut host = Host::load();
+                host.activate(RATE, frames);
+                let mut ledger = NoteLedger::melody();
+                let mut got = Vec::new();
+                let mut at = 0u64;
+                while at < end {
+                    let n = frames.min((end - at) as u32);
+                    let t = Transport { beat_quantum: Some(quantum), seconds_timeline, ..Transport::playing_at(at as f64 / 24_000.0, 120.0) };
+                    let block = host.process(n, &t, &[]);
+                    ledger.add(n, &block);
+                    got.extend(block.iter().map(|(o, note)| (at + u64::from(*o), *note)));
+                    at += u64::from(n);
+                }
+                let what = format!("quantum 1/{}, seconds {seconds_timeline}, {frames} frames", (1.0 / quantum).round());
+                assert_eq!(got.len(), want.len(), "{what}: {got:?}");
+                for (g, w) in got.iter().zip(&want) {
+                    // Same note, within 1 ms (48 samples).
+                    assert!(g.1 == w.1 && g.0.abs_diff(w.0) <= 48, "{what}: {g:?} where {w:?} was due");
+                }
+                stop(&mut host, &mut ledger);
+            }
+        }
+    }
 }
 
 #[test]
@@ -143,7 +191,7 @@ fn a_reopened_project_plays_the_same_notes_even_when_its_model_file_is_gone() {
     state["fields"]["model"] = serde_json::Value::String(serde_json::to_string(&model.display().to_string()).unwrap());
     first.load_state_json(&state);
     first.activate(RATE, 512);
-    let mut ledger = NoteLedger::default();
+    let mut ledger = NoteLedger::melody();
     let user_notes = play(&mut first, &mut ledger, 512, 64 * SAMPLES_PER_STEP);
     stop(&mut first, &mut ledger);
     let saved = first.save_state();
@@ -157,7 +205,7 @@ fn a_reopened_project_plays_the_same_notes_even_when_its_model_file_is_gone() {
     let mut reopened = Host::load();
     reopened.load_state(&saved);
     reopened.activate(RATE, 512);
-    let mut ledger = NoteLedger::default();
+    let mut ledger = NoteLedger::melody();
     let again = play(&mut reopened, &mut ledger, 512, 64 * SAMPLES_PER_STEP);
     assert_eq!(again, user_notes, "the reopened project played other notes");
     stop(&mut reopened, &mut ledger);
@@ -169,7 +217,7 @@ fn a_seed_change_swaps_the_melody_at_the_next_bar_line() {
     let mut host = Host::load();
     host.activate(RATE, 512);
     let seed = host.param_id("Seed");
-    let mut ledger = NoteLedger::default();
+    let mut ledger = NoteLedger::melody();
     let before = play(&mut host, &mut ledger, 512, 6 * 24_000);
     // Change the seed during beat 6 of bar 2; wait for the worker, then play on.
     let mut at = 6 * 24_000u64;
@@ -209,7 +257,7 @@ fn audio_passes_through_with_subnormals_flushed_to_zero() {
     let input = [0.25f32, f32::MIN_POSITIVE / 4.0, -0.5, -1e-40, 0.0, 1.0];
     assert!(input[1].is_subnormal() && input[3].is_subnormal());
     host.set_audio_input(&input);
-    host.process(60, &Transport { playing: false, tempo_bpm: 120.0, pos_beats: Some(0.0), loop_beats: None }, &[]);
+    host.process(60, &Transport::stopped(), &[]);
     for channel in host.audio_output() {
         let expected: Vec<f32> = (0..60).map(|i| if input[i % 6].is_subnormal() { 0.0 } else { input[i % 6] }).collect();
         assert_eq!(&channel[..60], &expected[..]);

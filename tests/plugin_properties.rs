@@ -1,18 +1,23 @@
-//! Random transport scripts against the real plugin in a real CLAP host: tempo changes, loops,
-//! jumps, start/stop, block sizes 1–8192, sample rates 44.1–192 kHz and parameter automation
-//! in every block. Whatever happens, note-ons and note-offs balance, events come in time
-//! order inside their block, and nothing panics (a panic would abort the test process).
+//! Random transport scripts against the real plugin in a real CLAP host: tempo changes and
+//! ramps, positions rounded (to 1/960 or 1/1920 of a quarter) or jittering, hosts with and
+//! without a seconds timeline, loops, jumps, start/stop, block sizes 1–8192, sample rates
+//! 44.1–192 kHz and parameter automation in every block. Whatever happens, events come in
+//! time order inside their block, one note sounds at a time, no note-off comes for a note not
+//! on, a stop ends what sounds at its first sample, and nothing panics (a panic would abort
+//! the test process).
 
 #[path = "support/host.rs"]
 mod host;
 
-use host::{Host, NoteLedger, Transport};
+use host::{Host, Note, NoteLedger, Transport};
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
 enum Step {
-    /// Play `blocks` blocks of `frames` at `tempo_bpm`.
-    Play { blocks: u8, frames: u32, tempo_bpm: f64 },
+    /// Play `blocks` blocks of `frames` from `tempo_bpm`, changing by `ramp_bpm` per block
+    /// (inside the block, as a host's tempo ramp does); the host rounds its beat position to
+    /// `quantum`, adds up to `jitter_samples` of error to it, and reports seconds or not.
+    Play { blocks: u8, frames: u32, tempo_bpm: f64, ramp_bpm: f64, quantum: Option<f64>, jitter_samples: f64, seconds_timeline: bool },
     /// Move the playhead.
     Jump(f64),
     /// Set or clear the loop range.
@@ -26,7 +31,14 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
     let frames = prop_oneof![1u32..=64, 65u32..=1024, 1025u32..=8192];
     prop_oneof![
-        4 => (1u8..=12, frames.clone(), 40.0f64..300.0).prop_map(|(blocks, frames, tempo_bpm)| Step::Play { blocks, frames, tempo_bpm }),
+        4 => (
+            (1u8..=12, frames.clone(), 40.0f64..300.0),
+            prop_oneof![Just(0.0), -2.0f64..2.0],
+            prop_oneof![Just(None), Just(Some(1.0 / 960.0)), Just(Some(1.0 / 1920.0))],
+            prop_oneof![Just(0.0), 0.0f64..3.0],
+            any::<bool>(),
+        )
+            .prop_map(|((blocks, frames, tempo_bpm), ramp_bpm, quantum, jitter_samples, seconds_timeline)| Step::Play { blocks, frames, tempo_bpm, ramp_bpm, quantum, jitter_samples, seconds_timeline }),
         1 => (-4.0f64..80.0).prop_map(Step::Jump),
         1 => prop_oneof![Just(None), (0.0f64..16.0, 0.05f64..12.0).prop_map(|(s, len)| Some((s, s + len)))].prop_map(Step::Loop),
         1 => Just(Step::Stop),
@@ -55,12 +67,16 @@ proptest! {
             rng ^= rng << 17;
             rng
         };
-        let mut ledger = NoteLedger::default();
+        let mut ledger = NoteLedger::melody();
         let mut transport = Transport::playing_at(0.0, 120.0);
         for step in steps {
+            let (mut ramp, mut jitter) = (0.0, 0.0);
             let (blocks, frames, with_position) = match step {
-                Step::Play { blocks, frames, tempo_bpm } => {
+                Step::Play { blocks, frames, tempo_bpm, ramp_bpm, quantum, jitter_samples, seconds_timeline } => {
                     transport.tempo_bpm = tempo_bpm;
+                    transport.beat_quantum = quantum;
+                    transport.seconds_timeline = seconds_timeline;
+                    (ramp, jitter) = (ramp_bpm, jitter_samples);
                     (blocks, frames, true)
                 }
                 Step::NoPosition { blocks, frames } => (blocks, frames, false),
@@ -89,11 +105,18 @@ proptest! {
                 if !with_position {
                     t.pos_beats = None;
                 }
+                // Jitter: the reported beats are off by up to `jitter` samples either way.
+                let wobble = ((next() % 2001) as f64 / 1000.0 - 1.0) * jitter * transport.tempo_bpm / 60.0 / rate;
+                t.pos_beats = t.pos_beats.map(|p| p + wobble);
                 let events = host.process(frames, &t, &[(*id, value)]);
                 ledger.add(frames, &events);
                 let _ = name;
+                // The tempo ramps inside the block: the position advances at the mean tempo.
+                let end_tempo = (transport.tempo_bpm + ramp).clamp(20.0, 400.0);
+                let mean_tempo = (transport.tempo_bpm + end_tempo) / 2.0;
+                transport.tempo_bpm = end_tempo;
                 if transport.playing {
-                    let mut pos = transport.pos_beats.unwrap_or(0.0) + f64::from(frames) * transport.tempo_bpm / 60.0 / rate;
+                    let mut pos = transport.pos_beats.unwrap_or(0.0) + f64::from(frames) * mean_tempo / 60.0 / rate;
                     if let Some((s, e)) = transport.loop_beats {
                         let before = transport.pos_beats.unwrap_or(0.0);
                         while before < e && pos >= e {
@@ -104,10 +127,12 @@ proptest! {
                 }
             }
         }
+        // A stop ends what sounds, at its first sample, and sends nothing else.
+        let sounding = ledger.sounding.clone();
         transport.playing = false;
         let events = host.process(64, &transport, &[]);
         ledger.add(64, &events);
-        prop_assert!(ledger.sounding.is_empty(), "notes left on: {:?}", ledger.sounding);
-        prop_assert_eq!(ledger.ons, ledger.offs);
+        let offs: Vec<(u32, Note)> = sounding.iter().map(|&key| (0, Note::Off { key })).collect();
+        prop_assert_eq!(events, offs);
     }
 }

@@ -94,11 +94,26 @@ pub struct TransportInfo {
     pub playing: bool,
     /// Tempo in quarter notes per minute.
     pub tempo_bpm: Option<f64>,
-    /// Song position in quarter-note beats at the first sample of the block.
+    /// Song position in quarter-note beats at the first sample of the block (hosts may round
+    /// it: Ardour to 1/1920 of a quarter).
     pub pos_beats: Option<f64>,
+    /// Song position in samples at the first sample of the block, when the host gives it
+    /// (exact in the hosts seen).
+    pub pos_samples: Option<i64>,
     /// Active loop range in beats, `(start, end)`.
     pub loop_beats: Option<(f64, f64)>,
 }
+
+/// How far a block's song position may be from where the last block ended, in beats, and the
+/// transport still count as running on: hosts round positions (Ardour to 1/1920 of a quarter,
+/// 12.5 samples at 120 BPM and 48 kHz), jitter, and ramp the tempo inside a block. A larger
+/// move is a jump, which ends the sounding note at once.
+const CONTINUITY_BEATS: f64 = 1.0 / 128.0;
+
+/// A host's beat position within this many beats of where the last block ended is taken as
+/// the same place (host rounding); the sequencer then keeps its own exact timeline. Further
+/// off but still continuous (a tempo ramp inside a block), it follows the host.
+const ROUNDING_BEATS: f64 = 1.0 / 960.0;
 
 /// Song positions at or beyond this many beats are not played (see `next_onset`).
 const MAX_POSITION_BEATS: f64 = (1u64 << 40) as f64;
@@ -163,6 +178,8 @@ pub struct Sequencer {
     /// Where the next block should start if the transport runs on; `None` after a stop,
     /// a reset or at first.
     expected_beats: Option<f64>,
+    /// The same in samples, when the host gave a sample position.
+    expected_samples: Option<i64>,
     /// Tempo of the last block that had one.
     tempo_bpm: f64,
     /// Octave the sounding note was started with.
@@ -179,6 +196,7 @@ impl Default for Sequencer {
             sounding: None,
             cursor_beats: f64::NEG_INFINITY,
             expected_beats: None,
+            expected_samples: None,
             tempo_bpm: DEFAULT_TEMPO_BPM,
             octave: 0,
             position_steps: 0.0,
@@ -207,6 +225,7 @@ impl Sequencer {
     /// note still on. Called from `reset()`, where no events can be sent.
     pub fn reset(&mut self) {
         self.expected_beats = None;
+        self.expected_samples = None;
     }
 
     /// Ends the sounding note, if any, at `offset`.
@@ -233,6 +252,7 @@ impl Sequencer {
             self.swap_now();
             if !transport.playing {
                 self.expected_beats = None;
+                self.expected_samples = None;
             }
             return;
         }
@@ -244,10 +264,27 @@ impl Sequencer {
             Some(p) => p,
             None => self.expected_beats.unwrap_or(0.0),
         };
-        let continuous = matches!(self.expected_beats, Some(e) if (pos - e).abs() <= 1.0 / spb);
+        // Continuity: the host's sample position ran on from the last block's (within 2
+        // samples), or its beat position is within CONTINUITY_BEATS of where that block ended.
+        let continuous = match self.expected_beats {
+            Some(e) => {
+                let by_samples = matches!((transport.pos_samples, self.expected_samples), (Some(p), Some(q)) if p.abs_diff(q) <= 2 && (pos - e).abs() < 1.0);
+                by_samples || (pos - e).abs() <= CONTINUITY_BEATS.max(2.0 / spb)
+            }
+            None => false,
+        };
+        let pos = match self.expected_beats {
+            Some(e) if continuous && (pos - e).abs() <= ROUNDING_BEATS => e,
+            _ => pos,
+        };
         if !continuous {
+            // A jump (or the start): the sounding note ends now, and a waiting melody comes in
+            // here (a host that loops by jumping back never reaches a bar line otherwise).
             self.note_off(0, out);
             self.cursor_beats = f64::NEG_INFINITY;
+            if self.pending.is_some() {
+                self.swap_now();
+            }
         }
         if settings.octave != self.octave {
             self.note_off(0, out);
@@ -275,13 +312,16 @@ impl Sequencer {
                 b0 += f64::from(len) / spb;
                 break;
             }
-            // The loop wraps at `start`.
+            // The loop wraps at `start`: the note ends, and a waiting melody comes in here (a
+            // loop with no bar line inside would never let it in otherwise).
             self.note_off(start, out);
+            self.swap_now();
             // `loop_range` is `Some` whenever the segment was cut short.
             b0 = loop_range.map_or(b0, |(s, _)| s);
             self.cursor_beats = f64::NEG_INFINITY;
         }
         self.expected_beats = Some(b0);
+        self.expected_samples = transport.pos_samples.map(|p| p.saturating_add(i64::from(frames)));
         let len_beats = f64::from(self.melody.len_steps) / STEPS_PER_BEAT;
         self.position_steps = if len_beats > 0.0 { b0.rem_euclid(len_beats) * STEPS_PER_BEAT } else { 0.0 };
     }
@@ -292,7 +332,12 @@ impl Sequencer {
         let low = b0 - (1.0 - EPS_SAMPLES) / spb;
         let high = b0 + (f64::from(len) - 1.0 + EPS_SAMPLES) / spb;
         let offset = |t: f64| start + (((t - b0) * spb - EPS_SAMPLES).ceil().max(0.0) as u32).min(len - 1);
-        self.cursor_beats = self.cursor_beats.max(low);
+        // After a jump or a wrap, onsets from this segment on; while the transport runs on,
+        // from the last one played (a host position a little ahead of where the last block
+        // ended skips nothing, one a little behind replays nothing).
+        if self.cursor_beats == f64::NEG_INFINITY {
+            self.cursor_beats = low;
+        }
         loop {
             let off = self.sounding.map(|s| s.off_beats).filter(|&t| t <= high);
             let swap = match self.pending {
@@ -389,7 +434,7 @@ mod tests {
     }
 
     fn playing(pos_beats: f64) -> TransportInfo {
-        TransportInfo { playing: true, tempo_bpm: Some(120.0), pos_beats: Some(pos_beats), loop_beats: None }
+        TransportInfo { playing: true, tempo_bpm: Some(120.0), pos_beats: Some(pos_beats), pos_samples: None, loop_beats: None }
     }
 
     /// Runs `blocks` blocks of `frames` at 48 kHz, 120 BPM from beat 0, like a host would;
@@ -410,6 +455,140 @@ mod tests {
             });
         }
         events
+    }
+
+    /// Plays `blocks` blocks of `frames` at 48 kHz from beat 0 with the host's beat position
+    /// passed through `report` (rounding, jitter) and its sample position when `with_samples`;
+    /// `tempo(block)` may ramp. Returns (absolute sample, event) and checks monophony.
+    fn run_host(seq: &mut Sequencer, frames: u32, blocks: u32, settings: &PlaySettings, with_samples: bool, tempo: impl Fn(u32) -> f64, report: impl Fn(u32, f64) -> f64) -> Vec<(u64, NoteOut)> {
+        let mut events = Vec::new();
+        let mut beats = 0.0;
+        let mut on: Option<u8> = None;
+        for b in 0..blocks {
+            let at = u64::from(b) * u64::from(frames);
+            let t = TransportInfo { playing: true, tempo_bpm: Some(tempo(b)), pos_beats: Some(report(b, beats)), pos_samples: with_samples.then_some(at as i64), loop_beats: None };
+            seq.process(frames, 48_000.0, &t, settings, &mut |e| {
+                match e {
+                    NoteOut::On { pitch, .. } => {
+                        assert_eq!(on, None, "a second note on at sample {}", at + u64::from(e.offset_samples()));
+                        on = Some(pitch);
+                    }
+                    NoteOut::Off { pitch, .. } => {
+                        assert_eq!(on, Some(pitch), "note-off of a note not on");
+                        on = None;
+                    }
+                }
+                events.push((at + u64::from(e.offset_samples()), e));
+            });
+            beats += f64::from(frames) * tempo(b) / 60.0 / 48_000.0;
+        }
+        events
+    }
+
+    /// (onset, off) sample pairs of the played notes.
+    fn spans(events: &[(u64, NoteOut)]) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for &(t, e) in events {
+            match e {
+                NoteOut::On { .. } => start = Some(t),
+                NoteOut::Off { .. } => out.extend(start.take().map(|s| (s, t))),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn rounded_and_jittering_host_positions_cut_no_note() {
+        // Notes of 4, 2 and 8 16ths at gate 0.9: at 120 BPM and 48 kHz a 16th is 6000 samples,
+        // so each sounds 21600, 10800 and 43200 samples (the oracle: length × gate, by hand).
+        let m = melody(&[(60, 0, 4), (62, 4, 2), (64, 8, 8)], 16);
+        let expected = [(0, 21_600), (24_000, 34_800), (48_000, 91_200), (96_000, 117_600), (120_000, 130_800)];
+        let settings = PlaySettings::default();
+        let round_to = |q: f64| move |_: u32, beats: f64| (beats * q).round() / q;
+        for frames in [128, 512, 1024, 2048] {
+            let blocks = 150_000 / frames;
+            for with_samples in [true, false] {
+                for (what, events) in [
+                    ("1/1920", run_host(&mut seq_with(m), frames, blocks, &settings, with_samples, |_| 120.0, round_to(1920.0))),
+                    ("1/960", run_host(&mut seq_with(m), frames, blocks, &settings, with_samples, |_| 120.0, round_to(960.0))),
+                    // ±3 samples of jitter (a 16th note is 6000 samples).
+                    ("jitter", run_host(&mut seq_with(m), frames, blocks, &settings, with_samples, |_| 120.0, |b, beats| beats + f64::from(b % 7) as f64 / 2.0 * 1e-4 - 3e-4)),
+                ] {
+                    let got = spans(&events);
+                    assert_eq!(got.len(), expected.len(), "{what}, {frames} frames, samples {with_samples}: {got:?}");
+                    for (g, e) in got.iter().zip(&expected) {
+                        // Within 1 ms (48 samples) of the exact times.
+                        assert!(g.0.abs_diff(e.0) <= 48 && g.1.abs_diff(e.1) <= 48, "{what}, {frames} frames, samples {with_samples}: {g:?} against {e:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_tempo_ramp_inside_blocks_cuts_no_note() {
+        // 120 → 150 BPM over 100 blocks of 1024: the host integrates the ramp inside each
+        // block, the sequencer only sees each block's start tempo.
+        let m = melody(&[(60, 0, 8), (62, 8, 8)], 16);
+        let settings = PlaySettings { gate: 1.0, ..Default::default() };
+        let tempo = |b: u32| 120.0 + 30.0 * f64::from(b.min(100)) / 100.0;
+        let inside = |b: u32, beats: f64| beats + f64::from(b.min(100)) * 1024.0 * 0.3 / 60.0 / 48_000.0 * 0.5;
+        for with_samples in [true, false] {
+            let events = run_host(&mut seq_with(m), 1024, 120, &settings, with_samples, tempo, inside);
+            // Gate 1: each note ends exactly where the next starts, never earlier.
+            for w in spans(&events).windows(2) {
+                assert_eq!(w[0].1, w[1].0, "samples {with_samples}: a note ended before the next began: {w:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_real_jump_still_ends_the_note_at_once() {
+        let mut seq = seq_with(melody(&[(60, 0, 16)], 16));
+        let s = PlaySettings::default();
+        let mut ev = Vec::new();
+        let t = |pos: f64, samples: i64| TransportInfo { pos_samples: Some(samples), ..playing(pos) };
+        seq.process(512, 48_000.0, &t(0.0, 0), &s, &mut |e| ev.push(e));
+        // The sample position runs on but the beats jump a bar (a host's tempo-map edit).
+        ev.clear();
+        seq.process(512, 48_000.0, &t(4.0 + 512.0 / 24_000.0, 512), &s, &mut |e| ev.push(e));
+        assert_eq!(ev, [NoteOut::Off { offset_samples: 0, pitch: 60 }]);
+        // No sample position, and the beats move by a 32nd: more than host rounding or jitter.
+        let mut seq = seq_with(melody(&[(60, 0, 16)], 16));
+        seq.process(512, 48_000.0, &playing(0.0), &s, &mut |_| {});
+        ev.clear();
+        seq.process(512, 48_000.0, &playing(512.0 / 24_000.0 + 0.125), &s, &mut |e| ev.push(e));
+        assert_eq!(ev, [NoteOut::Off { offset_samples: 0, pitch: 60 }]);
+    }
+
+    #[test]
+    fn a_loop_without_a_bar_line_still_swaps_in_a_new_melody() {
+        let a = melody(&[(60, 0, 4)], 16);
+        let b = melody(&[(72, 0, 4), (74, 4, 4), (76, 8, 4), (77, 12, 4)], 16);
+        let mut seq = seq_with(a);
+        let s = PlaySettings::default();
+        let looped = |pos: f64| TransportInfo { loop_beats: Some((5.0, 7.0)), ..playing(pos) };
+        seq.process(512, 48_000.0, &looped(5.0), &s, &mut |_| {});
+        seq.set_pending(b);
+        let mut ons = Vec::new();
+        // Two seconds = 4 beats: two passes of beats 5..7, wrapping inside the blocks.
+        let mut pos = 5.0 + 512.0 / 24_000.0;
+        for _ in 0..(96_000 / 512) {
+            seq.process(512, 48_000.0, &looped(pos), &s, &mut |e| if let NoteOut::On { pitch, .. } = e { ons.push(pitch) });
+            pos += 512.0 / 24_000.0;
+            if pos >= 7.0 {
+                pos -= 2.0;
+            }
+        }
+        // Beat 5 is B's step 4 (74), beat 6 its step 8 (76).
+        assert!(ons.contains(&74) && ons.contains(&76), "{ons:?}");
+    }
+
+    fn seq_with(m: PlayMelody) -> Sequencer {
+        let mut seq = Sequencer::default();
+        seq.set_pending(m);
+        seq
     }
 
     #[test]

@@ -114,11 +114,20 @@ pub struct Transport {
     /// `None`: the host gives no song position.
     pub pos_beats: Option<f64>,
     pub loop_beats: Option<(f64, f64)>,
+    /// The host rounds the beat position it reports to multiples of this (Ardour: 1/1920 of
+    /// a quarter); the seconds stay exact.
+    pub beat_quantum: Option<f64>,
+    /// Whether the host reports a position in seconds too (not only in beats).
+    pub seconds_timeline: bool,
 }
 
 impl Transport {
     pub fn playing_at(pos_beats: f64, tempo_bpm: f64) -> Transport {
-        Transport { playing: true, tempo_bpm, pos_beats: Some(pos_beats), loop_beats: None }
+        Transport { playing: true, tempo_bpm, pos_beats: Some(pos_beats), loop_beats: None, beat_quantum: None, seconds_timeline: true }
+    }
+
+    pub fn stopped() -> Transport {
+        Transport { playing: false, ..Transport::playing_at(0.0, 120.0) }
     }
 
     fn event(&self) -> TransportEvent {
@@ -127,7 +136,10 @@ impl Transport {
             flags |= TransportFlags::IS_PLAYING;
         }
         if self.pos_beats.is_some() {
-            flags |= TransportFlags::HAS_BEATS_TIMELINE | TransportFlags::HAS_SECONDS_TIMELINE;
+            flags |= TransportFlags::HAS_BEATS_TIMELINE;
+            if self.seconds_timeline {
+                flags |= TransportFlags::HAS_SECONDS_TIMELINE;
+            }
         }
         if self.loop_beats.is_some() {
             flags |= TransportFlags::IS_LOOP_ACTIVE;
@@ -138,7 +150,7 @@ impl Transport {
         TransportEvent {
             header: EventHeader::new_core(0, EventFlags::empty()),
             flags,
-            song_pos_beats: BeatTime::from_float(pos),
+            song_pos_beats: BeatTime::from_float(self.beat_quantum.map_or(pos, |q| (pos / q).round() * q)),
             song_pos_seconds: seconds(pos),
             tempo: self.tempo_bpm,
             tempo_inc: 0.0,
@@ -331,13 +343,21 @@ fn key(pckn: Pckn) -> u8 {
 pub struct NoteLedger {
     /// Keys on now.
     pub sounding: Vec<u8>,
+    /// Only Neume's melody plays (no MIDI passed through): at most one note at a time.
+    pub monophonic: bool,
     pub ons: usize,
     pub offs: usize,
 }
 
 impl NoteLedger {
+    /// A ledger for Neume's own melody: monophonic.
+    pub fn melody() -> NoteLedger {
+        NoteLedger { monophonic: true, ..NoteLedger::default() }
+    }
+
     /// Adds one block's events; panics on events out of time order, offsets outside the
-    /// block, a note-off for a key not on, or a second note-on of a key already on.
+    /// block, a note-off for a key not on, a second note-on of a key already on, or (when
+    /// `monophonic`) a note-on while another note is on.
     pub fn add(&mut self, frames: u32, events: &[(u32, Note)]) {
         let mut last = 0;
         for &(at, note) in events {
@@ -347,6 +367,7 @@ impl NoteLedger {
             match note {
                 Note::On { key, .. } => {
                     assert!(!self.sounding.contains(&key), "note-on of key {key} already on");
+                    assert!(!self.monophonic || self.sounding.is_empty(), "note-on of key {key} while {:?} sound", self.sounding);
                     self.sounding.push(key);
                     self.ons += 1;
                 }
