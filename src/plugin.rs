@@ -12,6 +12,7 @@
 pub mod audio_thread;
 pub mod editor;
 pub mod location;
+pub mod midi_out;
 pub mod params;
 pub mod worker_thread;
 
@@ -24,6 +25,7 @@ use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
 use audio_thread::{NoteOut, PlayMelody, Sequencer, TransportInfo};
+use midi_out::OwedOffs;
 use params::NeumeParams;
 use worker_thread::{Shared, WorkerHandle};
 
@@ -46,6 +48,10 @@ pub struct Neume {
     to_audio: Option<rtrb::Producer<PlayMelody>>,
     /// The worker, from the first activation on.
     worker: Option<WorkerHandle>,
+    /// Note-offs the host refused; audio thread.
+    owed_offs: OwedOffs,
+    /// The melody note whose note-on the host refused: its note-off is not sent; audio thread.
+    unsent_on: Option<u8>,
     sample_rate: f64,
 }
 
@@ -60,6 +66,8 @@ impl Default for Neume {
             from_worker,
             to_audio: Some(to_audio),
             worker: None,
+            owed_offs: OwedOffs::default(),
+            unsent_on: None,
             sample_rate: 48_000.0,
         }
     }
@@ -84,7 +92,7 @@ impl Plugin for Neume {
     // A stereo bus that passes audio through untouched: some hosts refuse MIDI-only plugins.
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] =
         &[AudioIOLayout { main_input_channels: NonZeroU32::new(2), main_output_channels: NonZeroU32::new(2), ..AudioIOLayout::const_default() }];
-    // Input is accepted now and used later for key following.
+    // Notes in pass through to the instrument after Neume ("MIDI thru").
     const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
     const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
 
@@ -149,34 +157,86 @@ impl Plugin for Neume {
         let pos_samples = t.pos_samples.or_else(|| t.pos_seconds.filter(|s| s.is_finite()).map(|s| (s * self.sample_rate).round() as i64));
         let transport = TransportInfo { playing: t.playing, tempo_bpm: t.tempo, pos_beats: t.pos_beats(), pos_samples, loop_beats: t.loop_range_beats() };
         let settings = self.params.play_settings();
-        let mut dropped = 0u64;
+        let mut out = Output { context, incoming: None, thru: self.params.thru.value(), owed: &mut self.owed_offs, unsent_on: &mut self.unsent_on, dropped: 0 };
+        out.start();
         self.sequencer.process(frames, self.sample_rate, &transport, &settings, &mut |event| {
-            let sent = match event {
-                NoteOut::On { offset_samples, pitch, velocity } => context.try_send_event(NoteEvent::NoteOn {
-                    timing: offset_samples,
-                    voice_id: VoiceID::Wildcard,
-                    channel: Channel::Number(0),
-                    key: Key::Number(pitch),
-                    velocity: f32::from(velocity) / 127.0,
-                }),
-                NoteOut::Off { offset_samples, pitch } => context.try_send_event(NoteEvent::NoteOff {
-                    timing: offset_samples,
-                    voice_id: VoiceID::Wildcard,
-                    channel: Channel::Number(0),
-                    key: Key::Number(pitch),
-                    velocity: 0.0,
-                }),
-            };
-            if sent.is_err() {
-                dropped += 1;
-            }
+            out.pass_until(event.offset_samples());
+            out.send_melody(event);
         });
+        out.pass_until(u32::MAX);
+        let dropped = out.dropped;
         if dropped > 0 {
             self.shared.dropped_events.fetch_add(dropped, Ordering::Relaxed);
         }
         self.shared.position_steps.store(self.sequencer.position_steps() as f32, Ordering::Relaxed);
         // A generator runs whether or not audio comes in.
         ProcessStatus::KeepAlive
+    }
+}
+
+/// A note-off on `channel` for `key`.
+fn note_off(timing: u32, channel: u8, key: u8) -> PluginNoteEvent<Neume> {
+    NoteEvent::NoteOff { timing, voice_id: VoiceID::Wildcard, channel: Channel::Number(channel), key: Key::Number(key), velocity: 0.0 }
+}
+
+/// One block's MIDI output: the melody's notes and the incoming ones merged in time order (the
+/// host takes events sorted by time), with refused note-offs owed to the next block.
+struct Output<'a, C: ProcessContext<Neume>> {
+    context: &'a mut C,
+    /// The next incoming event not yet passed on.
+    incoming: Option<PluginNoteEvent<Neume>>,
+    /// Pass incoming notes through (else drop them).
+    thru: bool,
+    owed: &'a mut OwedOffs,
+    unsent_on: &'a mut Option<u8>,
+    /// Events the host refused that are not owed note-offs.
+    dropped: u64,
+}
+
+impl<C: ProcessContext<Neume>> Output<'_, C> {
+    /// Sends the note-offs owed from earlier blocks, at sample 0, and reads the first
+    /// incoming event.
+    fn start(&mut self) {
+        let context = &mut *self.context;
+        self.owed.retry(|channel, key| context.try_send_event(note_off(0, channel, key)).is_ok());
+        self.incoming = self.context.next_event();
+    }
+
+    /// Passes on the incoming events up to and including sample `until`.
+    fn pass_until(&mut self, until: u32) {
+        while let Some(event) = self.incoming.take_if(|e| e.timing() <= until) {
+            if self.thru {
+                self.send(event);
+            }
+            self.incoming = self.context.next_event();
+        }
+    }
+
+    /// Sends one of the melody's notes (channel 1). A note whose note-on the host refused
+    /// never sounded: its note-off is not sent.
+    fn send_melody(&mut self, event: NoteOut) {
+        match event {
+            NoteOut::On { offset_samples, pitch, velocity } => {
+                let on = NoteEvent::NoteOn { timing: offset_samples, voice_id: VoiceID::Wildcard, channel: Channel::Number(0), key: Key::Number(pitch), velocity: f32::from(velocity) / 127.0 };
+                if self.context.try_send_event(on).is_err() {
+                    *self.unsent_on = Some(pitch);
+                    self.dropped += 1;
+                }
+            }
+            NoteOut::Off { pitch, .. } if self.unsent_on.take_if(|p| *p == pitch).is_some() => {}
+            NoteOut::Off { offset_samples, pitch } => self.send(note_off(offset_samples, 0, pitch)),
+        }
+    }
+
+    /// Sends `event`; a refused note-off is owed (offered again from the next block on), any
+    /// other refusal is counted.
+    fn send(&mut self, event: PluginNoteEvent<Neume>) {
+        if let Err((refused, _)) = self.context.try_send_event(event) {
+            match refused {
+                NoteEvent::NoteOff { channel: Channel::Number(channel), key: Key::Number(key), .. } => self.owed.owe(channel, key),
+                _ => self.dropped += 1,
+            }
+        }
     }
 }
 

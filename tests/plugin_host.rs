@@ -263,3 +263,46 @@ fn audio_passes_through_with_subnormals_flushed_to_zero() {
         assert_eq!(&channel[..60], &expected[..]);
     }
 }
+
+#[test]
+fn incoming_notes_pass_through_sample_accurately_unless_thru_is_off() {
+    // A keyboard player's notes on channel 4 (index 3), placed inside and between the
+    // melody's events; they must come out at the same samples, in time order.
+    let played = [(0, 3, Note::On { key: 40, velocity_127: 90 }), (100, 3, Note::On { key: 43, velocity_127: 64 }), (300, 3, Note::Off { key: 40 }), (511, 3, Note::Off { key: 43 })];
+    for thru in [true, false] {
+        let mut host = Host::load();
+        host.activate(RATE, 512);
+        let id = host.param_id("MIDI thru");
+        let t = Transport::playing_at(0.0, 120.0);
+        let out = host.process_io(512, &t, &[(id, if thru { 1.0 } else { 0.0 })], &played, None);
+        let passed: Vec<_> = out.iter().filter(|(_, channel, _)| *channel == 3).copied().collect();
+        let melody: Vec<_> = out.iter().filter(|(_, channel, _)| *channel == 0).copied().collect();
+        assert_eq!(passed, if thru { played.to_vec() } else { Vec::new() }, "thru {thru}");
+        // The melody's first note still starts at sample 0 (the default melody starts on beat 0).
+        assert_eq!(melody.first().map(|(at, _, n)| (*at, matches!(n, Note::On { .. }))), Some((0, true)), "thru {thru}: {out:?}");
+        assert!(out.windows(2).all(|w| w[0].0 <= w[1].0), "out of time order: {out:?}");
+    }
+}
+
+#[test]
+fn a_host_that_refuses_events_never_strands_a_note() {
+    // Every third block the host's output queue is full: a note-off refused there must come
+    // in the next block, before any new note-on.
+    let mut host = Host::load();
+    host.activate(RATE, 512);
+    let mut ledger = NoteLedger::melody();
+    let mut at = 0u64;
+    let mut refused_blocks = 0;
+    for block in 0..(2 * 64 * SAMPLES_PER_STEP / 512) {
+        let full = block % 3 == 2;
+        let events = host.process_io(512, &Transport::playing_at(at as f64 / 24_000.0, 120.0), &[], &[], full.then_some(0));
+        assert!(!full || events.is_empty());
+        refused_blocks += usize::from(full);
+        let events: Vec<(u32, Note)> = events.into_iter().map(|(o, _, n)| (o, n)).collect();
+        // Monophonic ledger: a note-on while an earlier note is still on panics.
+        ledger.add(512, &events);
+        at += 512;
+    }
+    assert!(refused_blocks > 100 && ledger.ons > 20, "{refused_blocks} full blocks, {} notes", ledger.ons);
+    stop(&mut host, &mut ledger);
+}

@@ -152,6 +152,9 @@ pub struct NeumeParams {
     /// Swap new melodies in at the next bar line (off: at once).
     #[id = "swapbar"]
     pub swap_at_bar: BoolParam,
+    /// Pass incoming notes through to the instrument after Neume, sample-accurately.
+    #[id = "thru"]
+    pub thru: BoolParam,
 
     /// The current melody; written by the worker, read when the host saves.
     #[persist = "melody"]
@@ -234,6 +237,7 @@ impl NeumeParams {
                 .with_value_to_string(formatters::v2s_f32_rounded(2))
                 .with_callback(on_f32),
             swap_at_bar: BoolParam::new("Swap at bar", true),
+            thru: BoolParam::new("MIDI thru", true),
             melody: RwLock::new(None),
             point_a: RwLock::new(None),
             point_b: RwLock::new(None),

@@ -12,7 +12,9 @@ use std::sync::OnceLock;
 use clack_extensions::gui::{GuiApiType, GuiConfiguration, GuiSize, HostGui, HostGuiImpl, PluginGui, Window as ClapWindow};
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::state::PluginState;
-use clack_host::events::event_types::{ParamValueEvent, TransportEvent, TransportFlags};
+use clack_host::events::event_types::{NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags};
+use clack_host::events::io::{OutputEventBuffer, TryPushError};
+use clack_host::events::{Match, UnknownEvent};
 use clack_host::events::spaces::CoreEventSpace;
 use clack_host::events::EventFlags;
 use clack_host::prelude::*;
@@ -223,6 +225,13 @@ impl Host {
     /// Processes one block of `frames` (at most the activated maximum) with `params`
     /// changes at sample 0; returns the notes sent, with their sample offsets.
     pub fn process(&mut self, frames: u32, transport: &Transport, params: &[(ClapId, f64)]) -> Vec<(u32, Note)> {
+        self.process_io(frames, transport, params, &[], None).into_iter().map(|(at, _, note)| (at, note)).collect()
+    }
+
+    /// Like [`Host::process`], with `notes_in` (offset, channel, note) played into the plugin's
+    /// note input, and an output queue that takes at most `capacity` events (then refuses
+    /// every push, as a host with a full queue does). Returns (offset, channel, note).
+    pub fn process_io(&mut self, frames: u32, transport: &Transport, params: &[(ClapId, f64)], notes_in: &[(u32, u8, Note)], capacity: Option<usize>) -> Vec<(u32, u8, Note)> {
         assert!(frames >= 1 && frames <= self.max_frames, "block of {frames} frames");
         let processor = self.processor.as_mut().expect("activated");
         let mut ports_in = AudioPorts::with_capacity(2, 1);
@@ -236,18 +245,30 @@ impl Host {
             latency: 0,
             channels: AudioPortBufferType::f32_output_only(self.audio_out.iter_mut().map(|b| &mut b[..n])),
         }]);
-        let param_events: Vec<ParamValueEvent> = params.iter().map(|&(id, value)| ParamValueEvent::new(0, id, Pckn::match_all(), value)).collect();
-        let input_events = InputEvents::from_buffer(&param_events);
+        let mut events_in = EventBuffer::new();
+        for &(id, value) in params {
+            events_in.push(&ParamValueEvent::new(0, id, Pckn::match_all(), value));
+        }
+        for &(at, channel, note) in notes_in {
+            let pckn = |key: u8| Pckn::new(0u16, u16::from(channel), u16::from(key), Match::All);
+            match note {
+                Note::On { key, velocity_127 } => events_in.push(&NoteOnEvent::new(at, pckn(key), f64::from(velocity_127) / 127.0)),
+                Note::Off { key } => events_in.push(&NoteOffEvent::new(at, pckn(key), 0.0)),
+            }
+        }
+        events_in.sort();
+        let input_events = InputEvents::from_buffer(&events_in);
         self.output.clear();
-        let mut output_events = OutputEvents::from_buffer(&mut self.output);
+        let mut limited = Limited { inner: &mut self.output, left: capacity.unwrap_or(usize::MAX) };
+        let mut output_events = OutputEvents::from_buffer(&mut limited);
         let transport = transport.event();
         processor.process(&inputs, &mut outputs, &input_events, &mut output_events, None, Some(&transport)).unwrap_or_else(|e| panic!("process: {e:?}"));
         let mut notes = Vec::new();
         for event in &self.output {
             let at = event.header().time();
             match event.as_core_event() {
-                Some(CoreEventSpace::NoteOn(e)) => notes.push((at, Note::On { key: key(e.pckn()), velocity_127: (e.velocity() * 127.0).round() as u8 })),
-                Some(CoreEventSpace::NoteOff(e)) => notes.push((at, Note::Off { key: key(e.pckn()) })),
+                Some(CoreEventSpace::NoteOn(e)) => notes.push((at, channel(e.pckn()), Note::On { key: key(e.pckn()), velocity_127: (e.velocity() * 127.0).round() as u8 })),
+                Some(CoreEventSpace::NoteOff(e)) => notes.push((at, channel(e.pckn()), Note::Off { key: key(e.pckn()) })),
                 _ => {}
             }
         }
@@ -336,6 +357,27 @@ impl Drop for Host {
 
 fn key(pckn: Pckn) -> u8 {
     pckn.raw_key().clamp(0, 127) as u8
+}
+
+fn channel(pckn: Pckn) -> u8 {
+    pckn.raw_channel().clamp(0, 15) as u8
+}
+
+/// An output queue that takes `left` more events, then refuses.
+struct Limited<'a> {
+    inner: &'a mut EventBuffer,
+    left: usize,
+}
+
+impl OutputEventBuffer for Limited<'_> {
+    fn try_push(&mut self, event: &UnknownEvent) -> Result<(), TryPushError> {
+        if self.left == 0 {
+            return Err(TryPushError::new());
+        }
+        self.left -= 1;
+        self.inner.push(event);
+        Ok(())
+    }
 }
 
 /// Tracks sounding notes across blocks and checks the event stream's invariants.
