@@ -7,6 +7,7 @@
 use crate::encoding::{step_features, step_input, Melody, Token, FIRST_NOTE_INDEX, HOLD_INDEX, STEPS_PER_BAR, VOCAB_SIZE};
 use crate::midi::wrap_semitones;
 use crate::runtime::{Generator, ModelError};
+pub use crate::theory::{parse_key, Scale};
 
 /// A small, fast, seedable generator (SplitMix64). Its output never changes between
 /// versions, unlike a library's default RNG.
@@ -53,93 +54,6 @@ impl Rng {
     }
 }
 
-/// Scales for key lock. The model learns in C major / A minor; each scale names the tonic
-/// of its mode inside that frame, so the model's diatonic output lands in the right mode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Scale {
-    /// Ionian.
-    Major,
-    /// Natural minor (aeolian).
-    Minor,
-    /// Harmonic minor.
-    HarmonicMinor,
-    /// Dorian.
-    Dorian,
-    /// Phrygian.
-    Phrygian,
-    /// Lydian.
-    Lydian,
-    /// Mixolydian.
-    Mixolydian,
-    /// Locrian.
-    Locrian,
-    /// Major pentatonic.
-    MajorPentatonic,
-    /// Minor pentatonic.
-    MinorPentatonic,
-    /// No lock: all twelve pitch classes.
-    Chromatic,
-}
-
-impl Scale {
-    /// Pitch classes relative to the tonic.
-    pub fn intervals(self) -> &'static [u8] {
-        match self {
-            Scale::Major => &[0, 2, 4, 5, 7, 9, 11],
-            Scale::Minor => &[0, 2, 3, 5, 7, 8, 10],
-            Scale::HarmonicMinor => &[0, 2, 3, 5, 7, 8, 11],
-            Scale::Dorian => &[0, 2, 3, 5, 7, 9, 10],
-            Scale::Phrygian => &[0, 1, 3, 5, 7, 8, 10],
-            Scale::Lydian => &[0, 2, 4, 6, 7, 9, 11],
-            Scale::Mixolydian => &[0, 2, 4, 5, 7, 9, 10],
-            Scale::Locrian => &[0, 1, 3, 5, 6, 8, 10],
-            Scale::MajorPentatonic => &[0, 2, 4, 7, 9],
-            Scale::MinorPentatonic => &[0, 3, 5, 7, 10],
-            Scale::Chromatic => &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
-        }
-    }
-
-    /// Where this mode's tonic lies in the model's C major / A minor frame.
-    pub fn frame_tonic(self) -> u8 {
-        match self {
-            Scale::Major | Scale::MajorPentatonic | Scale::Chromatic => 0,
-            Scale::Minor | Scale::HarmonicMinor | Scale::MinorPentatonic => 9,
-            Scale::Dorian => 2,
-            Scale::Phrygian => 4,
-            Scale::Lydian => 5,
-            Scale::Mixolydian => 7,
-            Scale::Locrian => 11,
-        }
-    }
-
-    /// Whether pitch class `pc` belongs to this scale on `root`.
-    pub fn contains(self, root: u8, pc: u8) -> bool {
-        self.intervals().contains(&((pc + 12 - root % 12) % 12))
-    }
-}
-
-/// Parses a key name: C, C#, Db, … B (case-insensitive).
-pub fn parse_key(name: &str) -> Option<u8> {
-    let lower = name.trim().to_ascii_lowercase();
-    let mut chars = lower.chars();
-    let base = match chars.next()? {
-        'c' => 0,
-        'd' => 2,
-        'e' => 4,
-        'f' => 5,
-        'g' => 7,
-        'a' => 9,
-        'b' => 11,
-        _ => return None,
-    };
-    let shift: i32 = match chars.as_str() {
-        "" => 0,
-        "#" | "s" | "sharp" => 1,
-        "b" | "f" | "flat" => -1,
-        _ => return None,
-    };
-    Some((base + shift).rem_euclid(12) as u8)
-}
 
 /// Everything that shapes one generation.
 #[derive(Clone, Debug)]

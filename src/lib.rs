@@ -6,6 +6,7 @@
 //! - [`runtime`]: loading and running a generator model;
 //! - [`generate`]: sampling melodies from a model;
 //! - [`ratings`]: the user's likes and dislikes, which steer new melodies;
+//! - [`theory`]: scales, key names and key signatures;
 //! - `plugin` (feature `plugin`): the CLAP/VST3 plugin and its editor.
 
 pub mod encoding;
@@ -16,6 +17,7 @@ pub mod onnx;
 pub mod plugin;
 pub mod ratings;
 pub mod runtime;
+pub mod theory;
 
 /// The default model's decoder, trained on the public-domain collections of the folk and
 /// chorale corpus (see `models/README.md`).

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use neume::generate::{generate, parse_key, GenerateOptions, Scale};
-use neume::midi::{self, KeySignature, TimeSignature, WriteOptions};
+use neume::midi::{self, TimeSignature, WriteOptions};
 use neume::runtime::Generator;
 
 #[derive(Parser)]
@@ -81,20 +81,6 @@ fn load(model: Option<&Path>) -> Result<Generator, String> {
     Ok(generator)
 }
 
-/// Key signature for a tonic and scale (major-mode signature when no scale is given).
-fn key_signature(root: u8, scale: Option<Scale>) -> Option<KeySignature> {
-    let scale = scale.unwrap_or(Scale::Major);
-    if scale == Scale::Chromatic {
-        return None;
-    }
-    // The relative major's tonic lies `frame_tonic` below this mode's tonic.
-    let major = (i32::from(root) - i32::from(scale.frame_tonic())).rem_euclid(12);
-    // Sharps: the fifths from C; prefer flats for F, Bb, Eb, Ab, Db.
-    let sharps = (major * 7).rem_euclid(12);
-    let sharps = if sharps > 6 { sharps - 12 } else { sharps };
-    Some(KeySignature { sharps: sharps as i8, minor: scale.frame_tonic() == 9 })
-}
-
 fn run_generate(args: GenerateArgs) -> Result<(), String> {
     if let Some(t) = args.temperature.filter(|t| !(0.0..=5.0).contains(t)) {
         return Err(format!("--temperature {t} is outside 0..=5"));
@@ -126,7 +112,8 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
         let write = WriteOptions {
             tempo_bpm: args.tempo,
             time_signature: TimeSignature::COMMON,
-            key: key_signature(args.key, args.scale),
+            // Without a scale the melody keeps the model's frame: a major key's signature.
+            key: neume::theory::key_signature(args.key, args.scale.unwrap_or(Scale::Major)),
             name: format!("Neume seed {seed}"),
             ..WriteOptions::default()
         };

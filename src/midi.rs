@@ -261,6 +261,10 @@ pub struct WriteOptions {
     pub velocity: u8,
     /// MIDI channel, 0..=15.
     pub channel: u8,
+    /// Sounding share of each note's length, 0.05..=1 (the plugin's Gate).
+    pub gate: f32,
+    /// Delay of odd 16ths as a share of half a 16th, 0..=1 (the plugin's Swing).
+    pub swing: f32,
 }
 
 impl Default for WriteOptions {
@@ -272,6 +276,8 @@ impl Default for WriteOptions {
             name: "Neume melody".into(),
             velocity: 100,
             channel: 0,
+            gate: 1.0,
+            swing: 0.0,
         }
     }
 }
@@ -302,23 +308,26 @@ pub fn write_bytes(melody: &Melody, options: &WriteOptions) -> Vec<u8> {
     }
     let channel = u4::new(options.channel.min(15));
     let vel = u7::new(options.velocity.clamp(1, 127));
-    for note in &melody.notes {
+    // The notes as the plugin plays them: odd 16ths late by the swing, each sounding for
+    // length × gate from its onset, cut by the next onset and by the end of the loop.
+    let end_tick = melody.len_steps * ticks_per_step;
+    let swing_ticks = (f64::from(options.swing.clamp(0.0, 1.0)) * 0.5 * f64::from(ticks_per_step)).round() as u32;
+    let gate = f64::from(options.gate.clamp(0.05, 1.0));
+    let onset = |step: u32| step * ticks_per_step + if step % 2 == 1 { swing_ticks } else { 0 };
+    let mut notes: Vec<&Note> = melody.notes.iter().collect();
+    notes.sort_by_key(|n| n.start_step);
+    for (i, note) in notes.iter().enumerate() {
         let key = u7::new(note.pitch.min(127));
-        timed.push((
-            note.start_step * ticks_per_step,
-            1,
-            TrackEventKind::Midi { channel, message: MidiMessage::NoteOn { key, vel } },
-        ));
-        timed.push((
-            note.end_step() * ticks_per_step,
-            0,
-            TrackEventKind::Midi { channel, message: MidiMessage::NoteOff { key, vel: u7::new(0) } },
-        ));
+        let on = onset(note.start_step);
+        let sounding = ((f64::from(note.len_steps * ticks_per_step) * gate).round() as u32).max(1);
+        let next = notes.get(i + 1).map_or(end_tick.max(on + 1), |n| onset(n.start_step));
+        let off = (on + sounding).min(next).min(end_tick).max(on + 1);
+        timed.push((on, 1, TrackEventKind::Midi { channel, message: MidiMessage::NoteOn { key, vel } }));
+        timed.push((off, 0, TrackEventKind::Midi { channel, message: MidiMessage::NoteOff { key, vel: u7::new(0) } }));
     }
     // Stable sort keeps the meta events first and each note's events in order.
     timed.sort_by_key(|(tick, order, _)| (*tick, *order));
 
-    let end_tick = melody.len_steps * ticks_per_step;
     let mut track = Vec::with_capacity(timed.len() + 1);
     let mut last = 0;
     for (tick, _, kind) in timed {
@@ -359,6 +368,30 @@ mod tests {
             ],
             len_steps: 16,
         }
+    }
+
+    #[test]
+    fn files_hold_the_notes_as_played() {
+        // Gate 0.5, full swing (odd 16ths half a 16th late), velocity 90, at 120 ticks a 16th.
+        let melody = Melody { notes: vec![Note { pitch: 60, start_step: 0, len_steps: 2 }, Note { pitch: 62, start_step: 3, len_steps: 1 }, Note { pitch: 64, start_step: 4, len_steps: 4 }], len_steps: 8 };
+        let options = WriteOptions { gate: 0.5, swing: 1.0, velocity: 90, ..WriteOptions::default() };
+        let bytes = write_bytes(&melody, &options);
+        let smf = Smf::parse(&bytes).unwrap();
+        let mut tick = 0;
+        let mut notes = Vec::new();
+        for event in &smf.tracks[0] {
+            tick += event.delta.as_int();
+            if let TrackEventKind::Midi { message, .. } = event.kind {
+                match message {
+                    MidiMessage::NoteOn { key, vel } => notes.push((tick, key.as_int(), vel.as_int())),
+                    MidiMessage::NoteOff { key, .. } => notes.push((tick, key.as_int(), 0)),
+                    _ => {}
+                }
+            }
+        }
+        // By hand: 60 sounds 0..120; 62 is swung to 420 and cut by 64's onset at 480; 64
+        // sounds 480..720 (half of 4 16ths).
+        assert_eq!(notes, [(0, 60, 90), (120, 60, 0), (420, 62, 90), (480, 62, 0), (480, 64, 90), (720, 64, 0)]);
     }
 
     #[test]

@@ -23,8 +23,9 @@ use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSe
 use super::params::{NeumeParams, SavedMelody, ScaleChoice, LATENT_KNOBS};
 use super::worker_thread::{Command, Request, Shared};
 use crate::encoding::{Melody, Note};
-use crate::generate::{Rng, Scale};
-use crate::midi::{self, KeySignature, TimeSignature, WriteOptions};
+use crate::generate::Rng;
+use crate::midi::{self, TimeSignature, WriteOptions};
+use crate::theory;
 use crate::ratings::{self, Ratings};
 use drag_out::{DragOut, DragOutcome};
 use file_browser::{FileBrowser, Outcome, Purpose};
@@ -225,19 +226,22 @@ impl NeumeEditor {
         });
     }
 
-    /// The melody as it sounds (octave applied), with the file settings.
+    /// The melody as it sounds: octave, velocity, gate and swing applied, with the key
+    /// signature of the key lock.
     fn melody_for_file(&self) -> Option<(Melody, WriteOptions)> {
         let saved = self.params.melody.read().clone()?;
-        let octave = 12 * self.params.octave.value();
-        let melody = saved.melody().transposed(octave);
+        let settings = self.params.play_settings();
+        let melody = saved.melody().transposed(12 * i32::from(settings.octave));
         let key_root = self.params.key_root.value().clamp(0, 11) as u8;
-        let minor = matches!(self.params.scale.value().scale(), Scale::Minor | Scale::HarmonicMinor | Scale::MinorPentatonic | Scale::Dorian | Scale::Phrygian);
         let options = WriteOptions {
             tempo_bpm: f64::from(self.shared.tempo_bpm.load(Ordering::Relaxed)),
             time_signature: TimeSignature::COMMON,
-            key: Some(KeySignature::from_tonic(key_root, minor)),
+            key: theory::key_signature(key_root, self.params.scale.value().scale()),
             name: format!("Neume seed {}", self.params.seed.value()),
-            ..WriteOptions::default()
+            velocity: settings.velocity,
+            channel: 0,
+            gate: settings.gate,
+            swing: settings.swing,
         };
         Some((melody, options))
     }
@@ -260,14 +264,11 @@ impl NeumeEditor {
         });
     }
 
-    /// Writes the melody to a temporary file for a drag.
+    /// Writes the melody to a new file for a drag (see [`drag_out::new_drag_file`]).
     fn drag_file(&mut self) -> Option<PathBuf> {
         let (melody, options) = self.melody_for_file()?;
-        let dir = std::env::temp_dir().join("neume-drag");
-        let path = dir.join(self.file_name());
-        let written = std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display())).and_then(|()| midi::write_file(&path, &melody, &options).map_err(|e| e.to_string()));
-        match written {
-            Ok(()) => Some(path),
+        match drag_out::new_drag_file(&self.file_name(), &midi::write_bytes(&melody, &options)) {
+            Ok(path) => Some(path),
             Err(e) => {
                 self.message = Some((e, true));
                 None

@@ -18,6 +18,54 @@ pub enum DragOutcome {
     Cancelled,
 }
 
+/// Drag files older than this are removed when the next drag starts (a DAW has copied or
+/// read them by then).
+const DRAG_FILE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The user's own folder for drag files: `$XDG_RUNTIME_DIR/neume-drag` (private to the user)
+/// where there is one, else the user's cache folder. Never a shared `/tmp` path another user
+/// could prepare.
+fn drag_dir() -> Result<PathBuf, String> {
+    let base = dirs::runtime_dir().or_else(dirs::cache_dir).ok_or("no per-user folder for drag files (neither XDG_RUNTIME_DIR nor a cache folder)")?;
+    Ok(base.join("neume-drag"))
+}
+
+/// Writes `bytes` as `name` in a folder of its own, created new (so nothing already there,
+/// such as another user's link, is followed or overwritten), inside the user's drag folder.
+/// The file keeps `name`, which DAWs show as the clip's name. Returns the file's path.
+pub fn new_drag_file(name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
+    use std::io::Write;
+    let root = drag_dir()?;
+    create_private_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    remove_old_drags(&root);
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let dir = root.join(format!("{}-{stamp}", std::process::id()));
+    std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join(name);
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    file.write_all(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Removes drag folders older than [`DRAG_FILE_LIFETIME`]; what cannot be removed stays.
+fn remove_old_drags(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for entry in entries.flatten() {
+        let old = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age > DRAG_FILE_LIFETIME);
+        if old && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// A drag in progress, on its own thread.
 pub struct DragOut {
     thread: std::thread::JoinHandle<Result<DragOutcome, String>>,
@@ -301,6 +349,26 @@ pub mod x11 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drag_files_are_new_files_in_the_users_own_folder() {
+        let a = new_drag_file("Neume 7.mid", b"MThd first").unwrap();
+        let b = new_drag_file("Neume 7.mid", b"MThd second").unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.file_name(), b.file_name());
+        assert_eq!(std::fs::read(&a).unwrap(), b"MThd first");
+        assert_eq!(std::fs::read(&b).unwrap(), b"MThd second");
+        let root = a.parent().and_then(Path::parent).unwrap();
+        assert!(!root.starts_with(std::env::temp_dir()), "{} is under the shared temporary folder", root.display());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(root).unwrap().permissions().mode() & 0o077, 0, "{} is open to others", root.display());
+        }
+        for f in [a, b] {
+            std::fs::remove_dir_all(f.parent().unwrap()).unwrap();
+        }
+    }
 
     #[test]
     fn uris_round_trip() {
