@@ -306,3 +306,50 @@ fn a_host_that_refuses_events_never_strands_a_note() {
     assert!(refused_blocks > 100 && ledger.ons > 20, "{refused_blocks} full blocks, {} notes", ledger.ons);
     stop(&mut host, &mut ledger);
 }
+
+#[test]
+fn a_restored_melody_is_bounded_and_a_newer_state_plays_as_stored() {
+    // A project saved with the default parameters.
+    let mut first = Host::load();
+    first.activate(RATE, 512);
+    let mut ledger = NoteLedger::melody();
+    play(&mut first, &mut ledger, 512, 512);
+    stop(&mut first, &mut ledger);
+    let state = first.state_json();
+    drop(first);
+    let field = |state: &serde_json::Value| -> serde_json::Value { serde_json::from_str(state["fields"]["melody"].as_str().expect("a saved melody")).unwrap() };
+    let with_melody = |melody: &serde_json::Value| {
+        let mut s = state.clone();
+        s["fields"]["melody"] = serde_json::Value::String(melody.to_string());
+        s
+    };
+    let saved = field(&state);
+    assert_eq!(saved["version"], 2, "{saved}");
+
+    // A newer Neume's state with other notes (one note, C5 over the whole loop): it plays as
+    // stored.
+    let mut newer = saved.clone();
+    newer["version"] = 99.into();
+    newer["notes"] = serde_json::json!([[72, 0, 64]]);
+    newer["future_field"] = "ignored".into();
+    let mut host = Host::load();
+    host.load_state_json(&with_melody(&newer));
+    host.activate(RATE, 512);
+    let mut ledger = NoteLedger::melody();
+    let got = play(&mut host, &mut ledger, 512, 64 * SAMPLES_PER_STEP);
+    assert_eq!(got, [(0, Note::On { key: 72, velocity_127: 100 }), (64 * SAMPLES_PER_STEP * 9 / 10, Note::Off { key: 72 })]);
+    stop(&mut host, &mut ledger);
+
+    // A melody 2^32 − 1 steps long with a note far out: not played (the default melody of the
+    // parameters is), and the plugin keeps processing.
+    let mut huge = saved.clone();
+    huge["len_steps"] = u32::MAX.into();
+    huge["notes"] = serde_json::json!([[60, 4_000_000_000u32, 5]]);
+    let mut host = Host::load();
+    host.load_state_json(&with_melody(&huge));
+    host.activate(RATE, 512);
+    let mut ledger = NoteLedger::melody();
+    let end = 64 * SAMPLES_PER_STEP;
+    assert_eq!(play(&mut host, &mut ledger, 512, end), expected_events(&default_melody(), end));
+    stop(&mut host, &mut ledger);
+}

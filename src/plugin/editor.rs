@@ -451,7 +451,7 @@ impl NeumeEditor {
                 ui.colored_label(ERROR, format!("{dropped} note events did not fit in the host's buffer"));
             }
         });
-        for e in [status.model_error, status.error].into_iter().flatten() {
+        for e in [status.model_error, status.error, status.state_note].into_iter().flatten() {
             ui.colored_label(ERROR, e);
         }
         if let Some((m, is_error)) = &self.message {

@@ -10,7 +10,7 @@ use nice_plug::prelude::*;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
-use super::audio_thread::PlaySettings;
+use super::audio_thread::{PlaySettings, MAX_NOTES};
 use super::worker_thread::Wake;
 use crate::encoding::{Melody, Note};
 use crate::generate::Scale;
@@ -71,9 +71,15 @@ impl ScaleChoice {
     }
 }
 
+/// Layout version of [`SavedMelody`] this build writes. 1: saved before the field existed.
+pub const STATE_VERSION: u32 = 2;
+
 /// A melody as stored in the project, with the key of the request that made it.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct SavedMelody {
+    /// [`STATE_VERSION`] of the Neume that saved it (1 if absent).
+    #[serde(default = "state_version_1")]
+    pub version: u32,
     /// The worker's request key (see `worker_thread::Request::key`): when the parameters
     /// still give this key, the melody is played as stored, not generated again.
     pub key: u64,
@@ -85,17 +91,46 @@ pub struct SavedMelody {
     pub latent: Vec<f32>,
 }
 
+fn state_version_1() -> u32 {
+    1
+}
+
 impl SavedMelody {
     /// Stores `melody`, made by the request with `key` from the latent point `latent`.
     pub fn new(key: u64, melody: &Melody, latent: Vec<f32>) -> SavedMelody {
         let notes = melody.notes.iter().map(|n| [u32::from(n.pitch), n.start_step, n.len_steps]).collect();
-        SavedMelody { key, len_steps: melody.len_steps, notes, latent }
+        SavedMelody { version: STATE_VERSION, key, len_steps: melody.len_steps, notes, latent }
     }
 
-    /// The stored melody (pitches clamped to MIDI, lengths at least one step).
+    /// Why a restored melody cannot be played as stored, if it cannot: Neume plays at most
+    /// 16 bars, notes on MIDI pitches inside the loop. (State from a newer Neume that passes
+    /// plays as stored.)
+    pub fn check(&self) -> Result<(), String> {
+        let newer = if self.version > STATE_VERSION { format!(" (saved by a newer Neume, state version {})", self.version) } else { String::new() };
+        if self.len_steps == 0 || self.len_steps as usize > MAX_NOTES {
+            return Err(format!("the project's melody is {} 16ths long, outside 1..={MAX_NOTES}{newer}", self.len_steps));
+        }
+        if self.notes.len() > self.len_steps as usize {
+            return Err(format!("the project's melody has {} notes in {} 16ths{newer}", self.notes.len(), self.len_steps));
+        }
+        if let Some([pitch, start, len]) = self.notes.iter().find(|&&[pitch, start, len]| pitch > 127 || len == 0 || start >= self.len_steps || len > self.len_steps) {
+            return Err(format!("the project's melody has a note it cannot play (pitch {pitch}, step {start}, length {len}){newer}"));
+        }
+        Ok(())
+    }
+
+    /// The stored melody, bounded as [`SavedMelody::check`] requires (longer loops cut to 16
+    /// bars, notes outside dropped), so that nothing stored can make it unbounded.
     pub fn melody(&self) -> Melody {
-        let notes = self.notes.iter().map(|&[pitch, start_step, len_steps]| Note { pitch: pitch.min(127) as u8, start_step, len_steps: len_steps.max(1) }).collect();
-        Melody { notes, len_steps: self.len_steps }
+        let len_steps = self.len_steps.min(MAX_NOTES as u32);
+        let notes = self
+            .notes
+            .iter()
+            .take(MAX_NOTES)
+            .filter(|&&[pitch, start, _]| pitch <= 127 && start < len_steps)
+            .map(|&[pitch, start_step, len_steps]| Note { pitch: pitch as u8, start_step, len_steps: len_steps.clamp(1, MAX_NOTES as u32) })
+            .collect();
+        Melody { notes, len_steps }
     }
 }
 

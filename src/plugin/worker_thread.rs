@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use super::audio_thread::PlayMelody;
-use super::params::{NeumeParams, SavedMelody, LATENT_KNOBS};
+use super::params::{NeumeParams, SavedMelody, LATENT_KNOBS, STATE_VERSION};
 use crate::generate::{draw_latent, generate, GenerateOptions, Rng};
 use crate::runtime::{self, Generator};
 
@@ -61,6 +61,9 @@ pub struct WorkerStatus {
     pub model_error: Option<String>,
     /// Why the last generation failed; cleared by the next one that succeeds.
     pub error: Option<String>,
+    /// What happened to the project's stored melody when it was restored, if anything but
+    /// playing as stored (a newer Neume's state, or a melody it could not play).
+    pub state_note: Option<String>,
     /// Wall time of the last generation, in milliseconds.
     pub last_generation_ms: f32,
     /// Melodies generated so far.
@@ -401,10 +404,20 @@ impl Worker {
         let key = request.key();
         let stored = self.params.melody.read().clone();
         if let Some(saved) = stored.as_ref().filter(|s| s.key == key) {
-            if self.published_key != Some(key) {
-                self.publish(play_melody(saved));
+            match saved.check() {
+                Ok(()) => {
+                    if self.published_key != Some(key) {
+                        self.publish(play_melody(saved));
+                        if saved.version > STATE_VERSION {
+                            let note = format!("This project was saved by a newer Neume (state version {}); its melody plays as stored.", saved.version);
+                            self.shared.report(|s| s.state_note = Some(note));
+                        }
+                    }
+                    return;
+                }
+                // Never a silent change of the notes: say why a new melody replaces it.
+                Err(problem) => self.shared.report(|s| s.state_note = Some(format!("{problem}: a new melody was made from the parameters"))),
             }
-            return;
         }
         self.ensure_model(&request.model_path);
         let Some(generator) = self.generator.as_mut() else { return };
