@@ -276,10 +276,29 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
+    // Reopened, the project's editor takes its saved size (the host creates the editor before
+    // it restores the project, so the window opens at the default size and then resizes).
+    let saved = host.save_state();
     host.close_editor();
+    drop(host);
+    let mut reopened = Host::load();
+    reopened.load_state(&saved);
+    let (w, h) = reopened.open_editor_x11(parent);
+    let started = Instant::now();
+    let size = loop {
+        reopened.main_thread_tick();
+        let children = conn.query_tree(parent).unwrap().reply().unwrap().children;
+        let size = children.first().map(|&c| conn.get_geometry(c).unwrap().reply().unwrap()).map(|g| (g.width, g.height));
+        if size == Some((1000, 720)) || started.elapsed() > Duration::from_secs(10) {
+            break size;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(size, Some((1000, 720)), "the reopened editor opened at {w}×{h}");
+    reopened.close_editor();
     // Unload the plugin (its window thread and X connection end) before Xvfb goes: Xlib
     // exits the process when its server disappears.
-    drop(host);
+    drop(reopened);
     std::thread::sleep(Duration::from_millis(500));
     drop(conn);
     drop(xvfb);

@@ -88,6 +88,9 @@ pub struct NeumeEditor {
     /// The last message for the user (file saved, rating stored, …) and whether it is an error.
     message: Option<(String, bool)>,
     rng: Rng,
+    /// The size saved with the project, to take when the window opens: the host creates the
+    /// editor before it restores the project, so the window opens at the default size.
+    restore_size: Option<(u32, u32)>,
 }
 
 impl NeumeEditor {
@@ -108,6 +111,7 @@ impl NeumeEditor {
             native_drag: Arc::default(),
             message: None,
             rng: Rng::new(seed),
+            restore_size: None,
         }
     }
 
@@ -463,11 +467,19 @@ impl NeumeEditor {
 impl NiceEguiApp for NeumeEditor {
     fn build(&mut self, _egui_ctx: egui::Context, gui: GuiContext, _frame: &mut nice_plug_egui::Frame) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         self.gui = Some(gui);
+        self.restore_size = Some(*self.params.editor_size.read());
         Ok(())
     }
 
     fn ui(&mut self, ui: &mut Ui, frame: &mut nice_plug_egui::Frame) {
         let Some(gui) = self.gui.clone() else { return };
+        if let Some((w, h)) = self.restore_size.take() {
+            let now = frame.baseview_window().size().logical;
+            if (now.width - f64::from(w)).abs() >= 1.0 || (now.height - f64::from(h)).abs() >= 1.0 {
+                // egui-baseview resizes the window and asks the host to fit it.
+                ui.ctx().send_viewport_cmd(egui::ViewportCommand::InnerSize(Vec2::new(w as f32, h as f32)));
+            }
+        }
         let setter = gui.param_setter();
         self.poll_drag();
         let saved = self.params.melody.read().clone();
