@@ -6,7 +6,9 @@
 //! - knob change → new melody available to the audio thread (the real worker thread, woken
 //!   by the parameter callback, until the melody pops out of the ring), beside a bare model
 //!   run and a bare 4-bar generation on the same backend;
-//! - instantiate + activate (after the first instance, which loads the runtime).
+//! - instantiate + activate (after the first instance, which loads the runtime);
+//! - resident memory of 1 and of 16 active instances (each playing its first melody), over
+//!   the process before any instance.
 //!
 //! Pin it to one core for the one-core figure: `taskset -c 0 cargo bench ...`.
 
@@ -33,8 +35,30 @@ fn sixteenths() -> Melody {
     Melody { notes, len_steps: 64 }
 }
 
+/// The process's resident memory, in MiB (Linux; 0 elsewhere).
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
+    kib.unwrap_or(0.0) / 1024.0
+}
+
 fn main() {
     let blocks = 20_000;
+
+    // Memory first, before anything else is loaded: instances as a producer's project has
+    // them, each activated (its worker has made its first melody) and playing a block.
+    let before = rss_mib();
+    let mut instances = Vec::new();
+    for n in 1..=16 {
+        let mut p = Host::load();
+        p.activate(48_000.0, 512);
+        p.process(512, &Transport::playing_at(0.0, 120.0), &[]);
+        instances.push(p);
+        if n == 1 || n == 16 {
+            println!("{:<44} {:>8.1} MiB", format!("resident memory, {n} instance{}", if n == 1 { "" } else { "s" }), rss_mib() - before);
+        }
+    }
+    drop(instances);
 
     // The sequencer alone (library code, release).
     let mut seq = Sequencer::default();
@@ -43,7 +67,7 @@ fn main() {
     let mut events = 0usize;
     let times: Vec<f64> = (0..blocks)
         .map(|b| {
-            let t = TransportInfo { playing: true, tempo_bpm: Some(120.0), pos_beats: Some(b as f64 * 512.0 / 24_000.0), loop_beats: None };
+            let t = TransportInfo { playing: true, tempo_bpm: Some(120.0), pos_beats: Some(b as f64 * 512.0 / 24_000.0), pos_samples: Some(b as i64 * 512), loop_beats: None };
             let start = Instant::now();
             seq.process(512, 48_000.0, &t, &settings, &mut |e| {
                 std::hint::black_box(e);

@@ -13,6 +13,7 @@ pub mod audio_thread;
 pub mod editor;
 pub mod location;
 pub mod midi_out;
+pub mod models;
 pub mod params;
 pub mod worker_thread;
 

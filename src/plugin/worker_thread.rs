@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use super::audio_thread::PlayMelody;
+use super::models::{self, SharedGenerator};
 use super::params::{NeumeParams, SavedMelody, LATENT_KNOBS, STATE_VERSION};
 use crate::generate::{draw_latent, generate, GenerateOptions, Rng};
-use crate::runtime::{self, Generator};
+use crate::runtime;
 
 /// How the worker is woken. Shared by the parameters' callbacks, the plugin and the worker.
 #[derive(Debug, Default)]
@@ -213,8 +214,8 @@ struct Worker {
     shared: Arc<Shared>,
     commands: Receiver<Command>,
     to_audio: rtrb::Producer<PlayMelody>,
-    /// The model in use: the last one that loaded.
-    generator: Option<Generator>,
+    /// The model in use: the last one that loaded (shared with other instances).
+    generator: Option<SharedGenerator>,
     /// Which model `generator` was loaded for (`Some(None)` = the default).
     loaded_path: Option<Option<String>>,
     /// Key of the melody last handed to the audio thread.
@@ -420,10 +421,11 @@ impl Worker {
             }
         }
         self.ensure_model(&request.model_path);
-        let Some(generator) = self.generator.as_mut() else { return };
+        let Some(model) = self.generator.clone() else { return };
+        let mut generator = model.lock();
         let options = request.options(generator.info());
         let started = Instant::now();
-        let melody = match generate(generator, &options) {
+        let melody = match generate(&mut generator, &options) {
             Ok(m) => m,
             Err(e) => {
                 self.shared.report(|s| s.error = Some(e.to_string()));
@@ -432,6 +434,7 @@ impl Worker {
         };
         let elapsed_ms = started.elapsed().as_secs_f32() * 1000.0;
         let latent = options.latent.unwrap_or_else(|| request.seed_point(generator.info().latent_size));
+        drop(generator);
         let saved = SavedMelody::new(key, &melody, latent);
         {
             let mut slot = self.params.melody.write();
@@ -478,28 +481,32 @@ impl Worker {
                 return;
             }
         }
-        match crate::default_generator() {
+        match models::default_model() {
             Ok(g) => self.install(g),
             Err(e) => self.shared.report(|s| s.error = Some(e.to_string())),
         }
     }
 
-    fn install(&mut self, generator: Generator) {
-        let (name, backend) = (generator.name().to_string(), generator.backend().to_string());
-        let provenance = generator.info().provenance();
-        let model_id = generator.info().model_id().map_or_else(|| name.clone(), |id| format!("id:{id}"));
-        self.shared.report(|s| {
-            s.model_id = model_id;
-            s.model_name = name;
-            s.backend = backend;
-            s.provenance = provenance;
-        });
-        self.generator = Some(generator);
+    fn install(&mut self, model: SharedGenerator) {
+        {
+            let generator = model.lock();
+            let (name, backend) = (generator.name().to_string(), generator.backend().to_string());
+            let provenance = generator.info().provenance();
+            let model_id = generator.info().model_id().map_or_else(|| name.clone(), |id| format!("id:{id}"));
+            self.shared.report(|s| {
+                s.model_id = model_id;
+                s.model_name = name;
+                s.backend = backend;
+                s.provenance = provenance;
+            });
+        }
+        self.generator = Some(model);
     }
 
-    /// Loads a model file and installs it; on failure reports why and keeps the current one.
+    /// Loads a model file (or takes it from another instance that has) and installs it; on
+    /// failure reports why and keeps the current one.
     fn try_model_file(&mut self, path: &std::path::Path) -> bool {
-        match Generator::from_file(path) {
+        match models::model_file(path) {
             Ok(g) => {
                 self.shared.report(|s| s.model_error = None);
                 self.install(g);
