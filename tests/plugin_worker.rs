@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use neume::plugin::audio_thread::PlayMelody;
 use neume::plugin::params::NeumeParams;
-use neume::plugin::worker_thread::{Command, Shared, WorkerHandle};
+use neume::plugin::worker_thread::{Command, Request, Shared, WorkerHandle};
 use nice_plug::params::InternalParamMut;
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -71,4 +71,41 @@ fn bad_models_are_reported_and_good_ones_replace_the_current_one() {
     assert!(shared.status.lock().model_error.is_none());
     assert_eq!(shared.status.lock().model_name, gan.display().to_string());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_editor_action_makes_one_melody_from_its_whole_request() {
+    let shared = Arc::new(Shared::default());
+    let params = Arc::new(NeumeParams::new(shared.wake.clone()));
+    let (to_audio, mut ring) = rtrb::RingBuffer::new(4);
+    let _worker = WorkerHandle::spawn(params.clone(), shared.clone(), to_audio, neume::runtime::executable_dirs()).unwrap();
+    let request = shared.wake.wake();
+    assert!(shared.wait_handled(request, Duration::from_secs(30), || {}));
+    let first = newest(&mut ring).expect("a first melody");
+    let latent = params.melody.read().as_ref().unwrap().latent.len();
+
+    // What the editor's Generate does: one request (new seed, new base point), then the stored
+    // base point at once and the seed through the host, which applies it later.
+    let action = Request { seed: 4242, base_point: Some(vec![0.5; latent]), ..Request::read(&params) };
+    shared.act(action.clone());
+    *params.base_point.write() = action.base_point.clone();
+    shared.wake.wake();
+    wait_for("the action's melody", || params.melody.read().as_ref().is_some_and(|m| m.key != first.key));
+    std::thread::sleep(Duration::from_millis(100));
+    // Never a melody of the new base point with the old seed.
+    let mixed = Request::read(&params).key();
+    let stored = params.melody.read().as_ref().unwrap().key;
+    assert_eq!(stored, action.key(), "the worker made a melody from a mix of old and new values ({mixed:x})");
+    assert_eq!(shared.status.lock().made_from.as_ref(), Some(&action));
+
+    // The host applies the seed: the parameters now give the action's request, and nothing is
+    // generated again.
+    let generations = shared.status.lock().generations;
+    // SAFETY: what the host wrapper does for a parameter change; no other writer here.
+    unsafe { params.seed._internal_set_plain_value(4242) };
+    let request = shared.wake.wake();
+    assert!(shared.wait_handled(request, Duration::from_secs(30), || {}));
+    assert_eq!(Request::read(&params).key(), action.key());
+    assert_eq!(shared.status.lock().generations, generations);
+    assert!(shared.action.lock().is_none(), "the action ends once the parameters caught up");
 }

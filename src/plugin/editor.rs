@@ -146,7 +146,11 @@ impl NeumeEditor {
             self.cursor = i;
             return;
         }
-        let entry = HistoryEntry { key: saved.key, request: Request::read(&self.params), melody: saved.melody() };
+        // The request that made it, as the worker reports it: the parameters may not have
+        // caught up with an action yet.
+        let made_from = self.shared.status.lock().made_from.clone().filter(|r| r.key() == saved.key);
+        let Some(request) = made_from.or_else(|| Some(Request::read(&self.params)).filter(|r| r.key() == saved.key)) else { return };
+        let entry = HistoryEntry { key: saved.key, request, melody: saved.melody() };
         // A new melody after an undo drops the redo branch.
         self.history.truncate(self.cursor + 1);
         self.history.push(entry);
@@ -159,18 +163,36 @@ impl NeumeEditor {
     fn restore(&mut self, index: usize, setter: &ParamSetter) {
         let Some(r) = self.history.get(index).map(|h| h.request.clone()) else { return };
         self.cursor = index;
-        *self.params.base_point.write() = r.base_point.clone();
+        self.act(r, setter);
+    }
+
+    /// Makes one melody from `request` and moves the parameters and stored points to it. The
+    /// worker takes the whole request at once (see `Shared::act`): the host applies the
+    /// parameter changes later, and a melody from a mix of old and new values must never
+    /// be made, nor enter the history.
+    fn act(&mut self, mut request: Request, setter: &ParamSetter) {
         let p = &self.params;
-        for (param, value) in p.knob_params().into_iter().zip(r.knobs) {
+        // The values as the parameters will hold them (step sizes, float rounding), so the
+        // request's key is the one the parameters give once the host has applied them.
+        let held = |param: &FloatParam, v: f32| param.preview_plain(param.preview_normalized(v));
+        for (k, param) in request.knobs.iter_mut().zip(p.knob_params()) {
+            *k = held(param, *k);
+        }
+        request.variation = held(&p.variation, request.variation);
+        request.morph = held(&p.morph, request.morph);
+        self.shared.act(request.clone());
+        *p.base_point.write() = request.base_point.clone();
+        *p.point_a.write() = request.point_a.clone();
+        *p.point_b.write() = request.point_b.clone();
+        for (param, value) in p.knob_params().into_iter().zip(request.knobs) {
             set(setter, param, value);
         }
-        set(setter, &p.variation, r.variation);
-        set(setter, &p.bars, r.bars as i32);
-        set(setter, &p.key_root, i32::from(r.key_root));
-        set(setter, &p.scale, ScaleChoice::from_index(r.scale_index));
-        set(setter, &p.morph, r.morph);
-        set(setter, &p.seed, r.seed as i32);
-        self.shared.wake.wake();
+        set(setter, &p.variation, request.variation);
+        set(setter, &p.bars, request.bars as i32);
+        set(setter, &p.key_root, i32::from(request.key_root));
+        set(setter, &p.scale, ScaleChoice::from_index(request.scale_index));
+        set(setter, &p.morph, request.morph);
+        set(setter, &p.seed, request.seed as i32);
     }
 
     /// Generate: a new seed and a new base point, drawn near liked melodies and away from
@@ -182,13 +204,9 @@ impl NeumeEditor {
             (n, Some(r)) if n > 0 && r.counts(n) != (0, 0) => Some(r.steered_latent(n, &mut rng)),
             _ => None,
         };
-        *self.params.base_point.write() = base;
-        for param in self.params.knob_params() {
-            set(setter, param, 0.0);
-        }
-        let seed = (self.rng.next_u64() % 100_000) as i32;
-        set(setter, &self.params.seed, seed);
-        self.shared.wake.wake();
+        let seed = self.rng.next_u64() % 100_000;
+        let request = Request { base_point: base, knobs: [0.0; LATENT_KNOBS], seed, ..self.shared.current_request(&self.params) };
+        self.act(request, setter);
     }
 
     /// Mutate: a small random step of every latent knob.
@@ -203,18 +221,17 @@ impl NeumeEditor {
     /// between them; the knobs are zeroed and the morph set so that what plays does not change.
     fn store(&mut self, b: bool, setter: &ParamSetter) {
         let Some(latent) = self.params.melody.read().as_ref().map(|m| m.latent.clone()) else { return };
+        let mut request = self.shared.current_request(&self.params);
         if b {
-            *self.params.point_b.write() = Some(latent);
+            request.point_b = Some(latent);
         } else {
-            *self.params.point_a.write() = Some(latent);
+            request.point_a = Some(latent);
         }
-        if self.params.point_a.read().is_some() && self.params.point_b.read().is_some() {
-            for param in self.params.knob_params() {
-                set(setter, param, 0.0);
-            }
-            set(setter, &self.params.morph, if b { 1.0 } else { 0.0 });
+        if request.point_a.is_some() && request.point_b.is_some() {
+            request.knobs = [0.0; LATENT_KNOBS];
+            request.morph = if b { 1.0 } else { 0.0 };
         }
-        self.shared.wake.wake();
+        self.act(request, setter);
         self.message = Some((format!("Stored the current melody's latent point as {}", if b { "B" } else { "A" }), false));
     }
 

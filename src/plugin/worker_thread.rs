@@ -67,9 +67,15 @@ pub struct WorkerStatus {
     pub state_note: Option<String>,
     /// Wall time of the last generation, in milliseconds.
     pub last_generation_ms: f32,
+    /// The request that made the stored melody (for the editor's history).
+    pub made_from: Option<Request>,
     /// Melodies generated so far.
     pub generations: u64,
 }
+
+/// How long an editor action waits for the host to apply its parameter changes before the
+/// parameters as they are win (a host that never applies them).
+pub const ACTION_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Shared between the plugin (main and audio thread), the editor and the worker.
 #[derive(Debug)]
@@ -91,6 +97,10 @@ pub struct Shared {
     pub dropped_events: AtomicU64,
     /// The host's tempo as of the last block, written by the audio thread (for saved files).
     pub tempo_bpm: atomic_float::AtomicF32,
+    /// An editor action's whole request (Generate, Store A/B, Undo). It stands for the
+    /// parameters until the host has applied the action's parameter changes, or for at most
+    /// [`ACTION_TIMEOUT`], so the worker never generates from a mix of old and new values.
+    pub action: parking_lot::Mutex<Option<(Request, Instant)>>,
     /// Commands to the worker (main thread and editor only).
     commands: Sender<Command>,
     /// The receiving end: the worker's, and the sender's for dropping the oldest command.
@@ -109,6 +119,7 @@ impl Default for Shared {
             position_steps: atomic_float::AtomicF32::new(0.0),
             dropped_events: AtomicU64::new(0),
             tempo_bpm: atomic_float::AtomicF32::new(120.0),
+            action: parking_lot::Mutex::new(None),
             commands,
             command_queue,
         }
@@ -116,6 +127,28 @@ impl Default for Shared {
 }
 
 impl Shared {
+    /// The request to make a melody for now: an editor action's until the parameters have
+    /// caught up with it (then it is cleared), else the parameters'.
+    pub fn current_request(&self, params: &NeumeParams) -> Request {
+        let from_params = Request::read(params);
+        let mut action = self.action.lock();
+        match action.as_ref() {
+            Some((request, since)) if request.key() != from_params.key() && since.elapsed() < ACTION_TIMEOUT => request.clone(),
+            Some(_) => {
+                *action = None;
+                from_params
+            }
+            None => from_params,
+        }
+    }
+
+    /// Starts an editor action: `request` stands for the parameters (see
+    /// [`Shared::current_request`]) while the host applies its changes; wakes the worker.
+    pub fn act(&self, request: Request) {
+        *self.action.lock() = Some((request, Instant::now()));
+        self.wake.wake();
+    }
+
     /// Sends a command to the worker (main thread or editor); when eight are already
     /// waiting, the oldest is dropped.
     pub fn send(&self, mut command: Command) {
@@ -401,7 +434,7 @@ impl Worker {
 
     /// Makes sure the melody of the current parameters is generated and handed over.
     fn refresh(&mut self) {
-        let request = Request::read(&self.params);
+        let request = self.shared.current_request(&self.params);
         let key = request.key();
         let stored = self.params.melody.read().clone();
         if let Some(saved) = stored.as_ref().filter(|s| s.key == key) {
@@ -447,6 +480,7 @@ impl Worker {
             *slot = Some(saved.clone());
         }
         self.shared.report(|s| {
+            s.made_from = Some(request.clone());
             s.last_generation_ms = elapsed_ms;
             s.generations += 1;
             s.error = None;
