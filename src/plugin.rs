@@ -36,6 +36,10 @@ const RING_CAPACITY: usize = 4;
 /// How long `activate` waits for the first melody before playing silence until it comes.
 const FIRST_MELODY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a block of an offline render waits for the melody of a parameter change (it has
+/// no real time to keep; real-time playback has the melody about 2 ms after the change).
+const OFFLINE_MELODY_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// One plugin instance.
 pub struct Neume {
     params: Arc<NeumeParams>,
@@ -49,6 +53,8 @@ pub struct Neume {
     to_audio: Option<rtrb::Producer<PlayMelody>>,
     /// The worker, from the first activation on.
     worker: Option<WorkerHandle>,
+    /// The host renders offline (a bounce, faster than real time): set at activation.
+    offline: bool,
     /// Note-offs the host refused; audio thread.
     owed_offs: OwedOffs,
     /// The melody note whose note-on the host refused: its note-off is not sent; audio thread.
@@ -67,6 +73,7 @@ impl Default for Neume {
             from_worker,
             to_audio: Some(to_audio),
             worker: None,
+            offline: false,
             owed_offs: OwedOffs::default(),
             unsent_on: None,
             sample_rate: 48_000.0,
@@ -111,6 +118,7 @@ impl Plugin for Neume {
 
     fn activate(&mut self, _layout: &AudioIOLayout, buffer_config: &BufferConfig, _context: &mut impl ActivateContext<Self>) -> bool {
         self.sample_rate = f64::from(buffer_config.sample_rate);
+        self.offline = buffer_config.process_mode == ProcessMode::Offline;
         if self.worker.is_none() {
             let Some(to_audio) = self.to_audio.take() else { return false };
             match WorkerHandle::spawn(self.params.clone(), self.shared.clone(), to_audio, location::library_dirs()) {
@@ -145,6 +153,13 @@ impl Plugin for Neume {
             }
         }
         let frames = buffer.samples() as u32;
+        if self.offline {
+            // A bounce runs faster than real time: wait (bounded) for the melody of this
+            // block's parameter changes, so it swaps in at the bar where playback has it.
+            // (Taking melodies meanwhile keeps the ring from filling up.)
+            let shared = self.shared.clone();
+            shared.wait_handled(shared.wake.last(), OFFLINE_MELODY_TIMEOUT, || self.take_melodies());
+        }
         self.take_melodies();
         if self.from_worker.is_abandoned() {
             self.shared.worker_alive.store(false, Ordering::Relaxed);

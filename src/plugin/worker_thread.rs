@@ -32,6 +32,11 @@ pub struct Wake {
 }
 
 impl Wake {
+    /// The number of the last wake-up requested.
+    pub fn last(&self) -> u64 {
+        self.requested.load(Ordering::Acquire)
+    }
+
     /// Asks the worker to look at the parameters again; returns the request's number.
     /// Real-time safe: an atomic add and, when the worker sleeps, a futex wake.
     pub fn wake(&self) -> u64 {
@@ -165,8 +170,9 @@ impl Shared {
         self.wake.wake();
     }
 
-    /// Waits (main thread only) until wake-up `n` is handled, up to `timeout`; runs
-    /// `between` at least every few milliseconds meanwhile. Returns whether it was handled.
+    /// Waits until wake-up `n` is handled, up to `timeout`; runs `between` at least every few
+    /// milliseconds meanwhile. Returns whether it was handled. Main thread, or the audio
+    /// thread of an offline render (which may wait: it is not real time).
     pub fn wait_handled(&self, n: u64, timeout: Duration, mut between: impl FnMut()) -> bool {
         let deadline = Instant::now() + timeout;
         // A poisoned lock only means a worker panicked while holding it; the number is valid.

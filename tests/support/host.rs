@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 use clack_extensions::gui::{GuiApiType, GuiConfiguration, GuiSize, HostGui, HostGuiImpl, PluginGui, Window as ClapWindow};
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
+use clack_extensions::render::{PluginRender, RenderMode};
 use clack_extensions::state::PluginState;
 use clack_host::events::event_types::{NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags};
 use clack_host::events::io::{OutputEventBuffer, TryPushError};
@@ -58,6 +59,7 @@ pub struct TestHostShared {
     state: OnceLock<Option<PluginState>>,
     params: OnceLock<Option<PluginParams>>,
     gui: OnceLock<Option<PluginGui>>,
+    render: OnceLock<Option<PluginRender>>,
     /// The plugin asked for a main-thread callback.
     callback_requested: AtomicBool,
 }
@@ -67,6 +69,7 @@ impl<'a> SharedHandler<'a> for TestHostShared {
         let _ = self.state.set(instance.get_extension());
         let _ = self.params.set(instance.get_extension());
         let _ = self.gui.set(instance.get_extension());
+        let _ = self.render.set(instance.get_extension());
     }
     fn request_restart(&self) {}
     fn request_process(&self) {}
@@ -186,9 +189,16 @@ impl Host {
         // SAFETY: the file is our own plugin, built by Cargo for this test.
         let entry = unsafe { PluginEntry::load(&path) }.unwrap_or_else(|e| panic!("loading {}: {e:?}", path.display()));
         let info = HostInfo::new("neume-test-host", "Neume", "https://example.com", "0.1").expect("valid host info");
-        let instance = PluginInstance::<TestHost>::new(|_| TestHostShared { state: OnceLock::new(), params: OnceLock::new(), gui: OnceLock::new(), callback_requested: AtomicBool::new(false) }, |_| (), &entry, PLUGIN_ID, &info)
+        let instance = PluginInstance::<TestHost>::new(|_| TestHostShared { state: OnceLock::new(), params: OnceLock::new(), gui: OnceLock::new(), render: OnceLock::new(), callback_requested: AtomicBool::new(false) }, |_| (), &entry, PLUGIN_ID, &info)
             .unwrap_or_else(|e| panic!("instantiating {PLUGIN_ID:?}: {e:?}"));
         Host { instance, processor: None, output: EventBuffer::with_capacity(16_384), audio_in: Vec::new(), audio_out: Vec::new(), max_frames: 0 }
+    }
+
+    /// Tells the plugin that it renders offline (faster than real time, as a DAW's bounce),
+    /// before it is activated.
+    pub fn render_offline(&mut self) {
+        let render = self.instance.access_shared_handler(|h| *h.render.get().expect("initialized")).expect("the plugin has the render extension");
+        render.set(&mut self.instance.plugin_handle(), RenderMode::Offline).expect("render mode set");
     }
 
     /// Activates at `sample_rate` for blocks up to `max_frames`, and starts processing.
