@@ -25,7 +25,10 @@ use neume::encoding::{Melody, Note};
 use neume::generate::{generate, GenerateOptions};
 use neume::plugin::audio_thread::{PlayMelody, PlaySettings, Sequencer, TransportInfo};
 use neume::plugin::params::{NeumeParams, SavedMelody};
-use neume::plugin::worker_thread::{Request, Shared, WorkerHandle};
+use neume::plugin::handoff::{self, MelodyReceiver};
+use neume::plugin::request::Request;
+use neume::plugin::shared::Shared;
+use neume::plugin::worker_thread::WorkerHandle;
 use nice_plug::params::InternalParamMut;
 use stats::{report, time_runs};
 
@@ -120,10 +123,10 @@ fn main() {
 
     // Knob change → melody in the ring, with the real worker thread.
     let params = Arc::new(params);
-    let (to_audio, mut from_worker) = rtrb::RingBuffer::new(4);
+    let (to_audio, mut from_worker) = handoff::channel();
     let worker = WorkerHandle::spawn(params.clone(), shared.clone(), to_audio, neume::runtime::executable_dirs()).expect("worker starts");
-    let wait = |from_worker: &mut rtrb::Consumer<PlayMelody>| loop {
-        if from_worker.pop().is_ok() {
+    let wait = |from_worker: &mut MelodyReceiver| loop {
+        if from_worker.latest().is_some() {
             return;
         }
         // Yield rather than sleep: a sleep's timer slack (~50 µs) would dominate the figure.

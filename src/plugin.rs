@@ -11,10 +11,14 @@
 
 pub mod audio_thread;
 pub mod editor;
+pub mod handoff;
 pub mod location;
 pub mod midi_out;
 pub mod models;
 pub mod params;
+pub mod request;
+pub mod shared;
+pub mod wake;
 pub mod worker_thread;
 
 use std::num::NonZeroU32;
@@ -25,13 +29,12 @@ use std::time::Duration;
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
-use audio_thread::{NoteOut, PlayMelody, Sequencer, TransportInfo};
+use audio_thread::{NoteOut, Sequencer, TransportInfo};
 use midi_out::OwedOffs;
 use params::NeumeParams;
-use worker_thread::{Shared, WorkerHandle};
-
-/// Melodies the ring to the audio thread holds; the audio thread keeps only the newest.
-const RING_CAPACITY: usize = 4;
+use handoff::{MelodyReceiver, MelodySender};
+use shared::Shared;
+use worker_thread::WorkerHandle;
 
 /// How long `activate` waits for the first melody before playing silence until it comes.
 const FIRST_MELODY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,9 +51,9 @@ pub struct Neume {
     /// Playback state; audio thread only.
     sequencer: Sequencer,
     /// Melodies from the worker; audio thread (and `activate`, while the audio thread is idle).
-    from_worker: rtrb::Consumer<PlayMelody>,
+    from_worker: MelodyReceiver,
     /// The ring's other end, until the worker starts and takes it.
-    to_audio: Option<rtrb::Producer<PlayMelody>>,
+    to_audio: Option<MelodySender>,
     /// The worker, from the first activation on.
     worker: Option<WorkerHandle>,
     /// The host renders offline (a bounce, faster than real time): set at activation.
@@ -65,7 +68,7 @@ pub struct Neume {
 impl Default for Neume {
     fn default() -> Self {
         let shared = Arc::new(Shared::default());
-        let (to_audio, from_worker) = rtrb::RingBuffer::new(RING_CAPACITY);
+        let (to_audio, from_worker) = handoff::channel();
         Neume {
             params: Arc::new(NeumeParams::new(shared.wake.clone())),
             shared,
@@ -84,7 +87,7 @@ impl Default for Neume {
 impl Neume {
     /// Takes every melody waiting in the ring; the newest is queued for playback.
     fn take_melodies(&mut self) {
-        while let Ok(melody) = self.from_worker.pop() {
+        if let Some(melody) = self.from_worker.latest() {
             self.sequencer.set_pending(melody);
         }
     }

@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use neume::plugin::audio_thread::PlayMelody;
 use neume::plugin::params::NeumeParams;
-use neume::plugin::worker_thread::{Command, Request, Shared, WorkerHandle};
+use neume::plugin::handoff::{self, MelodyReceiver};
+use neume::plugin::request::Request;
+use neume::plugin::shared::{Command, Shared};
+use neume::plugin::worker_thread::WorkerHandle;
 use nice_plug::params::InternalParamMut;
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -18,20 +21,16 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-/// Takes every melody in the ring; returns the newest.
-fn newest(ring: &mut rtrb::Consumer<PlayMelody>) -> Option<PlayMelody> {
-    let mut last = None;
-    while let Ok(m) = ring.pop() {
-        last = Some(m);
-    }
-    last
+/// The newest melody handed over since the last call.
+fn newest(ring: &mut MelodyReceiver) -> Option<PlayMelody> {
+    ring.latest()
 }
 
 #[test]
 fn bad_models_are_reported_and_good_ones_replace_the_current_one() {
     let shared = Arc::new(Shared::default());
     let params = Arc::new(NeumeParams::new(shared.wake.clone()));
-    let (to_audio, mut ring) = rtrb::RingBuffer::new(4);
+    let (to_audio, mut ring) = handoff::channel();
     let _worker = WorkerHandle::spawn(params.clone(), shared.clone(), to_audio, neume::runtime::executable_dirs()).unwrap();
     let request = shared.wake.wake();
     assert!(shared.wait_handled(request, Duration::from_secs(30), || {}));
@@ -54,8 +53,12 @@ fn bad_models_are_reported_and_good_ones_replace_the_current_one() {
     // A knob turn still generates with the default model.
     // SAFETY: what the host wrapper does for an automation event; no other writer here.
     unsafe { params.z1._internal_set_plain_value(1.5) };
-    wait_for("a melody after the knob turn", || ring.slots() > 0);
-    let turned = newest(&mut ring).unwrap();
+    let mut turned = None;
+    wait_for("a melody after the knob turn", || {
+        turned = newest(&mut ring);
+        turned.is_some()
+    });
+    let turned = turned.unwrap();
     assert_ne!(turned.key, first.key);
 
     // A good model (a small one trained on the fixtures), with its encoder beside it: it
@@ -64,8 +67,12 @@ fn bad_models_are_reported_and_good_ones_replace_the_current_one() {
     std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models/small.onnx"), &gan).unwrap();
     std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models/small.encoder.onnx"), dir.join("small.encoder.onnx")).unwrap();
     shared.send(Command::LoadModel(gan.clone()));
-    wait_for("the small model's melody", || ring.slots() > 0);
-    let from_gan = newest(&mut ring).unwrap();
+    let mut from_gan = None;
+    wait_for("the small model's melody", || {
+        from_gan = newest(&mut ring);
+        from_gan.is_some()
+    });
+    let from_gan = from_gan.unwrap();
     assert_ne!(from_gan.key, turned.key);
     assert_eq!(params.model_path.read().as_deref(), Some(gan.display().to_string().as_str()));
     assert!(shared.status.lock().model_error.is_none());
@@ -77,7 +84,7 @@ fn bad_models_are_reported_and_good_ones_replace_the_current_one() {
 fn an_editor_action_makes_one_melody_from_its_whole_request() {
     let shared = Arc::new(Shared::default());
     let params = Arc::new(NeumeParams::new(shared.wake.clone()));
-    let (to_audio, mut ring) = rtrb::RingBuffer::new(4);
+    let (to_audio, mut ring) = handoff::channel();
     let _worker = WorkerHandle::spawn(params.clone(), shared.clone(), to_audio, neume::runtime::executable_dirs()).unwrap();
     let request = shared.wake.wake();
     assert!(shared.wait_handled(request, Duration::from_secs(30), || {}));

@@ -21,7 +21,8 @@ use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp};
 
 use super::params::{NeumeParams, SavedMelody, ScaleChoice, LATENT_KNOBS};
-use super::worker_thread::{Command, Request, Shared};
+use super::request::Request;
+use super::shared::{Command, Shared};
 use crate::encoding::{Melody, Note};
 use crate::generate::Rng;
 use crate::midi::{self, TimeSignature, WriteOptions};
@@ -30,8 +31,6 @@ use crate::ratings::{self, Ratings};
 use drag_out::{DragOut, DragOutcome};
 use file_browser::{FileBrowser, Outcome, Purpose};
 
-/// The editor's size when a project has none, in logical pixels.
-pub const DEFAULT_SIZE: (u32, u32) = (900, 680);
 
 /// Melodies kept for undo/redo.
 const HISTORY_LEN: usize = 50;

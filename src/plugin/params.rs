@@ -11,9 +11,12 @@ use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
 use super::audio_thread::{PlaySettings, MAX_NOTES};
-use super::worker_thread::Wake;
+use super::wake::Wake;
 use crate::encoding::{Melody, Note};
 use crate::generate::Scale;
+
+/// The editor's size in logical pixels until the user resizes it.
+pub const DEFAULT_EDITOR_SIZE: (u32, u32) = (900, 680);
 
 /// Number of latent knobs.
 pub const LATENT_KNOBS: usize = 8;
@@ -278,7 +281,7 @@ impl NeumeParams {
             point_b: RwLock::new(None),
             model_path: RwLock::new(None),
             base_point: RwLock::new(None),
-            editor_size: RwLock::new(super::editor::DEFAULT_SIZE),
+            editor_size: RwLock::new(DEFAULT_EDITOR_SIZE),
         }
     }
 

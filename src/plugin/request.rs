@@ -1,0 +1,169 @@
+//! Everything that decides a melody, read from the parameters at one moment, and its stable
+//! key: equal requests make equal melodies, so a stored melody whose key the parameters still
+//! give is played as stored.
+
+use super::params::{NeumeParams, LATENT_KNOBS};
+use crate::generate::{draw_latent, GenerateOptions, Rng};
+use crate::runtime;
+
+
+/// Everything that decides a melody, read from the parameters at one moment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    /// Latent knob values, in standard deviations.
+    pub knobs: [f32; LATENT_KNOBS],
+    /// Share of the model's tuned temperature.
+    pub variation: f32,
+    /// Seed of the base point and of sampling.
+    pub seed: u64,
+    /// Melody length, 1..=16.
+    pub bars: usize,
+    /// Tonic, 0 = C.
+    pub key_root: u8,
+    /// Index of the scale parameter's variant.
+    pub scale_index: usize,
+    /// A↔B position, 0..=1 (counts only when both points exist).
+    pub morph: f32,
+    /// Stored point A.
+    pub point_a: Option<Vec<f32>>,
+    /// Stored point B.
+    pub point_b: Option<Vec<f32>>,
+    /// A base point drawn by the editor (steered by ratings); replaces the seed's point.
+    pub base_point: Option<Vec<f32>>,
+    /// A user model file; `None` = the embedded default model.
+    pub model_path: Option<String>,
+}
+
+impl Request {
+    /// Reads the parameters and the stored points.
+    pub fn read(params: &NeumeParams) -> Request {
+        use nice_plug::prelude::Enum;
+        Request {
+            knobs: params.knobs(),
+            variation: params.variation.value(),
+            seed: params.seed.value().max(0) as u64,
+            bars: params.bars.value().clamp(1, 16) as usize,
+            key_root: params.key_root.value().clamp(0, 11) as u8,
+            scale_index: params.scale.value().to_index(),
+            morph: params.morph.value(),
+            point_a: params.point_a.read().clone(),
+            point_b: params.point_b.read().clone(),
+            base_point: params.base_point.read().clone(),
+            model_path: params.model_path.read().clone(),
+        }
+    }
+
+    /// The A↔B points when both are stored.
+    fn morph_points(&self) -> Option<(&[f32], &[f32])> {
+        match (&self.point_a, &self.point_b) {
+            (Some(a), Some(b)) if a.len() == b.len() => Some((a, b)),
+            _ => None,
+        }
+    }
+
+    /// A stable 64-bit key (FNV-1a): equal requests make equal melodies.
+    pub fn key(&self) -> u64 {
+        let mut h = Fnv::default();
+        h.bytes(b"neume-request-1");
+        h.bytes(self.model_path.as_deref().unwrap_or("").as_bytes());
+        self.knobs.iter().for_each(|k| h.u64(u64::from(k.to_bits())));
+        h.u64(u64::from(self.variation.to_bits()));
+        h.u64(self.seed);
+        h.u64(self.bars as u64);
+        h.u64(u64::from(self.key_root));
+        h.u64(self.scale_index as u64);
+        if let Some((a, b)) = self.morph_points() {
+            h.u64(u64::from(self.morph.to_bits()));
+            a.iter().chain(b).for_each(|v| h.u64(u64::from(v.to_bits())));
+        }
+        if let Some(base) = &self.base_point {
+            h.bytes(b"base");
+            base.iter().for_each(|v| h.u64(u64::from(v.to_bits())));
+        }
+        h.0
+    }
+
+    /// The latent point: the A↔B blend when both are stored, else the editor's base point,
+    /// else the seed's point; moved by the knobs along the model's directions. `None` when it
+    /// is exactly the seed's point (drawn inside `generate`, so the plugin and
+    /// `neume generate --seed` agree).
+    pub fn latent(&self, info: &runtime::ModelInfo) -> Option<Vec<f32>> {
+        let n = info.latent_size;
+        let base = self
+            .morph_points()
+            .filter(|(a, _)| a.len() == n)
+            .map(|(a, b)| a.iter().zip(b).map(|(a, b)| a + (b - a) * self.morph).collect::<Vec<f32>>())
+            .or_else(|| self.base_point.clone().filter(|p| p.len() == n));
+        if base.is_none() && self.knobs.iter().all(|k| *k == 0.0) {
+            return None;
+        }
+        let mut z = base.unwrap_or_else(|| self.seed_point(n));
+        for (knob, (scale, direction)) in self.knobs.iter().zip(info.knob_directions(LATENT_KNOBS)) {
+            z.iter_mut().zip(&direction).for_each(|(v, d)| *v += knob * scale * d);
+        }
+        Some(z)
+    }
+
+    /// The seed's latent point: what `generate` draws first from the seed's generator.
+    pub fn seed_point(&self, latent_size: usize) -> Vec<f32> {
+        draw_latent(&mut Rng::new(self.seed), latent_size)
+    }
+
+    /// Generation options for a model with `info`.
+    pub fn options(&self, info: &runtime::ModelInfo) -> GenerateOptions {
+        use nice_plug::prelude::Enum;
+        GenerateOptions {
+            bars: self.bars,
+            seed: self.seed,
+            temperature: Some(info.temperature * self.variation.max(0.0)),
+            key_root: self.key_root,
+            scale: Some(super::params::ScaleChoice::from_index(self.scale_index).scale()),
+            latent: self.latent(info),
+        }
+    }
+}
+
+/// FNV-1a, 64 bit: stable across builds and platforms (unlike `DefaultHasher`).
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn byte(&mut self, b: u8) {
+        self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+
+    /// A byte string, ended by 0xff so that neighbouring strings cannot run together.
+    fn bytes(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|&b| self.byte(b));
+        self.byte(0xff);
+    }
+
+    fn u64(&mut self, v: u64) {
+        v.to_le_bytes().into_iter().for_each(|b| self.byte(b));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_keys_change_with_what_shapes_the_melody() {
+        let base = Request { knobs: [0.0; LATENT_KNOBS], variation: 1.0, seed: 1, bars: 4, key_root: 0, scale_index: 0, morph: 0.0, point_a: None, point_b: None, base_point: None, model_path: None };
+        let k = base.key();
+        assert_eq!(k, base.clone().key());
+        assert_ne!(k, Request { seed: 2, ..base.clone() }.key());
+        assert_ne!(k, Request { knobs: [0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], ..base.clone() }.key());
+        assert_ne!(k, Request { model_path: Some("x.onnx".into()), ..base.clone() }.key());
+        // Morph only counts once both points exist.
+        assert_eq!(k, Request { morph: 0.5, ..base.clone() }.key());
+        let ab = Request { point_a: Some(vec![0.0; 4]), point_b: Some(vec![1.0; 4]), ..base.clone() };
+        assert_ne!(ab.key(), Request { morph: 0.5, ..ab.clone() }.key());
+        assert_ne!(k, Request { base_point: Some(vec![0.5; 4]), ..base.clone() }.key());
+    }
+}

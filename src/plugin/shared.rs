@@ -1,0 +1,183 @@
+//! What an instance's threads share: the worker's wake-up (parameter callbacks, which may
+//! run on the audio thread, only bump an atomic counter and unpark the worker: a futex wake,
+//! no lock, no allocation), its report for the editor, the commands to it (a bounded
+//! `crossbeam-channel` whose sender drops the oldest when full), the editor's action in
+//! progress, and the audio thread's atomics (playhead, tempo, refused events).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+use super::params::NeumeParams;
+use super::request::Request;
+pub use super::wake::Wake;
+
+
+/// What the worker reports, for the editor and the tests. Written by the worker only.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerStatus {
+    /// The model in use (`default` or a path).
+    pub model_name: String,
+    /// The backend running it.
+    pub backend: String,
+    /// Identifies the model's latent space for ratings: its `neume.model_id` (a hash of its
+    /// decoder file), else its name. A new default model gets a new id, so points rated on
+    /// another latent space never steer it.
+    pub model_id: String,
+    /// Where the model comes from: its training collections and their licence (from its
+    /// metadata; empty when it does not say).
+    pub provenance: String,
+    /// Why the last model file asked for did not load (the previous model plays on);
+    /// cleared when a model loads.
+    pub model_error: Option<String>,
+    /// Why the last generation failed; cleared by the next one that succeeds.
+    pub error: Option<String>,
+    /// What happened to the project's stored melody when it was restored, if anything but
+    /// playing as stored (a newer Neume's state, or a melody it could not play).
+    pub state_note: Option<String>,
+    /// Wall time of the last generation, in milliseconds.
+    pub last_generation_ms: f32,
+    /// The request that made the stored melody (for the editor's history).
+    pub made_from: Option<Request>,
+    /// Melodies generated so far.
+    pub generations: u64,
+}
+
+/// How long an editor action waits for the host to apply its parameter changes before the
+/// parameters as they are win (a host that never applies them).
+pub const ACTION_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Shared between the plugin (main and audio thread), the editor and the worker.
+#[derive(Debug)]
+pub struct Shared {
+    /// Wakes the worker.
+    pub wake: Arc<Wake>,
+    /// The worker's report. Never touched by the audio thread.
+    pub status: parking_lot::Mutex<WorkerStatus>,
+    /// The highest wake-up number the worker has fully handled (melody published).
+    handled: Mutex<u64>,
+    /// Signalled when `handled` grows.
+    handled_changed: Condvar,
+    /// False once the worker thread has ended (set by the worker, or by the audio thread
+    /// when it finds the ring abandoned).
+    pub worker_alive: AtomicBool,
+    /// Playhead in melody steps, written by the audio thread after each block.
+    pub position_steps: atomic_float::AtomicF32,
+    /// Note events the host's output buffer refused (should stay 0).
+    pub dropped_events: AtomicU64,
+    /// The host's tempo as of the last block, written by the audio thread (for saved files).
+    pub tempo_bpm: atomic_float::AtomicF32,
+    /// An editor action's whole request (Generate, Store A/B, Undo). It stands for the
+    /// parameters until the host has applied the action's parameter changes, or for at most
+    /// [`ACTION_TIMEOUT`], so the worker never generates from a mix of old and new values.
+    pub action: parking_lot::Mutex<Option<(Request, Instant)>>,
+    /// Commands to the worker (main thread and editor only).
+    commands: Sender<Command>,
+    /// The receiving end: the worker's, and the sender's for dropping the oldest command.
+    pub(super) command_queue: Receiver<Command>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        let (commands, command_queue) = crossbeam_channel::bounded(8);
+        Shared {
+            wake: Arc::default(),
+            status: parking_lot::Mutex::default(),
+            handled: Mutex::new(0),
+            handled_changed: Condvar::new(),
+            worker_alive: AtomicBool::new(false),
+            position_steps: atomic_float::AtomicF32::new(0.0),
+            dropped_events: AtomicU64::new(0),
+            tempo_bpm: atomic_float::AtomicF32::new(120.0),
+            action: parking_lot::Mutex::new(None),
+            commands,
+            command_queue,
+        }
+    }
+}
+
+impl Shared {
+    /// The request to make a melody for now: an editor action's until the parameters have
+    /// caught up with it (then it is cleared), else the parameters'.
+    pub fn current_request(&self, params: &NeumeParams) -> Request {
+        let from_params = Request::read(params);
+        let mut action = self.action.lock();
+        match action.as_ref() {
+            Some((request, since)) if request.key() != from_params.key() && since.elapsed() < ACTION_TIMEOUT => request.clone(),
+            Some(_) => {
+                *action = None;
+                from_params
+            }
+            None => from_params,
+        }
+    }
+
+    /// Starts an editor action: `request` stands for the parameters (see
+    /// [`Shared::current_request`]) while the host applies its changes; wakes the worker.
+    pub fn act(&self, request: Request) {
+        *self.action.lock() = Some((request, Instant::now()));
+        self.wake.wake();
+    }
+
+    /// Sends a command to the worker (main thread or editor); when eight are already
+    /// waiting, the oldest is dropped.
+    pub fn send(&self, mut command: Command) {
+        loop {
+            match self.commands.try_send(command) {
+                Ok(()) => break,
+                Err(TrySendError::Full(c)) => {
+                    command = c;
+                    let _ = self.command_queue.try_recv();
+                }
+                Err(TrySendError::Disconnected(_)) => break,
+            }
+        }
+        self.wake.wake();
+    }
+
+    /// Waits until wake-up `n` is handled, up to `timeout`; runs `between` at least every few
+    /// milliseconds meanwhile. Returns whether it was handled. Main thread, or the audio
+    /// thread of an offline render (which may wait: it is not real time).
+    pub fn wait_handled(&self, n: u64, timeout: Duration, mut between: impl FnMut()) -> bool {
+        let deadline = Instant::now() + timeout;
+        // A poisoned lock only means a worker panicked while holding it; the number is valid.
+        let mut handled = self.handled.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            between();
+            if *handled >= n {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline || !self.worker_alive.load(Ordering::Acquire) {
+                return false;
+            }
+            let wait = (deadline - now).min(Duration::from_millis(2));
+            handled = self.handled_changed.wait_timeout(handled, wait).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    pub(super) fn set_handled(&self, n: u64) {
+        let mut handled = self.handled.lock().unwrap_or_else(|e| e.into_inner());
+        if n > *handled {
+            *handled = n;
+            self.handled_changed.notify_all();
+        }
+    }
+
+    pub(super) fn report(&self, f: impl FnOnce(&mut WorkerStatus)) {
+        f(&mut self.status.lock());
+    }
+}
+
+/// Commands from the main thread or the editor.
+#[derive(Debug)]
+pub enum Command {
+    /// Load this model file; on success it replaces the current model and is saved with the
+    /// project, on failure the current one keeps playing and the error is reported.
+    LoadModel(PathBuf),
+    /// End the thread.
+    Shutdown,
+}
