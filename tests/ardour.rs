@@ -7,7 +7,9 @@
 //! At Ardour periods of 128, 512, 1024 and 2048 frames, the notes that reach the synth must be
 //! `neume::generate`'s for the same parameters (pitch; onset within 1 ms; note-off at onset +
 //! length × gate within 1 ms), with two tracks of Neume in one session, one of them set from
-//! Lua to another seed and key; and the WAV must not be silent. Ardour passes beat positions
+//! Lua to another seed and key; a note played into the first track's Neume (by a Lua
+//! "keyboard" before it) must pass through at its samples (MIDI thru); and the WAV must not be
+//! silent. Ardour passes beat positions
 //! rounded to 1/1920 of a quarter note, which once cut 18 of 20 notes short.
 //!
 //! Under CI a missing Ardour fails the test (`.ci/run` installs it); elsewhere it is skipped
@@ -104,6 +106,33 @@ function dsp_runmap (bufs, in_map, out_map, n_samples, offset)
 end
 "#;
 
+/// A Lua DSP processor that plays like a keyboard into Neume's MIDI input: a note (E2, channel 4)
+/// from session sample 30000 to 40000.
+const KEYBOARD: &str = r#"ardour {
+	["type"] = "dsp", name = "Neume Test Keyboard", category = "Utility", license = "MIT",
+	author = "Neume", description = [[Plays one note into the next processor, for Neume's MIDI thru test.]]
+}
+function dsp_ioconfig () return { { midi_in = 1, midi_out = 1, audio_in = -1, audio_out = -1 }, } end
+function dsp_run (_, _, n_samples)
+	local cnt = 1
+	for _, b in pairs (midiin) do
+		midiout[cnt] = b
+		cnt = cnt + 1
+	end
+	if not Session:transport_rolling () then return end
+	local start = Session:transport_sample ()
+	for _, ev in ipairs ({ { 30000, 0x93, 100 }, { 40000, 0x83, 0 } }) do
+		if ev[1] >= start and ev[1] < start + n_samples then
+			midiout[cnt] = { time = ev[1] - start + 1, data = { ev[2], 40, ev[3] } }
+			cnt = cnt + 1
+		end
+	end
+end
+"#;
+
+/// What the keyboard plays, as Neume must pass it through: (key, on, off) on channel 4.
+const PLAYED: Heard = (40, 30_000, 40_000);
+
 /// The session script: `period` frames, one MIDI track per entry of `tracks` (Neume → recorder
 /// → synth), export to `out/neume.wav`, then print what each recorder saw.
 fn session_script(dir: &Path, period: u32, tracks: &[Track]) -> String {
@@ -140,6 +169,12 @@ local function add_track (name, seed, key)
 	track:add_processor_by_index (rec, 1, nil, true)
 	rec:activate ()
 	table.insert (recorders, rec)
+	if #recorders == 1 then
+		local keys = ARDOUR.LuaAPI.new_luaproc (Session, "Neume Test Keyboard")
+		assert (not keys:isnil (), "the keyboard script did not load")
+		track:add_processor_by_index (keys, 0, nil, true)
+		keys:activate ()
+	end
 end
 "#,
         session = dir.join("session").display(),
@@ -235,24 +270,31 @@ fn wav_peak(path: &Path) -> f32 {
     panic!("{}: no data chunk", path.display());
 }
 
-/// Notes heard on each track, from the recorder lines `event <track> <sample> <status> <d1> <d2>`.
-fn heard(stdout: &str, tracks: usize) -> Vec<Vec<Heard>> {
-    let mut notes = vec![Vec::new(); tracks];
-    let mut on: Vec<Option<(u8, u64)>> = vec![None; tracks];
+/// Notes heard on each track, from the recorder lines `event <track> <sample> <status> <d1> <d2>`:
+/// on MIDI channel 1 (Neume's melody) and on channel 4 (passed through).
+fn heard(stdout: &str, tracks: usize) -> (Vec<Vec<Heard>>, Vec<Vec<Heard>>) {
+    let mut notes = [vec![Vec::new(); tracks], vec![Vec::new(); tracks]];
+    let mut on: Vec<[Option<(u8, u64)>; 2]> = vec![[None; 2]; tracks];
     for line in stdout.lines().filter_map(|l| l.strip_prefix("event ")) {
         let v: Vec<u64> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
         let (track, at, status, key, velocity) = (v[0] as usize, v[1], v[2] & 0xf0, v[3] as u8, v[4]);
+        let c = match v[2] & 0x0f {
+            0 => 0,
+            3 => 1,
+            other => panic!("an event on channel {}: {line}", other + 1),
+        };
         match (status, velocity) {
-            (0x90, 1..) => on[track] = Some((key, at)),
+            (0x90, 1..) => on[track][c] = Some((key, at)),
             (0x80, _) | (0x90, 0) => {
-                if let Some((k, start)) = on[track].take().filter(|(k, _)| *k == key) {
-                    notes[track].push((k, start, at));
+                if let Some((k, start)) = on[track][c].take().filter(|(k, _)| *k == key) {
+                    notes[c][track].push((k, start, at));
                 }
             }
             _ => {}
         }
     }
-    notes
+    let [melody, thru] = notes;
+    (melody, thru)
 }
 
 /// Runs one session; returns its output once it has printed `done` and written the WAV, and
@@ -313,6 +355,7 @@ fn ardour_plays_the_models_notes_at_every_period() {
     let home = dir.join("home");
     std::fs::create_dir_all(home.join(".config/ardour7/scripts")).unwrap();
     std::fs::write(home.join(".config/ardour7/scripts/neume_recorder.lua"), RECORDER).unwrap();
+    std::fs::write(home.join(".config/ardour7/scripts/neume_keyboard.lua"), KEYBOARD).unwrap();
     write_export_preset(&home);
     // Headless sessions only read the scan cache, which Ardour ignores unless it is newer than
     // the module, to the second: date the bundle a minute back.
@@ -352,7 +395,9 @@ fn ardour_plays_the_models_notes_at_every_period() {
         if crashed {
             crashes.push(format!("period {period}: crashed after writing"));
         }
-        let got = heard(&stdout, tracks.len());
+        let (got, thru) = heard(&stdout, tracks.len());
+        // MIDI thru: the keyboard's note on track 0 passes Neume at its samples.
+        assert_eq!(thru, [vec![PLAYED], vec![]], "period {period}: MIDI thru");
         for (t, (got, want)) in got.iter().zip(&expected).enumerate() {
             let what = format!("period {period}, track {t} ({:?})", tracks[t]);
             assert_eq!(got.len(), want.len(), "{what}: heard {got:?}, due {want:?}");
