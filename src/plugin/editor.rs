@@ -4,9 +4,13 @@
 //!
 //! It never touches the audio thread's data: it reads the parameters, the melody the worker
 //! stored in them, and the atomics in [`Shared`] (playhead, tempo), and it asks the worker for
-//! work through [`Shared::send`].
+//! work through [`Shared::send`] and [`Shared::act`]. Split by job: [`actions`] (the buttons),
+//! [`files`] (Save .mid, drag-out), [`piano_roll`], [`drag_out`], [`file_browser`]; this file
+//! lays the window out.
 
+mod actions;
 pub mod drag_out;
+mod files;
 pub mod file_browser;
 pub mod piano_roll;
 
@@ -20,23 +24,15 @@ use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp};
 
-use super::params::{NeumeParams, SavedMelody, ScaleChoice, LATENT_KNOBS};
-use super::request::Request;
+use super::params::{NeumeParams, SavedMelody, LATENT_KNOBS};
 use super::shared::{Command, Shared};
-use crate::encoding::{Melody, Note};
+use crate::encoding::Note;
 use crate::generate::Rng;
-use crate::midi::{self, TimeSignature, WriteOptions};
-use crate::theory;
-use crate::ratings::{self, Ratings};
+use crate::ratings::Ratings;
+use actions::HistoryEntry;
 use drag_out::{DragOut, DragOutcome};
 use file_browser::{FileBrowser, Outcome, Purpose};
 
-
-/// Melodies kept for undo/redo.
-const HISTORY_LEN: usize = 50;
-
-/// Standard deviation of a Mutate step on each latent knob.
-const MUTATE_STEP: f32 = 0.35;
 
 const ERROR: Color32 = Color32::from_rgb(240, 110, 100);
 const DIM: Color32 = Color32::from_rgb(150, 155, 165);
@@ -52,17 +48,6 @@ pub fn create(params: Arc<NeumeParams>, shared: Arc<Shared>) -> Option<EguiEdito
     };
     let app = NeumeEditor::new(params, shared);
     create_egui_editor(state, nice_plug_egui::RepaintNotifier::default(), settings, app)
-}
-
-/// One melody of the history: the parameter values that make it, and its notes for the
-/// thumbnail. Restoring it sets the parameters back; the worker makes the same melody again.
-#[derive(Clone, Debug)]
-struct HistoryEntry {
-    /// The stored melody's key.
-    key: u64,
-    /// The parameters as they were when the melody arrived.
-    request: Request,
-    melody: Melody,
 }
 
 /// The editor's own state (GUI thread).
@@ -94,7 +79,7 @@ pub struct NeumeEditor {
 
 impl NeumeEditor {
     fn new(params: Arc<NeumeParams>, shared: Arc<Shared>) -> NeumeEditor {
-        let last_dir = read_settings().unwrap_or_else(|| dirs::home_dir().unwrap_or_else(std::env::temp_dir));
+        let last_dir = files::read_settings().unwrap_or_else(|| dirs::home_dir().unwrap_or_else(std::env::temp_dir));
         let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
         NeumeEditor {
             params,
@@ -111,219 +96,6 @@ impl NeumeEditor {
             message: None,
             rng: Rng::new(seed),
             restore_size: None,
-        }
-    }
-
-    /// The key of the current model's ratings: its id once the worker has loaded it.
-    fn model_name(&self) -> String {
-        let id = self.shared.status.lock().model_id.clone();
-        if id.is_empty() { self.params.model_path.read().clone().unwrap_or_else(|| "default".into()) } else { id }
-    }
-
-    /// The ratings of the current model, (re)loaded when the model changes.
-    fn ratings(&mut self) -> Option<&mut Ratings> {
-        let model = self.model_name();
-        if self.ratings_model.as_deref() != Some(model.as_str()) {
-            self.ratings_model = Some(model.clone());
-            self.ratings = match ratings::data_dir().map(|d| d.join("ratings.jsonl")) {
-                Some(path) => match Ratings::load(&path, &model) {
-                    Ok(r) => Some(r),
-                    Err(e) => {
-                        self.message = Some((e.to_string(), true));
-                        None
-                    }
-                },
-                None => None,
-            };
-        }
-        self.ratings.as_mut()
-    }
-
-    /// Adds the stored melody to the history when it is new.
-    fn track_history(&mut self, saved: &SavedMelody) {
-        if let Some(i) = self.history.iter().position(|h| h.key == saved.key) {
-            self.cursor = i;
-            return;
-        }
-        // The request that made it, as the worker reports it: the parameters may not have
-        // caught up with an action yet.
-        let made_from = self.shared.status.lock().made_from.clone().filter(|r| r.key() == saved.key);
-        let Some(request) = made_from.or_else(|| Some(Request::read(&self.params)).filter(|r| r.key() == saved.key)) else { return };
-        let entry = HistoryEntry { key: saved.key, request, melody: saved.melody() };
-        // A new melody after an undo drops the redo branch.
-        self.history.truncate(self.cursor + 1);
-        self.history.push(entry);
-        if self.history.len() > HISTORY_LEN {
-            self.history.remove(0);
-        }
-        self.cursor = self.history.len() - 1;
-    }
-
-    fn restore(&mut self, index: usize, setter: &ParamSetter) {
-        let Some(r) = self.history.get(index).map(|h| h.request.clone()) else { return };
-        self.cursor = index;
-        self.act(r, setter);
-    }
-
-    /// Makes one melody from `request` and moves the parameters and stored points to it. The
-    /// worker takes the whole request at once (see `Shared::act`): the host applies the
-    /// parameter changes later, and a melody from a mix of old and new values must never
-    /// be made, nor enter the history.
-    fn act(&mut self, mut request: Request, setter: &ParamSetter) {
-        let p = &self.params;
-        // The values as the parameters will hold them (step sizes, float rounding), so the
-        // request's key is the one the parameters give once the host has applied them.
-        let held = |param: &FloatParam, v: f32| param.preview_plain(param.preview_normalized(v));
-        for (k, param) in request.knobs.iter_mut().zip(p.knob_params()) {
-            *k = held(param, *k);
-        }
-        request.variation = held(&p.variation, request.variation);
-        request.morph = held(&p.morph, request.morph);
-        self.shared.act(request.clone());
-        *p.base_point.write() = request.base_point.clone();
-        *p.point_a.write() = request.point_a.clone();
-        *p.point_b.write() = request.point_b.clone();
-        for (param, value) in p.knob_params().into_iter().zip(request.knobs) {
-            set(setter, param, value);
-        }
-        set(setter, &p.variation, request.variation);
-        set(setter, &p.bars, request.bars as i32);
-        set(setter, &p.key_root, i32::from(request.key_root));
-        set(setter, &p.scale, ScaleChoice::from_index(request.scale_index));
-        set(setter, &p.morph, request.morph);
-        set(setter, &p.seed, request.seed as i32);
-    }
-
-    /// Generate: a new seed and a new base point, drawn near liked melodies and away from
-    /// disliked ones.
-    fn generate(&mut self, setter: &ParamSetter) {
-        let latent_size = self.params.melody.read().as_ref().map_or(0, |m| m.latent.len());
-        let mut rng = Rng::new(self.rng.next_u64());
-        let base = match (latent_size, self.ratings()) {
-            (n, Some(r)) if n > 0 && r.counts(n) != (0, 0) => Some(r.steered_latent(n, &mut rng)),
-            _ => None,
-        };
-        let seed = self.rng.next_u64() % 100_000;
-        let request = Request { base_point: base, knobs: [0.0; LATENT_KNOBS], seed, ..self.shared.current_request(&self.params) };
-        self.act(request, setter);
-    }
-
-    /// Mutate: a small random step of every latent knob.
-    fn mutate(&mut self, setter: &ParamSetter) {
-        for param in self.params.knob_params() {
-            let value = (param.value() + MUTATE_STEP * self.rng.normal() as f32).clamp(-super::params::KNOB_RANGE, super::params::KNOB_RANGE);
-            set(setter, param, value);
-        }
-    }
-
-    /// Store A/B: keeps the current latent point. Once both exist the morph knob glides
-    /// between them; the knobs are zeroed and the morph set so that what plays does not change.
-    fn store(&mut self, b: bool, setter: &ParamSetter) {
-        let Some(latent) = self.params.melody.read().as_ref().map(|m| m.latent.clone()) else { return };
-        let mut request = self.shared.current_request(&self.params);
-        if b {
-            request.point_b = Some(latent);
-        } else {
-            request.point_a = Some(latent);
-        }
-        if request.point_a.is_some() && request.point_b.is_some() {
-            request.knobs = [0.0; LATENT_KNOBS];
-            request.morph = if b { 1.0 } else { 0.0 };
-        }
-        self.act(request, setter);
-        self.message = Some((format!("Stored the current melody's latent point as {}", if b { "B" } else { "A" }), false));
-    }
-
-    fn rate(&mut self, rating: i8) {
-        let Some((latent, seed)) = self.params.melody.read().as_ref().map(|m| (m.latent.clone(), self.params.seed.value().max(0) as u64)) else { return };
-        let result = match self.ratings() {
-            Some(r) => r.add(rating, latent, seed).map_err(|e| e.to_string()),
-            None => Err("no per-user data folder to store ratings in".into()),
-        };
-        self.message = Some(match result {
-            Ok(()) => (if rating > 0 { "Liked: new melodies will lean towards this one".into() } else { "Disliked: new melodies will keep away from this one".into() }, false),
-            Err(e) => (e, true),
-        });
-    }
-
-    /// The melody as it sounds: octave, velocity, gate and swing applied, with the key
-    /// signature of the key lock.
-    fn melody_for_file(&self) -> Option<(Melody, WriteOptions)> {
-        let saved = self.params.melody.read().clone()?;
-        let settings = self.params.play_settings();
-        let melody = saved.melody().transposed(12 * i32::from(settings.octave));
-        let key_root = self.params.key_root.value().clamp(0, 11) as u8;
-        let options = WriteOptions {
-            tempo_bpm: f64::from(self.shared.tempo_bpm.load(Ordering::Relaxed)),
-            time_signature: TimeSignature::COMMON,
-            key: theory::key_signature(key_root, self.params.scale.value().scale()),
-            name: format!("Neume seed {}", self.params.seed.value()),
-            velocity: settings.velocity,
-            channel: 0,
-            gate: settings.gate,
-            swing: settings.swing,
-        };
-        Some((melody, options))
-    }
-
-    fn file_name(&self) -> String {
-        format!("Neume {}.mid", self.params.seed.value())
-    }
-
-    fn save_midi(&mut self, path: PathBuf) {
-        let Some((melody, options)) = self.melody_for_file() else { return };
-        self.message = Some(match midi::write_file(&path, &melody, &options) {
-            Ok(()) => {
-                if let Some(dir) = path.parent() {
-                    self.last_dir = dir.to_path_buf();
-                    write_settings(&self.last_dir);
-                }
-                (format!("Saved {}", path.display()), false)
-            }
-            Err(e) => (e.to_string(), true),
-        });
-    }
-
-    /// Writes the melody to a new file for a drag (see [`drag_out::new_drag_file`]).
-    fn drag_file(&mut self) -> Option<PathBuf> {
-        let (melody, options) = self.melody_for_file()?;
-        match drag_out::new_drag_file(&self.file_name(), &midi::write_bytes(&melody, &options)) {
-            Ok(path) => Some(path),
-            Err(e) => {
-                self.message = Some((e, true));
-                None
-            }
-        }
-    }
-
-    /// Starts the OS drag of the melody as a `.mid` file.
-    #[allow(unused_variables)]
-    fn start_drag(&mut self, frame: &nice_plug_egui::Frame) {
-        let Some(path) = self.drag_file() else { return };
-        #[cfg(target_os = "linux")]
-        match DragOut::start(path) {
-            Ok(drag) => self.drag = Some(drag),
-            Err(e) => self.message = Some((e, true)),
-        }
-        #[cfg(any(target_os = "windows", target_os = "macos"))]
-        if let Err(e) = drag_out::start_native_drag(frame.baseview_window(), path, self.native_drag.clone()) {
-            self.message = Some((e, true));
-        }
-    }
-
-    fn poll_drag(&mut self) {
-        if let Some(outcome) = self.native_drag.lock().take() {
-            if outcome == DragOutcome::Dropped {
-                self.message = Some(("Dropped the melody as a .mid file".into(), false));
-            }
-        }
-        if let Some(drag) = self.drag.take() {
-            match drag.finished() {
-                Ok(Ok(DragOutcome::Dropped)) => self.message = Some(("Dropped the melody as a .mid file".into(), false)),
-                Ok(Ok(DragOutcome::Cancelled)) => {}
-                Ok(Err(e)) => self.message = Some((e, true)),
-                Err(still) => self.drag = Some(still),
-            }
         }
     }
 
@@ -575,24 +347,4 @@ fn labelled(ui: &mut Ui, label: &str, slider: impl egui::Widget) {
         ui.add_sized(Vec2::new(70.0, 18.0), egui::Label::new(label));
         ui.add(slider);
     });
-}
-
-/// The per-user editor settings file (the last folder used).
-fn settings_path() -> Option<PathBuf> {
-    ratings::data_dir().map(|d| d.join("editor.json"))
-}
-
-fn read_settings() -> Option<PathBuf> {
-    let text = std::fs::read_to_string(settings_path()?).ok()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-    value.get("last_dir")?.as_str().map(PathBuf::from).filter(|p| p.is_dir())
-}
-
-fn write_settings(last_dir: &std::path::Path) {
-    if let Some(path) = settings_path() {
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let _ = std::fs::write(path, serde_json::json!({ "last_dir": last_dir }).to_string());
-    }
 }
