@@ -45,9 +45,12 @@ struct Track {
 /// A note as the synth received it: (pitch, on sample, off sample).
 type Heard = (u8, u64, u64);
 
-fn find_ardour() -> Option<PathBuf> {
+/// Ardour's Lua session interpreter and its major version (`ardour7-lua` in Debian 12; a
+/// later Debian's `ardour8-lua` keeps the same layout under its own number).
+fn find_ardour() -> Option<(PathBuf, u32)> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join("ardour7-lua")).find(|p| p.is_file())
+    let dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    (7..=9).rev().find_map(|v| dirs.iter().map(|d| d.join(format!("ardour{v}-lua"))).find(|p| p.is_file()).map(|p| (p, v)))
 }
 
 /// The notes `neume::generate` makes for `track`, as played from sample 0 at 120 BPM with the
@@ -205,9 +208,10 @@ print ("done")
     lua
 }
 
-/// Export format (WAV, 32-bit float, no dither: silence is exact zeros) and its preset.
-fn write_export_preset(home: &Path) {
-    let dir = home.join(".config/ardour7/export");
+/// Export format (WAV, 32-bit float, no dither: silence is exact zeros) and its preset, in
+/// Ardour's per-user configuration folder `config`.
+fn write_export_preset(config: &Path) {
+    let dir = config.join("export");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("Neume test WAV.format"),
@@ -337,7 +341,7 @@ fn run_session(ardour: &Path, dir: &Path, script: &str) -> Result<(String, bool)
 
 #[test]
 fn ardour_plays_the_models_notes_at_every_period() {
-    let Some(ardour) = find_ardour() else {
+    let Some((ardour, version)) = find_ardour() else {
         assert!(std::env::var_os("CI").is_none(), "Ardour is needed for this test under CI (apt-get install ardour)");
         eprintln!("skipped: no Ardour (apt-get install --no-install-recommends ardour)");
         return;
@@ -353,21 +357,23 @@ fn ardour_plays_the_models_notes_at_every_period() {
         std::fs::copy(entry.path(), contents.join("onnxruntime").join(entry.file_name())).unwrap();
     }
     let home = dir.join("home");
-    std::fs::create_dir_all(home.join(".config/ardour7/scripts")).unwrap();
-    std::fs::write(home.join(".config/ardour7/scripts/neume_recorder.lua"), RECORDER).unwrap();
-    std::fs::write(home.join(".config/ardour7/scripts/neume_keyboard.lua"), KEYBOARD).unwrap();
-    write_export_preset(&home);
+    let config = home.join(format!(".config/ardour{version}"));
+    std::fs::create_dir_all(config.join("scripts")).unwrap();
+    std::fs::write(config.join("scripts/neume_recorder.lua"), RECORDER).unwrap();
+    std::fs::write(config.join("scripts/neume_keyboard.lua"), KEYBOARD).unwrap();
+    write_export_preset(&config);
     // Headless sessions only read the scan cache, which Ardour ignores unless it is newer than
     // the module, to the second: date the bundle a minute back.
     let past = std::time::SystemTime::now() - Duration::from_secs(60);
     for path in [contents.join("Neume.so"), dir.join("vst3/Neume.vst3")] {
         std::fs::File::open(&path).and_then(|f| f.set_modified(past)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
-    let scan = Command::new("/usr/lib/ardour7/ardour-vst3-scanner")
+    let lib = format!("/usr/lib/ardour{version}");
+    let scan = Command::new(format!("{lib}/ardour-vst3-scanner"))
         .arg("-f")
         .arg(dir.join("vst3/Neume.vst3"))
         .env("HOME", &home)
-        .env("LD_LIBRARY_PATH", "/usr/lib/ardour7")
+        .env("LD_LIBRARY_PATH", &lib)
         .output()
         .expect("ardour-vst3-scanner runs");
     let scanned = String::from_utf8_lossy(&scan.stdout).into_owned() + &String::from_utf8_lossy(&scan.stderr);
