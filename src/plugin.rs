@@ -104,8 +104,8 @@ impl Plugin for Neume {
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] =
         &[AudioIOLayout { main_input_channels: NonZeroU32::new(2), main_output_channels: NonZeroU32::new(2), ..AudioIOLayout::const_default() }];
     // Notes in pass through to the instrument after Neume ("MIDI thru").
-    const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
-    const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
+    const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
+    const MIDI_OUTPUT: MidiConfig = MidiConfig::MidiCCs;
 
     type Editor = nice_plug_egui::EguiEditor<editor::NeumeEditor>;
     type SysExMessage = ();

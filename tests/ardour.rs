@@ -110,7 +110,8 @@ end
 "#;
 
 /// A Lua DSP processor that plays like a keyboard into Neume's MIDI input: a note (E2, channel 4)
-/// from session sample 30000 to 40000.
+/// from session sample 30000 to 40000, the sustain pedal down at 35000 and up at 45000, and a
+/// pitch bend at 36000.
 const KEYBOARD: &str = r#"ardour {
 	["type"] = "dsp", name = "Neume Test Keyboard", category = "Utility", license = "MIT",
 	author = "Neume", description = [[Plays one note into the next processor, for Neume's MIDI thru test.]]
@@ -124,9 +125,9 @@ function dsp_run (_, _, n_samples)
 	end
 	if not Session:transport_rolling () then return end
 	local start = Session:transport_sample ()
-	for _, ev in ipairs ({ { 30000, 0x93, 100 }, { 40000, 0x83, 0 } }) do
+	for _, ev in ipairs ({ { 30000, 0x93, 40, 100 }, { 35000, 0xB3, 64, 127 }, { 36000, 0xE3, 0, 80 }, { 40000, 0x83, 40, 0 }, { 45000, 0xB3, 64, 0 } }) do
 		if ev[1] >= start and ev[1] < start + n_samples then
-			midiout[cnt] = { time = ev[1] - start + 1, data = { ev[2], 40, ev[3] } }
+			midiout[cnt] = { time = ev[1] - start + 1, data = { ev[2], ev[3], ev[4] } }
 			cnt = cnt + 1
 		end
 	end
@@ -135,6 +136,8 @@ end
 
 /// What the keyboard plays, as Neume must pass it through: (key, on, off) on channel 4.
 const PLAYED: Heard = (40, 30_000, 40_000);
+/// And its other messages on channel 4: (sample, status, data 1, data 2).
+const PLAYED_OTHER: [(u64, u64, u64, u64); 3] = [(35_000, 0xB3, 64, 127), (36_000, 0xE3, 0, 80), (45_000, 0xB3, 64, 0)];
 
 /// The session script: `period` frames, one MIDI track per entry of `tracks` (Neume → recorder
 /// → synth), export to `out/neume.wav`, then print what each recorder saw.
@@ -274,10 +277,20 @@ fn wav_peak(path: &Path) -> f32 {
     panic!("{}: no data chunk", path.display());
 }
 
-/// Notes heard on each track, from the recorder lines `event <track> <sample> <status> <d1> <d2>`:
-/// on MIDI channel 1 (Neume's melody) and on channel 4 (passed through).
-fn heard(stdout: &str, tracks: usize) -> (Vec<Vec<Heard>>, Vec<Vec<Heard>>) {
-    let mut notes = [vec![Vec::new(); tracks], vec![Vec::new(); tracks]];
+/// What each track's synth received, from the recorder lines
+/// `event <track> <sample> <status> <d1> <d2>`.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Received {
+    /// Notes on MIDI channel 1: Neume's melody.
+    melody: Vec<Heard>,
+    /// Notes on channel 4: passed through.
+    thru: Vec<Heard>,
+    /// Other messages on channel 4 (controllers, pitch bend): (sample, status, data 1, data 2).
+    thru_other: Vec<(u64, u64, u64, u64)>,
+}
+
+fn received(stdout: &str, tracks: usize) -> Vec<Received> {
+    let mut got = vec![Received::default(); tracks];
     let mut on: Vec<[Option<(u8, u64)>; 2]> = vec![[None; 2]; tracks];
     for line in stdout.lines().filter_map(|l| l.strip_prefix("event ")) {
         let v: Vec<u64> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
@@ -291,14 +304,15 @@ fn heard(stdout: &str, tracks: usize) -> (Vec<Vec<Heard>>, Vec<Vec<Heard>>) {
             (0x90, 1..) => on[track][c] = Some((key, at)),
             (0x80, _) | (0x90, 0) => {
                 if let Some((k, start)) = on[track][c].take().filter(|(k, _)| *k == key) {
-                    notes[c][track].push((k, start, at));
+                    let notes = if c == 0 { &mut got[track].melody } else { &mut got[track].thru };
+                    notes.push((k, start, at));
                 }
             }
-            _ => {}
+            _ if c == 1 => got[track].thru_other.push((at, v[2], v[3], v[4])),
+            _ => panic!("Neume sent something other than notes: {line}"),
         }
     }
-    let [melody, thru] = notes;
-    (melody, thru)
+    got
 }
 
 /// Runs one session; returns its output once it has printed `done` and written the WAV, and
@@ -401,9 +415,11 @@ fn ardour_plays_the_models_notes_at_every_period() {
         if crashed {
             crashes.push(format!("period {period}: crashed after writing"));
         }
-        let (got, thru) = heard(&stdout, tracks.len());
-        // MIDI thru: the keyboard's note on track 0 passes Neume at its samples.
-        assert_eq!(thru, [vec![PLAYED], vec![]], "period {period}: MIDI thru");
+        let received = received(&stdout, tracks.len());
+        // MIDI thru: the keyboard's messages on track 0 pass Neume at their samples.
+        assert_eq!((&received[0].thru, &received[0].thru_other[..]), (&vec![PLAYED], &PLAYED_OTHER[..]), "period {period}: MIDI thru");
+        assert!(received[1].thru.is_empty() && received[1].thru_other.is_empty());
+        let got: Vec<Vec<Heard>> = received.into_iter().map(|r| r.melody).collect();
         for (t, (got, want)) in got.iter().zip(&expected).enumerate() {
             let what = format!("period {period}, track {t} ({:?})", tracks[t]);
             assert_eq!(got.len(), want.len(), "{what}: heard {got:?}, due {want:?}");

@@ -265,19 +265,22 @@ fn audio_passes_through_with_subnormals_flushed_to_zero() {
 }
 
 #[test]
-fn incoming_notes_pass_through_sample_accurately_unless_thru_is_off() {
+fn incoming_midi_passes_through_sample_accurately_unless_thru_is_off() {
     // A keyboard player's notes on channel 4 (index 3), placed inside and between the
-    // melody's events; they must come out at the same samples, in time order.
+    // melody's events, with the sustain pedal and a pitch bend: they must come out at the
+    // same samples, in time order.
     let played = [(0, 3, Note::On { key: 40, velocity_127: 90 }), (100, 3, Note::On { key: 43, velocity_127: 64 }), (300, 3, Note::Off { key: 40 }), (511, 3, Note::Off { key: 43 })];
+    let pedal_and_bend = [(50, [0xB3, 64, 127]), (200, [0xE3, 0, 80]), (400, [0xB3, 64, 0])];
     for thru in [true, false] {
         let mut host = Host::load();
         host.activate(RATE, 512);
         let id = host.param_id("MIDI thru");
         let t = Transport::playing_at(0.0, 120.0);
-        let out = host.process_io(512, &t, &[(id, if thru { 1.0 } else { 0.0 })], &played, None);
+        let (out, midi) = host.process_midi(512, &t, &[(id, if thru { 1.0 } else { 0.0 })], &played, &pedal_and_bend, None);
         let passed: Vec<_> = out.iter().filter(|(_, channel, _)| *channel == 3).copied().collect();
         let melody: Vec<_> = out.iter().filter(|(_, channel, _)| *channel == 0).copied().collect();
         assert_eq!(passed, if thru { played.to_vec() } else { Vec::new() }, "thru {thru}");
+        assert_eq!(midi, if thru { pedal_and_bend.to_vec() } else { Vec::new() }, "thru {thru}");
         // The melody's first note still starts at sample 0 (the default melody starts on beat 0).
         assert_eq!(melody.first().map(|(at, _, n)| (*at, matches!(n, Note::On { .. }))), Some((0, true)), "thru {thru}: {out:?}");
         assert!(out.windows(2).all(|w| w[0].0 <= w[1].0), "out of time order: {out:?}");

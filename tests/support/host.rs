@@ -13,7 +13,7 @@ use clack_extensions::gui::{GuiApiType, GuiConfiguration, GuiSize, HostGui, Host
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::render::{PluginRender, RenderMode};
 use clack_extensions::state::PluginState;
-use clack_host::events::event_types::{NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags};
+use clack_host::events::event_types::{MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags};
 use clack_host::events::io::{OutputEventBuffer, TryPushError};
 use clack_host::events::{Match, UnknownEvent};
 use clack_host::events::spaces::CoreEventSpace;
@@ -242,6 +242,12 @@ impl Host {
     /// note input, and an output queue that takes at most `capacity` events (then refuses
     /// every push, as a host with a full queue does). Returns (offset, channel, note).
     pub fn process_io(&mut self, frames: u32, transport: &Transport, params: &[(ClapId, f64)], notes_in: &[(u32, u8, Note)], capacity: Option<usize>) -> Vec<(u32, u8, Note)> {
+        self.process_midi(frames, transport, params, notes_in, &[], capacity).0
+    }
+
+    /// Like [`Host::process_io`], with raw MIDI 1.0 messages `midi_in` (offset, bytes) too;
+    /// returns the notes and the raw MIDI messages sent.
+    pub fn process_midi(&mut self, frames: u32, transport: &Transport, params: &[(ClapId, f64)], notes_in: &[(u32, u8, Note)], midi_in: &[(u32, [u8; 3])], capacity: Option<usize>) -> (Vec<(u32, u8, Note)>, Vec<(u32, [u8; 3])>) {
         assert!(frames >= 1 && frames <= self.max_frames, "block of {frames} frames");
         let processor = self.processor.as_mut().expect("activated");
         let mut ports_in = AudioPorts::with_capacity(2, 1);
@@ -266,6 +272,9 @@ impl Host {
                 Note::Off { key } => events_in.push(&NoteOffEvent::new(at, pckn(key), 0.0)),
             }
         }
+        for &(at, data) in midi_in {
+            events_in.push(&MidiEvent::new(at, 0, data));
+        }
         events_in.sort();
         let input_events = InputEvents::from_buffer(&events_in);
         self.output.clear();
@@ -273,16 +282,21 @@ impl Host {
         let mut output_events = OutputEvents::from_buffer(&mut limited);
         let transport = transport.event();
         processor.process(&inputs, &mut outputs, &input_events, &mut output_events, None, Some(&transport)).unwrap_or_else(|e| panic!("process: {e:?}"));
-        let mut notes = Vec::new();
+        let (mut notes, mut midi) = (Vec::new(), Vec::new());
+        let mut last = 0;
         for event in &self.output {
             let at = event.header().time();
+            // CLAP: a plugin's output events come sorted by time.
+            assert!(at >= last, "output events out of time order ({at} after {last})");
+            last = at;
             match event.as_core_event() {
                 Some(CoreEventSpace::NoteOn(e)) => notes.push((at, channel(e.pckn()), Note::On { key: key(e.pckn()), velocity_127: (e.velocity() * 127.0).round() as u8 })),
                 Some(CoreEventSpace::NoteOff(e)) => notes.push((at, channel(e.pckn()), Note::Off { key: key(e.pckn()) })),
+                Some(CoreEventSpace::Midi(e)) => midi.push((at, e.data())),
                 _ => {}
             }
         }
-        notes
+        (notes, midi)
     }
 
     /// The plugin's parameters: (name, id, min, max).
