@@ -3,11 +3,13 @@
 //!
 //! Threads:
 //! - main thread: [`Neume::activate`] starts the instance's worker and waits for the first
-//!   melody, so playback (and offline rendering) never waits for it later;
+//!   melody, so playback never waits for it later;
 //! - worker thread ([`worker_thread`]): model loading and generation;
-//! - audio thread ([`audio_thread`]): [`Neume::process`] takes the newest melody from the ring
-//!   and plays it. It never allocates, locks, logs or waits (`assert_process_allocs` checks
-//!   the first in debug builds).
+//! - audio thread ([`audio_thread`]): [`Neume::process`] takes the newest melody from the
+//!   hand-off ([`handoff`]), plays it, and passes incoming MIDI through. In real time it never
+//!   allocates, locks, logs or waits (`assert_process_allocs` checks the first in debug
+//!   builds); in an offline render (the host says so) it waits, bounded, for the melody of a
+//!   parameter change, so a bounce swaps melodies where playback does.
 
 pub mod audio_thread;
 pub mod editor;
@@ -103,7 +105,8 @@ impl Plugin for Neume {
     // A stereo bus that passes audio through untouched: some hosts refuse MIDI-only plugins.
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] =
         &[AudioIOLayout { main_input_channels: NonZeroU32::new(2), main_output_channels: NonZeroU32::new(2), ..AudioIOLayout::const_default() }];
-    // Notes in pass through to the instrument after Neume ("MIDI thru").
+    // MIDI in (notes, controllers, pitch bend) passes through to the instrument after Neume
+    // ("MIDI thru"). In VST3 this makes nice-plug register hidden MIDI-CC parameters.
     const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
     const MIDI_OUTPUT: MidiConfig = MidiConfig::MidiCCs;
 
