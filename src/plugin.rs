@@ -207,7 +207,7 @@ struct Output<'a, C: ProcessContext<Neume>> {
     context: &'a mut C,
     /// The next incoming event not yet passed on.
     incoming: Option<PluginNoteEvent<Neume>>,
-    /// Pass incoming notes through (else drop them).
+    /// Pass incoming MIDI through (else drop it).
     thru: bool,
     owed: &'a mut OwedOffs,
     unsent_on: &'a mut Option<u8>,

@@ -282,9 +282,7 @@ impl Sequencer {
             // here (a host that loops by jumping back never reaches a bar line otherwise).
             self.note_off(0, out);
             self.cursor_beats = f64::NEG_INFINITY;
-            if self.pending.is_some() {
-                self.swap_now();
-            }
+            self.swap_now();
         }
         if settings.octave != self.octave {
             self.note_off(0, out);
@@ -513,7 +511,7 @@ mod tests {
                     ("1/1920", run_host(&mut seq_with(m), frames, blocks, &settings, with_samples, |_| 120.0, round_to(1920.0))),
                     ("1/960", run_host(&mut seq_with(m), frames, blocks, &settings, with_samples, |_| 120.0, round_to(960.0))),
                     // ±3 samples of jitter (a 16th note is 6000 samples).
-                    ("jitter", run_host(&mut seq_with(m), frames, blocks, &settings, with_samples, |_| 120.0, |b, beats| beats + f64::from(b % 7) as f64 / 2.0 * 1e-4 - 3e-4)),
+                    ("jitter", run_host(&mut seq_with(m), frames, blocks, &settings, with_samples, |_| 120.0, |b, beats| beats + f64::from(b % 7) / 2.0 * 1e-4 - 3e-4)),
                 ] {
                     let got = spans(&events);
                     assert_eq!(got.len(), expected.len(), "{what}, {frames} frames, samples {with_samples}: {got:?}");

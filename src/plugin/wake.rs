@@ -9,7 +9,7 @@ use std::thread::Thread;
 #[derive(Debug, Default)]
 pub struct Wake {
     /// Wake-ups requested so far; the worker reports how many it has handled.
-    pub(super) requested: AtomicU64,
+    requested: AtomicU64,
     /// The worker thread, once it runs.
     pub(super) thread: OnceLock<Thread>,
 }

@@ -81,7 +81,7 @@ impl Worker {
         // own folder; every model this worker loads runs on it.
         runtime::init_backend(&runtime::native_library_candidates(&self.dirs));
         loop {
-            let seen = self.shared.wake.requested.load(Ordering::Acquire);
+            let seen = self.shared.wake.last();
             while let Ok(command) = self.commands.try_recv() {
                 match command {
                     Command::Shutdown => return,
@@ -96,7 +96,7 @@ impl Worker {
             if self.unpublished.is_none() {
                 self.shared.set_handled(seen);
             }
-            if self.shared.wake.requested.load(Ordering::Acquire) == seen {
+            if self.shared.wake.last() == seen {
                 // Woken early by `Wake::wake`; the timeout retries a melody the full ring refused.
                 std::thread::park_timeout(if self.unpublished.is_some() { Duration::from_millis(2) } else { Duration::from_millis(500) });
             }
@@ -145,7 +145,7 @@ impl Worker {
             if slot.as_ref().map(|s| s.key) != stored.as_ref().map(|s| s.key) {
                 // The host restored a project meanwhile: its melody wins; look again.
                 drop(slot);
-                self.shared.wake.requested.fetch_add(1, Ordering::AcqRel);
+                self.shared.wake.wake();
                 return;
             }
             *slot = Some(saved.clone());
