@@ -19,13 +19,13 @@
 
 #[path = "support/host.rs"]
 mod host;
+#[path = "support/model.rs"]
+mod model;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use neume::generate::{generate, GenerateOptions};
-use neume::theory::Scale;
 
 const RATE: u64 = 48_000;
 /// Exported length: 8 s, two loops of a 4-bar melody at 120 BPM.
@@ -56,9 +56,7 @@ fn find_ardour() -> Option<(PathBuf, u32)> {
 /// The notes `neume::generate` makes for `track`, as played from sample 0 at 120 BPM with the
 /// default playback settings (gate 90 %), up to the export's end.
 fn expected(track: Track) -> Vec<Heard> {
-    let mut generator = neume::default_generator().expect("the default model loads");
-    let options = GenerateOptions { bars: 4, seed: track.seed, key_root: track.key, scale: Some(Scale::Chromatic), ..Default::default() };
-    let melody = generate(&mut generator, &options).expect("the default model runs");
+    let melody = model::model_melody(track.seed, track.key);
     let period = u64::from(melody.len_steps) * SAMPLES_PER_STEP;
     let end = SECONDS * RATE;
     let mut notes = Vec::new();

@@ -5,21 +5,16 @@
 
 #[path = "support/host.rs"]
 mod host;
+#[path = "support/model.rs"]
+mod model;
 
 use host::{Host, Note, NoteLedger, Transport};
+use model::{default_melody, model_melody};
 use neume::encoding::Melody;
-use neume::generate::{generate, GenerateOptions};
 
 const RATE: f64 = 48_000.0;
 /// At 120 BPM and 48 kHz: 24,000 samples per beat, 6,000 per 16th.
 const SAMPLES_PER_STEP: u64 = 6_000;
-
-/// What the plugin's default parameters ask the default model for (seed 1, 4 bars, the
-/// model's temperature, C, no scale lock), computed here through the library.
-fn default_melody() -> Melody {
-    let mut generator = neume::default_generator().expect("the default model loads");
-    generate(&mut generator, &GenerateOptions { bars: 4, seed: 1, ..Default::default() }).expect("the default model runs")
-}
 
 /// The notes a host should receive when playing `melody` from beat 0 at 120 BPM with the
 /// default playback settings (gate 90 %, velocity 100), up to sample `end`.
@@ -237,8 +232,7 @@ fn a_seed_change_swaps_the_melody_at_the_next_bar_line() {
     let old_until_bar: Vec<_> = old.iter().filter(|(t, _)| *t >= 6 * 24_000 + 512 && *t < 8 * 24_000).copied().collect();
     let got_until_bar: Vec<_> = after.iter().filter(|(t, n)| *t < 8 * 24_000 && !(*t == 8 * 24_000 && matches!(n, Note::Off { .. }))).copied().collect();
     assert_eq!(got_until_bar, old_until_bar);
-    let mut generator = neume::default_generator().unwrap();
-    let new = generate(&mut generator, &GenerateOptions { bars: 4, seed: 7, ..Default::default() }).unwrap();
+    let new = model_melody(7, 0);
     // The melody stays locked to the song: from beat 8 it plays its own bars 3 and 4.
     let new_from_bar: Vec<_> = expected_events(&new, 16 * 24_000).into_iter().filter(|(t, _)| *t >= 8 * 24_000).collect();
     let got_from_bar: Vec<_> = after.iter().filter(|(t, n)| *t >= 8 * 24_000 && !(*t == 8 * 24_000 && matches!(n, Note::Off { .. }))).copied().collect();

@@ -8,8 +8,11 @@
 
 #[path = "support/host.rs"]
 mod host;
+#[path = "support/model.rs"]
+mod model;
 
 use host::{Host, Note, NoteLedger, Transport};
+use model::default_melody;
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -135,12 +138,6 @@ proptest! {
         let offs: Vec<(u32, Note)> = sounding.iter().map(|&key| (0, Note::Off { key })).collect();
         prop_assert_eq!(events, offs);
     }
-}
-
-/// The melody the plugin plays with its default parameters, computed through the library.
-fn default_melody() -> neume::encoding::Melody {
-    let mut generator = neume::default_generator().expect("the default model loads");
-    neume::generate::generate(&mut generator, &neume::generate::GenerateOptions { bars: 4, seed: 1, ..Default::default() }).expect("the default model runs")
 }
 
 proptest! {

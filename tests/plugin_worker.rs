@@ -26,14 +26,20 @@ fn newest(ring: &mut MelodyReceiver) -> Option<PlayMelody> {
     ring.latest()
 }
 
-#[test]
-fn bad_models_are_reported_and_good_ones_replace_the_current_one() {
+/// A worker on fresh parameters, after its first melody.
+fn start_worker() -> (Arc<Shared>, Arc<NeumeParams>, MelodyReceiver, WorkerHandle) {
     let shared = Arc::new(Shared::default());
     let params = Arc::new(NeumeParams::new(shared.wake.clone()));
-    let (to_audio, mut ring) = handoff::channel();
-    let _worker = WorkerHandle::spawn(params.clone(), shared.clone(), to_audio, neume::runtime::executable_dirs()).unwrap();
+    let (to_audio, ring) = handoff::channel();
+    let worker = WorkerHandle::spawn(params.clone(), shared.clone(), to_audio, neume::runtime::executable_dirs()).unwrap();
     let request = shared.wake.wake();
     assert!(shared.wait_handled(request, Duration::from_secs(30), || {}));
+    (shared, params, ring, worker)
+}
+
+#[test]
+fn bad_models_are_reported_and_good_ones_replace_the_current_one() {
+    let (shared, params, mut ring, _worker) = start_worker();
     let first = newest(&mut ring).expect("a first melody");
     assert!(first.count > 0);
     assert_eq!(shared.status.lock().model_name, "default model (models/neume-default.onnx)");
@@ -82,12 +88,7 @@ fn bad_models_are_reported_and_good_ones_replace_the_current_one() {
 
 #[test]
 fn an_editor_action_makes_one_melody_from_its_whole_request() {
-    let shared = Arc::new(Shared::default());
-    let params = Arc::new(NeumeParams::new(shared.wake.clone()));
-    let (to_audio, mut ring) = handoff::channel();
-    let _worker = WorkerHandle::spawn(params.clone(), shared.clone(), to_audio, neume::runtime::executable_dirs()).unwrap();
-    let request = shared.wake.wake();
-    assert!(shared.wait_handled(request, Duration::from_secs(30), || {}));
+    let (shared, params, mut ring, _worker) = start_worker();
     let first = newest(&mut ring).expect("a first melody");
     let latent = params.melody.read().as_ref().unwrap().latent.len();
 

@@ -1,0 +1,21 @@
+//! The test oracle for what the plugin plays: the default model's melody for a seed and key
+//! (4 bars, the plugin's other parameters at their defaults), computed through the library,
+//! never through the plugin. Shared by the plugin tests (`#[path]`-included).
+
+#![allow(dead_code)]
+
+use neume::encoding::Melody;
+use neume::generate::{generate, GenerateOptions};
+use neume::theory::Scale;
+
+/// The melody the plugin plays with its parameters at their defaults but `seed` and `key_root`.
+pub fn model_melody(seed: u64, key_root: u8) -> Melody {
+    let mut generator = neume::default_generator().expect("the default model loads");
+    let options = GenerateOptions { bars: 4, seed, key_root, scale: Some(Scale::Chromatic), ..Default::default() };
+    generate(&mut generator, &options).expect("the default model runs")
+}
+
+/// The melody of the plugin's default parameters (seed 1, C).
+pub fn default_melody() -> Melody {
+    model_melody(1, 0)
+}
