@@ -23,11 +23,12 @@ use std::time::Instant;
 use host::{Host, NoteLedger, Transport};
 use neume::encoding::{Melody, Note};
 use neume::generate::{generate, GenerateOptions};
-use neume::plugin::audio_thread::{PlayMelody, PlaySettings, Sequencer, TransportInfo};
+use neume::plugin::audio_thread::{PlaySettings, Sequencer, TransportInfo};
+use neume::plugin::handoff::PlayMelody;
 use neume::plugin::params::{NeumeParams, SavedMelody};
 use neume::plugin::handoff::{self, MelodyReceiver};
 use neume::plugin::request::Request;
-use neume::plugin::shared::Shared;
+use neume::plugin::shared::WorkerLink;
 use neume::plugin::worker_thread::WorkerHandle;
 use nice_plug::params::InternalParamMut;
 use stats::{report, time_runs};
@@ -83,7 +84,7 @@ fn main() {
     assert!(events > blocks / 10);
 
     // The plugin through a CLAP host, playing 16ths from a saved state.
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(WorkerLink::default());
     let params = NeumeParams::new(shared.wake.clone());
     let key = Request::read(&params).key();
     let melody = sixteenths();

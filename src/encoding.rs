@@ -188,7 +188,7 @@ impl Melody {
     /// The notes sounding between `start_step` and `start_step + len_steps`, moved to start
     /// at 0 and cut at the window's end.
     pub fn window(&self, start_step: u32, len_steps: u32) -> Melody {
-        let end = start_step + len_steps;
+        let end = start_step.saturating_add(len_steps);
         let notes = self
             .notes
             .iter()

@@ -108,7 +108,12 @@ pub fn generate(generator: &mut Generator, options: &GenerateOptions) -> Result<
     let temperature = options.temperature.unwrap_or(info.temperature);
     let mut rng = Rng::new(options.seed);
     let z0: Vec<f32> = match &options.latent {
-        Some(z) => (0..latent_size).map(|i| z.get(i).copied().unwrap_or(0.0)).collect(),
+        Some(z) => {
+            if let Some(i) = z.iter().position(|v| !v.is_finite()) {
+                return Err(ModelError::Input(format!("the latent point's value {} ({}) is not a finite number", i + 1, z[i])));
+            }
+            (0..latent_size).map(|i| z.get(i).copied().unwrap_or(0.0)).collect()
+        }
         None => draw_latent(&mut rng, latent_size),
     };
     let want_steps = options.bars.clamp(1, 16) * STEPS_PER_BAR;

@@ -2,6 +2,7 @@
 //!
 //! - [`encoding`]: the melody grid shared by the trainer and the runtime;
 //! - [`midi`]: standard MIDI files in and out;
+//! - [`played`]: the notes as they sound (swing and gate), for files and playback alike;
 //! - [`onnx`]: the model file format, read and written without a protobuf compiler;
 //! - [`runtime`]: loading and running a generator model;
 //! - [`generate`]: sampling melodies from a model;
@@ -13,6 +14,7 @@ pub mod encoding;
 pub mod generate;
 pub mod midi;
 pub mod onnx;
+pub mod played;
 #[cfg(feature = "plugin")]
 pub mod plugin;
 pub mod ratings;

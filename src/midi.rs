@@ -10,6 +10,7 @@ use midly::num::{u15, u24, u28, u4, u7};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
 
 use crate::encoding::{Melody, Note};
+use crate::played;
 
 /// Ticks per quarter note of the files Neume writes.
 pub const WRITE_TICKS_PER_QUARTER: u16 = 480;
@@ -32,7 +33,24 @@ pub enum MidiError {
     /// The file has no notes outside the drum channel.
     #[error("{path}: no melodic notes found")]
     NoNotes { path: PathBuf },
+    /// Not a regular file (a FIFO, a device, a folder): never opened, so it cannot block.
+    #[error("{path}: not a regular file")]
+    NotAFile { path: PathBuf },
+    /// Larger than any melody file needs to be.
+    #[error("{path}: file is {bytes} bytes, more than the {MAX_FILE_BYTES} allowed")]
+    TooLarge { path: PathBuf, bytes: u64 },
+    /// A melody longer than [`MAX_MELODY_BARS`] bars (or timing that puts a note there).
+    #[error("{path}: the melody reaches bar {bars}, past the {MAX_MELODY_BARS} bars Neume reads")]
+    TooLong { path: PathBuf, bars: u64 },
 }
+
+/// Largest MIDI file read, in bytes (the longest folk tune is a few kilobytes).
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Longest melody read, in 4/4 bars of 16ths: anything longer (such as four notes with the
+/// largest delta a file can hold, at 1 tick per quarter) is refused, so that no step number
+/// overflows and no loop over the steps runs for long.
+pub const MAX_MELODY_BARS: u64 = 4096;
 
 /// Time signature as written in the file, e.g. 6/8.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,7 +127,21 @@ pub struct MidiMelody {
 
 /// Reads a MIDI file from disk.
 pub fn read_file(path: &Path) -> Result<MidiMelody, MidiError> {
-    let bytes = std::fs::read(path).map_err(|source| MidiError::Io { path: path.into(), source })?;
+    use std::io::Read;
+    let io = |source| MidiError::Io { path: path.into(), source };
+    // Regular files only, checked before opening: a FIFO would block the read forever.
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    if !metadata.is_file() {
+        return Err(MidiError::NotAFile { path: path.into() });
+    }
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(MidiError::TooLarge { path: path.into(), bytes: metadata.len() });
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    std::fs::File::open(path).map_err(io)?.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(MidiError::TooLarge { path: path.into(), bytes: bytes.len() as u64 });
+    }
     read_bytes(&bytes, path)
 }
 
@@ -134,7 +166,8 @@ pub fn read_bytes(bytes: &[u8], path: &Path) -> Result<MidiMelody, MidiError> {
         // Onset tick of the sounding note, per channel and key.
         let mut open: [[Option<u64>; 128]; 16] = [[None; 128]; 16];
         for event in track {
-            tick += u64::from(event.delta.as_int());
+            // At most 2^28 per event and far fewer events than 2^35: no overflow.
+            tick = tick.saturating_add(u64::from(event.delta.as_int()));
             match event.kind {
                 TrackEventKind::Meta(MetaMessage::Tempo(t)) if tempo_us_per_quarter.is_none() => {
                     tempo_us_per_quarter = Some(t.as_int());
@@ -184,6 +217,13 @@ pub fn read_bytes(bytes: &[u8], path: &Path) -> Result<MidiMelody, MidiError> {
         }
     }
 
+    // Bound the length before any step number is computed in 32 bits.
+    let tpq = u64::from(ticks_per_quarter);
+    let last_tick = notes.iter().map(|&(_, end, _)| end).max().unwrap_or(0);
+    let last_bar = last_tick / tpq.saturating_mul(4).max(1) + 1;
+    if last_bar > MAX_MELODY_BARS {
+        return Err(MidiError::TooLong { path: path.into(), bars: last_bar });
+    }
     let melody = top_line(&mut notes, ticks_per_quarter);
     if melody.notes.is_empty() {
         return Err(MidiError::NoNotes { path: path.into() });
@@ -308,23 +348,20 @@ pub fn write_bytes(melody: &Melody, options: &WriteOptions) -> Vec<u8> {
     }
     let channel = u4::new(options.channel.min(15));
     let vel = u7::new(options.velocity.clamp(1, 127));
-    // The notes as the plugin plays them: odd 16ths late by the swing, each sounding for
-    // length × gate from its onset, cut by the next onset and by the end of the loop.
-    let end_tick = melody.len_steps * ticks_per_step;
-    let swing_ticks = (f64::from(options.swing.clamp(0.0, 1.0)) * 0.5 * f64::from(ticks_per_step)).round() as u32;
-    let gate = f64::from(options.gate.clamp(0.05, 1.0));
-    let onset = |step: u32| step * ticks_per_step + if step % 2 == 1 { swing_ticks } else { 0 };
+    // The notes as the plugin plays them (`played::span_steps`), at least a tick each.
+    let to_tick = |steps: f64| (steps * f64::from(ticks_per_step)).round() as u32;
     let mut notes: Vec<&Note> = melody.notes.iter().collect();
     notes.sort_by_key(|n| n.start_step);
     for (i, note) in notes.iter().enumerate() {
         let key = u7::new(note.pitch.min(127));
-        let on = onset(note.start_step);
-        let sounding = ((f64::from(note.len_steps * ticks_per_step) * gate).round() as u32).max(1);
-        let next = notes.get(i + 1).map_or(end_tick.max(on + 1), |n| onset(n.start_step));
-        let off = (on + sounding).min(next).min(end_tick).max(on + 1);
+        let next = notes.get(i + 1).map(|n| n.start_step);
+        let (on_steps, off_steps) = played::span_steps(note.start_step, note.len_steps, next, melody.len_steps, options.swing, options.gate);
+        let on = to_tick(on_steps);
+        let off = to_tick(off_steps).max(on + 1);
         timed.push((on, 1, TrackEventKind::Midi { channel, message: MidiMessage::NoteOn { key, vel } }));
         timed.push((off, 0, TrackEventKind::Midi { channel, message: MidiMessage::NoteOff { key, vel: u7::new(0) } }));
     }
+    let end_tick = melody.len_steps * ticks_per_step;
     // Stable sort keeps the meta events first and each note's events in order.
     timed.sort_by_key(|(tick, order, _)| (*tick, *order));
 

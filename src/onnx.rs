@@ -264,12 +264,47 @@ pub struct ModelSummary {
     /// Operator types used by the graph's nodes; a node outside the default ONNX domain is
     /// listed as `domain:op`, so that an allow-list of default-domain names refuses it.
     pub op_types: Vec<String>,
+    /// Each node's attributes, in the order of `op_types`.
+    pub attributes: Vec<Vec<(String, AttributeValue)>>,
+    /// Initializers whose data lives outside the file (`TensorProto.data_location` =
+    /// EXTERNAL, or `external_data` entries): a runtime would open other files for them.
+    pub external_tensors: Vec<String>,
     /// Node attributes that carry a graph (`If`, `Loop`, or any node given one).
     pub subgraphs: usize,
     /// Model-local functions (`ModelProto.functions`), which a runtime would expand.
     pub functions: usize,
     /// Opset version of the default domain, 0 if none declared.
     pub opset: i64,
+}
+
+/// A node attribute's value as read (only the kinds Neume's contract uses are kept).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttributeValue {
+    /// `AttributeProto.i`.
+    Int(i64),
+    /// `AttributeProto.s`, when it is UTF-8.
+    String(String),
+    /// A float (`f`), kept without its value: Neume's checks only ask whether it is there.
+    Float,
+    /// Anything else (lists, tensors, graphs).
+    Other,
+}
+
+fn read_attribute(bytes: &[u8]) -> Result<(String, AttributeValue), ProtoError> {
+    let (mut name, mut value) = (String::new(), AttributeValue::Other);
+    ProtoReader::each(bytes, |f, v| {
+        match (f, v) {
+            (1, Field::Bytes(b)) => name = utf8(b)?,
+            (2, Field::Fixed) => value = AttributeValue::Float,
+            (3, Field::Varint(i)) => value = AttributeValue::Int(i as i64),
+            (4, Field::Bytes(b)) => value = String::from_utf8(b.to_vec()).map_or(AttributeValue::Other, AttributeValue::String),
+            // The type tag (20) and a reference name (21) say nothing of the value.
+            (20 | 21, _) => {}
+            _ => value = AttributeValue::Other,
+        }
+        Ok(())
+    })?;
+    Ok((name, value))
 }
 
 fn read_value_info(bytes: &[u8]) -> Result<TensorInfo, ProtoError> {
@@ -323,31 +358,45 @@ pub fn summarize(model_bytes: &[u8]) -> Result<ModelSummary, ProtoError> {
                 ProtoReader::each(graph, |f, v| {
                     match (f, v) {
                         (1, Field::Bytes(node)) => {
-                            let (mut op, mut domain) = (String::new(), String::new());
+                            let (mut op, mut domain, mut attributes) = (String::new(), String::new(), Vec::new());
                             ProtoReader::each(node, |f, v| {
                                 match (f, v) {
                                     (4, Field::Bytes(b)) => op = utf8(b)?,
                                     (7, Field::Bytes(b)) => domain = utf8(b)?,
-                                    (5, Field::Bytes(attribute)) => ProtoReader::each(attribute, |f, _| {
-                                        // AttributeProto.g (6) and .graphs (11).
-                                        if f == 6 || f == 11 {
-                                            summary.subgraphs += 1;
-                                        }
-                                        Ok(())
-                                    })?,
+                                    (5, Field::Bytes(attribute)) => {
+                                        ProtoReader::each(attribute, |f, _| {
+                                            // AttributeProto.g (6) and .graphs (11).
+                                            if f == 6 || f == 11 {
+                                                summary.subgraphs += 1;
+                                            }
+                                            Ok(())
+                                        })?;
+                                        attributes.push(read_attribute(attribute)?);
+                                    }
                                     _ => {}
                                 }
                                 Ok(())
                             })?;
                             let default_domain = domain.is_empty() || domain == "ai.onnx";
                             summary.op_types.push(if default_domain { op } else { format!("{domain}:{op}") });
+                            summary.attributes.push(attributes);
                         }
-                        (5, Field::Bytes(tensor)) => ProtoReader::each(tensor, |f, v| {
-                            if let (8, Field::Bytes(name)) = (f, v) {
-                                initializers.push(utf8(name)?);
+                        (5, Field::Bytes(tensor)) => {
+                            let (mut name, mut external) = (String::new(), false);
+                            ProtoReader::each(tensor, |f, v| {
+                                match (f, v) {
+                                    (8, Field::Bytes(n)) => name = utf8(n)?,
+                                    // TensorProto.external_data (13); data_location (14) = EXTERNAL (1).
+                                    (13, _) | (14, Field::Varint(1)) => external = true,
+                                    _ => {}
+                                }
+                                Ok(())
+                            })?;
+                            if external {
+                                summary.external_tensors.push(name.clone());
                             }
-                            Ok(())
-                        })?,
+                            initializers.push(name);
+                        }
                         (11, Field::Bytes(vi)) => inputs.push(read_value_info(vi)?),
                         (12, Field::Bytes(vi)) => summary.outputs.push(read_value_info(vi)?),
                         _ => {}

@@ -31,11 +31,11 @@ use std::time::Duration;
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
-use audio_thread::{NoteOut, Sequencer, TransportInfo};
-use midi_out::OwedOffs;
-use params::NeumeParams;
+use audio_thread::{NoteOut, PlaySettings, Sequencer, TransportInfo};
 use handoff::{MelodyReceiver, MelodySender};
-use shared::Shared;
+use midi_out::{OwedOffs, Passed, Verdict};
+use params::NeumeParams;
+use shared::{AudioTelemetry, OfflineWaiter, WorkerLink};
 use worker_thread::WorkerHandle;
 
 /// How long `activate` waits for the first melody before playing silence until it comes.
@@ -45,53 +45,58 @@ const FIRST_MELODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// no real time to keep; real-time playback has the melody about 2 ms after the change).
 const OFFLINE_MELODY_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// One plugin instance.
+/// MIDI controller number of the sustain (damper) pedal.
+const SUSTAIN_PEDAL_CC: u8 = 64;
+
+/// One plugin instance: its main-thread side and its audio-thread side.
 pub struct Neume {
     params: Arc<NeumeParams>,
-    /// Shared with the worker and the editor.
-    shared: Arc<Shared>,
-    /// Playback state; audio thread only.
-    sequencer: Sequencer,
-    /// Melodies from the worker; audio thread (and `activate`, while the audio thread is idle).
-    from_worker: MelodyReceiver,
-    /// The ring's other end, until the worker starts and takes it.
+    /// The line to the worker (main thread and editor; holds locks: never the audio thread).
+    link: Arc<WorkerLink>,
+    /// The hand-off's sending end, until the worker starts and takes it.
     to_audio: Option<MelodySender>,
     /// The worker, from the first activation on.
     worker: Option<WorkerHandle>,
-    /// The host renders offline (a bounce, faster than real time): set at activation.
-    offline: bool,
-    /// Note-offs the host refused; audio thread.
+    /// What `process()` runs on.
+    audio: AudioSide,
+}
+
+/// What `process()` may touch: the parameters' atomics, the hand-off's receiving end, the
+/// telemetry atomics, fixed-size playback state, and a waiter only in an offline render.
+struct AudioSide {
+    params: Arc<NeumeParams>,
+    telemetry: Arc<AudioTelemetry>,
+    /// Melodies from the worker (and `activate`'s, while the audio thread is idle).
+    from_worker: MelodyReceiver,
+    sequencer: Sequencer,
+    /// Note-offs the host refused.
     owed_offs: OwedOffs,
-    /// The melody note whose note-on the host refused: its note-off is not sent; audio thread.
+    /// What MIDI thru passed on, and the melody's sounding note.
+    passed: Passed,
+    /// The melody note whose note-on the host refused: its note-off is not sent.
     unsent_on: Option<u8>,
+    /// Set at activation when the host renders offline (a bounce): such a block may wait.
+    offline: Option<OfflineWaiter>,
     sample_rate: f64,
 }
 
 impl Default for Neume {
     fn default() -> Self {
-        let shared = Arc::new(Shared::default());
+        let link = Arc::new(WorkerLink::default());
         let (to_audio, from_worker) = handoff::channel();
-        Neume {
-            params: Arc::new(NeumeParams::new(shared.wake.clone())),
-            shared,
-            sequencer: Sequencer::default(),
+        let params = Arc::new(NeumeParams::new(link.wake.clone()));
+        let audio = AudioSide {
+            params: params.clone(),
+            telemetry: link.telemetry.clone(),
             from_worker,
-            to_audio: Some(to_audio),
-            worker: None,
-            offline: false,
+            sequencer: Sequencer::default(),
             owed_offs: OwedOffs::default(),
+            passed: Passed::default(),
             unsent_on: None,
+            offline: None,
             sample_rate: 48_000.0,
-        }
-    }
-}
-
-impl Neume {
-    /// Takes every melody waiting in the ring; the newest is queued for playback.
-    fn take_melodies(&mut self) {
-        if let Some(melody) = self.from_worker.latest() {
-            self.sequencer.set_pending(melody);
-        }
+        };
+        Neume { params, link, to_audio: Some(to_audio), worker: None, audio }
     }
 }
 
@@ -103,8 +108,11 @@ impl Plugin for Neume {
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
     // A stereo bus that passes audio through untouched: some hosts refuse MIDI-only plugins.
-    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] =
-        &[AudioIOLayout { main_input_channels: NonZeroU32::new(2), main_output_channels: NonZeroU32::new(2), ..AudioIOLayout::const_default() }];
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[AudioIOLayout {
+        main_input_channels: NonZeroU32::new(2),
+        main_output_channels: NonZeroU32::new(2),
+        ..AudioIOLayout::const_default()
+    }];
     // MIDI in (notes, controllers, pitch bend) passes through to the instrument after Neume
     // ("MIDI thru"). In VST3 this makes nice-plug register hidden MIDI-CC parameters.
     const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
@@ -119,15 +127,15 @@ impl Plugin for Neume {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(self.params.clone(), self.shared.clone())
+        editor::create(self.params.clone(), self.link.clone())
     }
 
     fn activate(&mut self, _layout: &AudioIOLayout, buffer_config: &BufferConfig, _context: &mut impl ActivateContext<Self>) -> bool {
-        self.sample_rate = f64::from(buffer_config.sample_rate);
-        self.offline = buffer_config.process_mode == ProcessMode::Offline;
+        self.audio.sample_rate = f64::from(buffer_config.sample_rate);
+        self.audio.offline = (buffer_config.process_mode == ProcessMode::Offline).then(|| self.link.offline_waiter());
         if self.worker.is_none() {
             let Some(to_audio) = self.to_audio.take() else { return false };
-            match WorkerHandle::spawn(self.params.clone(), self.shared.clone(), to_audio, location::library_dirs()) {
+            match WorkerHandle::spawn(self.params.clone(), self.link.clone(), to_audio, location::library_dirs()) {
                 Ok(worker) => self.worker = Some(worker),
                 Err(e) => {
                     nice_error!("Neume: cannot start the worker thread: {e}");
@@ -137,18 +145,31 @@ impl Plugin for Neume {
         }
         // The audio thread is idle during activation: take melodies here so the first block
         // already has one (offline renders then match real-time playback).
-        let shared = self.shared.clone();
-        let request = shared.wake.wake();
-        shared.wait_handled(request, FIRST_MELODY_TIMEOUT, || self.take_melodies());
-        self.take_melodies();
+        let request = self.link.wake.wake();
+        let audio = &mut self.audio;
+        self.link.wait_handled(request, FIRST_MELODY_TIMEOUT, || audio.take_melodies());
+        self.audio.take_melodies();
         true
     }
 
     fn reset(&mut self) {
-        self.sequencer.reset();
+        self.audio.sequencer.reset();
     }
 
     fn process(&mut self, buffer: &mut Buffer, _aux: &mut AuxiliaryBuffers, context: &mut impl ProcessContext<Self>) -> ProcessStatus {
+        self.audio.process(buffer, context)
+    }
+}
+
+impl AudioSide {
+    /// Takes the newest melody from the worker, if one came, queued for playback.
+    fn take_melodies(&mut self) {
+        if let Some(melody) = self.from_worker.latest() {
+            self.sequencer.set_pending(melody);
+        }
+    }
+
+    fn process(&mut self, buffer: &mut Buffer, context: &mut impl ProcessContext<Neume>) -> ProcessStatus {
         // Audio passes through (the buffers are in place), with subnormal samples flushed to
         // zero: they would put the next plugin on the CPU's slow path.
         for channel in buffer.as_slice() {
@@ -159,27 +180,35 @@ impl Plugin for Neume {
             }
         }
         let frames = buffer.samples() as u32;
-        if self.offline {
+        if let Some(waiter) = self.offline.take() {
             // A bounce runs faster than real time: wait (bounded) for the melody of this
             // block's parameter changes, so it swaps in at the bar where playback has it.
-            // (Taking melodies meanwhile keeps the ring from filling up.)
-            let shared = self.shared.clone();
-            shared.wait_handled(shared.wake.last(), OFFLINE_MELODY_TIMEOUT, || self.take_melodies());
+            waiter.wait_for_latest(OFFLINE_MELODY_TIMEOUT, &self.telemetry.clone(), || self.take_melodies());
+            self.offline = Some(waiter);
         }
         self.take_melodies();
         if self.from_worker.is_abandoned() {
-            self.shared.worker_alive.store(false, Ordering::Relaxed);
+            self.telemetry.worker_alive.store(false, Ordering::Relaxed);
         }
         let t = context.transport();
         if let Some(tempo) = t.tempo {
-            self.shared.tempo_bpm.store(tempo as f32, Ordering::Relaxed);
+            self.telemetry.tempo_bpm.store(tempo as f32, Ordering::Relaxed);
         }
         // The sample position only as the host gave it (VST3: samples, CLAP: seconds), never
         // derived from beats, which hosts round.
         let pos_samples = t.pos_samples.or_else(|| t.pos_seconds.filter(|s| s.is_finite()).map(|s| (s * self.sample_rate).round() as i64));
         let transport = TransportInfo { playing: t.playing, tempo_bpm: t.tempo, pos_beats: t.pos_beats(), pos_samples, loop_beats: t.loop_range_beats() };
-        let settings = self.params.play_settings();
-        let mut out = Output { context, incoming: None, thru: self.params.thru.value(), owed: &mut self.owed_offs, unsent_on: &mut self.unsent_on, dropped: 0 };
+        let settings: PlaySettings = self.params.play_settings();
+        let mut out = Output {
+            context,
+            incoming: None,
+            thru: self.params.thru.value(),
+            melody_channel: settings.channel,
+            owed: &mut self.owed_offs,
+            passed: &mut self.passed,
+            unsent_on: &mut self.unsent_on,
+            dropped: 0,
+        };
         out.start();
         self.sequencer.process(frames, self.sample_rate, &transport, &settings, &mut |event| {
             out.pass_until(event.offset_samples());
@@ -188,9 +217,9 @@ impl Plugin for Neume {
         out.pass_until(u32::MAX);
         let dropped = out.dropped;
         if dropped > 0 {
-            self.shared.dropped_events.fetch_add(dropped, Ordering::Relaxed);
+            self.telemetry.dropped_events.fetch_add(dropped, Ordering::Relaxed);
         }
-        self.shared.position_steps.store(self.sequencer.position_steps() as f32, Ordering::Relaxed);
+        self.telemetry.position_steps.store(self.sequencer.position_steps() as f32, Ordering::Relaxed);
         // A generator runs whether or not audio comes in.
         ProcessStatus::KeepAlive
     }
@@ -207,9 +236,12 @@ struct Output<'a, C: ProcessContext<Neume>> {
     context: &'a mut C,
     /// The next incoming event not yet passed on.
     incoming: Option<PluginNoteEvent<Neume>>,
-    /// Pass incoming MIDI through (else drop it).
+    /// Pass incoming MIDI through (else only the ends of what passed before).
     thru: bool,
+    /// The channel new melody notes start on, 0..=15.
+    melody_channel: u8,
     owed: &'a mut OwedOffs,
+    passed: &'a mut Passed,
     unsent_on: &'a mut Option<u8>,
     /// Events the host refused that are not owed note-offs.
     dropped: u64,
@@ -224,29 +256,48 @@ impl<C: ProcessContext<Neume>> Output<'_, C> {
         self.incoming = self.context.next_event();
     }
 
-    /// Passes on the incoming events up to and including sample `until`.
+    /// Passes on the incoming events up to and including sample `until`: everything while
+    /// Thru is on, and always the ends (note-offs, sustain releases) of what passed.
     fn pass_until(&mut self, until: u32) {
         while let Some(event) = self.incoming.take_if(|e| e.timing() <= until) {
-            if self.thru {
+            let verdict = match event {
+                NoteEvent::NoteOn { channel, key, .. } => match (channel, key) {
+                    (Channel::Number(c), Key::Number(k)) => self.passed.note_on(self.thru, c, k),
+                    _ => Verdict::Drop,
+                },
+                NoteEvent::NoteOff { channel: Channel::Number(c), key, .. } => self.passed.note_off(self.thru, c, key.number()),
+                NoteEvent::MidiCC { channel, cc: SUSTAIN_PEDAL_CC, value, .. } => self.passed.sustain(self.thru, channel, value >= 0.5),
+                _ if self.thru => Verdict::Send,
+                _ => Verdict::Drop,
+            };
+            if verdict == Verdict::Send {
                 self.send(event);
             }
             self.incoming = self.context.next_event();
         }
     }
 
-    /// Sends one of the melody's notes (channel 1). A note whose note-on the host refused
-    /// never sounded: its note-off is not sent.
+    /// Sends one of the melody's notes, on the melody channel (its note-off on the channel
+    /// its note-on went to). A note whose note-on the host refused never sounded: its
+    /// note-off is not sent.
     fn send_melody(&mut self, event: NoteOut) {
         match event {
             NoteOut::On { offset_samples, pitch, velocity } => {
-                let on = NoteEvent::NoteOn { timing: offset_samples, voice_id: VoiceID::Wildcard, channel: Channel::Number(0), key: Key::Number(pitch), velocity: f32::from(velocity) / 127.0 };
+                let channel = self.melody_channel;
+                let on = NoteEvent::NoteOn { timing: offset_samples, voice_id: VoiceID::Wildcard, channel: Channel::Number(channel), key: Key::Number(pitch), velocity: f32::from(velocity) / 127.0 };
                 if self.context.try_send_event(on).is_err() {
                     *self.unsent_on = Some(pitch);
                     self.dropped += 1;
+                } else {
+                    self.passed.melody_on(channel, pitch);
                 }
             }
             NoteOut::Off { pitch, .. } if self.unsent_on.take_if(|p| *p == pitch).is_some() => {}
-            NoteOut::Off { offset_samples, pitch } => self.send(note_off(offset_samples, 0, pitch)),
+            NoteOut::Off { offset_samples, pitch } => {
+                if let Some(channel) = self.passed.melody_off(pitch) {
+                    self.send(note_off(offset_samples, channel, pitch));
+                }
+            }
         }
     }
 

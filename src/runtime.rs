@@ -95,6 +95,51 @@ pub fn vocab_string() -> String {
 /// sees the file (a panic inside tract would abort the host process).
 pub const ALLOWED_OPS: &[&str] = &["Gemm", "MatMul", "Add", "Sub", "Mul", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Clip", "Concat", "Split", "Reshape", "GRU"];
 
+/// Opsets of the default ONNX domain Neume's models are written and tested with (the
+/// trainer's exporter writes 17); files declaring another are refused.
+pub const TESTED_OPSETS: std::ops::RangeInclusive<i64> = 17..=17;
+
+/// Why a node's attributes are outside what the model contract allows, if they are: a `GRU`
+/// is forward, `linear_before_reset = 1`, of the model's state size, with the default
+/// activations and no clipping; `Concat` and `Split` take an axis of a tensor of rank at most
+/// 3 and nothing else. Other allowed operators are not checked here.
+fn attribute_problem(op: &str, attributes: &[(String, onnx::AttributeValue)], hidden: usize) -> Option<String> {
+    use onnx::AttributeValue::{Int, String as Text};
+    let bad = |name: &str, value: &onnx::AttributeValue| Some(format!("operator `{op}` has attribute `{name}` = {value:?}, which the model contract does not allow"));
+    match op {
+        "GRU" => {
+            let mut saw_hidden = false;
+            let mut saw_lbr = false;
+            for (name, value) in attributes {
+                match (name.as_str(), value) {
+                    ("hidden_size", Int(h)) if *h == hidden as i64 => saw_hidden = true,
+                    ("linear_before_reset", Int(1)) => saw_lbr = true,
+                    ("direction", Text(d)) if d == "forward" => {}
+                    ("layout", Int(0)) => {}
+                    _ => return bad(name, value),
+                }
+            }
+            if !saw_hidden || !saw_lbr {
+                return Some(format!("operator `GRU` needs hidden_size = {hidden} and linear_before_reset = 1"));
+            }
+            None
+        }
+        "Concat" | "Split" => {
+            for (name, value) in attributes {
+                match (name.as_str(), value) {
+                    ("axis", Int(axis)) if (-3..=2).contains(axis) => {}
+                    _ => return bad(name, value),
+                }
+            }
+            if op == "Concat" && !attributes.iter().any(|(n, _)| n == "axis") {
+                return Some("operator `Concat` has no axis".into());
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
 /// Largest model file accepted, in bytes.
 pub const MAX_MODEL_BYTES: usize = 256 << 20;
 
@@ -110,6 +155,9 @@ pub enum ModelError {
     /// The runtime refused the model or failed running it.
     #[error("{path}: ONNX runtime error: {source}")]
     Runtime { path: String, source: ort::Error },
+    /// What the model was asked to run on is unusable (a non-finite latent point).
+    #[error("{0}")]
+    Input(String),
 }
 
 /// Which ONNX backend this process uses.
@@ -406,6 +454,20 @@ pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, 
     if let Some(op) = summary.op_types.iter().find(|op| !ALLOWED_OPS.contains(&op.as_str())) {
         return Err(invalid(format!("operator `{op}` is not one Neume runs (allowed: {})", ALLOWED_OPS.join(", "))));
     }
+    if !TESTED_OPSETS.contains(&summary.opset) {
+        return Err(invalid(format!(
+            "ONNX opset {} of the default domain is not one Neume is tested with ({}..={})",
+            summary.opset,
+            TESTED_OPSETS.start(),
+            TESTED_OPSETS.end()
+        )));
+    }
+    if let Some(problem) = summary.op_types.iter().zip(&summary.attributes).find_map(|(op, attributes)| attribute_problem(op, attributes, hidden)) {
+        return Err(invalid(problem));
+    }
+    if let Some(name) = summary.external_tensors.first() {
+        return Err(invalid(format!("tensor `{name}` keeps its data in another file (external data), which Neume does not read")));
+    }
     if summary.functions > 0 {
         return Err(invalid(format!("the file defines {} model-local function(s), which Neume does not run", summary.functions)));
     }
@@ -674,11 +736,19 @@ impl Generator {
         if logits.len() != VOCAB_SIZE {
             return Err(invalid(format!("output has {} values, expected {VOCAB_SIZE}", logits.len())));
         }
+        // A NaN or infinite logit would be sampled as the highest allowed pitch, silently: at
+        // any step it is the model's error (the last good melody keeps playing).
+        if logits.iter().any(|v| !v.is_finite()) {
+            return Err(invalid("the model computed non-finite logits (NaN or infinity); it cannot make a melody from this input".into()));
+        }
         let logits = logits.to_vec();
         for (layer, h) in state.0.iter_mut().enumerate() {
             let (_, new) = outputs[state_output(layer).as_str()].try_extract_tensor::<f32>().map_err(runtime)?;
             if new.len() != h.len() {
                 return Err(invalid(format!("state {layer} has {} values, expected {}", new.len(), h.len())));
+            }
+            if new.iter().any(|v| !v.is_finite()) {
+                return Err(invalid(format!("the model computed a non-finite state {layer} (NaN or infinity)")));
             }
             h.copy_from_slice(new);
         }

@@ -40,8 +40,29 @@ fn generate_writes_a_valid_deterministic_file() {
     let read = midi::read_file(&a).unwrap();
     let notes = &read.melody.notes;
     assert!(notes.len() >= 8, "{} notes", notes.len());
-    assert!(notes.iter().all(|n| n.end_step() <= 8 * 16), "stays inside 8 bars");
-    assert!(notes.windows(2).all(|w| w[0].end_step() <= w[1].start_step), "monophonic");
+    // Inside 8 bars and monophonic, read from the file's raw events (Neume's reader would
+    // cut overlaps and clip the length itself, so it cannot be the judge).
+    let smf = midly::Smf::parse(&bytes_a).unwrap();
+    let (mut tick, mut sounding, mut last_off) = (0u32, None, 0u32);
+    for event in &smf.tracks[0] {
+        tick += event.delta.as_int();
+        if let midly::TrackEventKind::Midi { message, .. } = event.kind {
+            match message {
+                midly::MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
+                    assert_eq!(sounding, None, "note {key} starts at tick {tick} while another sounds");
+                    sounding = Some(key);
+                }
+                midly::MidiMessage::NoteOn { key, .. } | midly::MidiMessage::NoteOff { key, .. } => {
+                    assert_eq!(sounding, Some(key), "note-off of {key} at tick {tick}");
+                    sounding = None;
+                    last_off = tick;
+                }
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(sounding, None);
+    assert!(last_off <= 8 * 4 * 480, "the last note ends at tick {last_off}, past 8 bars");
     assert!((read.tempo_bpm - 120.0).abs() < 0.01);
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -97,5 +118,19 @@ fn a_bad_model_file_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&format!("error: {}: not an ONNX model", model.display())), "{stderr}");
     assert!(!Path::new(&dir.join("x.mid")).exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_non_finite_latent_point_is_refused() {
+    let dir = temp_dir("nan");
+    for latent in ["nan", "0,inf", "1,-inf,0"] {
+        let file = dir.join("x.mid");
+        let out = neume(&["generate", "--latent", latent, "--out", file.to_str().unwrap()], &[]);
+        assert!(!out.status.success(), "--latent {latent} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("is not a finite number"), "{stderr}");
+        assert!(!file.exists());
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

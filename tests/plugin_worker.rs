@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use neume::plugin::audio_thread::PlayMelody;
+use neume::plugin::handoff::PlayMelody;
 use neume::plugin::params::NeumeParams;
 use neume::plugin::handoff::{self, MelodyReceiver};
 use neume::plugin::request::Request;
-use neume::plugin::shared::{Command, Shared};
+use neume::plugin::shared::{Command, WorkerLink};
 use neume::plugin::worker_thread::WorkerHandle;
 use nice_plug::params::InternalParamMut;
 
@@ -27,8 +27,8 @@ fn newest(ring: &mut MelodyReceiver) -> Option<PlayMelody> {
 }
 
 /// A worker on fresh parameters, after its first melody.
-fn start_worker() -> (Arc<Shared>, Arc<NeumeParams>, MelodyReceiver, WorkerHandle) {
-    let shared = Arc::new(Shared::default());
+fn start_worker() -> (Arc<WorkerLink>, Arc<NeumeParams>, MelodyReceiver, WorkerHandle) {
+    let shared = Arc::new(WorkerLink::default());
     let params = Arc::new(NeumeParams::new(shared.wake.clone()));
     let (to_audio, ring) = handoff::channel();
     let worker = WorkerHandle::spawn(params.clone(), shared.clone(), to_audio, neume::runtime::executable_dirs()).unwrap();
@@ -50,7 +50,9 @@ fn bad_models_are_reported_and_good_ones_replace_the_current_one() {
     let bad = dir.join("not-a-model.onnx");
     std::fs::write(&bad, b"this is not protobuf").unwrap();
     shared.send(Command::LoadModel(bad.clone()));
-    wait_for("the error", || shared.status.lock().model_error.is_some());
+    // Wait until the worker has handled the command and anything it could have regenerated
+    // (it publishes before it marks a wake-up handled), then look.
+    assert!(shared.wait_handled(shared.wake.last(), Duration::from_secs(30), || {}));
     let error = shared.status.lock().model_error.clone().unwrap();
     assert!(error.contains("not-a-model.onnx"), "{error}");
     assert!(params.model_path.read().is_none());

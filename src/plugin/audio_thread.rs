@@ -10,10 +10,9 @@
 //! position from the host free-runs from the last known tempo (120 BPM before any); a
 //! stopped transport is silent.
 
-use crate::encoding::{Melody, Note, STEPS_PER_BAR};
-
-/// Longest melody the audio thread holds: 16 bars of 16ths, one note per step at most.
-pub const MAX_NOTES: usize = 16 * STEPS_PER_BAR;
+use super::handoff::PlayMelody;
+use crate::encoding::STEPS_PER_BAR;
+use crate::played;
 
 /// 16th steps per quarter-note beat.
 pub const STEPS_PER_BEAT: f64 = 4.0;
@@ -27,65 +26,6 @@ const EPS_SAMPLES: f64 = 1e-3;
 
 /// The tempo assumed before the host has given one.
 pub const DEFAULT_TEMPO_BPM: f64 = 120.0;
-
-/// One note of a [`PlayMelody`], in the model's output key (before the octave setting).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PlayNote {
-    /// MIDI pitch.
-    pub pitch: u8,
-    /// Onset in 16th steps from the melody start.
-    pub start_step: u16,
-    /// Length in 16th steps, at least 1.
-    pub len_steps: u16,
-}
-
-/// A melody as the audio thread holds it: fixed-size `Copy` data, so handing one over
-/// through a ring buffer never allocates or frees.
-#[derive(Clone, Copy, Debug)]
-pub struct PlayMelody {
-    /// Identifies the generation that made it (the worker's request key).
-    pub key: u64,
-    /// Loop length in steps (bars × 16), at most [`MAX_NOTES`].
-    pub len_steps: u16,
-    /// How many entries of `notes` are used.
-    pub count: u16,
-    /// Notes in onset order, not overlapping; `notes[..count]` are valid.
-    pub notes: [PlayNote; MAX_NOTES],
-}
-
-impl PlayMelody {
-    /// A melody with no notes.
-    pub const EMPTY: PlayMelody = PlayMelody { key: 0, len_steps: 0, count: 0, notes: [PlayNote { pitch: 0, start_step: 0, len_steps: 0 }; MAX_NOTES] };
-
-    /// Copies a melody in; notes beyond [`MAX_NOTES`] steps are dropped, overlaps cut.
-    pub fn from_melody(melody: &Melody, key: u64) -> PlayMelody {
-        let mut out = PlayMelody { key, len_steps: melody.len_steps.min(MAX_NOTES as u32) as u16, ..PlayMelody::EMPTY };
-        let mut sorted: Vec<Note> = melody.notes.iter().copied().filter(|n| n.start_step < u32::from(out.len_steps)).collect();
-        sorted.sort_by_key(|n| n.start_step);
-        for (i, note) in sorted.iter().enumerate() {
-            let end = sorted.get(i + 1).map_or(u32::from(out.len_steps), |next| next.start_step);
-            let len = note.len_steps.min(end.saturating_sub(note.start_step)).max(1);
-            if usize::from(out.count) < MAX_NOTES && (i == 0 || sorted[i - 1].start_step < note.start_step) {
-                out.notes[usize::from(out.count)] = PlayNote { pitch: note.pitch, start_step: note.start_step as u16, len_steps: len as u16 };
-                out.count += 1;
-            }
-        }
-        out
-    }
-
-    /// The valid notes.
-    pub fn notes(&self) -> &[PlayNote] {
-        &self.notes[..usize::from(self.count)]
-    }
-
-    /// Back to an encoding melody (for files and state).
-    pub fn to_melody(&self) -> Melody {
-        Melody {
-            notes: self.notes().iter().map(|n| Note { pitch: n.pitch, start_step: u32::from(n.start_step), len_steps: u32::from(n.len_steps) }).collect(),
-            len_steps: u32::from(self.len_steps),
-        }
-    }
-}
 
 /// What the host says about its transport for one block.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -131,11 +71,14 @@ pub struct PlaySettings {
     pub swing: f32,
     /// Swap a new melody in at the next bar line (else at once).
     pub swap_at_bar: bool,
+    /// The MIDI channel the melody plays on, 0..=15 (the sequencer ignores it; the output
+    /// sends on it).
+    pub channel: u8,
 }
 
 impl Default for PlaySettings {
     fn default() -> Self {
-        PlaySettings { octave: 0, velocity: 100, gate: 0.9, swing: 0.0, swap_at_bar: true }
+        PlaySettings { octave: 0, velocity: 100, gate: 0.9, swing: 0.0, swap_at_bar: true, channel: 0 }
     }
 }
 
@@ -178,8 +121,6 @@ pub struct Sequencer {
     /// Where the next block should start if the transport runs on; `None` after a stop,
     /// a reset or at first.
     expected_beats: Option<f64>,
-    /// The same in samples, when the host gave a sample position.
-    expected_samples: Option<i64>,
     /// Tempo of the last block that had one.
     tempo_bpm: f64,
     /// Octave the sounding note was started with.
@@ -196,7 +137,6 @@ impl Default for Sequencer {
             sounding: None,
             cursor_beats: f64::NEG_INFINITY,
             expected_beats: None,
-            expected_samples: None,
             tempo_bpm: DEFAULT_TEMPO_BPM,
             octave: 0,
             position_steps: 0.0,
@@ -225,7 +165,6 @@ impl Sequencer {
     /// note still on. Called from `reset()`, where no events can be sent.
     pub fn reset(&mut self) {
         self.expected_beats = None;
-        self.expected_samples = None;
     }
 
     /// Ends the sounding note, if any, at `offset`.
@@ -252,7 +191,6 @@ impl Sequencer {
             self.swap_now();
             if !transport.playing {
                 self.expected_beats = None;
-                self.expected_samples = None;
             }
             return;
         }
@@ -264,15 +202,10 @@ impl Sequencer {
             Some(p) => p,
             None => self.expected_beats.unwrap_or(0.0),
         };
-        // Continuity: the host's sample position ran on from the last block's (within 2
-        // samples), or its beat position is within CONTINUITY_BEATS of where that block ended.
-        let continuous = match self.expected_beats {
-            Some(e) => {
-                let by_samples = matches!((transport.pos_samples, self.expected_samples), (Some(p), Some(q)) if p.abs_diff(q) <= 2 && (pos - e).abs() < 1.0);
-                by_samples || (pos - e).abs() <= CONTINUITY_BEATS.max(2.0 / spb)
-            }
-            None => false,
-        };
+        // Continuity: the beat position is within CONTINUITY_BEATS (or 2 samples) of where the
+        // last block ended, whether or not the host's sample position ran on: a tempo-map edit
+        // during playback moves the beats under a running sample clock, and is a jump.
+        let continuous = self.expected_beats.is_some_and(|e| (pos - e).abs() <= CONTINUITY_BEATS.max(2.0 / spb));
         let pos = match self.expected_beats {
             Some(e) if continuous && (pos - e).abs() <= ROUNDING_BEATS => e,
             _ => pos,
@@ -319,7 +252,6 @@ impl Sequencer {
             self.cursor_beats = f64::NEG_INFINITY;
         }
         self.expected_beats = Some(b0);
-        self.expected_samples = transport.pos_samples.map(|p| p.saturating_add(i64::from(frames)));
         let len_beats = f64::from(self.melody.len_steps) / STEPS_PER_BEAT;
         self.position_steps = if len_beats > 0.0 { b0.rem_euclid(len_beats) * STEPS_PER_BEAT } else { 0.0 };
     }
@@ -347,7 +279,7 @@ impl Sequencer {
             };
             let on = self.next_onset(self.cursor_beats, high, settings.swing);
             // Earliest first; at equal times: off, then swap, then on.
-            let first = [off.map(|t| (t, 0)), swap.map(|t| (t, 1)), on.map(|(t, _)| (t, 2))]
+            let first = [off.map(|t| (t, 0)), swap.map(|t| (t, 1)), on.map(|(t, ..)| (t, 2))]
                 .into_iter()
                 .flatten()
                 .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -362,21 +294,25 @@ impl Sequencer {
                 }
                 Some((t, _)) => {
                     // `on` is `Some` when it was chosen.
-                    let Some((_, note)) = on else { break };
+                    let Some((_, index, period_beats)) = on else { break };
                     let at = offset(t);
                     self.note_off(at, out);
+                    let note = self.melody.notes()[index];
                     let pitch = (i16::from(note.pitch) + 12 * i16::from(settings.octave)).clamp(0, 127) as u8;
                     out(NoteOut::On { offset_samples: at, pitch, velocity: settings.velocity.clamp(1, 127) });
-                    let len_beats = f64::from(note.len_steps) / STEPS_PER_BEAT * f64::from(settings.gate.clamp(0.05, 1.0));
-                    self.sounding = Some(Sounding { pitch, off_beats: t + len_beats.max(1.0 / spb) });
+                    // The note as it sounds: the rule the MIDI files are written by.
+                    let (_, off_steps) = self.melody.span_steps(index, settings.swing, settings.gate);
+                    let off_beats = (period_beats + off_steps / STEPS_PER_BEAT).max(t + 1.0 / spb);
+                    self.sounding = Some(Sounding { pitch, off_beats });
                     self.cursor_beats = t;
                 }
             }
         }
     }
 
-    /// The first onset after `after` and at or before `high`, with its note.
-    fn next_onset(&self, after: f64, high: f64, swing: f32) -> Option<(f64, PlayNote)> {
+    /// The first onset after `after` and at or before `high`: its beat, the note's index and
+    /// the beat its pass of the melody starts on.
+    fn next_onset(&self, after: f64, high: f64, swing: f32) -> Option<(f64, usize, f64)> {
         let notes = self.melody.notes();
         let period = f64::from(self.melody.len_steps) / STEPS_PER_BEAT;
         // Past 2^40 beats (about 17,000 years at 120 BPM: only a buggy host reports that) a
@@ -385,18 +321,16 @@ impl Sequencer {
         if notes.is_empty() || !(period > 0.0) || !after.is_finite() || !high.is_finite() || after.abs() >= MAX_POSITION_BEATS || high.abs() >= MAX_POSITION_BEATS {
             return None;
         }
-        let swing_steps = f64::from(swing.clamp(0.0, 1.0)) * 0.5;
         // Start one period early: a swung last note can reach into the next period.
         let mut k = (after / period).floor() - 1.0;
         while k * period <= high {
-            for note in notes {
-                let step = f64::from(note.start_step) + if note.start_step % 2 == 1 { swing_steps } else { 0.0 };
-                let t = k * period + step / STEPS_PER_BEAT;
+            for (i, note) in notes.iter().enumerate() {
+                let t = k * period + played::onset_steps(u32::from(note.start_step), swing) / STEPS_PER_BEAT;
                 if t > high {
                     return None;
                 }
                 if t > after {
-                    return Some((t, *note));
+                    return Some((t, i, k * period));
                 }
             }
             k += 1.0;
@@ -427,6 +361,7 @@ mod tests {
     }
 
     fn melody(notes: &[(u8, u32, u32)], len_steps: u32) -> PlayMelody {
+        use crate::encoding::{Melody, Note};
         let notes = notes.iter().map(|&(pitch, start_step, len_steps)| Note { pitch, start_step, len_steps }).collect();
         PlayMelody::from_melody(&Melody { notes, len_steps }, 1)
     }
@@ -561,6 +496,30 @@ mod tests {
     }
 
     #[test]
+    fn a_tempo_map_edit_under_a_running_sample_clock_is_a_jump() {
+        // The host's sample position runs on, but the beats moved half a beat (a tempo-map
+        // edit during playback): the note ends at once, and the onsets skipped over are not
+        // fired at sample 0 as zero-length pairs.
+        let sixteenths: Vec<(u8, u32, u32)> = (0..16).map(|i| (60 + i as u8, i, 1)).collect();
+        let s = PlaySettings::default();
+        let t = |pos: f64, samples: i64| TransportInfo { pos_samples: Some(samples), ..playing(pos) };
+        let mut seq = seq_with(melody(&sixteenths, 16));
+        let mut ev = Vec::new();
+        seq.process(512, 48_000.0, &t(0.0, 0), &s, &mut |e| ev.push(e));
+        assert_eq!(ev, [NoteOut::On { offset_samples: 0, pitch: 60, velocity: 100 }]);
+        ev.clear();
+        seq.process(512, 48_000.0, &t(512.0 / 24_000.0 + 0.5, 512), &s, &mut |e| ev.push(e));
+        assert_eq!(ev, [NoteOut::Off { offset_samples: 0, pitch: 60 }]);
+        // Moved back by half a beat: the note ends at once rather than sounding on.
+        let mut seq = seq_with(melody(&[(60, 0, 16)], 16));
+        seq.process(512, 48_000.0, &t(0.0, 0), &s, &mut |_| {});
+        seq.process(512, 48_000.0, &t(512.0 / 24_000.0, 512), &s, &mut |_| {});
+        ev.clear();
+        seq.process(512, 48_000.0, &t(1024.0 / 24_000.0 - 0.5, 1024), &s, &mut |e| ev.push(e));
+        assert_eq!(ev, [NoteOut::Off { offset_samples: 0, pitch: 60 }]);
+    }
+
+    #[test]
     fn a_loop_without_a_bar_line_still_swaps_in_a_new_melody() {
         let a = melody(&[(60, 0, 4)], 16);
         let b = melody(&[(72, 0, 4), (74, 4, 4), (76, 8, 4), (77, 12, 4)], 16);
@@ -663,7 +622,7 @@ mod tests {
     #[test]
     fn swing_gate_and_octave_shape_playback() {
         let m = melody(&[(60, 0, 1), (62, 1, 1)], 16);
-        let s = PlaySettings { swing: 1.0, gate: 0.5, octave: 1, velocity: 90, swap_at_bar: true };
+        let s = PlaySettings { swing: 1.0, gate: 0.5, octave: 1, velocity: 90, ..Default::default() };
         let mut seq = Sequencer::default();
         seq.set_pending(m);
         let events = run(&mut seq, 1000, 20, &s);
@@ -673,11 +632,5 @@ mod tests {
         assert_eq!(e[1].0, 3000); // half of a 16th
         assert_eq!(e[2].0, 9000); // the odd 16th, late by half a step
         assert_eq!(e[3].0, 12_000);
-    }
-
-    #[test]
-    fn from_melody_cuts_overlaps_and_keeps_order() {
-        let m = melody(&[(64, 4, 8), (60, 0, 10), (67, 30, 4)], 32);
-        assert_eq!(m.notes(), &[PlayNote { pitch: 60, start_step: 0, len_steps: 4 }, PlayNote { pitch: 64, start_step: 4, len_steps: 8 }, PlayNote { pitch: 67, start_step: 30, len_steps: 2 }]);
     }
 }

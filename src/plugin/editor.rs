@@ -3,8 +3,8 @@
 //! through the parameters), keeps a history, collects ratings and gets the MIDI out.
 //!
 //! It never touches the audio thread's data: it reads the parameters, the melody the worker
-//! stored in them, and the atomics in [`Shared`] (playhead, tempo), and it asks the worker for
-//! work through [`Shared::send`] and [`Shared::act`]. Split by job: [`actions`] (the buttons),
+//! stored in them, and the atomics in [`WorkerLink`] (playhead, tempo), and it asks the worker for
+//! work through [`WorkerLink::send`] and [`WorkerLink::act`]. Split by job: [`actions`] (the buttons),
 //! [`files`] (Save .mid, drag-out), [`piano_roll`], [`drag_out`], [`file_browser`]; this file
 //! lays the window out.
 
@@ -25,7 +25,7 @@ use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp};
 
 use super::params::{NeumeParams, SavedMelody, LATENT_KNOBS};
-use super::shared::{Command, Shared};
+use super::shared::{Command, WorkerLink};
 use crate::encoding::Note;
 use crate::generate::Rng;
 use crate::ratings::Ratings;
@@ -38,7 +38,7 @@ const ERROR: Color32 = Color32::from_rgb(240, 110, 100);
 const DIM: Color32 = Color32::from_rgb(150, 155, 165);
 
 /// Creates the editor for one plugin instance.
-pub fn create(params: Arc<NeumeParams>, shared: Arc<Shared>) -> Option<EguiEditor<NeumeEditor>> {
+pub fn create(params: Arc<NeumeParams>, shared: Arc<WorkerLink>) -> Option<EguiEditor<NeumeEditor>> {
     let (w, h) = *params.editor_size.read();
     let state = EguiEditorState::from_size(nice_plug::editor::dpi::LogicalSize::new(f64::from(w), f64::from(h)), 1.0);
     let settings = EguiNiceSettings {
@@ -53,7 +53,7 @@ pub fn create(params: Arc<NeumeParams>, shared: Arc<Shared>) -> Option<EguiEdito
 /// The editor's own state (GUI thread).
 pub struct NeumeEditor {
     params: Arc<NeumeParams>,
-    shared: Arc<Shared>,
+    shared: Arc<WorkerLink>,
     gui: Option<GuiContext>,
     history: Vec<HistoryEntry>,
     /// Index of the entry shown, in `history`.
@@ -78,7 +78,7 @@ pub struct NeumeEditor {
 }
 
 impl NeumeEditor {
-    fn new(params: Arc<NeumeParams>, shared: Arc<Shared>) -> NeumeEditor {
+    fn new(params: Arc<NeumeParams>, shared: Arc<WorkerLink>) -> NeumeEditor {
         let last_dir = files::read_settings().unwrap_or_else(|| dirs::home_dir().unwrap_or_else(std::env::temp_dir));
         let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
         NeumeEditor {
@@ -235,10 +235,10 @@ impl NeumeEditor {
             }
             ui.label(RichText::new(format!("Backend: {}", status.backend)).color(DIM));
             ui.label(RichText::new(format!("Last generation: {:.2} ms", status.last_generation_ms)).color(DIM));
-            if !self.shared.worker_alive.load(Ordering::Relaxed) && status.generations > 0 {
+            if !self.shared.telemetry.worker_alive.load(Ordering::Relaxed) && status.generations > 0 {
                 ui.colored_label(ERROR, "The generator stopped; the last melody keeps playing");
             }
-            let dropped = self.shared.dropped_events.load(Ordering::Relaxed);
+            let dropped = self.shared.telemetry.dropped_events.load(Ordering::Relaxed);
             if dropped > 0 {
                 ui.colored_label(ERROR, format!("{dropped} note events did not fit in the host's buffer"));
             }
@@ -306,7 +306,7 @@ impl NiceEguiApp for NeumeEditor {
             // The roll shows sounding pitches: the octave setting applied.
             let octave = 12 * self.params.octave.value();
             let shown: Vec<Note> = melody.notes.iter().map(|n| Note { pitch: (i32::from(n.pitch) + octave).clamp(0, 127) as u8, ..*n }).collect();
-            let playhead = self.shared.position_steps.load(Ordering::Relaxed);
+            let playhead = self.shared.telemetry.position_steps.load(Ordering::Relaxed);
             piano_roll::piano_roll(ui, Vec2::new(width, height), &shown, len, self.params.key_root.value().clamp(0, 11) as u8, self.params.scale.value().scale(), Some(playhead));
             self.history_strip(ui, &setter);
             ui.add_space(4.0);

@@ -1,46 +1,158 @@
-//! The worker → audio thread hand-off of melodies: latest value wins. The worker sends each
-//! finished melody; the audio thread takes the newest and drops any older one still waiting.
-//! A wait-free `rtrb` ring of fixed-size `Copy` [`PlayMelody`] values: sending and taking
-//! never lock or allocate.
+//! The worker → audio thread hand-off of melodies: latest value wins, in one slot. The worker
+//! publishes each finished melody; the audio thread takes the newest one published since it
+//! last looked, and a melody never taken is simply overwritten. A triple buffer of fixed-size
+//! `Copy` [`PlayMelody`] values: publishing and taking never lock, wait or allocate, and a
+//! host that stops calling `process` for a while finds only the newest melody on its return.
 
-use super::audio_thread::PlayMelody;
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 
-/// Melodies the ring holds; when it is full the worker keeps its newest and sends it later.
-const CAPACITY: usize = 4;
+use crate::encoding::{Melody, Note, STEPS_PER_BAR};
+use crate::played;
+
+/// Longest melody the audio thread holds: 16 bars of 16ths, one note per step at most.
+pub const MAX_NOTES: usize = 16 * STEPS_PER_BAR;
+
+/// One note of a [`PlayMelody`], in the model's output key (before the octave setting).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlayNote {
+    /// MIDI pitch.
+    pub pitch: u8,
+    /// Onset in 16th steps from the melody start.
+    pub start_step: u16,
+    /// Length in 16th steps, at least 1.
+    pub len_steps: u16,
+}
+
+/// A melody as the audio thread holds it: fixed-size `Copy` data, so handing one over never
+/// allocates or frees. Built on the worker, read on the audio thread.
+#[derive(Clone, Copy, Debug)]
+pub struct PlayMelody {
+    /// Identifies the generation that made it (the worker's request key).
+    pub key: u64,
+    /// Loop length in steps (bars × 16), at most [`MAX_NOTES`].
+    pub len_steps: u16,
+    /// How many entries of `notes` are used.
+    pub count: u16,
+    /// Notes in onset order, one per onset, not overlapping; `notes[..count]` are valid.
+    pub notes: [PlayNote; MAX_NOTES],
+}
+
+impl PlayMelody {
+    /// A melody with no notes.
+    pub const EMPTY: PlayMelody =
+        PlayMelody { key: 0, len_steps: 0, count: 0, notes: [PlayNote { pitch: 0, start_step: 0, len_steps: 0 }; MAX_NOTES] };
+
+    /// Copies a melody in (worker thread: it allocates): notes beyond [`MAX_NOTES`] steps are
+    /// dropped, of two notes on one onset the first is kept whole (never cut to a step by its
+    /// twin), and a note reaching past the next onset is cut there.
+    pub fn from_melody(melody: &Melody, key: u64) -> PlayMelody {
+        let mut out = PlayMelody { key, len_steps: melody.len_steps.min(MAX_NOTES as u32) as u16, ..PlayMelody::EMPTY };
+        let mut sorted: Vec<Note> = melody.notes.iter().copied().filter(|n| n.start_step < u32::from(out.len_steps)).collect();
+        // Stable: of notes on one onset, the first listed stays first.
+        sorted.sort_by_key(|n| n.start_step);
+        sorted.dedup_by_key(|n| n.start_step);
+        for (i, note) in sorted.iter().enumerate().take(MAX_NOTES) {
+            let end = sorted.get(i + 1).map_or(u32::from(out.len_steps), |next| next.start_step);
+            let len = note.len_steps.min(end - note.start_step).max(1);
+            out.notes[i] = PlayNote { pitch: note.pitch, start_step: note.start_step as u16, len_steps: len as u16 };
+            out.count += 1;
+        }
+        out
+    }
+
+    /// The valid notes.
+    pub fn notes(&self) -> &[PlayNote] {
+        &self.notes[..usize::from(self.count)]
+    }
+
+    /// Note `i` as it sounds (see [`played::span_steps`]): on and off in steps from the
+    /// melody start. Allocation-free (audio thread).
+    pub fn span_steps(&self, i: usize, swing: f32, gate: f32) -> (f64, f64) {
+        let notes = self.notes();
+        let note = notes[i];
+        let next = notes.get(i + 1).map(|n| u32::from(n.start_step));
+        played::span_steps(u32::from(note.start_step), u32::from(note.len_steps), next, u32::from(self.len_steps), swing, gate)
+    }
+
+    /// Back to an encoding melody (for files and state).
+    pub fn to_melody(&self) -> Melody {
+        Melody {
+            notes: self
+                .notes()
+                .iter()
+                .map(|n| Note { pitch: n.pitch, start_step: u32::from(n.start_step), len_steps: u32::from(n.len_steps) })
+                .collect(),
+            len_steps: u32::from(self.len_steps),
+        }
+    }
+}
+
+/// Set in [`Slots::back`] when the back buffer holds a melody the receiver has not taken.
+const FRESH: u8 = 0b100;
+
+/// Three buffers: one the worker writes, one the audio thread reads, and the back buffer
+/// between them, whose index (and [`FRESH`]) lives in `back`. Each buffer is owned by exactly
+/// one side at a time; a side gives its buffer up only by swapping indices in `back`.
+struct Slots {
+    buffers: [UnsafeCell<PlayMelody>; 3],
+    back: AtomicU8,
+}
+
+// Safety: a buffer is only touched by the side whose index names it (see `Slots`); the
+// `AcqRel` swap on `back` orders the writer's writes before the reader's reads.
+unsafe impl Sync for Slots {}
 
 /// The worker's end.
-pub struct MelodySender(rtrb::Producer<PlayMelody>);
+pub struct MelodySender {
+    slots: Arc<Slots>,
+    /// The buffer this side owns.
+    write: u8,
+}
 
 /// The audio thread's end.
-pub struct MelodyReceiver(rtrb::Consumer<PlayMelody>);
+pub struct MelodyReceiver {
+    slots: Arc<Slots>,
+    /// The buffer this side owns.
+    read: u8,
+}
 
 /// A new hand-off.
 pub fn channel() -> (MelodySender, MelodyReceiver) {
-    let (sender, receiver) = rtrb::RingBuffer::new(CAPACITY);
-    (MelodySender(sender), MelodyReceiver(receiver))
+    let slots = Arc::new(Slots {
+        buffers: [UnsafeCell::new(PlayMelody::EMPTY), UnsafeCell::new(PlayMelody::EMPTY), UnsafeCell::new(PlayMelody::EMPTY)],
+        back: AtomicU8::new(2),
+    });
+    (MelodySender { slots: slots.clone(), write: 0 }, MelodyReceiver { slots, read: 1 })
 }
 
 impl MelodySender {
-    /// Sends `melody`; gives it back when the ring is full (the audio thread has not taken
-    /// the ones before yet).
-    pub fn send(&mut self, melody: PlayMelody) -> Result<(), PlayMelody> {
-        self.0.push(melody).map_err(|rtrb::PushError::Full(melody)| melody)
+    /// Publishes `melody`, replacing one published before and not yet taken. Never waits.
+    pub fn send(&mut self, melody: PlayMelody) {
+        // Safety: `write` is this side's buffer (see `Slots`).
+        unsafe { *self.slots.buffers[usize::from(self.write)].get() = melody };
+        let previous = self.slots.back.swap(self.write | FRESH, Ordering::AcqRel);
+        self.write = previous & !FRESH;
     }
 }
 
 impl MelodyReceiver {
-    /// The newest melody sent since the last call, if any; older ones are dropped.
+    /// The newest melody published since the last call, if any. Wait-free and
+    /// allocation-free (audio thread).
     pub fn latest(&mut self) -> Option<PlayMelody> {
-        let mut newest = None;
-        while let Ok(melody) = self.0.pop() {
-            newest = Some(melody);
+        if self.slots.back.load(Ordering::Relaxed) & FRESH == 0 {
+            return None;
         }
-        newest
+        let previous = self.slots.back.swap(self.read, Ordering::AcqRel);
+        self.read = previous & !FRESH;
+        // Safety: `read` is this side's buffer now (see `Slots`).
+        Some(unsafe { *self.slots.buffers[usize::from(self.read)].get() })
     }
 
-    /// Whether the worker's end is gone (its thread ended).
+    /// Whether the worker's end is gone (its thread ended). An atomic load.
     pub fn is_abandoned(&self) -> bool {
-        self.0.is_abandoned()
+        Arc::strong_count(&self.slots) == 1
     }
 }
 
@@ -48,17 +160,64 @@ impl MelodyReceiver {
 mod tests {
     use super::*;
 
+    fn keyed(key: u64) -> PlayMelody {
+        PlayMelody { key, ..PlayMelody::EMPTY }
+    }
+
     #[test]
-    fn the_latest_melody_wins() {
+    fn the_latest_melody_wins_however_many_wait() {
         let (mut tx, mut rx) = channel();
         assert!(rx.latest().is_none());
-        for key in 1..=CAPACITY as u64 {
-            assert!(tx.send(PlayMelody { key, ..PlayMelody::EMPTY }).is_ok());
+        // A host that stops calling `process` while the worker publishes ten melodies finds
+        // only the tenth on its return, never an older one first.
+        for key in 1..=10 {
+            tx.send(keyed(key));
         }
-        assert_eq!(tx.send(PlayMelody { key: 99, ..PlayMelody::EMPTY }).map_err(|m| m.key), Err(99), "a full ring gives the melody back");
-        assert_eq!(rx.latest().map(|m| m.key), Some(CAPACITY as u64));
+        assert_eq!(rx.latest().map(|m| m.key), Some(10));
         assert!(rx.latest().is_none());
+        tx.send(keyed(11));
+        tx.send(keyed(12));
+        assert_eq!(rx.latest().map(|m| m.key), Some(12));
         drop(tx);
         assert!(rx.is_abandoned());
+    }
+
+    #[test]
+    fn a_taken_melody_is_never_overwritten_while_held() {
+        // Interleavings of send and take never hand over a torn or stale melody.
+        let (mut tx, mut rx) = channel();
+        let mut last = 0;
+        for round in 1..200u64 {
+            for k in 0..(round % 3) {
+                tx.send(PlayMelody { key: round * 10 + k, count: (round * 10 + k) as u16, ..PlayMelody::EMPTY });
+            }
+            if let Some(m) = rx.latest() {
+                assert_eq!(m.key, round * 10 + round % 3 - 1);
+                assert_eq!(u64::from(m.count), m.key);
+                assert!(m.key > last);
+                last = m.key;
+            }
+        }
+    }
+
+    #[test]
+    fn two_notes_on_one_onset_keep_the_first_whole() {
+        let notes = [(60, 0, 4), (64, 0, 4), (67, 8, 2)].map(|(pitch, start_step, len_steps)| Note { pitch, start_step, len_steps });
+        let m = PlayMelody::from_melody(&Melody { notes: notes.to_vec(), len_steps: 16 }, 1);
+        assert_eq!(m.notes(), &[PlayNote { pitch: 60, start_step: 0, len_steps: 4 }, PlayNote { pitch: 67, start_step: 8, len_steps: 2 }]);
+    }
+
+    #[test]
+    fn from_melody_cuts_overlaps_and_keeps_order() {
+        let notes = [(64, 4, 8), (60, 0, 10), (67, 30, 4)].map(|(pitch, start_step, len_steps)| Note { pitch, start_step, len_steps });
+        let m = PlayMelody::from_melody(&Melody { notes: notes.to_vec(), len_steps: 32 }, 1);
+        assert_eq!(
+            m.notes(),
+            &[
+                PlayNote { pitch: 60, start_step: 0, len_steps: 4 },
+                PlayNote { pitch: 64, start_step: 4, len_steps: 8 },
+                PlayNote { pitch: 67, start_step: 30, len_steps: 2 }
+            ]
+        );
     }
 }

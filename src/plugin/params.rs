@@ -10,7 +10,8 @@ use nice_plug::prelude::*;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
-use super::audio_thread::{PlaySettings, MAX_NOTES};
+use super::audio_thread::PlaySettings;
+use super::handoff::MAX_NOTES;
 use super::wake::Wake;
 use crate::encoding::{Melody, Note};
 use crate::generate::Scale;
@@ -193,6 +194,9 @@ pub struct NeumeParams {
     /// Pass incoming notes through to the instrument after Neume, sample-accurately.
     #[id = "thru"]
     pub thru: BoolParam,
+    /// The MIDI channel the melody plays on, 1..=16 (thru keeps each event's own channel).
+    #[id = "chan"]
+    pub melody_channel: IntParam,
 
     /// The current melody; written by the worker, read when the host saves.
     #[persist = "melody"]
@@ -276,6 +280,7 @@ impl NeumeParams {
                 .with_callback(on_f32),
             swap_at_bar: BoolParam::new("Swap at bar", true),
             thru: BoolParam::new("MIDI thru", true),
+            melody_channel: IntParam::new("Melody channel", 1, IntRange::Linear { min: 1, max: 16 }),
             melody: RwLock::new(None),
             point_a: RwLock::new(None),
             point_b: RwLock::new(None),
@@ -303,6 +308,7 @@ impl NeumeParams {
             gate: self.gate.value(),
             swing: self.swing.value(),
             swap_at_bar: self.swap_at_bar.value(),
+            channel: (self.melody_channel.value().clamp(1, 16) - 1) as u8,
         }
     }
 }

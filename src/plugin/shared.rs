@@ -1,8 +1,13 @@
-//! What an instance's threads share: the worker's wake-up (parameter callbacks, which may
-//! run on the audio thread, only bump an atomic counter and unpark the worker: a futex wake,
-//! no lock, no allocation), its report for the editor, the commands to it (a bounded
-//! `crossbeam-channel` whose sender drops the oldest when full), the editor's action in
-//! progress, and the audio thread's atomics (playhead, tempo, refused events).
+//! What an instance's threads share, in two types by who may touch them:
+//! - [`AudioTelemetry`]: atomics only, the one shared value `process()` holds (playhead,
+//!   tempo, refused events, whether the worker lives);
+//! - [`WorkerLink`]: the main thread's and the editor's line to the worker: its wake-up
+//!   (parameter callbacks, which may run on the audio thread, only bump an atomic counter and
+//!   unpark the worker: a futex wake, no lock, no allocation), its report, the commands to it
+//!   (a bounded `crossbeam-channel` whose sender drops the oldest when full), the editor's
+//!   action in progress, and [`Handled`], which the main thread (and, through an
+//!   [`OfflineWaiter`], an offline render's audio thread) waits on. It holds mutexes: the
+//!   real-time audio thread never sees it.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -50,19 +55,11 @@ pub struct WorkerStatus {
 /// parameters as they are win (a host that never applies them).
 pub const ACTION_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Shared between the plugin (main and audio thread), the editor and the worker.
+/// What the audio thread writes for the editor and the worker: atomics only.
 #[derive(Debug)]
-pub struct Shared {
-    /// Wakes the worker.
-    pub wake: Arc<Wake>,
-    /// The worker's report. Never touched by the audio thread.
-    pub status: parking_lot::Mutex<WorkerStatus>,
-    /// The highest wake-up number the worker has fully handled (melody published).
-    handled: Mutex<u64>,
-    /// Signalled when `handled` grows.
-    handled_changed: Condvar,
+pub struct AudioTelemetry {
     /// False once the worker thread has ended (set by the worker, or by the audio thread
-    /// when it finds the ring abandoned).
+    /// when it finds the hand-off abandoned).
     pub worker_alive: AtomicBool,
     /// Playhead in melody steps, written by the audio thread after each block.
     pub position_steps: atomic_float::AtomicF32,
@@ -70,6 +67,86 @@ pub struct Shared {
     pub dropped_events: AtomicU64,
     /// The host's tempo as of the last block, written by the audio thread (for saved files).
     pub tempo_bpm: atomic_float::AtomicF32,
+}
+
+impl Default for AudioTelemetry {
+    fn default() -> Self {
+        AudioTelemetry {
+            worker_alive: AtomicBool::new(false),
+            position_steps: atomic_float::AtomicF32::new(0.0),
+            dropped_events: AtomicU64::new(0),
+            tempo_bpm: atomic_float::AtomicF32::new(120.0),
+        }
+    }
+}
+
+/// The highest wake-up number the worker has fully handled (melody published), which the
+/// main thread and an offline render wait on. Written by the worker.
+#[derive(Debug, Default)]
+pub struct Handled {
+    n: Mutex<u64>,
+    changed: Condvar,
+}
+
+impl Handled {
+    /// Waits until wake-up `n` is handled, up to `timeout` or until `telemetry` says the
+    /// worker ended; runs `between` at least every few milliseconds meanwhile. Returns whether
+    /// it was handled. Main thread, or an offline render's audio thread (see
+    /// [`OfflineWaiter`]): never real-time audio.
+    pub fn wait(&self, n: u64, timeout: Duration, telemetry: &AudioTelemetry, mut between: impl FnMut()) -> bool {
+        let deadline = Instant::now() + timeout;
+        // A poisoned lock only means a worker panicked while holding it; the number is valid.
+        let mut handled = self.n.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            between();
+            if *handled >= n {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline || !telemetry.worker_alive.load(Ordering::Acquire) {
+                return false;
+            }
+            let wait = (deadline - now).min(Duration::from_millis(2));
+            handled = self.changed.wait_timeout(handled, wait).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    pub(super) fn set(&self, n: u64) {
+        let mut handled = self.n.lock().unwrap_or_else(|e| e.into_inner());
+        if n > *handled {
+            *handled = n;
+            self.changed.notify_all();
+        }
+    }
+}
+
+/// What lets an offline render's `process()` wait for the melody of its parameter changes.
+/// Made at activation only when the host renders offline: a real-time `process()` has none,
+/// so it cannot wait.
+pub struct OfflineWaiter {
+    wake: Arc<Wake>,
+    handled: Arc<Handled>,
+}
+
+impl OfflineWaiter {
+    /// Waits, at most `timeout`, until the worker has handled every wake-up so far; runs
+    /// `between` meanwhile (to take melodies).
+    pub fn wait_for_latest(&self, timeout: Duration, telemetry: &AudioTelemetry, between: impl FnMut()) -> bool {
+        self.handled.wait(self.wake.last(), timeout, telemetry, between)
+    }
+}
+
+/// The line to an instance's worker, for the main thread, the editor and the worker itself.
+#[derive(Debug)]
+pub struct WorkerLink {
+    /// Wakes the worker.
+    pub wake: Arc<Wake>,
+    /// The worker's report. Never touched by the audio thread.
+    pub status: parking_lot::Mutex<WorkerStatus>,
+    /// What the worker has handled.
+    pub handled: Arc<Handled>,
+    /// What the audio thread reports.
+    pub telemetry: Arc<AudioTelemetry>,
     /// An editor action's whole request (Generate, Store A/B, Undo). It stands for the
     /// parameters until the host has applied the action's parameter changes, or for at most
     /// [`ACTION_TIMEOUT`], so the worker never generates from a mix of old and new values.
@@ -80,18 +157,14 @@ pub struct Shared {
     pub(super) command_queue: Receiver<Command>,
 }
 
-impl Default for Shared {
+impl Default for WorkerLink {
     fn default() -> Self {
         let (commands, command_queue) = crossbeam_channel::bounded(8);
-        Shared {
+        WorkerLink {
             wake: Arc::default(),
             status: parking_lot::Mutex::default(),
-            handled: Mutex::new(0),
-            handled_changed: Condvar::new(),
-            worker_alive: AtomicBool::new(false),
-            position_steps: atomic_float::AtomicF32::new(0.0),
-            dropped_events: AtomicU64::new(0),
-            tempo_bpm: atomic_float::AtomicF32::new(120.0),
+            handled: Arc::default(),
+            telemetry: Arc::default(),
             action: parking_lot::Mutex::new(None),
             commands,
             command_queue,
@@ -99,7 +172,7 @@ impl Default for Shared {
     }
 }
 
-impl Shared {
+impl WorkerLink {
     /// The request to make a melody for now: an editor action's until the parameters have
     /// caught up with it (then it is cleared), else the parameters'.
     pub fn current_request(&self, params: &NeumeParams) -> Request {
@@ -116,7 +189,7 @@ impl Shared {
     }
 
     /// Starts an editor action: `request` stands for the parameters (see
-    /// [`Shared::current_request`]) while the host applies its changes; wakes the worker.
+    /// [`WorkerLink::current_request`]) while the host applies its changes; wakes the worker.
     pub fn act(&self, request: Request) {
         *self.action.lock() = Some((request, Instant::now()));
         self.wake.wake();
@@ -138,33 +211,15 @@ impl Shared {
         self.wake.wake();
     }
 
-    /// Waits until wake-up `n` is handled, up to `timeout`; runs `between` at least every few
-    /// milliseconds meanwhile. Returns whether it was handled. Main thread, or the audio
-    /// thread of an offline render (which may wait: it is not real time).
-    pub fn wait_handled(&self, n: u64, timeout: Duration, mut between: impl FnMut()) -> bool {
-        let deadline = Instant::now() + timeout;
-        // A poisoned lock only means a worker panicked while holding it; the number is valid.
-        let mut handled = self.handled.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            between();
-            if *handled >= n {
-                return true;
-            }
-            let now = Instant::now();
-            if now >= deadline || !self.worker_alive.load(Ordering::Acquire) {
-                return false;
-            }
-            let wait = (deadline - now).min(Duration::from_millis(2));
-            handled = self.handled_changed.wait_timeout(handled, wait).unwrap_or_else(|e| e.into_inner()).0;
-        }
+    /// Waits (main thread) until wake-up `n` is handled, up to `timeout`; runs `between`
+    /// meanwhile. Returns whether it was handled.
+    pub fn wait_handled(&self, n: u64, timeout: Duration, between: impl FnMut()) -> bool {
+        self.handled.wait(n, timeout, &self.telemetry, between)
     }
 
-    pub(super) fn set_handled(&self, n: u64) {
-        let mut handled = self.handled.lock().unwrap_or_else(|e| e.into_inner());
-        if n > *handled {
-            *handled = n;
-            self.handled_changed.notify_all();
-        }
+    /// What an offline render's `process()` waits with.
+    pub fn offline_waiter(&self) -> OfflineWaiter {
+        OfflineWaiter { wake: self.wake.clone(), handled: self.handled.clone() }
     }
 
     pub(super) fn report(&self, f: impl FnOnce(&mut WorkerStatus)) {

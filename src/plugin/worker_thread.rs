@@ -1,7 +1,7 @@
 //! The worker thread: one per plugin instance. It loads the model (shared with other
 //! instances, see [`super::models`]), runs it when the parameters change or the editor acts,
 //! and hands finished melodies to the audio thread (see [`super::handoff`]). It is woken and
-//! commanded through [`Shared`].
+//! commanded through [`WorkerLink`].
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -10,32 +10,32 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+
 use crossbeam_channel::Receiver;
 
-use super::audio_thread::PlayMelody;
-use super::handoff::MelodySender;
+use super::handoff::{MelodySender, PlayMelody};
 use super::models::{self, SharedGenerator};
 use super::params::{NeumeParams, SavedMelody, STATE_VERSION};
-use super::shared::{Command, Shared};
+use super::shared::{Command, WorkerLink};
 use crate::generate::generate;
 use crate::runtime;
 
 /// The plugin's handle on its worker; ends the thread when dropped.
 pub struct WorkerHandle {
-    shared: Arc<Shared>,
+    shared: Arc<WorkerLink>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl WorkerHandle {
     /// Starts the worker thread. `dirs` are where to look for the native ONNX Runtime.
-    pub fn spawn(params: Arc<NeumeParams>, shared: Arc<Shared>, to_audio: MelodySender, dirs: Vec<PathBuf>) -> std::io::Result<WorkerHandle> {
+    pub fn spawn(params: Arc<NeumeParams>, shared: Arc<WorkerLink>, to_audio: MelodySender, dirs: Vec<PathBuf>) -> std::io::Result<WorkerHandle> {
         let commands = shared.command_queue.clone();
         let worker_shared = shared.clone();
-        shared.worker_alive.store(true, Ordering::Release);
+        shared.telemetry.worker_alive.store(true, Ordering::Release);
         let thread = std::thread::Builder::new().name("neume-worker".into()).spawn(move || {
-            let mut worker = Worker { params, shared: worker_shared, commands, to_audio, generator: None, loaded_path: None, published_key: None, unpublished: None, dirs };
+            let mut worker = Worker { params, shared: worker_shared, commands, to_audio, generator: None, loaded_path: None, published_key: None, playing: None, dirs };
             worker.run();
-            worker.shared.worker_alive.store(false, Ordering::Release);
+            worker.shared.telemetry.worker_alive.store(false, Ordering::Release);
         })?;
         // Set once here, before any wake-up can need it; a second spawn is never made.
         let _ = shared.wake.thread.set(thread.thread().clone());
@@ -56,7 +56,7 @@ impl Drop for WorkerHandle {
 /// The worker's own state; lives on the worker thread.
 struct Worker {
     params: Arc<NeumeParams>,
-    shared: Arc<Shared>,
+    shared: Arc<WorkerLink>,
     commands: Receiver<Command>,
     to_audio: MelodySender,
     /// The model in use: the last one that loaded (shared with other instances).
@@ -65,8 +65,10 @@ struct Worker {
     loaded_path: Option<Option<String>>,
     /// Key of the melody last handed to the audio thread.
     published_key: Option<u64>,
-    /// A melody the full ring could not take yet.
-    unpublished: Option<PlayMelody>,
+    /// The melody in the project's state that plays (the worker's own, or one the host
+    /// restored), with the request key it stands for: it keeps playing, whatever key it was
+    /// saved with, until the request changes from this one.
+    playing: Option<(SavedMelody, u64)>,
     dirs: Vec<PathBuf>,
 }
 
@@ -85,44 +87,59 @@ impl Worker {
             while let Ok(command) = self.commands.try_recv() {
                 match command {
                     Command::Shutdown => return,
-                    Command::LoadModel(path) => self.load_user_model(path),
+                    // A panic in a runtime loading a malformed graph must not end the thread:
+                    // the last good model plays on.
+                    Command::LoadModel(path) => {
+                        if catch_unwind(AssertUnwindSafe(|| self.load_user_model(&path))).is_err() {
+                            let error = format!("{}: loading this model failed unexpectedly; the last good model keeps playing", path.display());
+                            self.shared.report(|s| s.model_error = Some(error));
+                        }
+                    }
                 }
             }
             // A panic in a model run must not end the thread: the last good melody plays on.
             if catch_unwind(AssertUnwindSafe(|| self.refresh())).is_err() {
                 self.shared.report(|s| s.error = Some("generating a melody failed unexpectedly; the last good melody keeps playing".into()));
             }
-            self.flush();
-            if self.unpublished.is_none() {
-                self.shared.set_handled(seen);
-            }
+            self.shared.handled.set(seen);
             if self.shared.wake.last() == seen {
-                // Woken early by `Wake::wake`; the timeout retries a melody the full ring refused.
-                std::thread::park_timeout(if self.unpublished.is_some() { Duration::from_millis(2) } else { Duration::from_millis(500) });
+                // Woken early by `Wake::wake`.
+                std::thread::park_timeout(Duration::from_millis(500));
             }
         }
     }
 
-    /// Makes sure the melody of the current parameters is generated and handed over.
+    /// Makes sure the melody of the current request plays. A melody the host restored into
+    /// the project's state plays as stored, whatever request key it was saved with (a Neume
+    /// that computes keys differently never replaces it unasked); a new one is generated only
+    /// when the request changes after that.
     fn refresh(&mut self) {
+        // The stored melody first, then the request: a host restores the parameters before
+        // the stored melody, so a restored melody is always seen with its own parameters.
+        let stored = self.params.melody.read().clone();
         let request = self.shared.current_request(&self.params);
         let key = request.key();
-        let stored = self.params.melody.read().clone();
-        if let Some(saved) = stored.as_ref().filter(|s| s.key == key) {
+        if let Some(saved) = stored.as_ref().filter(|s| self.playing.as_ref().is_none_or(|(p, _)| p != *s)) {
             match saved.check() {
                 Ok(()) => {
-                    if self.published_key != Some(key) {
-                        self.publish(play_melody(saved));
-                        if saved.version > STATE_VERSION {
-                            let note = format!("This project was saved by a newer Neume (state version {}); its melody plays as stored.", saved.version);
-                            self.shared.report(|s| s.state_note = Some(note));
-                        }
+                    self.playing = Some((saved.clone(), key));
+                    self.publish(play_melody(saved));
+                    if saved.version > STATE_VERSION {
+                        let note = format!("This project was saved by a newer Neume (state version {}); its melody plays as stored.", saved.version);
+                        self.shared.report(|s| s.state_note = Some(note));
                     }
                     return;
                 }
                 // Never a silent change of the notes: say why a new melody replaces it.
                 Err(problem) => self.shared.report(|s| s.state_note = Some(format!("{problem}: a new melody was made from the parameters"))),
             }
+        }
+        if let Some((saved, _)) = self.playing.as_ref().filter(|(_, k)| *k == key) {
+            if self.published_key != Some(saved.key) {
+                let melody = play_melody(saved);
+                self.publish(melody);
+            }
+            return;
         }
         self.ensure_model(&request.model_path);
         let Some(model) = self.generator.clone() else { return };
@@ -142,7 +159,7 @@ impl Worker {
         let saved = SavedMelody::new(key, &melody, latent);
         {
             let mut slot = self.params.melody.write();
-            if slot.as_ref().map(|s| s.key) != stored.as_ref().map(|s| s.key) {
+            if *slot != stored {
                 // The host restored a project meanwhile: its melody wins; look again.
                 drop(slot);
                 self.shared.wake.wake();
@@ -157,21 +174,13 @@ impl Worker {
             s.error = None;
         });
         self.publish(play_melody(&saved));
+        self.playing = Some((saved, key));
     }
 
+    /// Hands `melody` to the audio thread (latest value wins: it never waits).
     fn publish(&mut self, melody: PlayMelody) {
         self.published_key = Some(melody.key);
-        self.unpublished = Some(melody);
-        self.flush();
-    }
-
-    /// Hands the newest melody to the audio thread if the ring has room.
-    fn flush(&mut self) {
-        if let Some(melody) = self.unpublished.take() {
-            if let Err(melody) = self.to_audio.send(melody) {
-                self.unpublished = Some(melody);
-            }
-        }
+        self.to_audio.send(melody);
     }
 
     /// Loads the model the state names, once; a missing or bad file is reported and the
@@ -226,8 +235,8 @@ impl Worker {
 
     /// A model file chosen by the user: kept, and saved with the project, only if it loads
     /// and runs.
-    fn load_user_model(&mut self, path: PathBuf) {
-        if self.try_model_file(&path) {
+    fn load_user_model(&mut self, path: &std::path::Path) {
+        if self.try_model_file(path) {
             let p = path.display().to_string();
             *self.params.model_path.write() = Some(p.clone());
             self.loaded_path = Some(Some(p));

@@ -27,19 +27,35 @@ pub struct Corpus {
     pub skipped: Vec<String>,
 }
 
-/// All `.mid`/`.midi` files under `dir`, recursively, in sorted order.
+/// All `.mid`/`.midi` files under `dir`, recursively, in sorted order. Linked folders are
+/// followed, but each real folder (and file) is read once: a collection linked twice is not
+/// read twice, and a link loop ends. Whether a listed path is a regular file is checked when
+/// it is read (`midi::read_file`).
 pub fn midi_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
+    let mut seen_dirs = std::collections::HashSet::new();
+    let mut seen_files = std::collections::HashSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let path = entry?.path();
+        // The first folder must be readable; below it, a folder that vanished or cannot be
+        // resolved is left out.
+        let real = match std::fs::canonicalize(&d) {
+            Ok(real) => real,
+            Err(e) if d == dir => return Err(e),
+            Err(_) => continue,
+        };
+        if !seen_dirs.insert(real) {
+            continue;
+        }
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&d)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for path in entries {
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi")
-            }) {
-                out.push(path);
+            } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi")) {
+                if seen_files.insert(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())) {
+                    out.push(path);
+                }
             }
         }
     }
@@ -166,7 +182,10 @@ pub fn windows(tunes: &[Tune], bars: usize, stride_bars: usize) -> Vec<Window> {
             if w.notes.len() >= 4 && w.notes[0].start_step == 0 {
                 out.push(encode_window(&w));
             }
-            start += tune.bar_steps * stride_bars as u32;
+            start = start.saturating_add(tune.bar_steps.max(1).saturating_mul(stride_bars.max(1) as u32));
+            if start == u32::MAX {
+                break;
+            }
         }
     }
     out
@@ -180,8 +199,8 @@ pub fn reference_windows(tunes: &[Tune], bars: usize) -> Vec<(Melody, usize)> {
     let len = (bars * STEPS_PER_BAR) as u32;
     let mut out = Vec::new();
     for (index, tune) in tunes.iter().enumerate() {
-        let mut start = 0;
-        while start + len <= tune.melody.len_steps {
+        let mut start = 0u32;
+        while start.checked_add(len).is_some_and(|end| end <= tune.melody.len_steps) {
             let w = tune.melody.window(start, len);
             if w.notes.len() >= 4 && w.notes[0].start_step == 0 {
                 out.push((w.transposed(centring_octave_shift(w.notes.iter().map(|n| n.pitch))), index));

@@ -81,7 +81,7 @@ impl NeumeEditor {
     }
 
     /// Makes one melody from `request` and moves the parameters and stored points to it. The
-    /// worker takes the whole request at once (see `Shared::act`): the host applies the
+    /// worker takes the whole request at once (see `WorkerLink::act`): the host applies the
     /// parameter changes later, and a melody from a mix of old and new values must never
     /// be made, nor enter the history.
     pub(super) fn act(&mut self, mut request: Request, setter: &ParamSetter) {

@@ -20,7 +20,7 @@ impl NeumeEditor {
         let melody = saved.melody().transposed(12 * i32::from(settings.octave));
         let key_root = self.params.key_root.value().clamp(0, 11) as u8;
         let options = WriteOptions {
-            tempo_bpm: f64::from(self.shared.tempo_bpm.load(Ordering::Relaxed)),
+            tempo_bpm: f64::from(self.shared.telemetry.tempo_bpm.load(Ordering::Relaxed)),
             time_signature: TimeSignature::COMMON,
             key: theory::key_signature(key_root, self.params.scale.value().scale()),
             name: format!("Neume seed {}", self.params.seed.value()),
