@@ -217,6 +217,25 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     let mut generator = neume::default_generator().unwrap();
     let want = generate(&mut generator, &GenerateOptions { bars: 4, seed: 1, ..Default::default() }).unwrap();
     assert_eq!(dropped.melody.notes, want.notes, "the dropped file has other notes than the plugin's melody");
+    // The notes as played, read from the file's raw events (Neume's reader rounds to 16ths,
+    // which hides the gate): at the default gate of 90 % and no swing, each note sounds from
+    // step × 120 ticks for length × 108 ticks, by hand.
+    let file_bytes = std::fs::read(&path).unwrap();
+    let smf = midly::Smf::parse(&file_bytes).unwrap();
+    let (mut tick, mut raw) = (0u32, Vec::new());
+    for event in &smf.tracks[0] {
+        tick += event.delta.as_int();
+        if let midly::TrackEventKind::Midi { message, .. } = event.kind {
+            match message {
+                midly::MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => raw.push((tick, key.as_int(), true)),
+                midly::MidiMessage::NoteOn { key, .. } | midly::MidiMessage::NoteOff { key, .. } => raw.push((tick, key.as_int(), false)),
+                _ => {}
+            }
+        }
+    }
+    let mut by_hand: Vec<(u32, u8, bool)> = want.notes.iter().flat_map(|n| [(n.start_step * 120, n.pitch, true), (n.start_step * 120 + n.len_steps * 108, n.pitch, false)]).collect();
+    by_hand.sort_by_key(|&(t, _, on)| (t, on));
+    assert_eq!(raw, by_hand, "the dragged file's notes are not the notes as played");
 
 
     // Buttons (positions in the editor's fixed layout): Generate changes the seed parameter

@@ -9,8 +9,9 @@ mod host;
 mod model;
 
 use host::{Host, Note, NoteLedger, Transport};
-use model::{default_melody, model_melody};
+use model::{default_melody, model_melody, model_melody_of};
 use neume::encoding::Melody;
+use neume::midi::{self, WriteOptions};
 
 const RATE: f64 = 48_000.0;
 /// At 120 BPM and 48 kHz: 24,000 samples per beat, 6,000 per 16th.
@@ -68,7 +69,6 @@ fn notes_match_the_model_melody_to_the_sample_for_any_block_size() {
         let want = expected_events(&melody, end);
         assert_eq!(got, want, "block size {frames}");
         stop(&mut host, &mut ledger);
-        assert_eq!(ledger.ons, ledger.offs);
     }
 }
 
@@ -290,17 +290,22 @@ fn a_host_that_refuses_events_never_strands_a_note() {
     let mut ledger = NoteLedger::melody();
     let mut at = 0u64;
     let mut refused_blocks = 0;
+    let mut partial_blocks = 0;
     for block in 0..(2 * 64 * SAMPLES_PER_STEP / 512) {
-        let full = block % 3 == 2;
-        let events = host.process_io(512, &Transport::playing_at(at as f64 / 24_000.0, 120.0), &[], &[], full.then_some(0));
-        assert!(!full || events.is_empty());
-        refused_blocks += usize::from(full);
+        // A full queue, or one with a single slot left (it takes the first event only).
+        let capacity = match block % 3 {
+            2 => Some((block / 3 % 2) as usize),
+            _ => None,
+        };
+        let events = host.process_io(512, &Transport::playing_at(at as f64 / 24_000.0, 120.0), &[], &[], capacity);
+        refused_blocks += usize::from(capacity.is_some());
+        partial_blocks += usize::from(capacity == Some(1) && events.len() == 1);
         let events: Vec<(u32, Note)> = events.into_iter().map(|(o, _, n)| (o, n)).collect();
         // Monophonic ledger: a note-on while an earlier note is still on panics.
         ledger.add(512, &events);
         at += 512;
     }
-    assert!(refused_blocks > 100 && ledger.ons > 20, "{refused_blocks} full blocks, {} notes", ledger.ons);
+    assert!(refused_blocks > 100 && partial_blocks > 5 && ledger.ons > 20, "{refused_blocks} refusing blocks, {partial_blocks} partly, {} notes", ledger.ons);
     stop(&mut host, &mut ledger);
 }
 
@@ -389,4 +394,176 @@ fn an_automated_offline_render_equals_real_time_playback() {
     assert_eq!(&real_time[..first_bars.len()], &first_bars[..]);
     assert_ne!(real_time, expected_events(&default_melody(), 64 * 24_000));
     assert_eq!(offline, real_time, "the offline render swapped melodies at other bars");
+}
+
+#[test]
+fn thru_switched_off_mid_note_still_ends_what_it_passed() {
+    // A player holds a note and the sustain pedal on channel 4 while Thru is on; Thru is then
+    // switched off (automated) before they let go: the note-off and the pedal release still
+    // reach the instrument, and nothing new passes.
+    let mut host = Host::load();
+    host.activate(RATE, 512);
+    let id = host.param_id("MIDI thru");
+    let t = |block: u64| Transport::playing_at(block as f64 * 512.0 / 24_000.0, 120.0);
+    let (out, midi) = host.process_midi(512, &t(0), &[], &[(10, 3, Note::On { key: 40, velocity_127: 90 })], &[(20, [0xB3, 64, 127])], None);
+    assert!(out.contains(&(10, 3, Note::On { key: 40, velocity_127: 90 })) && midi == [(20, [0xB3, 64, 127])], "{out:?} {midi:?}");
+    let played = [(100, 3, Note::Off { key: 40 }), (300, 3, Note::On { key: 45, velocity_127: 90 }), (400, 3, Note::Off { key: 45 })];
+    let (out, midi) = host.process_midi(512, &t(1), &[(id, 0.0)], &played, &[(200, [0xB3, 64, 0]), (250, [0xB3, 1, 99])], None);
+    let passed: Vec<_> = out.iter().filter(|(_, channel, _)| *channel == 3).copied().collect();
+    assert_eq!(passed, [(100, 3, Note::Off { key: 40 })]);
+    assert_eq!(midi, [(200, [0xB3, 64, 0])], "the pedal's release passes, a new controller does not");
+}
+
+#[test]
+fn a_thru_note_on_the_melody_key_neither_cuts_nor_is_cut() {
+    let melody = default_melody();
+    let first = melody.notes[0];
+    let first_off = u64::from(first.len_steps) * SAMPLES_PER_STEP * 9 / 10;
+    assert!(first.start_step == 0 && first_off > 2048);
+    // The player presses and releases the melody's key on its channel (1) while the melody's
+    // note sounds: the melody's note still ends when it is due, once.
+    let mut host = Host::load();
+    host.activate(RATE, 512);
+    let mut events = Vec::new();
+    let mut at = 0u64;
+    while at < first_off + 512 {
+        let played: Vec<(u32, u8, Note)> = match at {
+            512 => vec![(100, 0, Note::On { key: first.pitch, velocity_127: 80 })],
+            1024 => vec![(100, 0, Note::Off { key: first.pitch })],
+            _ => Vec::new(),
+        };
+        let out = host.process_io(512, &Transport::playing_at(at as f64 / 24_000.0, 120.0), &[], &played, None);
+        events.extend(out.into_iter().filter(|(_, _, n)| matches!(n, Note::On { key, .. } | Note::Off { key } if *key == first.pitch)).map(|(o, c, n)| (at + u64::from(o), c, n)));
+        at += 512;
+    }
+    assert_eq!(
+        events,
+        [(0, 0, Note::On { key: first.pitch, velocity_127: 100 }), (612, 0, Note::On { key: first.pitch, velocity_127: 80 }), (first_off, 0, Note::Off { key: first.pitch })],
+        "the thru note's end cut the melody's note, or the melody's end was lost"
+    );
+    // The melody on its own channel: the Melody channel parameter.
+    let mut host = Host::load();
+    let channel = host.param_id("Melody channel");
+    host.activate(RATE, 512);
+    // Channel 2 (nice-plug's CLAP value for an integer: steps above the minimum).
+    let out = host.process_io(512, &Transport::playing_at(0.0, 120.0), &[(channel, 1.0)], &[(5, 0, Note::On { key: 30, velocity_127: 80 })], None);
+    assert_eq!(out, [(0, 1, Note::On { key: first.pitch, velocity_127: 100 }), (5, 0, Note::On { key: 30, velocity_127: 80 })]);
+}
+
+#[test]
+fn a_stored_melody_plays_as_stored_whatever_key_it_was_saved_with() {
+    // A project saved by a Neume that computes request keys differently: the same parameters,
+    // another key. Its notes must play, not be regenerated over without a word.
+    let mut first = Host::load();
+    first.activate(RATE, 512);
+    first.process(512, &Transport::stopped(), &[]);
+    let mut state = first.state_json();
+    drop(first);
+    let mut saved: serde_json::Value = serde_json::from_str(state["fields"]["melody"].as_str().unwrap()).unwrap();
+    saved["key"] = (saved["key"].as_u64().unwrap() ^ 0xDEAD_BEEF).into();
+    saved["notes"] = serde_json::json!([[72, 0, 32], [74, 32, 32]]);
+    state["fields"]["melody"] = serde_json::Value::String(saved.to_string());
+    let mut host = Host::load();
+    host.load_state_json(&state);
+    host.activate(RATE, 512);
+    let mut ledger = NoteLedger::melody();
+    let got = play(&mut host, &mut ledger, 512, 64 * SAMPLES_PER_STEP);
+    let due = 32 * SAMPLES_PER_STEP * 9 / 10;
+    assert_eq!(
+        got,
+        [(0, Note::On { key: 72, velocity_127: 100 }), (due, Note::Off { key: 72 }), (32 * SAMPLES_PER_STEP, Note::On { key: 74, velocity_127: 100 }), (32 * SAMPLES_PER_STEP + due, Note::Off { key: 74 })]
+    );
+    stop(&mut host, &mut ledger);
+    // The state saved again still holds those notes.
+    let again: serde_json::Value = serde_json::from_str(host.state_json()["fields"]["melody"].as_str().unwrap()).unwrap();
+    assert_eq!(again["notes"], saved["notes"]);
+    // Asked for a new one (another seed), it makes one.
+    let seed = host.param_id("Seed");
+    host.process(512, &Transport::stopped(), &[(seed, 9.0)]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    host.process(512, &Transport::stopped(), &[]);
+    let replaced: serde_json::Value = serde_json::from_str(host.state_json()["fields"]["melody"].as_str().unwrap()).unwrap();
+    assert_ne!(replaced["notes"], saved["notes"]);
+}
+
+#[test]
+fn playback_sounds_what_the_saved_file_holds_note_by_note() {
+    // For several swing, gate and loop settings: the notes the plugin plays (through the host)
+    // against the .mid file the library writes for the same melody, settings and tempo, at
+    // 480 ticks a quarter (50 samples a tick at 120 BPM and 48 kHz).
+    for (swing, gate, bars) in [(0.0, 0.9, 4), (1.0, 1.0, 2), (0.67, 0.5, 1), (0.33, 0.25, 4), (0.5, 1.0, 3)] {
+        let melody = model_melody_of(1, 0, bars);
+        let bytes = midi::write_bytes(&melody, &WriteOptions { swing, gate, ..WriteOptions::default() });
+        let smf = midly::Smf::parse(&bytes).unwrap();
+        let mut file = Vec::new();
+        let mut tick = 0u64;
+        for event in &smf.tracks[0] {
+            tick += u64::from(event.delta.as_int());
+            if let midly::TrackEventKind::Midi { message, .. } = event.kind {
+                match message {
+                    midly::MidiMessage::NoteOn { key, .. } => file.push((tick * 50, Note::On { key: key.as_int(), velocity_127: 100 })),
+                    midly::MidiMessage::NoteOff { key, .. } => file.push((tick * 50, Note::Off { key: key.as_int() })),
+                    _ => {}
+                }
+            }
+        }
+        let mut host = Host::load();
+        host.activate(RATE, 512);
+        let ids = [host.param_id("Swing"), host.param_id("Gate"), host.param_id("Bars")];
+        // nice-plug's CLAP values: a float parameter's normalised value, an integer's steps
+        // above its minimum.
+        let gate_normalised = (f64::from(gate) - 0.05) / 0.95;
+        host.process(512, &Transport::stopped(), &[(ids[0], f64::from(swing)), (ids[1], gate_normalised), (ids[2], bars as f64 - 1.0)]);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        host.process(512, &Transport::stopped(), &[]);
+        let mut ledger = NoteLedger::melody();
+        let period = u64::from(melody.len_steps) * SAMPLES_PER_STEP;
+        // Two passes: the second must sound as the first (the loop end cuts as the file does).
+        let played = play(&mut host, &mut ledger, 512, 2 * period + 512);
+        stop(&mut host, &mut ledger);
+        let what = format!("swing {swing}, gate {gate}, {bars} bars");
+        for pass in 0..2 {
+            let got: Vec<_> = played.iter().filter(|(t, _)| (pass * period..(pass + 1) * period + 1).contains(t)).filter(|(t, n)| !(*t == (pass + 1) * period && matches!(n, Note::On { .. })) && !(*t == pass * period && pass > 0 && matches!(n, Note::Off { .. }))).map(|(t, n)| (t - pass * period, *n)).collect();
+            assert_eq!(got.len(), file.len(), "{what}, pass {pass}: played {got:?}, file {file:?}");
+            for (g, f) in got.iter().zip(&file) {
+                // The same note, within one tick (the file's resolution).
+                assert!(g.1 == f.1 && g.0.abs_diff(f.0) <= 50, "{what}, pass {pass}: played {g:?}, the file has {f:?}");
+            }
+        }
+    }
+}
+
+/// The melody the shipped default model makes for seed 1 in C (4 bars, the plugin's
+/// defaults), fixed in the repository: `model_id` then one `pitch start_step len_steps` line
+/// per note. The other plugin tests take their expectation from the library; this one does
+/// not, so that a change to sampling, masking or transposition shows up here.
+const EXPECTED_SEED_1_C: &str = include_str!("fixtures/expected/default-seed1-C.txt");
+
+#[test]
+fn the_default_melody_is_the_one_fixed_in_the_repository() {
+    let mut lines = EXPECTED_SEED_1_C.lines().filter(|l| !l.starts_with('#'));
+    let model_id = lines.next().expect("a model id line");
+    let generator = neume::default_generator().unwrap();
+    assert_eq!(generator.info().model_id(), Some(model_id), "the default model changed: make a new fixture for it");
+    let notes: Vec<(u8, u64, u64)> = lines
+        .map(|l| {
+            let v: Vec<u64> = l.split_whitespace().map(|x| x.parse().unwrap()).collect();
+            (v[0] as u8, v[1], v[2])
+        })
+        .collect();
+    let library: Vec<(u8, u64, u64)> = default_melody().notes.iter().map(|n| (n.pitch, u64::from(n.start_step), u64::from(n.len_steps))).collect();
+    assert_eq!(library, notes, "the library's melody for seed 1 in C changed");
+    // And the plugin plays exactly these, by hand: a 16th is 6000 samples, gate 90 %.
+    let mut host = Host::load();
+    host.activate(RATE, 512);
+    let mut ledger = NoteLedger::melody();
+    let got = play(&mut host, &mut ledger, 512, 64 * SAMPLES_PER_STEP);
+    stop(&mut host, &mut ledger);
+    let mut want: Vec<(u64, Note)> = Vec::new();
+    for &(pitch, start, len) in &notes {
+        want.push((start * 6000, Note::On { key: pitch, velocity_127: 100 }));
+        want.push((start * 6000 + len * 5400, Note::Off { key: pitch }));
+    }
+    want.sort_by_key(|(t, n)| (*t, matches!(n, Note::On { .. })));
+    assert_eq!(got, want);
 }
