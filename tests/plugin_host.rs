@@ -486,50 +486,88 @@ fn a_stored_melody_plays_as_stored_whatever_key_it_was_saved_with() {
     assert_ne!(replaced["notes"], saved["notes"]);
 }
 
+/// The notes of the file the library writes for `melody` with `swing` and `gate`, as
+/// (sample, note) at 120 BPM and 48 kHz: 480 ticks a quarter, 50 samples a tick.
+fn file_notes(melody: &Melody, swing: f32, gate: f32) -> Vec<(u64, Note)> {
+    let bytes = midi::write_bytes(melody, &WriteOptions { swing, gate, ..WriteOptions::default() });
+    let smf = midly::Smf::parse(&bytes).unwrap();
+    let mut file = Vec::new();
+    let mut tick = 0u64;
+    for event in &smf.tracks[0] {
+        tick += u64::from(event.delta.as_int());
+        if let midly::TrackEventKind::Midi { message, .. } = event.kind {
+            match message {
+                midly::MidiMessage::NoteOn { key, .. } => file.push((tick * 50, Note::On { key: key.as_int(), velocity_127: 100 })),
+                midly::MidiMessage::NoteOff { key, .. } => file.push((tick * 50, Note::Off { key: key.as_int() })),
+                _ => {}
+            }
+        }
+    }
+    file
+}
+
+/// Sets Swing and Gate (playback settings: the melody stays), plays two passes of `melody`
+/// from beat 0 and compares each pass with the file, note by note, within a tick.
+fn assert_plays_as_the_file(host: &mut Host, melody: &Melody, swing: f32, gate: f32, what: &str) {
+    let file = file_notes(melody, swing, gate);
+    let ids = [host.param_id("Swing"), host.param_id("Gate")];
+    // nice-plug's CLAP values for float parameters are normalised.
+    host.process(512, &Transport::stopped(), &[(ids[0], f64::from(swing)), (ids[1], (f64::from(gate) - 0.05) / 0.95)]);
+    let mut ledger = NoteLedger::melody();
+    let period = u64::from(melody.len_steps) * SAMPLES_PER_STEP;
+    let played = play(host, &mut ledger, 512, 2 * period + 512);
+    stop(host, &mut ledger);
+    for pass in 0..2 {
+        // This pass's events: from its start (not the previous pass's last note-off there) to
+        // its end (its last note-off, not the next pass's first note-on).
+        let (from, to) = (pass * period, (pass + 1) * period);
+        let got: Vec<_> = played
+            .iter()
+            .filter(|(t, n)| (from..=to).contains(t) && !(*t == to && matches!(n, Note::On { .. })) && !(*t == from && pass > 0 && matches!(n, Note::Off { .. })))
+            .map(|(t, n)| (t - from, *n))
+            .collect();
+        assert_eq!(got.len(), file.len(), "{what}, pass {pass}: played {got:?}, file {file:?}");
+        for (g, f) in got.iter().zip(&file) {
+            assert!(g.1 == f.1 && g.0.abs_diff(f.0) <= 50, "{what}, pass {pass}: played {g:?}, the file has {f:?}");
+        }
+    }
+}
+
 #[test]
 fn playback_sounds_what_the_saved_file_holds_note_by_note() {
-    // For several swing, gate and loop settings: the notes the plugin plays (through the host)
-    // against the .mid file the library writes for the same melody, settings and tempo, at
-    // 480 ticks a quarter (50 samples a tick at 120 BPM and 48 kHz).
+    // The model's melodies for several swing, gate and loop (Bars) settings.
     for (swing, gate, bars) in [(0.0, 0.9, 4), (1.0, 1.0, 2), (0.67, 0.5, 1), (0.33, 0.25, 4), (0.5, 1.0, 3)] {
-        let melody = model_melody_of(1, 0, bars);
-        let bytes = midi::write_bytes(&melody, &WriteOptions { swing, gate, ..WriteOptions::default() });
-        let smf = midly::Smf::parse(&bytes).unwrap();
-        let mut file = Vec::new();
-        let mut tick = 0u64;
-        for event in &smf.tracks[0] {
-            tick += u64::from(event.delta.as_int());
-            if let midly::TrackEventKind::Midi { message, .. } = event.kind {
-                match message {
-                    midly::MidiMessage::NoteOn { key, .. } => file.push((tick * 50, Note::On { key: key.as_int(), velocity_127: 100 })),
-                    midly::MidiMessage::NoteOff { key, .. } => file.push((tick * 50, Note::Off { key: key.as_int() })),
-                    _ => {}
-                }
-            }
-        }
         let mut host = Host::load();
         host.activate(RATE, 512);
-        let ids = [host.param_id("Swing"), host.param_id("Gate"), host.param_id("Bars")];
-        // nice-plug's CLAP values: a float parameter's normalised value, an integer's steps
-        // above its minimum.
-        let gate_normalised = (f64::from(gate) - 0.05) / 0.95;
-        host.process(512, &Transport::stopped(), &[(ids[0], f64::from(swing)), (ids[1], gate_normalised), (ids[2], bars as f64 - 1.0)]);
+        let id = host.param_id("Bars");
+        // An integer parameter's CLAP value is its steps above the minimum (1 bar).
+        host.process(512, &Transport::stopped(), &[(id, bars as f64 - 1.0)]);
         std::thread::sleep(std::time::Duration::from_millis(500));
         host.process(512, &Transport::stopped(), &[]);
-        let mut ledger = NoteLedger::melody();
-        let period = u64::from(melody.len_steps) * SAMPLES_PER_STEP;
-        // Two passes: the second must sound as the first (the loop end cuts as the file does).
-        let played = play(&mut host, &mut ledger, 512, 2 * period + 512);
-        stop(&mut host, &mut ledger);
-        let what = format!("swing {swing}, gate {gate}, {bars} bars");
-        for pass in 0..2 {
-            let got: Vec<_> = played.iter().filter(|(t, _)| (pass * period..(pass + 1) * period + 1).contains(t)).filter(|(t, n)| !(*t == (pass + 1) * period && matches!(n, Note::On { .. })) && !(*t == pass * period && pass > 0 && matches!(n, Note::Off { .. }))).map(|(t, n)| (t - pass * period, *n)).collect();
-            assert_eq!(got.len(), file.len(), "{what}, pass {pass}: played {got:?}, file {file:?}");
-            for (g, f) in got.iter().zip(&file) {
-                // The same note, within one tick (the file's resolution).
-                assert!(g.1 == f.1 && g.0.abs_diff(f.0) <= 50, "{what}, pass {pass}: played {g:?}, the file has {f:?}");
-            }
-        }
+        assert_plays_as_the_file(&mut host, &model_melody_of(1, 0, bars), swing, gate, &format!("swing {swing}, gate {gate}, {bars} bars"));
+    }
+    // A stored melody that starts after a rest and whose last note is on an odd 16th: swung
+    // past the loop end (where no onset cuts it), it is cut there, live as in the file; and a
+    // long note cut by a swung next onset.
+    let notes = serde_json::json!([[60, 2, 7], [62, 9, 2], [64, 11, 4], [65, 15, 1]]);
+    let melody = Melody {
+        notes: [(60, 2, 7), (62, 9, 2), (64, 11, 4), (65, 15, 1)].map(|(pitch, start_step, len_steps)| neume::encoding::Note { pitch, start_step, len_steps }).to_vec(),
+        len_steps: 16,
+    };
+    for (swing, gate) in [(1.0, 1.0), (0.6, 0.8)] {
+        let mut first = Host::load();
+        first.activate(RATE, 512);
+        first.process(512, &Transport::stopped(), &[]);
+        let mut state = first.state_json();
+        drop(first);
+        let mut saved: serde_json::Value = serde_json::from_str(state["fields"]["melody"].as_str().unwrap()).unwrap();
+        saved["len_steps"] = 16.into();
+        saved["notes"] = notes.clone();
+        state["fields"]["melody"] = serde_json::Value::String(saved.to_string());
+        let mut host = Host::load();
+        host.load_state_json(&state);
+        host.activate(RATE, 512);
+        assert_plays_as_the_file(&mut host, &melody, swing, gate, &format!("stored melody, swing {swing}, gate {gate}"));
     }
 }
 
