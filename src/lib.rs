@@ -3,7 +3,8 @@
 //! - [`encoding`]: the melody grid shared by the trainer and the runtime;
 //! - [`midi`]: standard MIDI files in and out;
 //! - [`played`]: the notes as they sound (swing and gate), for files and playback alike;
-//! - [`onnx`]: the model file format, read and written without a protobuf compiler;
+//! - [`onnx`]: the ONNX file format, read and written without a protobuf compiler;
+//! - [`model_file`]: what a Neume model file is, and the checks before a runtime sees one;
 //! - [`runtime`]: loading and running a generator model;
 //! - [`generate`]: sampling melodies from a model;
 //! - [`ratings`]: the user's likes and dislikes, which steer new melodies;
@@ -13,6 +14,7 @@
 pub mod encoding;
 pub mod generate;
 pub mod midi;
+pub mod model_file;
 pub mod onnx;
 pub mod played;
 #[cfg(feature = "plugin")]

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use neume::encoding::{step_features, step_input, Token, ENCODING_VERSION, PITCH_COUNT, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE};
 use neume::onnx::{self, Attribute, ProtoWriter};
-use neume::runtime::{self, meta, Backend, Generator};
+use neume::model_file::{self as contract, meta};
+use neume::runtime::{Backend, Generator};
 
 const LATENT: usize = 4;
 const BARS: usize = 1;
@@ -19,7 +20,7 @@ fn good_metadata() -> BTreeMap<String, String> {
         (meta::STEPS_PER_BAR.into(), STEPS_PER_BAR.to_string()),
         (meta::PITCH_LOW.into(), PITCH_LOW.to_string()),
         (meta::PITCH_COUNT.into(), PITCH_COUNT.to_string()),
-        (meta::VOCAB.into(), runtime::vocab_string()),
+        (meta::VOCAB.into(), contract::vocab_string()),
         (meta::MODEL_KIND.into(), "vae".into()),
         (meta::ROLE.into(), "decoder".into()),
         (meta::LAYERS.into(), "1".into()),
@@ -176,12 +177,12 @@ fn tiny_encoder(metadata: &BTreeMap<String, String>) -> Vec<u8> {
         .message(5, onnx::int64_tensor("flat_shape", &[2], &[1, flat]))
         .message(5, onnx::float_tensor("w", &[flat, LATENT as i64], &w))
         .message(5, onnx::float_tensor("b", &[LATENT as i64], &[0.0; LATENT]))
-        .message(1, onnx::node("Reshape", "flat", &[runtime::ENCODER_INPUT, "flat_shape"], &["flat"], &[]))
-        .message(1, onnx::node("Gemm", "mu", &["flat", "w", "b"], &[runtime::MU], &[]))
-        .message(1, onnx::node("Gemm", "logvar", &["flat", "w", "b"], &[runtime::LOGVAR], &[]))
-        .message(11, onnx::value_info(runtime::ENCODER_INPUT, &[1, (BARS * STEPS_PER_BAR) as i64, VOCAB_SIZE as i64]))
-        .message(12, onnx::value_info(runtime::MU, &[1, LATENT as i64]))
-        .message(12, onnx::value_info(runtime::LOGVAR, &[1, LATENT as i64]));
+        .message(1, onnx::node("Reshape", "flat", &[contract::ENCODER_INPUT, "flat_shape"], &["flat"], &[]))
+        .message(1, onnx::node("Gemm", "mu", &["flat", "w", "b"], &[contract::MU], &[]))
+        .message(1, onnx::node("Gemm", "logvar", &["flat", "w", "b"], &[contract::LOGVAR], &[]))
+        .message(11, onnx::value_info(contract::ENCODER_INPUT, &[1, (BARS * STEPS_PER_BAR) as i64, VOCAB_SIZE as i64]))
+        .message(12, onnx::value_info(contract::MU, &[1, LATENT as i64]))
+        .message(12, onnx::value_info(contract::LOGVAR, &[1, LATENT as i64]));
     onnx::model(graph, 17, "test", metadata)
 }
 
@@ -227,7 +228,7 @@ fn operator_attributes_external_data_and_opsets_outside_the_contract_are_refused
     // What the exporter writes passes the attribute check (the file then fails on the GRU's
     // unconnected inputs only when run, which is not this test's concern).
     let ok = [Attribute::Int("hidden_size", hidden), Attribute::Int("linear_before_reset", 1)];
-    assert!(runtime::validate(&with_gru(&ok), "gru.onnx").is_ok());
+    assert!(contract::validate(&with_gru(&ok), "gru.onnx").is_ok());
     expect_invalid(&with_gru(&[Attribute::Int("hidden_size", hidden)]), "lbr.onnx", "linear_before_reset = 1");
     expect_invalid(&with_gru(&[Attribute::Int("hidden_size", hidden + 1), Attribute::Int("linear_before_reset", 1)]), "size.onnx", "attribute `hidden_size`");
     expect_invalid(&with_gru(&[Attribute::Int("hidden_size", hidden), Attribute::Int("linear_before_reset", 1), Attribute::Float("clip", 3.0)]), "clip.onnx", "attribute `clip`");
@@ -239,7 +240,7 @@ fn operator_attributes_external_data_and_opsets_outside_the_contract_are_refused
         appended.message(7, graph);
         [good_model(), appended.into_bytes()].concat()
     };
-    assert!(runtime::validate(&concat(1), "concat.onnx").is_ok());
+    assert!(contract::validate(&concat(1), "concat.onnx").is_ok());
     expect_invalid(&concat(1 << 40), "axis.onnx", "attribute `axis`");
     // An initializer whose data lives in another file (data_location = EXTERNAL).
     let mut tensor = onnx::float_tensor("elsewhere", &[1], &[0.0]);

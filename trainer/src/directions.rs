@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use burn::prelude::*;
-use neume::runtime::meta;
+use neume::model_file::meta;
 
 use crate::data::{one_hot, Window};
 use crate::model::Encoder;

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use burn::nn::Linear;
 use neume::encoding::{ENCODING_VERSION, PITCH_COUNT, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE};
 use neume::onnx::{self, Attribute, ProtoWriter};
-use neume::runtime::{self, meta, vocab_string};
+use neume::model_file::{self as contract, meta, vocab_string};
 
 use crate::model::{Decoder, Encoder, GruLayer, ModelShape, LOGVAR_LIMIT};
 
@@ -140,22 +140,22 @@ pub fn export_decoder(decoder: &Decoder, shape: &ModelShape, extra: &BTreeMap<St
     let mut graph = Graph::new("neume_decoder_step");
     graph.proto.message(5, onnx::int64_tensor(STEP_SHAPE, &[3], &[1, 1, -1]));
     graph.proto.message(5, onnx::int64_tensor(ROW_SHAPE, &[2], &[1, -1]));
-    let mut input = graph.node("Reshape", "x.step", &[runtime::STEP_INPUT, STEP_SHAPE], &[]);
+    let mut input = graph.node("Reshape", "x.step", &[contract::STEP_INPUT, STEP_SHAPE], &[]);
     let mut state_out = String::new();
     for (i, layer) in decoder.layers.iter().enumerate() {
         let latent = (i == 0).then_some(&decoder.latent);
-        input = graph.gru_layer(&format!("gru{i}"), layer, latent, &input, &runtime::state_input(i));
-        state_out = graph.node("Reshape", &runtime::state_output(i), &[&input, ROW_SHAPE], &[]);
+        input = graph.gru_layer(&format!("gru{i}"), layer, latent, &input, &contract::state_input(i));
+        state_out = graph.node("Reshape", &contract::state_output(i), &[&input, ROW_SHAPE], &[]);
     }
-    graph.gemm(runtime::LOGITS, &state_out, &weights(&decoder.out));
+    graph.gemm(contract::LOGITS, &state_out, &weights(&decoder.out));
     let hidden = shape.hidden as i64;
-    graph.proto.message(11, onnx::value_info(runtime::STEP_INPUT, &[1, shape.step_input() as i64]));
+    graph.proto.message(11, onnx::value_info(contract::STEP_INPUT, &[1, shape.step_input() as i64]));
     for i in 0..decoder.layers.len() {
-        graph.proto.message(11, onnx::value_info(&runtime::state_input(i), &[1, hidden]));
+        graph.proto.message(11, onnx::value_info(&contract::state_input(i), &[1, hidden]));
     }
-    graph.proto.message(12, onnx::value_info(runtime::LOGITS, &[1, VOCAB_SIZE as i64]));
+    graph.proto.message(12, onnx::value_info(contract::LOGITS, &[1, VOCAB_SIZE as i64]));
     for i in 0..decoder.layers.len() {
-        graph.proto.message(12, onnx::value_info(&runtime::state_output(i), &[1, hidden]));
+        graph.proto.message(12, onnx::value_info(&contract::state_output(i), &[1, hidden]));
     }
     onnx::model(graph.proto, OPSET, "neume-train", &metadata(shape, "decoder", extra))
 }
@@ -165,18 +165,18 @@ pub fn export_decoder(decoder: &Decoder, shape: &ModelShape, extra: &BTreeMap<St
 pub fn export_encoder(encoder: &Encoder, shape: &ModelShape, extra: &BTreeMap<String, String>) -> Vec<u8> {
     let mut graph = Graph::new("neume_encoder");
     graph.proto.message(5, onnx::int64_tensor("flat_shape", &[2], &[1, shape.flat() as i64]));
-    let flat = graph.node("Reshape", "flat", &[runtime::ENCODER_INPUT, "flat_shape"], &[]);
+    let flat = graph.node("Reshape", "flat", &[contract::ENCODER_INPUT, "flat_shape"], &[]);
     let l1 = graph.gemm("l1", &flat, &weights(&encoder.l1));
     let h1 = graph.node("Relu", "l1.relu", &[&l1], &[]);
     let l2 = graph.gemm("l2", &h1, &weights(&encoder.l2));
     let h2 = graph.node("Relu", "l2.relu", &[&l2], &[]);
-    graph.gemm(runtime::MU, &h2, &weights(&encoder.mu));
+    graph.gemm(contract::MU, &h2, &weights(&encoder.mu));
     let raw = graph.gemm("logvar.raw", &h2, &weights(&encoder.logvar));
     graph.proto.message(5, onnx::float_tensor("logvar.min", &[], &[-LOGVAR_LIMIT]));
     graph.proto.message(5, onnx::float_tensor("logvar.max", &[], &[LOGVAR_LIMIT]));
-    graph.node("Clip", runtime::LOGVAR, &[&raw, "logvar.min", "logvar.max"], &[]);
-    graph.proto.message(11, onnx::value_info(runtime::ENCODER_INPUT, &[1, shape.steps() as i64, VOCAB_SIZE as i64]));
-    graph.proto.message(12, onnx::value_info(runtime::MU, &[1, shape.latent as i64]));
-    graph.proto.message(12, onnx::value_info(runtime::LOGVAR, &[1, shape.latent as i64]));
+    graph.node("Clip", contract::LOGVAR, &[&raw, "logvar.min", "logvar.max"], &[]);
+    graph.proto.message(11, onnx::value_info(contract::ENCODER_INPUT, &[1, shape.steps() as i64, VOCAB_SIZE as i64]));
+    graph.proto.message(12, onnx::value_info(contract::MU, &[1, shape.latent as i64]));
+    graph.proto.message(12, onnx::value_info(contract::LOGVAR, &[1, shape.latent as i64]));
     onnx::model(graph.proto, OPSET, "neume-train", &metadata(shape, "encoder", extra))
 }

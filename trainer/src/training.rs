@@ -13,7 +13,7 @@ use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use neume::encoding::{step_features, step_input, Melody, Token, VOCAB_SIZE};
 use neume::generate::{Rng, Sampler};
-use neume::runtime::meta;
+use neume::model_file::meta;
 
 use crate::data::{self, Window};
 use crate::device::memory_reserved_mib;
@@ -127,7 +127,7 @@ fn best_metadata(state: &RunState) -> BTreeMap<String, String> {
 /// Metadata of an epoch's model: the temperature it scored best at, and its scores.
 fn epoch_metadata(temperature: f32, valid_mean_overlap: f64, valid_accuracy: f64, epoch: usize) -> BTreeMap<String, String> {
     BTreeMap::from([
-        (neume::runtime::meta::TEMPERATURE.to_string(), format!("{temperature}")),
+        (neume::model_file::meta::TEMPERATURE.to_string(), format!("{temperature}")),
         ("neume.valid_mean_overlap".to_string(), format!("{valid_mean_overlap:.4}")),
         ("neume.valid_classifier_accuracy".to_string(), format!("{valid_accuracy:.4}")),
         ("neume.epoch".to_string(), epoch.to_string()),
@@ -454,7 +454,7 @@ fn write_model(learner: &Learner, config: &TrainConfig, path: &Path, extra: &BTr
     let decoder = export_decoder(learner.decoder(), &config.shape, &extra);
     let encoder = export_encoder(&learner.model.encoder, &config.shape, &extra);
     std::fs::write(path, decoder).map_err(|e| format!("{}: {e}", path.display()))?;
-    let encoder_path = neume::runtime::encoder_path(path);
+    let encoder_path = neume::model_file::encoder_path(path);
     std::fs::write(&encoder_path, encoder).map_err(|e| format!("{}: {e}", encoder_path.display()))
 }
 

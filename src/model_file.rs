@@ -1,0 +1,420 @@
+//! The model-file contract: what a Neume model file is (tensor names, metadata keys, the
+//! operators, attributes and opsets it may use) and the checks a file passes before any runtime
+//! sees it. Shared by the runtime (which loads files) and the trainer (which writes them).
+//! Runs on any thread but the audio thread: reading and checking allocate.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::encoding::{ENCODING_VERSION, PITCH_COUNT, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE};
+use crate::onnx;
+
+/// Decoder input: one step's features and the latent point, `[1, step_input]` (see
+/// [`crate::encoding::step_input`]).
+pub const STEP_INPUT: &str = "x";
+/// Decoder output: the next token's logits, `[1, VOCAB_SIZE]`.
+pub const LOGITS: &str = "logits";
+/// Encoder input: a one-hot window in the model's frame, `[1, bars * STEPS_PER_BAR, VOCAB_SIZE]`.
+pub const ENCODER_INPUT: &str = "tokens";
+/// Encoder output: the posterior mean, `[1, latent]`.
+pub const MU: &str = "mu";
+/// Encoder output: the posterior log-variance, `[1, latent]`.
+pub const LOGVAR: &str = "logvar";
+
+/// Decoder input: the state of GRU layer `layer`, `[1, hidden]` (zeros at step 0).
+pub fn state_input(layer: usize) -> String {
+    format!("state{layer}")
+}
+
+/// Decoder output: the new state of GRU layer `layer`, fed back as [`state_input`].
+pub fn state_output(layer: usize) -> String {
+    format!("state{layer}_out")
+}
+
+/// Metadata keys every Neume model carries.
+pub mod meta {
+    /// [`crate::encoding::ENCODING_VERSION`] the model was trained with.
+    pub const ENCODING_VERSION: &str = "neume.encoding_version";
+    /// Length of the latent vector.
+    pub const LATENT_SIZE: &str = "neume.latent_size";
+    /// Bars the model generates at once.
+    pub const BARS: &str = "neume.bars";
+    /// Grid steps per bar.
+    pub const STEPS_PER_BAR: &str = "neume.steps_per_bar";
+    /// Lowest pitch of the token range.
+    pub const PITCH_LOW: &str = "neume.pitch_low";
+    /// Number of pitches in the token range.
+    pub const PITCH_COUNT: &str = "neume.pitch_count";
+    /// Vocabulary, in index order: `rest,hold,48,49,…`.
+    pub const VOCAB: &str = "neume.vocab";
+    /// `gan` or `vae`.
+    pub const MODEL_KIND: &str = "neume.model_kind";
+    /// Optional: the sampling temperature chosen on the validation set (default 1).
+    pub const TEMPERATURE: &str = "neume.temperature";
+    /// Optional: main directions of variation of the latent space, measured on training data
+    /// (unit vectors, `;` between vectors, `,` between values), strongest first. The plugin's
+    /// latent knobs move along them.
+    pub const LATENT_DIRECTIONS: &str = "neume.latent_directions";
+    /// Optional: standard deviation of the training data along each direction (`,` between values).
+    pub const LATENT_SCALES: &str = "neume.latent_scales";
+    /// `decoder` (one autoregressive step) or `encoder` (window → latent posterior).
+    pub const ROLE: &str = "neume.role";
+    /// Stacked GRU layers of the decoder (one state input each).
+    pub const LAYERS: &str = "neume.layers";
+    /// State size of each GRU layer.
+    pub const HIDDEN: &str = "neume.hidden";
+    /// Identifies one trained model: its decoder and encoder files carry the same id, and the
+    /// user's ratings are kept per id.
+    pub const MODEL_ID: &str = "neume.model_id";
+    /// Provenance: the collections the model was trained on.
+    pub const TRAINING_DATA: &str = "neume.training_data";
+    /// Provenance: the licence of that data (`public-domain` or `non-commercial`).
+    pub const DATA_LICENCE: &str = "neume.data_licence";
+    /// Provenance: when it was trained (UTC date).
+    pub const TRAINED: &str = "neume.trained";
+    /// Provenance: the command that trained it.
+    pub const COMMAND: &str = "neume.command";
+    /// Provenance: figures measured on held-out data (`name=value` pairs, `;` between them).
+    pub const FIGURES: &str = "neume.figures";
+}
+
+/// The vocabulary string stored in [`meta::VOCAB`].
+pub fn vocab_string() -> String {
+    let mut parts = vec!["rest".to_string(), "hold".to_string()];
+    parts.extend((0..PITCH_COUNT).map(|i| (usize::from(PITCH_LOW) + i).to_string()));
+    parts.join(",")
+}
+
+/// Operators the runtime accepts in a model file. Anything else is refused before a runtime
+/// sees the file (a panic inside tract would abort the host process).
+pub const ALLOWED_OPS: &[&str] = &["Gemm", "MatMul", "Add", "Sub", "Mul", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Clip", "Concat", "Split", "Reshape", "GRU"];
+
+/// Opsets of the default ONNX domain Neume's models are written and tested with (the
+/// trainer's exporter writes 17); files declaring another are refused.
+pub const TESTED_OPSETS: std::ops::RangeInclusive<i64> = 17..=17;
+
+/// Why a node's attributes are outside what the model contract allows, if they are: a `GRU`
+/// is forward, `linear_before_reset = 1`, of the model's state size, with the default
+/// activations and no clipping; `Concat` and `Split` take an axis of a tensor of rank at most
+/// 3 and nothing else. Other allowed operators are not checked here.
+fn attribute_problem(op: &str, attributes: &[(String, onnx::AttributeValue)], hidden: usize) -> Option<String> {
+    use onnx::AttributeValue::{Int, String as Text};
+    let bad = |name: &str, value: &onnx::AttributeValue| Some(format!("operator `{op}` has attribute `{name}` = {value:?}, which the model contract does not allow"));
+    match op {
+        "GRU" => {
+            let mut saw_hidden = false;
+            let mut saw_lbr = false;
+            for (name, value) in attributes {
+                match (name.as_str(), value) {
+                    ("hidden_size", Int(h)) if *h == hidden as i64 => saw_hidden = true,
+                    ("linear_before_reset", Int(1)) => saw_lbr = true,
+                    ("direction", Text(d)) if d == "forward" => {}
+                    ("layout", Int(0)) => {}
+                    _ => return bad(name, value),
+                }
+            }
+            if !saw_hidden || !saw_lbr {
+                return Some(format!("operator `GRU` needs hidden_size = {hidden} and linear_before_reset = 1"));
+            }
+            None
+        }
+        "Concat" | "Split" => {
+            for (name, value) in attributes {
+                match (name.as_str(), value) {
+                    ("axis", Int(axis)) if (-3..=2).contains(axis) => {}
+                    _ => return bad(name, value),
+                }
+            }
+            if op == "Concat" && !attributes.iter().any(|(n, _)| n == "axis") {
+                return Some("operator `Concat` has no axis".into());
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// Largest model file accepted, in bytes.
+pub const MAX_MODEL_BYTES: usize = 256 << 20;
+
+/// What went wrong loading or running a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    /// The file is not a Neume model, or not one this version can play.
+    #[error("{path}: {problem}")]
+    Invalid { path: String, problem: String },
+    /// The runtime refused the model or failed running it.
+    #[error("{path}: ONNX runtime error: {source}")]
+    Runtime { path: String, source: ort::Error },
+    /// What the model was asked to run on is unusable (a non-finite latent point).
+    #[error("{0}")]
+    Input(String),
+}
+
+
+/// What a model's metadata says, checked against this build's encoding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelInfo {
+    /// Length of the latent vector.
+    pub latent_size: usize,
+    /// Bars of the windows the model learned on (the decoder's bar input counts modulo them).
+    pub bars: usize,
+    /// Model family (`vae`).
+    pub kind: String,
+    /// Stacked GRU layers of the decoder.
+    pub layers: usize,
+    /// State size of each GRU layer.
+    pub hidden: usize,
+    /// Sampling temperature the model was tuned for.
+    pub temperature: f32,
+    /// Main directions of variation of the latent space with their standard deviations
+    /// (from [`meta::LATENT_DIRECTIONS`]; empty when the model has none).
+    pub directions: Vec<(f32, Vec<f32>)>,
+    /// All metadata, for display.
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl ModelInfo {
+    /// Steps of one window.
+    pub fn steps(&self) -> usize {
+        self.bars * STEPS_PER_BAR
+    }
+
+    /// Width of the decoder's step input.
+    pub fn step_input(&self) -> usize {
+        crate::encoding::step_features(self.bars) + self.latent_size
+    }
+
+    /// `count` directions for latent knobs, each with the standard deviation one knob unit
+    /// stands for: the model's measured directions first, then latent axes (scale 1).
+    pub fn knob_directions(&self, count: usize) -> Vec<(f32, Vec<f32>)> {
+        let mut out: Vec<(f32, Vec<f32>)> = self.directions.iter().take(count).cloned().collect();
+        for axis in (0..self.latent_size).take(count.saturating_sub(out.len())) {
+            let mut unit = vec![0.0; self.latent_size];
+            unit[axis] = 1.0;
+            out.push((1.0, unit));
+        }
+        out
+    }
+
+    /// Where the model comes from, in one line: its training collections and their licence
+    /// (empty when the metadata does not say).
+    pub fn provenance(&self) -> String {
+        let data = self.metadata.get(meta::TRAINING_DATA);
+        let licence = self.metadata.get(meta::DATA_LICENCE);
+        match (data, licence) {
+            (Some(d), Some(l)) => format!("{d} ({l})"),
+            (Some(d), None) => d.clone(),
+            (None, Some(l)) => format!("data licence: {l}"),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// The id shared by a model's decoder and encoder files ([`meta::MODEL_ID`]), if any.
+    pub fn model_id(&self) -> Option<&str> {
+        self.metadata.get(meta::MODEL_ID).map(String::as_str)
+    }
+}
+
+/// Parses the optional latent directions of a model's metadata.
+fn parse_directions(md: &BTreeMap<String, String>, latent_size: usize) -> Result<Vec<(f32, Vec<f32>)>, String> {
+    let (Some(dirs), Some(scales)) = (md.get(meta::LATENT_DIRECTIONS), md.get(meta::LATENT_SCALES)) else {
+        return Ok(Vec::new());
+    };
+    let floats = |text: &str| -> Result<Vec<f32>, String> {
+        text.split(',')
+            .map(|v| v.trim().parse::<f32>().ok().filter(|x| x.is_finite()).ok_or_else(|| format!("`{v}` is not a finite number")))
+            .collect()
+    };
+    let scales = floats(scales).map_err(|e| format!("metadata `{}`: {e}", meta::LATENT_SCALES))?;
+    let vectors: Vec<Vec<f32>> = dirs.split(';').map(floats).collect::<Result<_, _>>().map_err(|e| format!("metadata `{}`: {e}", meta::LATENT_DIRECTIONS))?;
+    if vectors.len() != scales.len() || vectors.len() > latent_size {
+        return Err(format!("{} latent directions and {} scales for a latent size of {latent_size}", vectors.len(), scales.len()));
+    }
+    if let Some(v) = vectors.iter().find(|v| v.len() != latent_size) {
+        return Err(format!("a latent direction has {} values, the latent size is {latent_size}", v.len()));
+    }
+    Ok(scales.into_iter().zip(vectors).collect())
+}
+
+/// Which of a model's two files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// One autoregressive step: step input and states in, logits and states out.
+    Decoder,
+    /// A one-hot window in, the latent posterior's mean and log-variance out.
+    Encoder,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::Decoder => "decoder",
+            Role::Encoder => "encoder",
+        }
+    }
+}
+
+/// Checks a decoder file's structure and metadata without running it.
+pub fn validate(bytes: &[u8], path: &str) -> Result<ModelInfo, ModelError> {
+    validate_role(bytes, path, Role::Decoder)
+}
+
+/// Checks a model file of the given role without running it.
+pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, ModelError> {
+    let invalid = |problem: String| ModelError::Invalid { path: path.to_string(), problem };
+    if bytes.len() > MAX_MODEL_BYTES {
+        return Err(invalid(format!("file is {} bytes, more than the {} allowed", bytes.len(), MAX_MODEL_BYTES)));
+    }
+    let summary = onnx::summarize(bytes).map_err(|e| invalid(e.to_string()))?;
+    let md = &summary.metadata;
+    let get = |key: &str| -> Result<&String, ModelError> {
+        md.get(key).ok_or_else(|| invalid(format!("metadata key `{key}` is missing: not a Neume model")))
+    };
+    let number = |key: &str| -> Result<usize, ModelError> {
+        let v = get(key)?;
+        v.parse().map_err(|_| invalid(format!("metadata `{key}` = `{v}` is not a number")))
+    };
+    let expect = |key: &str, want: usize| -> Result<(), ModelError> {
+        let got = number(key)?;
+        if got == want {
+            Ok(())
+        } else {
+            Err(invalid(format!("metadata `{key}` is {got}, this build of Neume needs {want}")))
+        }
+    };
+    if number(meta::ENCODING_VERSION)? == 1 {
+        return Err(invalid(format!(
+            "a version 1 Neume model (an MLP decoder that writes all steps at once); this Neume plays version {ENCODING_VERSION} \
+             models (a decoder stepped one 16th at a time): retrain it with this version's neume-train, or use the default model"
+        )));
+    }
+    expect(meta::ENCODING_VERSION, ENCODING_VERSION as usize)?;
+    expect(meta::STEPS_PER_BAR, STEPS_PER_BAR)?;
+    expect(meta::PITCH_LOW, usize::from(PITCH_LOW))?;
+    expect(meta::PITCH_COUNT, PITCH_COUNT)?;
+    if *get(meta::VOCAB)? != vocab_string() {
+        return Err(invalid(format!("metadata `{}` does not match this build's vocabulary", meta::VOCAB)));
+    }
+    let found_role = get(meta::ROLE)?;
+    if found_role != role.name() {
+        return Err(invalid(format!("this is a model's {found_role} file, not its {}", role.name())));
+    }
+    let latent_size = number(meta::LATENT_SIZE)?;
+    if !(1..=4096).contains(&latent_size) {
+        return Err(invalid(format!("latent size {latent_size} is outside 1..=4096")));
+    }
+    let bars = number(meta::BARS)?;
+    if !(1..=16).contains(&bars) {
+        return Err(invalid(format!("model bars {bars} is outside 1..=16")));
+    }
+    let layers = number(meta::LAYERS)?;
+    if !(1..=8).contains(&layers) {
+        return Err(invalid(format!("{layers} GRU layers is outside 1..=8")));
+    }
+    let hidden = number(meta::HIDDEN)?;
+    if !(1..=4096).contains(&hidden) {
+        return Err(invalid(format!("GRU state size {hidden} is outside 1..=4096")));
+    }
+    let kind = get(meta::MODEL_KIND)?.clone();
+    if kind != "vae" {
+        return Err(invalid(format!("model kind `{kind}` is not `vae`")));
+    }
+    let temperature = match md.get(meta::TEMPERATURE) {
+        None => 1.0,
+        Some(v) => match v.parse::<f32>() {
+            Ok(t) if (0.05..=2.0).contains(&t) => t,
+            _ => return Err(invalid(format!("metadata `{}` = `{v}` is not a temperature in 0.05..=2", meta::TEMPERATURE))),
+        },
+    };
+    if let Some(op) = summary.op_types.iter().find(|op| !ALLOWED_OPS.contains(&op.as_str())) {
+        return Err(invalid(format!("operator `{op}` is not one Neume runs (allowed: {})", ALLOWED_OPS.join(", "))));
+    }
+    if !TESTED_OPSETS.contains(&summary.opset) {
+        return Err(invalid(format!(
+            "ONNX opset {} of the default domain is not one Neume is tested with ({}..={})",
+            summary.opset,
+            TESTED_OPSETS.start(),
+            TESTED_OPSETS.end()
+        )));
+    }
+    if let Some(problem) = summary.op_types.iter().zip(&summary.attributes).find_map(|(op, attributes)| attribute_problem(op, attributes, hidden)) {
+        return Err(invalid(problem));
+    }
+    if let Some(name) = summary.external_tensors.first() {
+        return Err(invalid(format!("tensor `{name}` keeps its data in another file (external data), which Neume does not read")));
+    }
+    if summary.functions > 0 {
+        return Err(invalid(format!("the file defines {} model-local function(s), which Neume does not run", summary.functions)));
+    }
+    if summary.subgraphs > 0 {
+        return Err(invalid("a node carries a subgraph, which Neume does not run".into()));
+    }
+    let (inputs, outputs): (Vec<(String, Vec<i64>)>, Vec<(String, Vec<i64>)>) = match role {
+        Role::Decoder => {
+            let step_input = (crate::encoding::step_features(bars) + latent_size) as i64;
+            let state = |name: String| (name, vec![1, hidden as i64]);
+            (
+                std::iter::once((STEP_INPUT.to_string(), vec![1, step_input])).chain((0..layers).map(|l| state(state_input(l)))).collect(),
+                std::iter::once((LOGITS.to_string(), vec![1, VOCAB_SIZE as i64])).chain((0..layers).map(|l| state(state_output(l)))).collect(),
+            )
+        }
+        Role::Encoder => (
+            vec![(ENCODER_INPUT.to_string(), vec![1, (bars * STEPS_PER_BAR) as i64, VOCAB_SIZE as i64])],
+            vec![(MU.to_string(), vec![1, latent_size as i64]), (LOGVAR.to_string(), vec![1, latent_size as i64])],
+        ),
+    };
+    let check = |infos: &[onnx::TensorInfo], want: &[(String, Vec<i64>)], what: &str| -> Result<(), ModelError> {
+        let found: Vec<&str> = infos.iter().map(|i| i.name.as_str()).collect();
+        let wanted: Vec<&str> = want.iter().map(|(n, _)| n.as_str()).collect();
+        if found != wanted {
+            return Err(invalid(format!("expected {what} {wanted:?}, found {found:?}")));
+        }
+        for (info, (name, dims)) in infos.iter().zip(want) {
+            let want_dims: Vec<Option<i64>> = dims.iter().map(|&d| Some(d)).collect();
+            if info.elem_type != onnx::DATA_TYPE_FLOAT || info.dims != want_dims {
+                return Err(invalid(format!(
+                    "expected float tensor `{name}` of shape {dims:?}, found type {} of shape {:?}",
+                    info.elem_type, info.dims
+                )));
+            }
+        }
+        Ok(())
+    };
+    check(&summary.inputs, &inputs, "inputs")?;
+    check(&summary.outputs, &outputs, "outputs")?;
+    let directions = parse_directions(md, latent_size).map_err(invalid)?;
+    Ok(ModelInfo { latent_size, bars, kind, layers, hidden, temperature, directions, metadata: summary.metadata })
+}
+
+/// Reads a model file: only a regular file, at most [`MAX_MODEL_BYTES`], checked before and
+/// while reading (a FIFO or `/dev/zero` named in a project must not block or exhaust the host).
+pub fn read_model_file(path: &Path) -> Result<Vec<u8>, ModelError> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let io = |source| ModelError::Io { path: name.clone(), source };
+    let invalid = |problem: String| ModelError::Invalid { path: name.clone(), problem };
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    if !metadata.is_file() {
+        return Err(invalid("not a regular file".into()));
+    }
+    if metadata.len() > MAX_MODEL_BYTES as u64 {
+        return Err(invalid(format!("file is {} bytes, more than the {} allowed", metadata.len(), MAX_MODEL_BYTES)));
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    file.take(MAX_MODEL_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() > MAX_MODEL_BYTES {
+        return Err(invalid(format!("file grew past the {MAX_MODEL_BYTES} bytes allowed while being read")));
+    }
+    Ok(bytes)
+}
+
+/// Where a decoder file's encoder lives: `name.onnx` → `name.encoder.onnx`.
+pub fn encoder_path(decoder: &Path) -> PathBuf {
+    let stem = decoder.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    decoder.with_file_name(format!("{stem}.encoder.onnx"))
+}
