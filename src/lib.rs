@@ -8,6 +8,7 @@
 //! - [`runtime`]: loading and running a generator model;
 //! - [`generate`]: sampling melodies from a model;
 //! - [`ratings`]: the user's likes and dislikes, which steer new melodies;
+//! - [`rng`]: seeded random numbers, the same in every version;
 //! - [`theory`]: scales, key names and key signatures;
 //! - `plugin` (feature `plugin`): the CLAP/VST3 plugin and its editor.
 
@@ -20,6 +21,7 @@ pub mod played;
 #[cfg(feature = "plugin")]
 pub mod plugin;
 pub mod ratings;
+pub mod rng;
 pub mod runtime;
 pub mod theory;
 

@@ -11,6 +11,7 @@ use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, T
 
 use crate::encoding::{Melody, Note};
 use crate::played;
+pub use crate::theory::KeySignature;
 
 /// Ticks per quarter note of the files Neume writes.
 pub const WRITE_TICKS_PER_QUARTER: u16 = 480;
@@ -68,43 +69,6 @@ impl TimeSignature {
     /// Length of one bar in 16th steps (at least 1).
     pub fn bar_steps(&self) -> u32 {
         (u32::from(self.numerator) * 16 / u32::from(self.denominator.max(1))).max(1)
-    }
-}
-
-/// Key signature: sharps (positive) or flats (negative), and whether it is minor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KeySignature {
-    /// -7..=7.
-    pub sharps: i8,
-    /// True for a minor key.
-    pub minor: bool,
-}
-
-impl KeySignature {
-    /// The key signature of a key with tonic pitch class `tonic` (0 = C), major or minor;
-    /// six sharps rather than six flats.
-    pub fn from_tonic(tonic: u8, minor: bool) -> KeySignature {
-        let major_tonic = i32::from(tonic % 12) + if minor { 3 } else { 0 };
-        // A fifth (7 semitones) per sharp, and 7 is its own inverse modulo 12.
-        let sharps = (major_tonic * 7).rem_euclid(12);
-        KeySignature { sharps: if sharps > 6 { sharps - 12 } else { sharps } as i8, minor }
-    }
-
-    /// Semitones to add to move this key to C major / A minor (in -5..=6).
-    pub fn transpose_to_c(&self) -> i32 {
-        // The major tonic of `sharps` sharps lies 7 semitones (a fifth) per sharp above C.
-        let tonic = (i32::from(self.sharps) * 7).rem_euclid(12);
-        wrap_semitones(-tonic)
-    }
-}
-
-/// Maps a transposition to the nearest equivalent in -5..=6 semitones.
-pub fn wrap_semitones(semitones: i32) -> i32 {
-    let s = semitones.rem_euclid(12);
-    if s > 6 {
-        s - 12
-    } else {
-        s
     }
 }
 
@@ -447,25 +411,6 @@ mod tests {
         assert_eq!(read.time_signature, options.time_signature);
         assert_eq!(read.key, options.key);
         assert_eq!(read.name.as_deref(), Some("test tune"));
-    }
-
-    #[test]
-    fn key_signature_transposition() {
-        assert_eq!(KeySignature { sharps: 2, minor: false }.transpose_to_c(), -2); // D
-        assert_eq!(KeySignature { sharps: -1, minor: false }.transpose_to_c(), -5); // F
-        // E major: E is 4 semitones above C.
-        assert_eq!(KeySignature { sharps: 4, minor: false }.transpose_to_c(), -4);
-        assert_eq!(TimeSignature { numerator: 6, denominator: 8 }.bar_steps(), 12);
-    }
-
-    #[test]
-    fn key_signatures_from_tonics() {
-        let ks = |t, minor| KeySignature::from_tonic(t, minor).sharps;
-        assert_eq!([ks(0, false), ks(7, false), ks(5, false), ks(10, false), ks(6, false)], [0, 1, -1, -2, 6]);
-        assert_eq!([ks(9, true), ks(4, true), ks(2, true), ks(0, true)], [0, 1, -1, -3]);
-        for t in 0..12 {
-            assert_eq!(KeySignature::from_tonic(t, false).transpose_to_c(), crate::midi::wrap_semitones(-i32::from(t)));
-        }
     }
 
     #[test]

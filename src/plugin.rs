@@ -20,6 +20,7 @@ pub mod models;
 pub mod params;
 pub mod request;
 pub mod shared;
+pub mod state;
 pub mod wake;
 pub mod worker_thread;
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::generate::Rng;
+use crate::rng::Rng;
 
 /// One rating, one line of the file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,34 +1,87 @@
 //! Music theory shared by the plugin, the CLI and the files they write: scales for key lock
-//! (in the model's C major / A minor frame), key names, and the key signature of a key.
+//! (in the model's C major / A minor frame), key names, transpositions, and key signatures.
 
-use crate::midi::KeySignature;
+#[cfg(feature = "plugin")]
+use nice_plug::prelude::Enum;
 
-/// Scales for key lock. The model learns in C major / A minor; each scale names the tonic
-/// of its mode inside that frame, so the model's diatonic output lands in the right mode.
+/// Key names by pitch class, 0 = C (the plugin's Key parameter, the editor).
+pub const KEY_NAMES: [&str; 12] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+
+/// The name of pitch class `pc` (taken modulo 12).
+pub fn key_name(pc: u8) -> &'static str {
+    KEY_NAMES[usize::from(pc % 12)]
+}
+
+/// Maps a transposition to the nearest equivalent in -5..=6 semitones.
+pub fn wrap_semitones(semitones: i32) -> i32 {
+    let s = semitones.rem_euclid(12);
+    if s > 6 {
+        s - 12
+    } else {
+        s
+    }
+}
+
+/// Key signature: sharps (positive) or flats (negative), and whether it is minor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeySignature {
+    /// -7..=7.
+    pub sharps: i8,
+    /// True for a minor key.
+    pub minor: bool,
+}
+
+impl KeySignature {
+    /// Semitones to add to move this key to C major / A minor (in -5..=6).
+    pub fn transpose_to_c(&self) -> i32 {
+        // The major tonic of `sharps` sharps lies 7 semitones (a fifth) per sharp above C.
+        let tonic = (i32::from(self.sharps) * 7).rem_euclid(12);
+        wrap_semitones(-tonic)
+    }
+}
+
+/// Scales for key lock: the one list the CLI (`--scale`), the plugin's Scale parameter and the
+/// editor use. The model learns in C major / A minor; each scale names the tonic of its mode
+/// inside that frame, so the model's diatonic output lands in the right mode.
+///
+/// The order and the `id`s are the plugin parameter's (saved in projects and automation):
+/// never reorder; add new scales at the end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[cfg_attr(feature = "plugin", derive(Enum))]
 pub enum Scale {
     /// Ionian.
+    #[cfg_attr(feature = "plugin", id = "major")]
     Major,
     /// Natural minor (aeolian).
+    #[cfg_attr(feature = "plugin", id = "minor")]
     Minor,
-    /// Harmonic minor.
-    HarmonicMinor,
     /// Dorian.
+    #[cfg_attr(feature = "plugin", id = "dorian")]
     Dorian,
-    /// Phrygian.
-    Phrygian,
-    /// Lydian.
-    Lydian,
     /// Mixolydian.
+    #[cfg_attr(feature = "plugin", id = "mixolydian")]
     Mixolydian,
-    /// Locrian.
-    Locrian,
+    /// Harmonic minor.
+    #[cfg_attr(feature = "plugin", id = "harmonic-minor", name = "Harmonic minor")]
+    HarmonicMinor,
     /// Major pentatonic.
+    #[cfg_attr(feature = "plugin", id = "major-pentatonic", name = "Major pentatonic")]
     MajorPentatonic,
     /// Minor pentatonic.
+    #[cfg_attr(feature = "plugin", id = "minor-pentatonic", name = "Minor pentatonic")]
     MinorPentatonic,
+    /// Phrygian.
+    #[cfg_attr(feature = "plugin", id = "phrygian")]
+    Phrygian,
+    /// Lydian.
+    #[cfg_attr(feature = "plugin", id = "lydian")]
+    Lydian,
     /// No lock: all twelve pitch classes.
+    #[cfg_attr(feature = "plugin", id = "chromatic", name = "Chromatic (off)")]
     Chromatic,
+    /// Locrian.
+    #[cfg_attr(feature = "plugin", id = "locrian")]
+    Locrian,
 }
 
 impl Scale {
@@ -101,7 +154,7 @@ pub fn key_signature(root: u8, scale: Scale) -> Option<KeySignature> {
     // The relative major's tonic lies `frame_tonic` below this mode's tonic.
     let major = (i32::from(root % 12) - i32::from(scale.frame_tonic())).rem_euclid(12);
     // A fifth (7 semitones) per sharp, and 7 is its own inverse modulo 12; six sharps rather
-    // than six flats for F#/Gb major (as `KeySignature::from_tonic`).
+    // than six flats for F#/Gb major.
     let sharps = (major * 7).rem_euclid(12);
     let sharps = if sharps > 6 { sharps - 12 } else { sharps };
     Some(KeySignature { sharps: sharps as i8, minor: scale.frame_tonic() == 9 })
@@ -136,5 +189,19 @@ mod tests {
             assert_eq!(key_signature(root, scale), Some(KeySignature { sharps, minor }), "{root} {scale:?}");
         }
         assert_eq!(key_signature(0, Scale::Chromatic), None);
+        assert_eq!(key_signature(11, Scale::Locrian), Some(KeySignature { sharps: 0, minor: false }));
+    }
+
+    #[test]
+    fn key_signatures_move_back_to_c() {
+        for root in 0..12 {
+            let major = key_signature(root, Scale::Major).unwrap();
+            assert_eq!(major.transpose_to_c(), wrap_semitones(-i32::from(root)));
+            let minor = key_signature(root, Scale::Minor).unwrap();
+            // A minor key moves to A minor: its relative major to C.
+            assert_eq!(minor.transpose_to_c(), wrap_semitones(9 - i32::from(root)));
+        }
+        assert_eq!(KeySignature { sharps: 1, minor: false }.transpose_to_c(), -5);
+        assert_eq!(KeySignature { sharps: -3, minor: true }.transpose_to_c(), 3);
     }
 }

@@ -24,13 +24,12 @@ use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp};
 
-use super::params::{NeumeParams, SavedMelody, LATENT_KNOBS};
+use super::params::{NeumeParams, LATENT_KNOBS};
+use super::state::SavedMelody;
 use super::shared::{Command, WorkerLink};
 use crate::encoding::Note;
-use crate::generate::Rng;
-use crate::ratings::Ratings;
-use actions::HistoryEntry;
-use drag_out::{DragOut, DragOutcome};
+use actions::{Actions, Message};
+use files::Files;
 use file_browser::{FileBrowser, Outcome, Purpose};
 
 
@@ -55,23 +54,13 @@ pub struct NeumeEditor {
     params: Arc<NeumeParams>,
     shared: Arc<WorkerLink>,
     gui: Option<GuiContext>,
-    history: Vec<HistoryEntry>,
-    /// Index of the entry shown, in `history`.
-    cursor: usize,
-    ratings: Option<Ratings>,
-    /// Model the ratings were loaded (or tried to be loaded) for: the file is read once per
-    /// model, not every frame.
-    ratings_model: Option<String>,
+    /// The buttons: history, ratings.
+    actions: Actions,
+    /// Save .mid and drag-out.
+    files: Files,
     browser: Option<FileBrowser>,
-    /// Last folder used to save or load.
-    last_dir: PathBuf,
-    /// An X11 drag in progress (its own thread).
-    drag: Option<DragOut>,
-    /// How the last Windows/macOS drag ended, set by the drag's callback.
-    native_drag: Arc<parking_lot::Mutex<Option<DragOutcome>>>,
     /// The last message for the user (file saved, rating stored, …) and whether it is an error.
-    message: Option<(String, bool)>,
-    rng: Rng,
+    message: Option<Message>,
     /// The size saved with the project, to take when the window opens: the host creates the
     /// editor before it restores the project, so the window opens at the default size.
     restore_size: Option<(u32, u32)>,
@@ -79,67 +68,69 @@ pub struct NeumeEditor {
 
 impl NeumeEditor {
     fn new(params: Arc<NeumeParams>, shared: Arc<WorkerLink>) -> NeumeEditor {
-        let last_dir = files::read_settings().unwrap_or_else(|| dirs::home_dir().unwrap_or_else(std::env::temp_dir));
-        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
         NeumeEditor {
+            actions: Actions::new(params.clone(), shared.clone()),
+            files: Files::new(params.clone(), shared.telemetry.clone()),
             params,
             shared,
             gui: None,
-            history: Vec::new(),
-            cursor: 0,
-            ratings: None,
-            ratings_model: None,
             browser: None,
-            last_dir,
-            drag: None,
-            native_drag: Arc::default(),
             message: None,
-            rng: Rng::new(seed),
             restore_size: None,
+        }
+    }
+
+    /// Shows `message`, if there is one, in place of the last.
+    fn say(&mut self, message: Option<Message>) {
+        if message.is_some() {
+            self.message = message;
         }
     }
 
     fn toolbar(&mut self, ui: &mut Ui, setter: &ParamSetter) {
         ui.horizontal_wrapped(|ui| {
             if ui.button("Generate").on_hover_text("A new melody: new seed, new latent point (steered by your ratings)").clicked() {
-                self.generate(setter);
+                self.actions.generate(setter);
             }
             if ui.button("Mutate").on_hover_text("A small random step of the latent knobs").clicked() {
-                self.mutate(setter);
+                self.actions.mutate(setter);
             }
             ui.separator();
-            if ui.add_enabled(self.cursor > 0, egui::Button::new("Undo")).clicked() {
-                self.restore(self.cursor - 1, setter);
+            if ui.add_enabled(self.actions.cursor > 0, egui::Button::new("Undo")).clicked() {
+                self.actions.restore(self.actions.cursor - 1, setter);
             }
-            if ui.add_enabled(self.cursor + 1 < self.history.len(), egui::Button::new("Redo")).clicked() {
-                self.restore(self.cursor + 1, setter);
+            if ui.add_enabled(self.actions.cursor + 1 < self.actions.history.len(), egui::Button::new("Redo")).clicked() {
+                self.actions.restore(self.actions.cursor + 1, setter);
             }
             ui.separator();
             if ui.button("Like").clicked() {
-                self.rate(1);
+                let message = self.actions.rate(1);
+                self.say(message);
             }
             if ui.button("Dislike").clicked() {
-                self.rate(-1);
+                let message = self.actions.rate(-1);
+                self.say(message);
             }
             ui.separator();
             if ui.button("Load model…").clicked() {
-                let dir = self.params.model_path.read().as_ref().and_then(|p| PathBuf::from(p).parent().map(PathBuf::from)).unwrap_or_else(|| self.last_dir.clone());
+                let dir = self.params.model_path.read().as_ref().and_then(|p| PathBuf::from(p).parent().map(PathBuf::from)).unwrap_or_else(|| self.files.last_dir.clone());
                 self.browser = Some(FileBrowser::new(Purpose::LoadModel, dir, String::new()));
             }
             if ui.button("Save .mid…").clicked() {
-                self.browser = Some(FileBrowser::new(Purpose::SaveMidi, self.last_dir.clone(), self.file_name()));
+                self.browser = Some(FileBrowser::new(Purpose::SaveMidi, self.files.last_dir.clone(), self.files.file_name()));
             }
         });
     }
 
     /// The drag handle, at the right end of the title row.
     fn drag_handle(&mut self, ui: &mut Ui, frame: &nice_plug_egui::Frame) {
-        let label = if self.drag.is_some() { "Dragging…" } else { "Drag MIDI" };
+        let label = if self.files.dragging() { "Dragging…" } else { "Drag MIDI" };
         let handle = ui
             .add(egui::Button::new(RichText::new(label).strong()).sense(egui::Sense::click_and_drag()))
             .on_hover_text("Drag the melody into a track as a .mid file");
-        if handle.drag_started() && self.drag.is_none() {
-            self.start_drag(frame);
+        if handle.drag_started() && !self.files.dragging() {
+            let message = self.files.start_drag(frame);
+            self.say(message);
         }
     }
 
@@ -178,10 +169,12 @@ impl NeumeEditor {
             group(ui, "Morph", 290.0, |ui| {
                 ui.horizontal(|ui| {
                     if ui.button("Store A").clicked() {
-                        self.store(false, setter);
+                        let message = self.actions.store(false, setter);
+                        self.say(message);
                     }
                     if ui.button("Store B").clicked() {
-                        self.store(true, setter);
+                        let message = self.actions.store(true, setter);
+                        self.say(message);
                     }
                     let stored = |x: bool| if x { "stored" } else { "empty" };
                     ui.label(RichText::new(format!("A {}, B {}", stored(p.point_a.read().is_some()), stored(p.point_b.read().is_some()))).color(DIM));
@@ -194,14 +187,16 @@ impl NeumeEditor {
 
     fn ratings_row(&mut self, ui: &mut Ui) {
         let latent_size = self.params.melody.read().as_ref().map_or(0, |m| m.latent.len());
-        let counts = self.ratings().map(|r| r.counts(latent_size));
+        let counts = self.actions.ratings().map(|r| r.counts(latent_size));
+        let error = self.actions.take_ratings_error();
+        self.say(error);
         ui.horizontal(|ui| {
             match counts {
                 Some((0, 0)) | None => ui.label(RichText::new("No ratings yet: Generate draws from the model's prior").color(DIM)),
                 Some((likes, dislikes)) => ui.label(format!("{} ratings shape Generate ({likes} liked, {dislikes} disliked)", likes + dislikes)),
             };
             if counts.is_some_and(|c| c != (0, 0)) && ui.small_button("Reset ratings").clicked() {
-                let result = self.ratings().map(|r| r.reset());
+                let result = self.actions.ratings().map(|r| r.reset());
                 if let Some(Err(e)) = result {
                     self.message = Some((e.to_string(), true));
                 }
@@ -213,15 +208,15 @@ impl NeumeEditor {
         let mut clicked = None;
         egui::ScrollArea::horizontal().id_salt("history").show(ui, |ui| {
             ui.horizontal(|ui| {
-                for (i, h) in self.history.iter().enumerate() {
-                    if piano_roll::thumbnail(ui, &h.melody.notes, h.melody.len_steps, i == self.cursor).on_hover_text(format!("seed {}", h.request.seed)).clicked() {
+                for (i, h) in self.actions.history.iter().enumerate() {
+                    if piano_roll::thumbnail(ui, &h.melody.notes, h.melody.len_steps, i == self.actions.cursor).on_hover_text(format!("seed {}", h.request.seed)).clicked() {
                         clicked = Some(i);
                     }
                 }
             });
         });
         if let Some(i) = clicked {
-            self.restore(i, setter);
+            self.actions.restore(i, setter);
         }
     }
 
@@ -269,10 +264,11 @@ impl NiceEguiApp for NeumeEditor {
             }
         }
         let setter = gui.param_setter();
-        self.poll_drag();
+        let message = self.files.poll_drag();
+        self.say(message);
         let saved = self.params.melody.read().clone();
         if let Some(s) = &saved {
-            self.track_history(s);
+            self.actions.track_history(s);
         }
         egui::Frame::NONE.inner_margin(10.0).show(ui, |ui| {
             ui.horizontal(|ui| {
@@ -292,7 +288,10 @@ impl NiceEguiApp for NeumeEditor {
                                 self.shared.send(Command::LoadModel(path.clone()));
                                 self.message = Some((format!("Loading {}…", path.display()), false));
                             }
-                            Purpose::SaveMidi => self.save_midi(path),
+                            Purpose::SaveMidi => {
+                                let message = self.files.save_midi(path);
+                                self.say(message);
+                            }
                         }
                     }
                 }
@@ -307,7 +306,7 @@ impl NiceEguiApp for NeumeEditor {
             let octave = 12 * self.params.octave.value();
             let shown: Vec<Note> = melody.notes.iter().map(|n| Note { pitch: (i32::from(n.pitch) + octave).clamp(0, 127) as u8, ..*n }).collect();
             let playhead = self.shared.telemetry.position_steps.load(Ordering::Relaxed);
-            piano_roll::piano_roll(ui, Vec2::new(width, height), &shown, len, self.params.key_root.value().clamp(0, 11) as u8, self.params.scale.value().scale(), Some(playhead));
+            piano_roll::piano_roll(ui, Vec2::new(width, height), &shown, len, self.params.key_root.value().clamp(0, 11) as u8, self.params.scale.value(), Some(playhead));
             self.history_strip(ui, &setter);
             ui.add_space(4.0);
             self.controls(ui, &setter);
@@ -322,13 +321,6 @@ impl NiceEguiApp for NeumeEditor {
     fn resized(&mut self, new_size: nice_plug_egui::baseview::WindowSize) {
         *self.params.editor_size.write() = (new_size.logical.width.round() as u32, new_size.logical.height.round() as u32);
     }
-}
-
-/// Sets a parameter from the editor as one gesture (so the host records automation).
-fn set<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
-    setter.begin_set_parameter(param);
-    setter.set_parameter(param, value);
-    setter.end_set_parameter(param);
 }
 
 /// A titled group of controls, `width` wide.

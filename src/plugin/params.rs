@@ -8,13 +8,11 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
-use serde::{Deserialize, Serialize};
 
 use super::audio_thread::PlaySettings;
-use super::handoff::MAX_NOTES;
+use super::state::SavedMelody;
 use super::wake::Wake;
-use crate::encoding::{Melody, Note};
-use crate::generate::Scale;
+use crate::theory::{self, Scale};
 
 /// The editor's size in logical pixels until the user resizes it.
 pub const DEFAULT_EDITOR_SIZE: (u32, u32) = (900, 680);
@@ -24,119 +22,6 @@ pub const LATENT_KNOBS: usize = 8;
 
 /// Range of a latent knob, in standard deviations along its direction.
 pub const KNOB_RANGE: f32 = 3.0;
-
-/// Key names for the key-root parameter.
-const KEY_NAMES: [&str; 12] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
-
-/// The scale parameter: the key lock applied while sampling.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ScaleChoice {
-    #[id = "major"]
-    Major,
-    #[id = "minor"]
-    Minor,
-    #[id = "dorian"]
-    Dorian,
-    #[id = "mixolydian"]
-    Mixolydian,
-    #[id = "harmonic-minor"]
-    #[name = "Harmonic minor"]
-    HarmonicMinor,
-    #[id = "major-pentatonic"]
-    #[name = "Major pentatonic"]
-    MajorPentatonic,
-    #[id = "minor-pentatonic"]
-    #[name = "Minor pentatonic"]
-    MinorPentatonic,
-    #[id = "phrygian"]
-    Phrygian,
-    #[id = "lydian"]
-    Lydian,
-    #[id = "chromatic"]
-    #[name = "Chromatic (off)"]
-    Chromatic,
-}
-
-impl ScaleChoice {
-    /// The sampling scale.
-    pub fn scale(self) -> Scale {
-        match self {
-            ScaleChoice::Major => Scale::Major,
-            ScaleChoice::Minor => Scale::Minor,
-            ScaleChoice::Dorian => Scale::Dorian,
-            ScaleChoice::Mixolydian => Scale::Mixolydian,
-            ScaleChoice::HarmonicMinor => Scale::HarmonicMinor,
-            ScaleChoice::MajorPentatonic => Scale::MajorPentatonic,
-            ScaleChoice::MinorPentatonic => Scale::MinorPentatonic,
-            ScaleChoice::Phrygian => Scale::Phrygian,
-            ScaleChoice::Lydian => Scale::Lydian,
-            ScaleChoice::Chromatic => Scale::Chromatic,
-        }
-    }
-}
-
-/// Layout version of [`SavedMelody`] this build writes. 1: saved before the field existed.
-pub const STATE_VERSION: u32 = 2;
-
-/// A melody as stored in the project, with the key of the request that made it.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-pub struct SavedMelody {
-    /// [`STATE_VERSION`] of the Neume that saved it (1 if absent).
-    #[serde(default = "state_version_1")]
-    pub version: u32,
-    /// The worker's request key (see `worker_thread::Request::key`): when the parameters
-    /// still give this key, the melody is played as stored, not generated again.
-    pub key: u64,
-    /// Loop length in 16th steps.
-    pub len_steps: u32,
-    /// `[pitch, start_step, len_steps]` per note.
-    pub notes: Vec<[u32; 3]>,
-    /// The latent point it was generated from.
-    pub latent: Vec<f32>,
-}
-
-fn state_version_1() -> u32 {
-    1
-}
-
-impl SavedMelody {
-    /// Stores `melody`, made by the request with `key` from the latent point `latent`.
-    pub fn new(key: u64, melody: &Melody, latent: Vec<f32>) -> SavedMelody {
-        let notes = melody.notes.iter().map(|n| [u32::from(n.pitch), n.start_step, n.len_steps]).collect();
-        SavedMelody { version: STATE_VERSION, key, len_steps: melody.len_steps, notes, latent }
-    }
-
-    /// Why a restored melody cannot be played as stored, if it cannot: Neume plays at most
-    /// 16 bars, notes on MIDI pitches inside the loop. (State from a newer Neume that passes
-    /// plays as stored.)
-    pub fn check(&self) -> Result<(), String> {
-        let newer = if self.version > STATE_VERSION { format!(" (saved by a newer Neume, state version {})", self.version) } else { String::new() };
-        if self.len_steps == 0 || self.len_steps as usize > MAX_NOTES {
-            return Err(format!("the project's melody is {} 16ths long, outside 1..={MAX_NOTES}{newer}", self.len_steps));
-        }
-        if self.notes.len() > self.len_steps as usize {
-            return Err(format!("the project's melody has {} notes in {} 16ths{newer}", self.notes.len(), self.len_steps));
-        }
-        if let Some([pitch, start, len]) = self.notes.iter().find(|&&[pitch, start, len]| pitch > 127 || len == 0 || start >= self.len_steps || len > self.len_steps) {
-            return Err(format!("the project's melody has a note it cannot play (pitch {pitch}, step {start}, length {len}){newer}"));
-        }
-        Ok(())
-    }
-
-    /// The stored melody, bounded as [`SavedMelody::check`] requires (longer loops cut to 16
-    /// bars, notes outside dropped), so that nothing stored can make it unbounded.
-    pub fn melody(&self) -> Melody {
-        let len_steps = self.len_steps.min(MAX_NOTES as u32);
-        let notes = self
-            .notes
-            .iter()
-            .take(MAX_NOTES)
-            .filter(|&&[pitch, start, _]| pitch <= 127 && start < len_steps)
-            .map(|&[pitch, start_step, len_steps]| Note { pitch: pitch as u8, start_step, len_steps: len_steps.clamp(1, MAX_NOTES as u32) })
-            .collect();
-        Melody { notes, len_steps }
-    }
-}
 
 /// All parameters, and the state saved with the project beside them.
 #[derive(Params)]
@@ -172,7 +57,7 @@ pub struct NeumeParams {
     pub key_root: IntParam,
     /// Key lock.
     #[id = "scale"]
-    pub scale: EnumParam<ScaleChoice>,
+    pub scale: EnumParam<Scale>,
     /// Octave shift at playback.
     #[id = "oct"]
     pub octave: IntParam,
@@ -231,7 +116,7 @@ impl NeumeParams {
             w.wake();
         });
         let w = wake;
-        let on_scale: Arc<dyn Fn(ScaleChoice) + Send + Sync> = Arc::new(move |_| {
+        let on_scale: Arc<dyn Fn(Scale) + Send + Sync> = Arc::new(move |_| {
             w.wake();
         });
         let knob = |i: usize| {
@@ -258,10 +143,10 @@ impl NeumeParams {
             seed: IntParam::new("Seed", 1, IntRange::Linear { min: 0, max: 99_999 }).with_callback(on_i32.clone()),
             bars: IntParam::new("Bars", 4, IntRange::Linear { min: 1, max: 16 }).with_callback(on_i32.clone()),
             key_root: IntParam::new("Key", 0, IntRange::Linear { min: 0, max: 11 })
-                .with_value_to_string(Arc::new(|v| KEY_NAMES[v.clamp(0, 11) as usize].to_string()))
-                .with_string_to_value(Arc::new(|s| crate::generate::parse_key(s).map(i32::from)))
+                .with_value_to_string(Arc::new(|v| theory::key_name(v.clamp(0, 11) as u8).to_string()))
+                .with_string_to_value(Arc::new(|s| theory::parse_key(s).map(i32::from)))
                 .with_callback(on_i32),
-            scale: EnumParam::new("Scale", ScaleChoice::Chromatic).with_callback(on_scale),
+            scale: EnumParam::new("Scale", Scale::Chromatic).with_callback(on_scale),
             octave: IntParam::new("Octave", 0, IntRange::Linear { min: -2, max: 2 }),
             velocity: IntParam::new("Velocity", 100, IntRange::Linear { min: 1, max: 127 }),
             gate: FloatParam::new("Gate", 0.9, FloatRange::Linear { min: 0.05, max: 1.0 })

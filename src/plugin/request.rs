@@ -1,10 +1,14 @@
-//! Everything that decides a melody, read from the parameters at one moment, and its stable
-//! key: equal requests make equal melodies, so a stored melody whose key the parameters still
-//! give is played as stored.
+//! Everything that decides a melody, read from the parameters at one moment ([`Request::read`]),
+//! written back to them ([`Request::apply`], its inverse, for the editor's actions), and its
+//! stable key: equal requests make equal melodies.
+
+use nice_plug::prelude::{Enum, Param, ParamSetter};
 
 use super::params::{NeumeParams, LATENT_KNOBS};
-use crate::generate::{draw_latent, GenerateOptions, Rng};
+use crate::generate::{draw_latent, GenerateOptions};
+use crate::rng::Rng;
 use crate::runtime;
+use crate::theory::Scale;
 
 
 /// Everything that decides a melody, read from the parameters at one moment.
@@ -37,7 +41,6 @@ pub struct Request {
 impl Request {
     /// Reads the parameters and the stored points.
     pub fn read(params: &NeumeParams) -> Request {
-        use nice_plug::prelude::Enum;
         Request {
             knobs: params.knobs(),
             variation: params.variation.value(),
@@ -51,6 +54,36 @@ impl Request {
             base_point: params.base_point.read().clone(),
             model_path: params.model_path.read().clone(),
         }
+    }
+
+    /// The request with its values as the parameters will hold them (step sizes, float
+    /// rounding), so its key is the one the parameters give once the host has applied it.
+    pub fn as_held_by(mut self, params: &NeumeParams) -> Request {
+        let held = |param: &nice_plug::prelude::FloatParam, v: f32| param.preview_plain(param.preview_normalized(v));
+        for (k, param) in self.knobs.iter_mut().zip(params.knob_params()) {
+            *k = held(param, *k);
+        }
+        self.variation = held(&params.variation, self.variation);
+        self.morph = held(&params.morph, self.morph);
+        self
+    }
+
+    /// Writes the request into the parameters (GUI thread): the stored points at once, the
+    /// automatable values through the host as one gesture each. [`Request::read`] then gives
+    /// this request back.
+    pub fn apply(&self, params: &NeumeParams, setter: &ParamSetter) {
+        *params.base_point.write() = self.base_point.clone();
+        *params.point_a.write() = self.point_a.clone();
+        *params.point_b.write() = self.point_b.clone();
+        for (param, value) in params.knob_params().into_iter().zip(self.knobs) {
+            set_as_gesture(setter, param, value);
+        }
+        set_as_gesture(setter, &params.variation, self.variation);
+        set_as_gesture(setter, &params.bars, self.bars as i32);
+        set_as_gesture(setter, &params.key_root, i32::from(self.key_root));
+        set_as_gesture(setter, &params.scale, Scale::from_index(self.scale_index));
+        set_as_gesture(setter, &params.morph, self.morph);
+        set_as_gesture(setter, &params.seed, self.seed as i32);
     }
 
     /// The A↔B points when both are stored.
@@ -117,7 +150,7 @@ impl Request {
             seed: self.seed,
             temperature: Some(info.temperature * self.variation.max(0.0)),
             key_root: self.key_root,
-            scale: Some(super::params::ScaleChoice::from_index(self.scale_index).scale()),
+            scale: Some(Scale::from_index(self.scale_index)),
             latent: self.latent(info),
         }
     }
@@ -148,6 +181,13 @@ impl Fnv {
     }
 }
 
+/// Sets a parameter from the editor as one gesture (so the host records automation).
+pub fn set_as_gesture<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
+    setter.begin_set_parameter(param);
+    setter.set_parameter(param, value);
+    setter.end_set_parameter(param);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,3 +207,4 @@ mod tests {
         assert_ne!(k, Request { base_point: Some(vec![0.5; 4]), ..base.clone() }.key());
     }
 }
+

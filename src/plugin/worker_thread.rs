@@ -15,7 +15,8 @@ use crossbeam_channel::Receiver;
 
 use super::handoff::{MelodySender, PlayMelody};
 use super::models::{self, SharedGenerator};
-use super::params::{NeumeParams, SavedMelody, STATE_VERSION};
+use super::params::NeumeParams;
+use super::state::{SavedMelody, STATE_VERSION};
 use super::shared::{Command, WorkerLink};
 use crate::generate::generate;
 use crate::runtime;

@@ -7,7 +7,7 @@ use std::time::Instant;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use neume::generate::Rng;
+use neume::rng::Rng;
 
 use crate::data::{one_hot, random_windows};
 use crate::device::{describe, memory_reserved_mib};

@@ -7,7 +7,7 @@
 //! be told apart by these features; real tunes against other real tunes are the floor.
 
 use neume::encoding::{Melody, STEPS_PER_BAR};
-use neume::generate::Rng;
+use neume::rng::Rng;
 
 /// Interval class of a pitch move: ≤ −5, −4..−3, −2..−1, 0, 1..2, 3..4, ≥ 5 semitones.
 fn interval_class(interval: i32) -> usize {

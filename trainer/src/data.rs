@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 
 use neume::encoding::{centring_octave_shift, Melody, Token, PITCH_HIGH, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE};
-use neume::generate::Rng;
-use neume::midi::{self, wrap_semitones, MidiMelody};
+use neume::rng::Rng;
+use neume::midi::{self, MidiMelody};
+use neume::theory::wrap_semitones;
 
 /// A tune read from disk, moved into the C major / A minor frame.
 #[derive(Clone, Debug)]

@@ -7,7 +7,7 @@
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
-use neume::generate::Rng;
+use neume::rng::Rng;
 
 use crate::data::{one_hot, random_windows};
 use crate::model::{step_features_batch, ModelShape, Vae};

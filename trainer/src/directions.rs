@@ -117,7 +117,7 @@ pub fn metadata(directions: &[(f32, Vec<f32>)]) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use neume::generate::Rng;
+    use neume::rng::Rng;
 
     #[test]
     fn finds_the_axes_of_a_known_distribution() {

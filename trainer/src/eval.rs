@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use neume::encoding::{Melody, STEPS_PER_BAR};
-use neume::generate::{generate, GenerateOptions, Rng};
+use neume::generate::{generate, GenerateOptions};
+use neume::rng::Rng;
 use neume::runtime::Generator;
 
 use crate::classifier::ungrouped;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use neume::encoding::{Melody, Note, Token};
-use neume::generate::Rng;
+use neume::rng::Rng;
 
 /// Successor counts of an order-2 chain over events `E`.
 struct Chain<E> {

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use neume::encoding::Melody;
-use neume::generate::Rng;
+use neume::rng::Rng;
 
 /// Names of the features, in the order of [`features`].
 pub const FEATURE_NAMES: [&str; 9] = [

@@ -12,7 +12,8 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use neume::encoding::{step_features, step_input, Melody, Token, VOCAB_SIZE};
-use neume::generate::{Rng, Sampler};
+use neume::generate::Sampler;
+use neume::rng::Rng;
 use neume::model_file::meta;
 
 use crate::data::{self, Window};

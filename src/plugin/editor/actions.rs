@@ -1,14 +1,19 @@
 //! What the editor's buttons do: Generate, Mutate, Store A/B, Undo/Redo through the history,
 //! and ratings. Each action that makes a melody is one request to the worker (see
-//! [`NeumeEditor::act`]).
+//! [`Actions::act`]). GUI thread. The editor's layout (`editor.rs`) owns an [`Actions`] and
+//! shows the messages its methods return; this file never reaches back into the layout.
+
+use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
-use super::{set, NeumeEditor};
 use crate::encoding::Melody;
-use crate::generate::Rng;
-use crate::plugin::params::{SavedMelody, ScaleChoice, KNOB_RANGE, LATENT_KNOBS};
-use crate::plugin::request::Request;
+use crate::plugin::params::NeumeParams;
+use crate::plugin::shared::WorkerLink;
+use crate::rng::Rng;
+use crate::plugin::params::{KNOB_RANGE, LATENT_KNOBS};
+use crate::plugin::state::SavedMelody;
+use crate::plugin::request::{set_as_gesture, Request};
 use crate::ratings::{self, Ratings};
 
 /// Melodies kept for undo/redo.
@@ -16,6 +21,25 @@ const HISTORY_LEN: usize = 50;
 
 /// Standard deviation of a Mutate step on each latent knob.
 const MUTATE_STEP: f32 = 0.35;
+
+/// A line for the user (rating stored, …) and whether it is an error.
+pub(super) type Message = (String, bool);
+
+/// The buttons' state: the history, the ratings, the editor's own random numbers.
+pub(super) struct Actions {
+    params: Arc<NeumeParams>,
+    shared: Arc<WorkerLink>,
+    pub(super) history: Vec<HistoryEntry>,
+    /// Index of the entry shown, in `history`.
+    pub(super) cursor: usize,
+    ratings: Option<Ratings>,
+    /// Model the ratings were loaded (or tried to be loaded) for: the file is read once per
+    /// model, not every frame.
+    ratings_model: Option<String>,
+    /// Why the ratings file could not be read, until shown.
+    ratings_error: Option<String>,
+    rng: Rng,
+}
 
 /// One melody of the history: the parameter values that make it, and its notes for the
 /// thumbnail. Restoring it sets the parameters back; the worker makes the same melody again.
@@ -28,7 +52,17 @@ pub(super) struct HistoryEntry {
     pub(super) melody: Melody,
 }
 
-impl NeumeEditor {
+impl Actions {
+    pub(super) fn new(params: Arc<NeumeParams>, shared: Arc<WorkerLink>) -> Actions {
+        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
+        Actions { params, shared, history: Vec::new(), cursor: 0, ratings: None, ratings_model: None, ratings_error: None, rng: Rng::new(seed) }
+    }
+
+    /// Why the ratings could not be loaded, once.
+    pub(super) fn take_ratings_error(&mut self) -> Option<Message> {
+        self.ratings_error.take().map(|e| (e, true))
+    }
+
     /// The key of the current model's ratings: its id once the worker has loaded it.
     pub(super) fn model_name(&self) -> String {
         let id = self.shared.status.lock().model_id.clone();
@@ -44,7 +78,7 @@ impl NeumeEditor {
                 Some(path) => match Ratings::load(&path, &model) {
                     Ok(r) => Some(r),
                     Err(e) => {
-                        self.message = Some((e.to_string(), true));
+                        self.ratings_error = Some(e.to_string());
                         None
                     }
                 },
@@ -84,29 +118,10 @@ impl NeumeEditor {
     /// worker takes the whole request at once (see `WorkerLink::act`): the host applies the
     /// parameter changes later, and a melody from a mix of old and new values must never
     /// be made, nor enter the history.
-    pub(super) fn act(&mut self, mut request: Request, setter: &ParamSetter) {
-        let p = &self.params;
-        // The values as the parameters will hold them (step sizes, float rounding), so the
-        // request's key is the one the parameters give once the host has applied them.
-        let held = |param: &FloatParam, v: f32| param.preview_plain(param.preview_normalized(v));
-        for (k, param) in request.knobs.iter_mut().zip(p.knob_params()) {
-            *k = held(param, *k);
-        }
-        request.variation = held(&p.variation, request.variation);
-        request.morph = held(&p.morph, request.morph);
+    pub(super) fn act(&mut self, request: Request, setter: &ParamSetter) {
+        let request = request.as_held_by(&self.params);
         self.shared.act(request.clone());
-        *p.base_point.write() = request.base_point.clone();
-        *p.point_a.write() = request.point_a.clone();
-        *p.point_b.write() = request.point_b.clone();
-        for (param, value) in p.knob_params().into_iter().zip(request.knobs) {
-            set(setter, param, value);
-        }
-        set(setter, &p.variation, request.variation);
-        set(setter, &p.bars, request.bars as i32);
-        set(setter, &p.key_root, i32::from(request.key_root));
-        set(setter, &p.scale, ScaleChoice::from_index(request.scale_index));
-        set(setter, &p.morph, request.morph);
-        set(setter, &p.seed, request.seed as i32);
+        request.apply(&self.params, setter);
     }
 
     /// Generate: a new seed and a new base point, drawn near liked melodies and away from
@@ -127,14 +142,14 @@ impl NeumeEditor {
     pub(super) fn mutate(&mut self, setter: &ParamSetter) {
         for param in self.params.knob_params() {
             let value = (param.value() + MUTATE_STEP * self.rng.normal() as f32).clamp(-KNOB_RANGE, KNOB_RANGE);
-            set(setter, param, value);
+            set_as_gesture(setter, param, value);
         }
     }
 
     /// Store A/B: keeps the current latent point. Once both exist the morph knob glides
     /// between them; the knobs are zeroed and the morph set so that what plays does not change.
-    pub(super) fn store(&mut self, b: bool, setter: &ParamSetter) {
-        let Some(latent) = self.params.melody.read().as_ref().map(|m| m.latent.clone()) else { return };
+    pub(super) fn store(&mut self, b: bool, setter: &ParamSetter) -> Option<Message> {
+        let latent = self.params.melody.read().as_ref().map(|m| m.latent.clone())?;
         let mut request = self.shared.current_request(&self.params);
         if b {
             request.point_b = Some(latent);
@@ -146,19 +161,19 @@ impl NeumeEditor {
             request.morph = if b { 1.0 } else { 0.0 };
         }
         self.act(request, setter);
-        self.message = Some((format!("Stored the current melody's latent point as {}", if b { "B" } else { "A" }), false));
+        Some((format!("Stored the current melody's latent point as {}", if b { "B" } else { "A" }), false))
     }
 
-    pub(super) fn rate(&mut self, rating: i8) {
-        let Some((latent, seed)) = self.params.melody.read().as_ref().map(|m| (m.latent.clone(), self.params.seed.value().max(0) as u64)) else { return };
+    pub(super) fn rate(&mut self, rating: i8) -> Option<Message> {
+        let (latent, seed) = self.params.melody.read().as_ref().map(|m| (m.latent.clone(), self.params.seed.value().max(0) as u64))?;
         let result = match self.ratings() {
             Some(r) => r.add(rating, latent, seed).map_err(|e| e.to_string()),
             None => Err("no per-user data folder to store ratings in".into()),
         };
-        self.message = Some(match result {
+        Some(match result {
             Ok(()) => (if rating > 0 { "Liked: new melodies will lean towards this one".into() } else { "Disliked: new melodies will keep away from this one".into() }, false),
             Err(e) => (e, true),
-        });
+        })
     }
 }
 
