@@ -11,7 +11,7 @@ if ! python3 -c "import onnx, mido" 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check "onnx==1.23.2" "mido==1.3.3"
 fi
 
-export NEUME_ORT_LIB="$PWD/target/onnxruntime/libonnxruntime.so.1.31.1"
+export NEUME_ORT_LIB="$PWD/target/onnxruntime/libonnxruntime.so.$(tr -d '[:space:]' < scripts/onnxruntime.version)"
 # `cargo test` never builds the plugin's cdylib (target/debug/libneume.so), which the host
 # tests load: build every target first (same features as the tests, so nothing builds twice).
 cargo build --workspace --all-targets --locked

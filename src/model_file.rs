@@ -47,7 +47,7 @@ pub mod meta {
     pub const PITCH_COUNT: &str = "neume.pitch_count";
     /// Vocabulary, in index order: `rest,hold,48,49,…`.
     pub const VOCAB: &str = "neume.vocab";
-    /// `gan` or `vae`.
+    /// The model family: `vae`, the only one this version plays.
     pub const MODEL_KIND: &str = "neume.model_kind";
     /// Optional: the sampling temperature chosen on the validation set (default 1).
     pub const TEMPERATURE: &str = "neume.temperature";

@@ -1,6 +1,6 @@
 //! The user's ratings: liked and disliked latent points, kept in a per-user file so that they
-//! survive restarts and steer which melodies are drawn next. The trainer can read the same
-//! file (one JSON object per line) to fine-tune on the user's taste.
+//! survive restarts and steer which melodies are drawn next: one JSON object per line, keyed
+//! by the model's id. (`neume-train` does not read this file yet.)
 //!
 //! File: `<data dir>/neume/ratings.jsonl` (`$XDG_DATA_HOME` or `~/.local/share` on Linux,
 //! `%APPDATA%` on Windows, `~/Library/Application Support` on macOS); `NEUME_DATA_DIR`

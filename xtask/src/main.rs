@@ -5,8 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The ONNX Runtime version, defined once for the scripts and the bundler.
+const ORT_VERSION: &str = include_str!("../../scripts/onnxruntime.version");
+
 /// Files of the native runtime, as `scripts/fetch-onnxruntime.sh` leaves them.
-const RUNTIME_FILES: &[&str] = &["libonnxruntime.so.1.31.1", "LICENSE", "ThirdPartyNotices.txt"];
+fn runtime_files() -> [String; 3] {
+    [format!("libonnxruntime.so.{}", ORT_VERSION.trim()), "LICENSE".into(), "ThirdPartyNotices.txt".into()]
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,7 +34,7 @@ fn add_runtime(target: &Path) -> Result<(), String> {
     // the `neume` command line, not a standalone plugin, so it does not belong here.
     let _ = std::fs::remove_file(bundled.join("Neume"));
     let source = target.join("onnxruntime");
-    if !source.join(RUNTIME_FILES[0]).is_file() {
+    if !source.join(&runtime_files()[0]).is_file() {
         let status = Command::new("bash").arg("scripts/fetch-onnxruntime.sh").status().map_err(|e| format!("running scripts/fetch-onnxruntime.sh: {e}"))?;
         if !status.success() {
             eprintln!(
@@ -41,8 +46,8 @@ fn add_runtime(target: &Path) -> Result<(), String> {
     let destinations: Vec<PathBuf> = vec![bundled.join("onnxruntime"), bundled.join("Neume.vst3/Contents/x86_64-linux/onnxruntime")];
     for dest in &destinations {
         std::fs::create_dir_all(dest).map_err(|e| format!("creating {}: {e}", dest.display()))?;
-        for file in RUNTIME_FILES {
-            std::fs::copy(source.join(file), dest.join(file)).map_err(|e| format!("copying {} to {}: {e}", source.join(file).display(), dest.display()))?;
+        for file in runtime_files() {
+            std::fs::copy(source.join(&file), dest.join(&file)).map_err(|e| format!("copying {} to {}: {e}", source.join(&file).display(), dest.display()))?;
         }
         eprintln!("Added the ONNX Runtime library to {}", dest.display());
     }
