@@ -14,22 +14,39 @@ fn main() {
     let started = Instant::now();
     // NEUME_BENCH_MODEL: another model file to time instead of the default.
     let mut generator = match std::env::var_os("NEUME_BENCH_MODEL") {
-        Some(path) => neume::runtime::Generator::from_file(std::path::Path::new(&path)).expect("the model loads"),
+        Some(path) => neume::runtime::Generator::from_file(std::path::Path::new(&path))
+            .expect("the model loads"),
         None => neume::default_generator().expect("the default model loads"),
     };
-    println!("backend: {}; load + warm-up {:.1} ms", generator.backend(), started.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "backend: {}; load + warm-up {:.1} ms",
+        generator.backend(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
     let x = vec![0.0f32; generator.info().step_input()];
     let mut state = generator.start();
     let runs = 2000;
-    report("decoder step (batch 1)", "µs", time_runs(runs * 10, 1e6, |_| {
-        std::hint::black_box(generator.step(&x, &mut state).expect("model runs"));
-    }));
-    report("4-bar melody (64 steps + sampling)", "µs", time_runs(runs, 1e6, |seed| {
-        let options = GenerateOptions { seed, ..GenerateOptions::default() };
-        std::hint::black_box(generate(&mut generator, &options).expect("generates"));
-    }));
+    report(
+        "decoder step (batch 1)",
+        "µs",
+        time_runs(runs * 10, 1e6, |_| {
+            std::hint::black_box(generator.step(&x, &mut state).expect("model runs"));
+        }),
+    );
+    report(
+        "4-bar melody (64 steps + sampling)",
+        "µs",
+        time_runs(runs, 1e6, |seed| {
+            let options = GenerateOptions { seed, ..GenerateOptions::default() };
+            std::hint::black_box(generate(&mut generator, &options).expect("generates"));
+        }),
+    );
     let window = vec![neume::encoding::Token::Hold; generator.info().steps()];
-    report("encoder run (4-bar window)", "µs", time_runs(runs, 1e6, |_| {
-        std::hint::black_box(generator.encode(&window).expect("encoder runs"));
-    }));
+    report(
+        "encoder run (4-bar window)",
+        "µs",
+        time_runs(runs, 1e6, |_| {
+            std::hint::black_box(generator.encode(&window).expect("encoder runs"));
+        }),
+    );
 }

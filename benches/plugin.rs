@@ -25,25 +25,29 @@ use neume::encoding::{Melody, Note};
 use neume::generate::{generate, GenerateOptions};
 use neume::plugin::audio_thread::{PlaySettings, Sequencer, TransportInfo};
 use neume::plugin::handoff::PlayMelody;
-use neume::plugin::params::NeumeParams;
-use neume::plugin::state::SavedMelody;
 use neume::plugin::handoff::{self, MelodyReceiver};
+use neume::plugin::params::NeumeParams;
 use neume::plugin::request::Request;
 use neume::plugin::shared::WorkerLink;
+use neume::plugin::state::SavedMelody;
 use neume::plugin::worker_thread::WorkerHandle;
 use nice_plug::params::InternalParamMut;
 use stats::{report, time_runs};
 
 /// A 4-bar melody of 64 16th notes.
 fn sixteenths() -> Melody {
-    let notes = (0..64).map(|i| Note { pitch: 60 + (i % 12) as u8, start_step: i, len_steps: 1 }).collect();
+    let notes =
+        (0..64).map(|i| Note { pitch: 60 + (i % 12) as u8, start_step: i, len_steps: 1 }).collect();
     Melody { notes, len_steps: 64 }
 }
 
 /// The process's resident memory, in MiB (Linux; 0 elsewhere).
 fn rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
     kib.unwrap_or(0.0) / 1024.0
 }
 
@@ -60,7 +64,11 @@ fn main() {
         p.process(512, &Transport::playing_at(0.0, 120.0), &[]);
         instances.push(p);
         if n == 1 || n == 16 {
-            println!("{:<44} {:>8.1} MiB", format!("resident memory, {n} instance{}", if n == 1 { "" } else { "s" }), rss_mib() - before);
+            println!(
+                "{:<44} {:>8.1} MiB",
+                format!("resident memory, {n} instance{}", if n == 1 { "" } else { "s" }),
+                rss_mib() - before
+            );
         }
     }
     drop(instances);
@@ -72,7 +80,13 @@ fn main() {
     let mut events = 0usize;
     let times: Vec<f64> = (0..blocks)
         .map(|b| {
-            let t = TransportInfo { playing: true, tempo_bpm: Some(120.0), pos_beats: Some(b as f64 * 512.0 / 24_000.0), pos_samples: Some(b as i64 * 512), loop_beats: None };
+            let t = TransportInfo {
+                playing: true,
+                tempo_bpm: Some(120.0),
+                pos_beats: Some(b as f64 * 512.0 / 24_000.0),
+                pos_samples: Some(b as i64 * 512),
+                loop_beats: None,
+            };
             let start = Instant::now();
             seq.process(512, 48_000.0, &t, &settings, &mut |e| {
                 std::hint::black_box(e);
@@ -92,7 +106,8 @@ fn main() {
     let saved = SavedMelody::new(key, &melody, Vec::new());
     let mut plugin = Host::load();
     let mut state = plugin.state_json();
-    state["fields"]["melody"] = serde_json::Value::String(serde_json::to_string(&Some(saved)).unwrap());
+    state["fields"]["melody"] =
+        serde_json::Value::String(serde_json::to_string(&Some(saved)).unwrap());
     plugin.load_state_json(&state);
     plugin.activate(48_000.0, 512);
     let mut ledger = NoteLedger::default();
@@ -120,13 +135,22 @@ fn main() {
         times.push(start.elapsed().as_secs_f64() * 1e3);
         drop(p);
     }
-    eprintln!("instantiate + activate, each run (ms): {:?}", times.iter().map(|t| t.round()).collect::<Vec<_>>());
+    eprintln!(
+        "instantiate + activate, each run (ms): {:?}",
+        times.iter().map(|t| t.round()).collect::<Vec<_>>()
+    );
     report("instantiate + activate (first melody ready)", "ms", times);
 
     // Knob change → melody in the ring, with the real worker thread.
     let params = Arc::new(params);
     let (to_audio, mut from_worker) = handoff::channel();
-    let worker = WorkerHandle::spawn(params.clone(), shared.clone(), to_audio, neume::runtime::executable_dirs()).expect("worker starts");
+    let worker = WorkerHandle::spawn(
+        params.clone(),
+        shared.clone(),
+        to_audio,
+        neume::runtime::executable_dirs(),
+    )
+    .expect("worker starts");
     let wait = |from_worker: &mut MelodyReceiver| loop {
         if from_worker.latest().is_some() {
             return;
@@ -151,10 +175,21 @@ fn main() {
     let mut generator = neume::default_generator().expect("default model");
     let x = vec![0.0f32; generator.info().step_input()];
     let mut state = generator.start();
-    report("bare decoder step", "ms", time_runs(runs, 1e3, |_| {
-        std::hint::black_box(generator.step(&x, &mut state).expect("runs"));
-    }));
-    report("bare 4-bar generation (64 steps + sampling)", "ms", time_runs(runs, 1e3, |seed| {
-        std::hint::black_box(generate(&mut generator, &GenerateOptions { seed, ..Default::default() }).expect("generates"));
-    }));
+    report(
+        "bare decoder step",
+        "ms",
+        time_runs(runs, 1e3, |_| {
+            std::hint::black_box(generator.step(&x, &mut state).expect("runs"));
+        }),
+    );
+    report(
+        "bare 4-bar generation (64 steps + sampling)",
+        "ms",
+        time_runs(runs, 1e3, |seed| {
+            std::hint::black_box(
+                generate(&mut generator, &GenerateOptions { seed, ..Default::default() })
+                    .expect("generates"),
+            );
+        }),
+    );
 }

@@ -88,7 +88,9 @@ impl Token {
         match self {
             Token::Rest => REST_INDEX,
             Token::Hold => HOLD_INDEX,
-            Token::Note(pitch) => FIRST_NOTE_INDEX + usize::from(fold_into_range(pitch) - PITCH_LOW),
+            Token::Note(pitch) => {
+                FIRST_NOTE_INDEX + usize::from(fold_into_range(pitch) - PITCH_LOW)
+            }
         }
     }
 
@@ -224,7 +226,8 @@ pub fn centring_octave_shift(pitches: impl Iterator<Item = u8> + Clone) -> i32 {
                 let (mut inside, mut sum, mut n) = (0usize, 0f64, 0usize);
                 for p in pitches.clone() {
                     let q = i32::from(p) + shift;
-                    inside += usize::from((i32::from(PITCH_LOW)..=i32::from(PITCH_HIGH)).contains(&q));
+                    inside +=
+                        usize::from((i32::from(PITCH_LOW)..=i32::from(PITCH_HIGH)).contains(&q));
                     sum += f64::from(q);
                     n += 1;
                 }
@@ -268,8 +271,22 @@ mod tests {
         let tokens = melody.to_tokens(0);
         let hold = Token::Hold;
         let expected = [
-            Token::Note(60), hold, hold, hold, Token::Rest, Token::Rest, Token::Note(64), hold,
-            Token::Note(67), hold, hold, hold, hold, hold, hold, hold,
+            Token::Note(60),
+            hold,
+            hold,
+            hold,
+            Token::Rest,
+            Token::Rest,
+            Token::Note(64),
+            hold,
+            Token::Note(67),
+            hold,
+            hold,
+            hold,
+            hold,
+            hold,
+            hold,
+            hold,
         ];
         assert_eq!(tokens, expected);
         assert_eq!(Melody::from_tokens(&tokens), melody);
@@ -295,7 +312,8 @@ mod tests {
 
     #[test]
     fn transposition_and_octave_centring() {
-        let melody = Melody { notes: vec![Note { pitch: 90, start_step: 0, len_steps: 1 }], len_steps: 1 };
+        let melody =
+            Melody { notes: vec![Note { pitch: 90, start_step: 0, len_steps: 1 }], len_steps: 1 };
         // 90 + 2 = 92 (G#6) folds down one octave to 80 (G#5), the top of the range.
         assert_eq!(melody.to_tokens(2), vec![Token::Note(80)]);
         assert_eq!(centring_octave_shift([84u8, 88, 91].into_iter()), -24); // mean 63.7, near the centre 66

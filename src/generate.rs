@@ -4,11 +4,14 @@
 //! Sampling lives here, in Rust, so the same arguments give the same notes on every
 //! backend and in every host.
 
-use crate::encoding::{step_features, step_input, Melody, Token, FIRST_NOTE_INDEX, HOLD_INDEX, STEPS_PER_BAR, VOCAB_SIZE};
-use crate::theory::wrap_semitones;
-use crate::runtime::{Generator, ModelError};
-pub use crate::theory::{parse_key, Scale};
+use crate::encoding::{
+    step_features, step_input, Melody, Token, FIRST_NOTE_INDEX, HOLD_INDEX, STEPS_PER_BAR,
+    VOCAB_SIZE,
+};
 use crate::rng::Rng;
+use crate::runtime::{Generator, ModelError};
+use crate::theory::wrap_semitones;
+pub use crate::theory::{parse_key, Scale};
 
 /// Everything that shapes one generation.
 #[derive(Clone, Debug)]
@@ -31,7 +34,14 @@ pub struct GenerateOptions {
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        GenerateOptions { bars: 4, seed: 0, temperature: None, key_root: 0, scale: None, latent: None }
+        GenerateOptions {
+            bars: 4,
+            seed: 0,
+            temperature: None,
+            key_root: 0,
+            scale: None,
+            latent: None,
+        }
     }
 }
 
@@ -57,7 +67,10 @@ const CHUNK_LATENT_SPREAD: f32 = 0.6;
 /// 16th at a time, each step sampled (with the scale mask and the grammar) before the next
 /// is computed from it. Past the model's window the state runs on, and the latent point moves
 /// to a point correlated with the first one for each further window.
-pub fn generate(generator: &mut Generator, options: &GenerateOptions) -> Result<Melody, ModelError> {
+pub fn generate(
+    generator: &mut Generator,
+    options: &GenerateOptions,
+) -> Result<Melody, ModelError> {
     let info = generator.info();
     let (latent_size, model_bars, model_steps) = (info.latent_size, info.bars, info.steps());
     let temperature = options.temperature.unwrap_or(info.temperature);
@@ -65,7 +78,11 @@ pub fn generate(generator: &mut Generator, options: &GenerateOptions) -> Result<
     let z0: Vec<f32> = match &options.latent {
         Some(z) => {
             if let Some(i) = z.iter().position(|v| !v.is_finite()) {
-                return Err(ModelError::Input(format!("the latent point's value {} ({}) is not a finite number", i + 1, z[i])));
+                return Err(ModelError::Input(format!(
+                    "the latent point's value {} ({}) is not a finite number",
+                    i + 1,
+                    z[i]
+                )));
             }
             (0..latent_size).map(|i| z.get(i).copied().unwrap_or(0.0)).collect()
         }
@@ -74,7 +91,9 @@ pub fn generate(generator: &mut Generator, options: &GenerateOptions) -> Result<
     let want_steps = options.bars.clamp(1, 16) * STEPS_PER_BAR;
     let transpose = options.transpose();
     let mut sampler = Sampler::new(|pitch| match options.scale {
-        Some(scale) => scale.contains(options.key_root, ((i32::from(pitch) + transpose).rem_euclid(12)) as u8),
+        Some(scale) => {
+            scale.contains(options.key_root, ((i32::from(pitch) + transpose).rem_euclid(12)) as u8)
+        }
         None => true,
     });
     let mut z = z0.clone();
@@ -126,13 +145,20 @@ impl Sampler {
     /// Samples the next token from one step's logits `[VOCAB_SIZE]` at `temperature` (0 or
     /// less: the likeliest allowed token).
     pub fn next(&mut self, row: &[f32], temperature: f32, rng: &mut Rng) -> Token {
-        let max = (0..VOCAB_SIZE).filter(|&i| self.ok(i)).map(|i| row[i]).fold(f32::NEG_INFINITY, f32::max);
+        let max = (0..VOCAB_SIZE)
+            .filter(|&i| self.ok(i))
+            .map(|i| row[i])
+            .fold(f32::NEG_INFINITY, f32::max);
         let index = if temperature <= 1e-4 || !max.is_finite() {
-            (0..VOCAB_SIZE).filter(|&i| self.ok(i)).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap_or(0)
+            (0..VOCAB_SIZE)
+                .filter(|&i| self.ok(i))
+                .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+                .unwrap_or(0)
         } else {
             let mut total = 0.0;
             for i in 0..VOCAB_SIZE {
-                let w = if self.ok(i) { f64::from((row[i] - max) / temperature).exp() } else { 0.0 };
+                let w =
+                    if self.ok(i) { f64::from((row[i] - max) / temperature).exp() } else { 0.0 };
                 self.weights[i] = w;
                 total += w;
             }
@@ -161,7 +187,12 @@ mod tests {
     use super::*;
 
     /// One token per step of precomputed logits (`[steps * VOCAB_SIZE]`), through one sampler.
-    fn sample_tokens(logits: &[f32], temperature: f32, rng: &mut Rng, allowed: impl Fn(u8) -> bool) -> Vec<Token> {
+    fn sample_tokens(
+        logits: &[f32],
+        temperature: f32,
+        rng: &mut Rng,
+        allowed: impl Fn(u8) -> bool,
+    ) -> Vec<Token> {
         let mut sampler = Sampler::new(allowed);
         logits.chunks_exact(VOCAB_SIZE).map(|row| sampler.next(row, temperature, rng)).collect()
     }

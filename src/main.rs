@@ -72,7 +72,12 @@ fn load(model: Option<&Path>) -> Result<Generator, String> {
         None => neume::default_generator(),
     }
     .map_err(|e| e.to_string())?;
-    eprintln!("model: {} ({}), backend: {}", generator.name(), generator.info().kind, generator.backend());
+    eprintln!(
+        "model: {} ({}), backend: {}",
+        generator.name(),
+        generator.info().kind,
+        generator.backend()
+    );
     if let Some(state) = neume::runtime::backend_state() {
         for note in &state.notes {
             eprintln!("note: native ONNX Runtime not used: {note}");
@@ -90,10 +95,13 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
     }
     let mut generator = load(args.model.as_deref())?;
     let first_seed = args.seed.unwrap_or_else(|| {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         (nanos % 1_000_000) as u64
     });
-    let single = args.count == 1 && args.out.extension().is_some_and(|e| e.eq_ignore_ascii_case("mid"));
+    let single =
+        args.count == 1 && args.out.extension().is_some_and(|e| e.eq_ignore_ascii_case("mid"));
     if !single {
         std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     }
@@ -108,7 +116,8 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
             latent: args.latent.clone(),
         };
         let melody = generate(&mut generator, &options).map_err(|e| e.to_string())?;
-        let path = if single { args.out.clone() } else { args.out.join(format!("neume-{seed}.mid")) };
+        let path =
+            if single { args.out.clone() } else { args.out.join(format!("neume-{seed}.mid")) };
         let write = WriteOptions {
             tempo_bpm: args.tempo,
             time_signature: TimeSignature::COMMON,

@@ -102,7 +102,11 @@ pub fn read_file(path: &Path) -> Result<MidiMelody, MidiError> {
         return Err(MidiError::TooLarge { path: path.into(), bytes: metadata.len() });
     }
     let mut bytes = Vec::with_capacity(metadata.len() as usize);
-    std::fs::File::open(path).map_err(io)?.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(MidiError::TooLarge { path: path.into(), bytes: bytes.len() as u64 });
     }
@@ -211,10 +215,21 @@ fn check_chunks(bytes: &[u8], path: &Path) -> Result<(), MidiError> {
     let mut offset = 0;
     while bytes.len() - offset >= 8 {
         let tag = String::from_utf8_lossy(&bytes[offset..offset + 4]).into_owned();
-        let declared = u32::from_be_bytes([bytes[offset + 4], bytes[offset + 5], bytes[offset + 6], bytes[offset + 7]]) as usize;
+        let declared = u32::from_be_bytes([
+            bytes[offset + 4],
+            bytes[offset + 5],
+            bytes[offset + 6],
+            bytes[offset + 7],
+        ]) as usize;
         let available = bytes.len() - offset - 8;
         if declared > available {
-            return Err(MidiError::Truncated { path: path.into(), chunk: tag, offset, declared, available });
+            return Err(MidiError::Truncated {
+                path: path.into(),
+                chunk: tag,
+                offset,
+                declared,
+                available,
+            });
         }
         offset += 8 + declared;
     }
@@ -319,11 +334,29 @@ pub fn write_bytes(melody: &Melody, options: &WriteOptions) -> Vec<u8> {
     for (i, note) in notes.iter().enumerate() {
         let key = u7::new(note.pitch.min(127));
         let next = notes.get(i + 1).map(|n| n.start_step);
-        let (on_steps, off_steps) = played::span_steps(note.start_step, note.len_steps, next, melody.len_steps, options.swing, options.gate);
+        let (on_steps, off_steps) = played::span_steps(
+            note.start_step,
+            note.len_steps,
+            next,
+            melody.len_steps,
+            options.swing,
+            options.gate,
+        );
         let on = to_tick(on_steps);
         let off = to_tick(off_steps).max(on + 1);
-        timed.push((on, 1, TrackEventKind::Midi { channel, message: MidiMessage::NoteOn { key, vel } }));
-        timed.push((off, 0, TrackEventKind::Midi { channel, message: MidiMessage::NoteOff { key, vel: u7::new(0) } }));
+        timed.push((
+            on,
+            1,
+            TrackEventKind::Midi { channel, message: MidiMessage::NoteOn { key, vel } },
+        ));
+        timed.push((
+            off,
+            0,
+            TrackEventKind::Midi {
+                channel,
+                message: MidiMessage::NoteOff { key, vel: u7::new(0) },
+            },
+        ));
     }
     let end_tick = melody.len_steps * ticks_per_step;
     // Stable sort keeps the meta events first and each note's events in order.
@@ -341,7 +374,10 @@ pub fn write_bytes(melody: &Melody, options: &WriteOptions) -> Vec<u8> {
     });
 
     let smf = Smf {
-        header: Header::new(Format::SingleTrack, Timing::Metrical(u15::new(WRITE_TICKS_PER_QUARTER))),
+        header: Header::new(
+            Format::SingleTrack,
+            Timing::Metrical(u15::new(WRITE_TICKS_PER_QUARTER)),
+        ),
         tracks: vec![track],
     };
     let mut bytes = Vec::new();
@@ -374,8 +410,16 @@ mod tests {
     #[test]
     fn files_hold_the_notes_as_played() {
         // Gate 0.5, full swing (odd 16ths half a 16th late), velocity 90, at 120 ticks a 16th.
-        let melody = Melody { notes: vec![Note { pitch: 60, start_step: 0, len_steps: 2 }, Note { pitch: 62, start_step: 3, len_steps: 1 }, Note { pitch: 64, start_step: 4, len_steps: 4 }], len_steps: 8 };
-        let options = WriteOptions { gate: 0.5, swing: 1.0, velocity: 90, ..WriteOptions::default() };
+        let melody = Melody {
+            notes: vec![
+                Note { pitch: 60, start_step: 0, len_steps: 2 },
+                Note { pitch: 62, start_step: 3, len_steps: 1 },
+                Note { pitch: 64, start_step: 4, len_steps: 4 },
+            ],
+            len_steps: 8,
+        };
+        let options =
+            WriteOptions { gate: 0.5, swing: 1.0, velocity: 90, ..WriteOptions::default() };
         let bytes = write_bytes(&melody, &options);
         let smf = Smf::parse(&bytes).unwrap();
         let mut tick = 0;
@@ -384,7 +428,9 @@ mod tests {
             tick += event.delta.as_int();
             if let TrackEventKind::Midi { message, .. } = event.kind {
                 match message {
-                    MidiMessage::NoteOn { key, vel } => notes.push((tick, key.as_int(), vel.as_int())),
+                    MidiMessage::NoteOn { key, vel } => {
+                        notes.push((tick, key.as_int(), vel.as_int()))
+                    }
                     MidiMessage::NoteOff { key, .. } => notes.push((tick, key.as_int(), 0)),
                     _ => {}
                 }
@@ -392,7 +438,10 @@ mod tests {
         }
         // By hand: 60 sounds 0..120; 62 is swung to 420 and cut by 64's onset at 480; 64
         // sounds 480..720 (half of 4 16ths).
-        assert_eq!(notes, [(0, 60, 90), (120, 60, 0), (420, 62, 90), (480, 62, 0), (480, 64, 90), (720, 64, 0)]);
+        assert_eq!(
+            notes,
+            [(0, 60, 90), (120, 60, 0), (420, 62, 90), (480, 62, 0), (480, 64, 90), (720, 64, 0)]
+        );
     }
 
     #[test]

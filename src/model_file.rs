@@ -87,7 +87,22 @@ pub fn vocab_string() -> String {
 
 /// Operators the runtime accepts in a model file. Anything else is refused before a runtime
 /// sees the file (a panic inside tract would abort the host process).
-pub const ALLOWED_OPS: &[&str] = &["Gemm", "MatMul", "Add", "Sub", "Mul", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Clip", "Concat", "Split", "Reshape", "GRU"];
+pub const ALLOWED_OPS: &[&str] = &[
+    "Gemm",
+    "MatMul",
+    "Add",
+    "Sub",
+    "Mul",
+    "Relu",
+    "LeakyRelu",
+    "Tanh",
+    "Sigmoid",
+    "Clip",
+    "Concat",
+    "Split",
+    "Reshape",
+    "GRU",
+];
 
 /// Opsets of the default ONNX domain Neume's models are written and tested with (the
 /// trainer's exporter writes 17); files declaring another are refused.
@@ -97,9 +112,15 @@ pub const TESTED_OPSETS: std::ops::RangeInclusive<i64> = 17..=17;
 /// is forward, `linear_before_reset = 1`, of the model's state size, with the default
 /// activations and no clipping; `Concat` and `Split` take an axis of a tensor of rank at most
 /// 3 and nothing else. Other allowed operators are not checked here.
-fn attribute_problem(op: &str, attributes: &[(String, onnx::AttributeValue)], hidden: usize) -> Option<String> {
+fn attribute_problem(
+    op: &str,
+    attributes: &[(String, onnx::AttributeValue)],
+    hidden: usize,
+) -> Option<String> {
     use onnx::AttributeValue::{Int, String as Text};
-    let bad = |name: &str, value: &onnx::AttributeValue| Some(format!("operator `{op}` has attribute `{name}` = {value:?}, which the model contract does not allow"));
+    let bad = |name: &str, value: &onnx::AttributeValue| {
+        Some(format!("operator `{op}` has attribute `{name}` = {value:?}, which the model contract does not allow"))
+    };
     match op {
         "GRU" => {
             let mut saw_hidden = false;
@@ -114,7 +135,9 @@ fn attribute_problem(op: &str, attributes: &[(String, onnx::AttributeValue)], hi
                 }
             }
             if !saw_hidden || !saw_lbr {
-                return Some(format!("operator `GRU` needs hidden_size = {hidden} and linear_before_reset = 1"));
+                return Some(format!(
+                    "operator `GRU` needs hidden_size = {hidden} and linear_before_reset = 1"
+                ));
             }
             None
         }
@@ -153,7 +176,6 @@ pub enum ModelError {
     #[error("{0}")]
     Input(String),
 }
-
 
 /// What a model's metadata says, checked against this build's encoding.
 #[derive(Clone, Debug, PartialEq)]
@@ -220,22 +242,43 @@ impl ModelInfo {
 }
 
 /// Parses the optional latent directions of a model's metadata.
-fn parse_directions(md: &BTreeMap<String, String>, latent_size: usize) -> Result<Vec<(f32, Vec<f32>)>, String> {
-    let (Some(dirs), Some(scales)) = (md.get(meta::LATENT_DIRECTIONS), md.get(meta::LATENT_SCALES)) else {
+fn parse_directions(
+    md: &BTreeMap<String, String>,
+    latent_size: usize,
+) -> Result<Vec<(f32, Vec<f32>)>, String> {
+    let (Some(dirs), Some(scales)) = (md.get(meta::LATENT_DIRECTIONS), md.get(meta::LATENT_SCALES))
+    else {
         return Ok(Vec::new());
     };
     let floats = |text: &str| -> Result<Vec<f32>, String> {
         text.split(',')
-            .map(|v| v.trim().parse::<f32>().ok().filter(|x| x.is_finite()).ok_or_else(|| format!("`{v}` is not a finite number")))
+            .map(|v| {
+                v.trim()
+                    .parse::<f32>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| format!("`{v}` is not a finite number"))
+            })
             .collect()
     };
     let scales = floats(scales).map_err(|e| format!("metadata `{}`: {e}", meta::LATENT_SCALES))?;
-    let vectors: Vec<Vec<f32>> = dirs.split(';').map(floats).collect::<Result<_, _>>().map_err(|e| format!("metadata `{}`: {e}", meta::LATENT_DIRECTIONS))?;
+    let vectors: Vec<Vec<f32>> = dirs
+        .split(';')
+        .map(floats)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("metadata `{}`: {e}", meta::LATENT_DIRECTIONS))?;
     if vectors.len() != scales.len() || vectors.len() > latent_size {
-        return Err(format!("{} latent directions and {} scales for a latent size of {latent_size}", vectors.len(), scales.len()));
+        return Err(format!(
+            "{} latent directions and {} scales for a latent size of {latent_size}",
+            vectors.len(),
+            scales.len()
+        ));
     }
     if let Some(v) = vectors.iter().find(|v| v.len() != latent_size) {
-        return Err(format!("a latent direction has {} values, the latent size is {latent_size}", v.len()));
+        return Err(format!(
+            "a latent direction has {} values, the latent size is {latent_size}",
+            v.len()
+        ));
     }
     Ok(scales.into_iter().zip(vectors).collect())
 }
@@ -267,12 +310,17 @@ pub fn validate(bytes: &[u8], path: &str) -> Result<ModelInfo, ModelError> {
 pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, ModelError> {
     let invalid = |problem: String| ModelError::Invalid { path: path.to_string(), problem };
     if bytes.len() > MAX_MODEL_BYTES {
-        return Err(invalid(format!("file is {} bytes, more than the {} allowed", bytes.len(), MAX_MODEL_BYTES)));
+        return Err(invalid(format!(
+            "file is {} bytes, more than the {} allowed",
+            bytes.len(),
+            MAX_MODEL_BYTES
+        )));
     }
     let summary = onnx::summarize(bytes).map_err(|e| invalid(e.to_string()))?;
     let md = &summary.metadata;
     let get = |key: &str| -> Result<&String, ModelError> {
-        md.get(key).ok_or_else(|| invalid(format!("metadata key `{key}` is missing: not a Neume model")))
+        md.get(key)
+            .ok_or_else(|| invalid(format!("metadata key `{key}` is missing: not a Neume model")))
     };
     let number = |key: &str| -> Result<usize, ModelError> {
         let v = get(key)?;
@@ -297,11 +345,17 @@ pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, 
     expect(meta::PITCH_LOW, usize::from(PITCH_LOW))?;
     expect(meta::PITCH_COUNT, PITCH_COUNT)?;
     if *get(meta::VOCAB)? != vocab_string() {
-        return Err(invalid(format!("metadata `{}` does not match this build's vocabulary", meta::VOCAB)));
+        return Err(invalid(format!(
+            "metadata `{}` does not match this build's vocabulary",
+            meta::VOCAB
+        )));
     }
     let found_role = get(meta::ROLE)?;
     if found_role != role.name() {
-        return Err(invalid(format!("this is a model's {found_role} file, not its {}", role.name())));
+        return Err(invalid(format!(
+            "this is a model's {found_role} file, not its {}",
+            role.name()
+        )));
     }
     let latent_size = number(meta::LATENT_SIZE)?;
     if !(1..=4096).contains(&latent_size) {
@@ -327,11 +381,19 @@ pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, 
         None => 1.0,
         Some(v) => match v.parse::<f32>() {
             Ok(t) if (0.05..=2.0).contains(&t) => t,
-            _ => return Err(invalid(format!("metadata `{}` = `{v}` is not a temperature in 0.05..=2", meta::TEMPERATURE))),
+            _ => {
+                return Err(invalid(format!(
+                    "metadata `{}` = `{v}` is not a temperature in 0.05..=2",
+                    meta::TEMPERATURE
+                )))
+            }
         },
     };
     if let Some(op) = summary.op_types.iter().find(|op| !ALLOWED_OPS.contains(&op.as_str())) {
-        return Err(invalid(format!("operator `{op}` is not one Neume runs (allowed: {})", ALLOWED_OPS.join(", "))));
+        return Err(invalid(format!(
+            "operator `{op}` is not one Neume runs (allowed: {})",
+            ALLOWED_OPS.join(", ")
+        )));
     }
     if !TESTED_OPSETS.contains(&summary.opset) {
         return Err(invalid(format!(
@@ -341,14 +403,22 @@ pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, 
             TESTED_OPSETS.end()
         )));
     }
-    if let Some(problem) = summary.op_types.iter().zip(&summary.attributes).find_map(|(op, attributes)| attribute_problem(op, attributes, hidden)) {
+    if let Some(problem) = summary
+        .op_types
+        .iter()
+        .zip(&summary.attributes)
+        .find_map(|(op, attributes)| attribute_problem(op, attributes, hidden))
+    {
         return Err(invalid(problem));
     }
     if let Some(name) = summary.external_tensors.first() {
         return Err(invalid(format!("tensor `{name}` keeps its data in another file (external data), which Neume does not read")));
     }
     if summary.functions > 0 {
-        return Err(invalid(format!("the file defines {} model-local function(s), which Neume does not run", summary.functions)));
+        return Err(invalid(format!(
+            "the file defines {} model-local function(s), which Neume does not run",
+            summary.functions
+        )));
     }
     if summary.subgraphs > 0 {
         return Err(invalid("a node carries a subgraph, which Neume does not run".into()));
@@ -358,16 +428,29 @@ pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, 
             let step_input = (crate::encoding::step_features(bars) + latent_size) as i64;
             let state = |name: String| (name, vec![1, hidden as i64]);
             (
-                std::iter::once((STEP_INPUT.to_string(), vec![1, step_input])).chain((0..layers).map(|l| state(state_input(l)))).collect(),
-                std::iter::once((LOGITS.to_string(), vec![1, VOCAB_SIZE as i64])).chain((0..layers).map(|l| state(state_output(l)))).collect(),
+                std::iter::once((STEP_INPUT.to_string(), vec![1, step_input]))
+                    .chain((0..layers).map(|l| state(state_input(l))))
+                    .collect(),
+                std::iter::once((LOGITS.to_string(), vec![1, VOCAB_SIZE as i64]))
+                    .chain((0..layers).map(|l| state(state_output(l))))
+                    .collect(),
             )
         }
         Role::Encoder => (
-            vec![(ENCODER_INPUT.to_string(), vec![1, (bars * STEPS_PER_BAR) as i64, VOCAB_SIZE as i64])],
-            vec![(MU.to_string(), vec![1, latent_size as i64]), (LOGVAR.to_string(), vec![1, latent_size as i64])],
+            vec![(
+                ENCODER_INPUT.to_string(),
+                vec![1, (bars * STEPS_PER_BAR) as i64, VOCAB_SIZE as i64],
+            )],
+            vec![
+                (MU.to_string(), vec![1, latent_size as i64]),
+                (LOGVAR.to_string(), vec![1, latent_size as i64]),
+            ],
         ),
     };
-    let check = |infos: &[onnx::TensorInfo], want: &[(String, Vec<i64>)], what: &str| -> Result<(), ModelError> {
+    let check = |infos: &[onnx::TensorInfo],
+                 want: &[(String, Vec<i64>)],
+                 what: &str|
+     -> Result<(), ModelError> {
         let found: Vec<&str> = infos.iter().map(|i| i.name.as_str()).collect();
         let wanted: Vec<&str> = want.iter().map(|(n, _)| n.as_str()).collect();
         if found != wanted {
@@ -387,7 +470,16 @@ pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, 
     check(&summary.inputs, &inputs, "inputs")?;
     check(&summary.outputs, &outputs, "outputs")?;
     let directions = parse_directions(md, latent_size).map_err(invalid)?;
-    Ok(ModelInfo { latent_size, bars, kind, layers, hidden, temperature, directions, metadata: summary.metadata })
+    Ok(ModelInfo {
+        latent_size,
+        bars,
+        kind,
+        layers,
+        hidden,
+        temperature,
+        directions,
+        metadata: summary.metadata,
+    })
 }
 
 /// Reads a model file: only a regular file, at most [`MAX_MODEL_BYTES`], checked before and
@@ -402,13 +494,19 @@ pub fn read_model_file(path: &Path) -> Result<Vec<u8>, ModelError> {
         return Err(invalid("not a regular file".into()));
     }
     if metadata.len() > MAX_MODEL_BYTES as u64 {
-        return Err(invalid(format!("file is {} bytes, more than the {} allowed", metadata.len(), MAX_MODEL_BYTES)));
+        return Err(invalid(format!(
+            "file is {} bytes, more than the {} allowed",
+            metadata.len(),
+            MAX_MODEL_BYTES
+        )));
     }
     let file = std::fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::with_capacity(metadata.len() as usize);
     file.take(MAX_MODEL_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() > MAX_MODEL_BYTES {
-        return Err(invalid(format!("file grew past the {MAX_MODEL_BYTES} bytes allowed while being read")));
+        return Err(invalid(format!(
+            "file grew past the {MAX_MODEL_BYTES} bytes allowed while being read"
+        )));
     }
     Ok(bytes)
 }

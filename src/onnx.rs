@@ -126,7 +126,13 @@ pub enum Attribute<'a> {
 }
 
 /// A graph node (`NodeProto`).
-pub fn node(op_type: &str, name: &str, inputs: &[&str], outputs: &[&str], attributes: &[Attribute<'_>]) -> ProtoWriter {
+pub fn node(
+    op_type: &str,
+    name: &str,
+    inputs: &[&str],
+    outputs: &[&str],
+    attributes: &[Attribute<'_>],
+) -> ProtoWriter {
     let mut n = ProtoWriter::new();
     for i in inputs {
         n.string(1, i);
@@ -151,7 +157,12 @@ pub fn node(op_type: &str, name: &str, inputs: &[&str], outputs: &[&str], attrib
 }
 
 /// Assembles a `ModelProto` (IR version 8, default domain at `opset`).
-pub fn model(graph: ProtoWriter, opset: i64, producer: &str, metadata: &BTreeMap<String, String>) -> Vec<u8> {
+pub fn model(
+    graph: ProtoWriter,
+    opset: i64,
+    producer: &str,
+    metadata: &BTreeMap<String, String>,
+) -> Vec<u8> {
     let mut m = ProtoWriter::new();
     m.int(1, 8).string(2, producer).string(3, env!("CARGO_PKG_VERSION"));
     m.message(7, graph);
@@ -214,7 +225,8 @@ impl<'a> ProtoReader<'a> {
                 Field::Fixed
             }
             2 => {
-                let len = usize::try_from(self.varint()?).map_err(|_| ProtoError("length overflow"))?;
+                let len =
+                    usize::try_from(self.varint()?).map_err(|_| ProtoError("length overflow"))?;
                 if self.rest.len() < len {
                     return Err(ProtoError("truncated length-delimited field"));
                 }
@@ -228,7 +240,10 @@ impl<'a> ProtoReader<'a> {
     }
 
     /// Calls `f` on every field of `bytes`.
-    fn each(bytes: &'a [u8], mut f: impl FnMut(u32, Field<'a>) -> Result<(), ProtoError>) -> Result<(), ProtoError> {
+    fn each(
+        bytes: &'a [u8],
+        mut f: impl FnMut(u32, Field<'a>) -> Result<(), ProtoError>,
+    ) -> Result<(), ProtoError> {
         let mut reader = ProtoReader { rest: bytes };
         while let Some((field, value)) = reader.next_field()? {
             f(field, value)?;
@@ -297,7 +312,10 @@ fn read_attribute(bytes: &[u8]) -> Result<(String, AttributeValue), ProtoError> 
             (1, Field::Bytes(b)) => name = utf8(b)?,
             (2, Field::Fixed) => value = AttributeValue::Float,
             (3, Field::Varint(i)) => value = AttributeValue::Int(i as i64),
-            (4, Field::Bytes(b)) => value = String::from_utf8(b.to_vec()).map_or(AttributeValue::Other, AttributeValue::String),
+            (4, Field::Bytes(b)) => {
+                value = String::from_utf8(b.to_vec())
+                    .map_or(AttributeValue::Other, AttributeValue::String)
+            }
             // The type tag (20) and a reference name (21) say nothing of the value.
             (20 | 21, _) => {}
             _ => value = AttributeValue::Other,
@@ -358,7 +376,8 @@ pub fn summarize(model_bytes: &[u8]) -> Result<ModelSummary, ProtoError> {
                 ProtoReader::each(graph, |f, v| {
                     match (f, v) {
                         (1, Field::Bytes(node)) => {
-                            let (mut op, mut domain, mut attributes) = (String::new(), String::new(), Vec::new());
+                            let (mut op, mut domain, mut attributes) =
+                                (String::new(), String::new(), Vec::new());
                             ProtoReader::each(node, |f, v| {
                                 match (f, v) {
                                     (4, Field::Bytes(b)) => op = utf8(b)?,
@@ -378,7 +397,11 @@ pub fn summarize(model_bytes: &[u8]) -> Result<ModelSummary, ProtoError> {
                                 Ok(())
                             })?;
                             let default_domain = domain.is_empty() || domain == "ai.onnx";
-                            summary.op_types.push(if default_domain { op } else { format!("{domain}:{op}") });
+                            summary.op_types.push(if default_domain {
+                                op
+                            } else {
+                                format!("{domain}:{op}")
+                            });
                             summary.attributes.push(attributes);
                         }
                         (5, Field::Bytes(tensor)) => {
@@ -460,7 +483,10 @@ mod tests {
         let bytes = model(graph, 17, "test", &meta);
         let s = summarize(&bytes).unwrap();
         assert_eq!(s.metadata, meta);
-        assert_eq!(s.inputs, vec![TensorInfo { name: "x".into(), elem_type: 1, dims: vec![Some(1), Some(4)] }]);
+        assert_eq!(
+            s.inputs,
+            vec![TensorInfo { name: "x".into(), elem_type: 1, dims: vec![Some(1), Some(4)] }]
+        );
         assert_eq!(s.outputs[0].name, "y");
         assert_eq!(s.op_types, vec!["Relu".to_string()]);
         assert_eq!(s.opset, 17);

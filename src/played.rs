@@ -14,10 +14,18 @@ pub fn onset_steps(start_step: u32, swing: f32) -> f64 {
 /// for `len_steps` × `gate` (gate in 0.05..=1), and ends no later than the next note's
 /// (swung) onset `next_start` nor the loop's end `loop_steps`. The off is after the on
 /// whenever the onset is inside the loop; callers give a note at least one tick or sample.
-pub fn span_steps(start_step: u32, len_steps: u32, next_start: Option<u32>, loop_steps: u32, swing: f32, gate: f32) -> (f64, f64) {
+pub fn span_steps(
+    start_step: u32,
+    len_steps: u32,
+    next_start: Option<u32>,
+    loop_steps: u32,
+    swing: f32,
+    gate: f32,
+) -> (f64, f64) {
     let on = onset_steps(start_step, swing);
     let sounding = f64::from(len_steps) * f64::from(gate.clamp(0.05, 1.0));
-    let limit = next_start.map_or(f64::from(loop_steps), |next| onset_steps(next, swing).min(f64::from(loop_steps)));
+    let limit = next_start
+        .map_or(f64::from(loop_steps), |next| onset_steps(next, swing).min(f64::from(loop_steps)));
     (on, (on + sounding).min(limit))
 }
 

@@ -131,12 +131,23 @@ impl Plugin for Neume {
         editor::create(self.params.clone(), self.link.clone())
     }
 
-    fn activate(&mut self, _layout: &AudioIOLayout, buffer_config: &BufferConfig, _context: &mut impl ActivateContext<Self>) -> bool {
+    fn activate(
+        &mut self,
+        _layout: &AudioIOLayout,
+        buffer_config: &BufferConfig,
+        _context: &mut impl ActivateContext<Self>,
+    ) -> bool {
         self.audio.sample_rate = f64::from(buffer_config.sample_rate);
-        self.audio.offline = (buffer_config.process_mode == ProcessMode::Offline).then(|| self.link.offline_waiter());
+        self.audio.offline = (buffer_config.process_mode == ProcessMode::Offline)
+            .then(|| self.link.offline_waiter());
         if self.worker.is_none() {
             let Some(to_audio) = self.to_audio.take() else { return false };
-            match WorkerHandle::spawn(self.params.clone(), self.link.clone(), to_audio, location::library_dirs()) {
+            match WorkerHandle::spawn(
+                self.params.clone(),
+                self.link.clone(),
+                to_audio,
+                location::library_dirs(),
+            ) {
                 Ok(worker) => self.worker = Some(worker),
                 Err(e) => {
                     nice_error!("Neume: cannot start the worker thread: {e}");
@@ -157,7 +168,12 @@ impl Plugin for Neume {
         self.audio.sequencer.reset();
     }
 
-    fn process(&mut self, buffer: &mut Buffer, _aux: &mut AuxiliaryBuffers, context: &mut impl ProcessContext<Self>) -> ProcessStatus {
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
         self.audio.process(buffer, context)
     }
 }
@@ -170,7 +186,11 @@ impl AudioSide {
         }
     }
 
-    fn process(&mut self, buffer: &mut Buffer, context: &mut impl ProcessContext<Neume>) -> ProcessStatus {
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        context: &mut impl ProcessContext<Neume>,
+    ) -> ProcessStatus {
         // Audio passes through (the buffers are in place), with subnormal samples flushed to
         // zero: they would put the next plugin on the CPU's slow path.
         for channel in buffer.as_slice() {
@@ -184,7 +204,9 @@ impl AudioSide {
         if let Some(waiter) = self.offline.take() {
             // A bounce runs faster than real time: wait (bounded) for the melody of this
             // block's parameter changes, so it swaps in at the bar where playback has it.
-            waiter.wait_for_latest(OFFLINE_MELODY_TIMEOUT, &self.telemetry.clone(), || self.take_melodies());
+            waiter.wait_for_latest(OFFLINE_MELODY_TIMEOUT, &self.telemetry.clone(), || {
+                self.take_melodies()
+            });
             self.offline = Some(waiter);
         }
         self.take_melodies();
@@ -197,8 +219,16 @@ impl AudioSide {
         }
         // The sample position only as the host gave it (VST3: samples, CLAP: seconds), never
         // derived from beats, which hosts round.
-        let pos_samples = t.pos_samples.or_else(|| t.pos_seconds.filter(|s| s.is_finite()).map(|s| (s * self.sample_rate).round() as i64));
-        let transport = TransportInfo { playing: t.playing, tempo_bpm: t.tempo, pos_beats: t.pos_beats(), pos_samples, loop_beats: t.loop_range_beats() };
+        let pos_samples = t.pos_samples.or_else(|| {
+            t.pos_seconds.filter(|s| s.is_finite()).map(|s| (s * self.sample_rate).round() as i64)
+        });
+        let transport = TransportInfo {
+            playing: t.playing,
+            tempo_bpm: t.tempo,
+            pos_beats: t.pos_beats(),
+            pos_samples,
+            loop_beats: t.loop_range_beats(),
+        };
         let settings: PlaySettings = self.params.play_settings();
         let mut out = Output {
             context,
@@ -220,7 +250,9 @@ impl AudioSide {
         if dropped > 0 {
             self.telemetry.dropped_events.fetch_add(dropped, Ordering::Relaxed);
         }
-        self.telemetry.position_steps.store(self.sequencer.position_steps() as f32, Ordering::Relaxed);
+        self.telemetry
+            .position_steps
+            .store(self.sequencer.position_steps() as f32, Ordering::Relaxed);
         // A generator runs whether or not audio comes in.
         ProcessStatus::KeepAlive
     }
@@ -228,7 +260,13 @@ impl AudioSide {
 
 /// A note-off on `channel` for `key`.
 fn note_off(timing: u32, channel: u8, key: u8) -> PluginNoteEvent<Neume> {
-    NoteEvent::NoteOff { timing, voice_id: VoiceID::Wildcard, channel: Channel::Number(channel), key: Key::Number(key), velocity: 0.0 }
+    NoteEvent::NoteOff {
+        timing,
+        voice_id: VoiceID::Wildcard,
+        channel: Channel::Number(channel),
+        key: Key::Number(key),
+        velocity: 0.0,
+    }
 }
 
 /// One block's MIDI output: the melody's notes and the incoming ones merged in time order (the
@@ -266,8 +304,12 @@ impl<C: ProcessContext<Neume>> Output<'_, C> {
                     (Channel::Number(c), Key::Number(k)) => self.passed.note_on(self.thru, c, k),
                     _ => Verdict::Drop,
                 },
-                NoteEvent::NoteOff { channel: Channel::Number(c), key, .. } => self.passed.note_off(self.thru, c, key.number()),
-                NoteEvent::MidiCC { channel, cc: SUSTAIN_PEDAL_CC, value, .. } => self.passed.sustain(self.thru, channel, value >= 0.5),
+                NoteEvent::NoteOff { channel: Channel::Number(c), key, .. } => {
+                    self.passed.note_off(self.thru, c, key.number())
+                }
+                NoteEvent::MidiCC { channel, cc: SUSTAIN_PEDAL_CC, value, .. } => {
+                    self.passed.sustain(self.thru, channel, value >= 0.5)
+                }
                 _ if self.thru => Verdict::Send,
                 _ => Verdict::Drop,
             };
@@ -285,7 +327,13 @@ impl<C: ProcessContext<Neume>> Output<'_, C> {
         match event {
             NoteOut::On { offset_samples, pitch, velocity } => {
                 let channel = self.melody_channel;
-                let on = NoteEvent::NoteOn { timing: offset_samples, voice_id: VoiceID::Wildcard, channel: Channel::Number(channel), key: Key::Number(pitch), velocity: f32::from(velocity) / 127.0 };
+                let on = NoteEvent::NoteOn {
+                    timing: offset_samples,
+                    voice_id: VoiceID::Wildcard,
+                    channel: Channel::Number(channel),
+                    key: Key::Number(pitch),
+                    velocity: f32::from(velocity) / 127.0,
+                };
                 if self.context.try_send_event(on).is_err() {
                     *self.unsent_on = Some(pitch);
                     self.dropped += 1;
@@ -307,7 +355,11 @@ impl<C: ProcessContext<Neume>> Output<'_, C> {
     fn send(&mut self, event: PluginNoteEvent<Neume>) {
         if let Err((refused, _)) = self.context.try_send_event(event) {
             match refused {
-                NoteEvent::NoteOff { channel: Channel::Number(channel), key: Key::Number(key), .. } => self.owed.owe(channel, key),
+                NoteEvent::NoteOff {
+                    channel: Channel::Number(channel),
+                    key: Key::Number(key),
+                    ..
+                } => self.owed.owe(channel, key),
                 _ => self.dropped += 1,
             }
         }
@@ -316,7 +368,8 @@ impl<C: ProcessContext<Neume>> Output<'_, C> {
 
 impl ClapPlugin for Neume {
     const CLAP_ID: &'static str = "audio.neume.melody-generator";
-    const CLAP_DESCRIPTION: Option<&'static str> = Some("Melodies invented by a neural network, played as MIDI");
+    const CLAP_DESCRIPTION: Option<&'static str> =
+        Some("Melodies invented by a neural network, played as MIDI");
     const CLAP_MANUAL_URL: Option<&'static str> = None;
     const CLAP_SUPPORT_URL: Option<&'static str> = None;
     const CLAP_FEATURES: &'static [ClapFeature] = &[ClapFeature::NoteEffect, ClapFeature::Utility];
@@ -324,7 +377,8 @@ impl ClapPlugin for Neume {
 
 impl Vst3Plugin for Neume {
     const VST3_CLASS_ID: [u8; 16] = *b"NeumeMelodyGen01";
-    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] = &[Vst3SubCategory::Instrument, Vst3SubCategory::Generator];
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
+        &[Vst3SubCategory::Instrument, Vst3SubCategory::Generator];
 }
 
 nice_export_clap!(Neume);

@@ -83,19 +83,32 @@ impl Ratings {
                 Err(_) => unreadable_lines += 1,
             }
         }
-        Ok(Ratings { path: path.to_path_buf(), model: model.to_string(), entries, unreadable_lines })
+        Ok(Ratings {
+            path: path.to_path_buf(),
+            model: model.to_string(),
+            entries,
+            unreadable_lines,
+        })
     }
 
     /// Adds a rating and appends it to the file at once.
     pub fn add(&mut self, rating: i8, latent: Vec<f32>, seed: u64) -> Result<(), RatingsError> {
-        let time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let entry = Rating { rating: rating.signum(), latent, model: self.model.clone(), seed, time };
-        let error = |message: String| RatingsError { path: self.path.display().to_string(), message };
+        let time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let entry =
+            Rating { rating: rating.signum(), latent, model: self.model.clone(), seed, time };
+        let error =
+            |message: String| RatingsError { path: self.path.display().to_string(), message };
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| error(e.to_string()))?;
         }
         let line = serde_json::to_string(&entry).map_err(|e| error(e.to_string()))?;
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path).map_err(|e| error(e.to_string()))?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| error(e.to_string()))?;
         writeln!(file, "{line}").map_err(|e| error(e.to_string()))?;
         self.entries.push(entry);
         Ok(())
@@ -104,7 +117,8 @@ impl Ratings {
     /// Forgets this model's ratings: the file keeps other models' lines; the old file is kept
     /// beside it as `ratings.jsonl.bak`.
     pub fn reset(&mut self) -> Result<(), RatingsError> {
-        let error = |message: String| RatingsError { path: self.path.display().to_string(), message };
+        let error =
+            |message: String| RatingsError { path: self.path.display().to_string(), message };
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -116,7 +130,8 @@ impl Ratings {
             .map(|l| format!("{l}\n"))
             .collect();
         if !text.is_empty() {
-            std::fs::write(self.path.with_extension("jsonl.bak"), &text).map_err(|e| error(e.to_string()))?;
+            std::fs::write(self.path.with_extension("jsonl.bak"), &text)
+                .map_err(|e| error(e.to_string()))?;
         }
         std::fs::write(&self.path, kept).map_err(|e| error(e.to_string()))?;
         self.entries.clear();
@@ -135,11 +150,22 @@ impl Ratings {
     /// prior N(0, I)); of several such candidates, the one least close to disliked points is
     /// kept. Without ratings this is a plain draw from the prior.
     pub fn steered_latent(&self, latent_size: usize, rng: &mut Rng) -> Vec<f32> {
-        let liked: Vec<&[f32]> = self.entries.iter().filter(|r| r.rating > 0 && r.latent.len() == latent_size).map(|r| r.latent.as_slice()).collect();
-        let disliked: Vec<&[f32]> = self.entries.iter().filter(|r| r.rating < 0 && r.latent.len() == latent_size).map(|r| r.latent.as_slice()).collect();
+        let liked: Vec<&[f32]> = self
+            .entries
+            .iter()
+            .filter(|r| r.rating > 0 && r.latent.len() == latent_size)
+            .map(|r| r.latent.as_slice())
+            .collect();
+        let disliked: Vec<&[f32]> = self
+            .entries
+            .iter()
+            .filter(|r| r.rating < 0 && r.latent.len() == latent_size)
+            .map(|r| r.latent.as_slice())
+            .collect();
         let draw = |rng: &mut Rng| -> Vec<f32> {
             let noise: Vec<f32> = (0..latent_size).map(|_| rng.normal() as f32).collect();
-            let near_liked = !liked.is_empty() && rng.uniform() < liked.len() as f64 / (liked.len() as f64 + 2.0);
+            let near_liked = !liked.is_empty()
+                && rng.uniform() < liked.len() as f64 / (liked.len() as f64 + 2.0);
             if near_liked {
                 let centre = liked[rng.below(liked.len())];
                 centre.iter().zip(&noise).map(|(c, n)| c + LIKED_SPREAD * n).collect()
@@ -151,9 +177,19 @@ impl Ratings {
             return draw(rng);
         }
         let repulsion = |z: &[f32]| -> f32 {
-            disliked.iter().map(|d| (-z.iter().zip(*d).map(|(a, b)| (a - b) * (a - b)).sum::<f32>() / (2.0 * DISLIKED_RADIUS * DISLIKED_RADIUS)).exp()).sum()
+            disliked
+                .iter()
+                .map(|d| {
+                    (-z.iter().zip(*d).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()
+                        / (2.0 * DISLIKED_RADIUS * DISLIKED_RADIUS))
+                        .exp()
+                })
+                .sum()
         };
-        (0..CANDIDATES).map(|_| draw(rng)).min_by(|a, b| repulsion(a).total_cmp(&repulsion(b))).unwrap_or_else(|| draw(rng))
+        (0..CANDIDATES)
+            .map(|_| draw(rng))
+            .min_by(|a, b| repulsion(a).total_cmp(&repulsion(b)))
+            .unwrap_or_else(|| draw(rng))
     }
 }
 
@@ -175,7 +211,12 @@ mod tests {
         r.add(-1, vec![0.0, 0.0], 6).unwrap();
         let mut other = Ratings::load(&path, "mine.onnx").unwrap();
         other.add(1, vec![3.0, 3.0], 7).unwrap();
-        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"not json\n").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"not json\n")
+            .unwrap();
         let again = Ratings::load(&path, "default").unwrap();
         assert_eq!(again.entries.len(), 2);
         assert_eq!(again.counts(2), (1, 1));
@@ -201,7 +242,9 @@ mod tests {
         }
         let plain = Ratings::load(&temp_file("none"), "default").unwrap();
         let mut rng = Rng::new(9);
-        let mean0 = |ratings: &Ratings, rng: &mut Rng| (0..2000).map(|_| ratings.steered_latent(n, rng)[0]).sum::<f32>() / 2000.0;
+        let mean0 = |ratings: &Ratings, rng: &mut Rng| {
+            (0..2000).map(|_| ratings.steered_latent(n, rng)[0]).sum::<f32>() / 2000.0
+        };
         assert!(mean0(&plain, &mut rng).abs() < 0.1);
         // 4 likes: two thirds of the draws sit around 2.5 on axis 0.
         let m = mean0(&r, &mut rng);
@@ -209,11 +252,25 @@ mod tests {
         let mut r = Ratings::load(&temp_file("dislike"), "default").unwrap();
         r.add(-1, disliked.clone(), 2).unwrap();
         let dist = |ratings: &Ratings, rng: &mut Rng| {
-            (0..2000).map(|_| ratings.steered_latent(n, rng).iter().zip(&disliked).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt()).sum::<f32>() / 2000.0
+            (0..2000)
+                .map(|_| {
+                    ratings
+                        .steered_latent(n, rng)
+                        .iter()
+                        .zip(&disliked)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum::<f32>()
+                        .sqrt()
+                })
+                .sum::<f32>()
+                / 2000.0
         };
         let without = dist(&plain, &mut rng);
         let with = dist(&r, &mut rng);
-        assert!(with > without + 0.1, "distance to the disliked point: {with} with ratings, {without} without");
+        assert!(
+            with > without + 0.1,
+            "distance to the disliked point: {with} with ratings, {without} without"
+        );
         for name in ["steer", "dislike"] {
             let _ = std::fs::remove_dir_all(temp_file(name).parent().unwrap());
         }

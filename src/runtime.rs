@@ -13,8 +13,11 @@ use ort::session::{IoBinding, Session};
 use ort::value::Tensor;
 
 use crate::encoding::VOCAB_SIZE;
+use crate::model_file::{
+    encoder_path, read_model_file, state_input, state_output, validate, validate_role, Role,
+    ENCODER_INPUT, LOGITS, LOGVAR, MU, STEP_INPUT,
+};
 pub use crate::model_file::{ModelError, ModelInfo};
-use crate::model_file::{encoder_path, read_model_file, state_input, state_output, validate, validate_role, Role, ENCODER_INPUT, LOGITS, LOGVAR, MU, STEP_INPUT};
 /// Which ONNX backend this process uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -110,7 +113,13 @@ pub fn init_backend(candidates: &[PathBuf]) -> &'static BackendState {
             match ort::init_from(&path).map_err(|e| e.to_string()).and_then(|b| {
                 b.with_name("neume").with_telemetry(false).build().map_err(|e| e.to_string())
             }) {
-                Ok(env) => return BackendState { backend: Backend::Native(path), environment: Some(env), notes },
+                Ok(env) => {
+                    return BackendState {
+                        backend: Backend::Native(path),
+                        environment: Some(env),
+                        notes,
+                    }
+                }
                 Err(e) => notes.push(format!("{}: {e}", path.display())),
             }
         }
@@ -227,17 +236,24 @@ impl Generator {
         let info = validate(bytes, name)?;
         let (session, backend) = session(bytes, name)?;
         let bound = match backend {
-            Backend::Native(_) => Some(BoundStep::new(&session, &info).map_err(|source| ModelError::Runtime { path: name.to_string(), source })?),
+            Backend::Native(_) => Some(
+                BoundStep::new(&session, &info)
+                    .map_err(|source| ModelError::Runtime { path: name.to_string(), source })?,
+            ),
             Backend::Tract => None,
         };
-        let mut generator = Generator { session, info, name: name.to_string(), backend, encoder: None, bound };
+        let mut generator =
+            Generator { session, info, name: name.to_string(), backend, encoder: None, bound };
         // Warm-up: the first run is slower, and a model that cannot run, or runs to
         // non-finite numbers, fails here rather than while playing.
         let mut state = generator.start();
         let x = vec![0.0; generator.info.step_input()];
         let logits = generator.step(&x, &mut state)?;
         if let Some(v) = logits.iter().chain(state.0.iter().flatten()).find(|v| !v.is_finite()) {
-            return Err(ModelError::Invalid { path: name.to_string(), problem: format!("the model computes non-finite values ({v}) on a test step") });
+            return Err(ModelError::Invalid {
+                path: name.to_string(),
+                problem: format!("the model computes non-finite values ({v}) on a test step"),
+            });
         }
         Ok(generator)
     }
@@ -246,15 +262,23 @@ impl Generator {
     pub fn with_encoder(mut self, bytes: &[u8], name: &str) -> Result<Generator, ModelError> {
         let invalid = |problem: String| ModelError::Invalid { path: name.to_string(), problem };
         let info = validate_role(bytes, name, Role::Encoder)?;
-        if info.model_id() != self.info.model_id() || info.latent_size != self.info.latent_size || info.bars != self.info.bars {
-            return Err(invalid(format!("this encoder belongs to another model than {}", self.name)));
+        if info.model_id() != self.info.model_id()
+            || info.latent_size != self.info.latent_size
+            || info.bars != self.info.bars
+        {
+            return Err(invalid(format!(
+                "this encoder belongs to another model than {}",
+                self.name
+            )));
         }
         let (session, _) = session(bytes, name)?;
         self.encoder = Some(session);
         let (mu, logvar) = self.encode(&vec![crate::encoding::Token::Rest; self.info.steps()])?;
         if let Some(v) = mu.iter().chain(&logvar).find(|v| !v.is_finite()) {
             self.encoder = None;
-            return Err(invalid(format!("the encoder computes non-finite values ({v}) on a test window")));
+            return Err(invalid(format!(
+                "the encoder computes non-finite values ({v}) on a test window"
+            )));
         }
         Ok(self)
     }
@@ -304,9 +328,14 @@ impl Generator {
         let invalid = |problem: String| ModelError::Invalid { path: name.clone(), problem };
         let runtime = |source| ModelError::Runtime { path: name.clone(), source };
         if x.len() != self.info.step_input() {
-            return Err(invalid(format!("step input has {} values, the model takes {}", x.len(), self.info.step_input())));
+            return Err(invalid(format!(
+                "step input has {} values, the model takes {}",
+                x.len(),
+                self.info.step_input()
+            )));
         }
-        if state.0.len() != self.info.layers || state.0.iter().any(|h| h.len() != self.info.hidden) {
+        if state.0.len() != self.info.layers || state.0.iter().any(|h| h.len() != self.info.hidden)
+        {
             return Err(invalid("the decoder state does not belong to this model".into()));
         }
         let outputs = match self.bound.as_mut() {
@@ -315,17 +344,31 @@ impl Generator {
                 self.session.run_binding(&bound.binding).map_err(runtime)?
             }
             None => {
-                let mut inputs: Vec<(String, ort::value::DynValue)> = Vec::with_capacity(1 + state.0.len());
-                inputs.push((STEP_INPUT.to_string(), Tensor::from_array(([1usize, x.len()], x.to_vec())).map_err(runtime)?.into_dyn()));
+                let mut inputs: Vec<(String, ort::value::DynValue)> =
+                    Vec::with_capacity(1 + state.0.len());
+                inputs.push((
+                    STEP_INPUT.to_string(),
+                    Tensor::from_array(([1usize, x.len()], x.to_vec()))
+                        .map_err(runtime)?
+                        .into_dyn(),
+                ));
                 for (layer, h) in state.0.iter().enumerate() {
-                    inputs.push((state_input(layer), Tensor::from_array(([1usize, h.len()], h.clone())).map_err(runtime)?.into_dyn()));
+                    inputs.push((
+                        state_input(layer),
+                        Tensor::from_array(([1usize, h.len()], h.clone()))
+                            .map_err(runtime)?
+                            .into_dyn(),
+                    ));
                 }
                 self.session.run(inputs).map_err(runtime)?
             }
         };
         let (_, logits) = outputs[LOGITS].try_extract_tensor::<f32>().map_err(runtime)?;
         if logits.len() != VOCAB_SIZE {
-            return Err(invalid(format!("output has {} values, expected {VOCAB_SIZE}", logits.len())));
+            return Err(invalid(format!(
+                "output has {} values, expected {VOCAB_SIZE}",
+                logits.len()
+            )));
         }
         // A NaN or infinite logit would be sampled as the highest allowed pitch, silently: at
         // any step it is the model's error (the last good melody keeps playing).
@@ -334,12 +377,20 @@ impl Generator {
         }
         let logits = logits.to_vec();
         for (layer, h) in state.0.iter_mut().enumerate() {
-            let (_, new) = outputs[state_output(layer).as_str()].try_extract_tensor::<f32>().map_err(runtime)?;
+            let (_, new) = outputs[state_output(layer).as_str()]
+                .try_extract_tensor::<f32>()
+                .map_err(runtime)?;
             if new.len() != h.len() {
-                return Err(invalid(format!("state {layer} has {} values, expected {}", new.len(), h.len())));
+                return Err(invalid(format!(
+                    "state {layer} has {} values, expected {}",
+                    new.len(),
+                    h.len()
+                )));
             }
             if new.iter().any(|v| !v.is_finite()) {
-                return Err(invalid(format!("the model computed a non-finite state {layer} (NaN or infinity)")));
+                return Err(invalid(format!(
+                    "the model computed a non-finite state {layer} (NaN or infinity)"
+                )));
             }
             h.copy_from_slice(new);
         }
@@ -348,11 +399,17 @@ impl Generator {
 
     /// Runs the encoder on a window of tokens in the model's frame (`steps()` long; shorter
     /// windows are padded with rests, longer ones cut): returns (mu, logvar).
-    pub fn encode(&mut self, tokens: &[crate::encoding::Token]) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
+    pub fn encode(
+        &mut self,
+        tokens: &[crate::encoding::Token],
+    ) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
         let name = &self.name;
         let runtime = |source| ModelError::Runtime { path: name.clone(), source };
         let Some(encoder) = self.encoder.as_mut() else {
-            return Err(ModelError::Invalid { path: name.clone(), problem: "this model has no encoder file".into() });
+            return Err(ModelError::Invalid {
+                path: name.clone(),
+                problem: "this model has no encoder file".into(),
+            });
         };
         let steps = self.info.steps();
         let mut grid = vec![0f32; steps * VOCAB_SIZE];

@@ -186,10 +186,17 @@ mod tests {
             (1, Scale::Minor, 4, true),
         ];
         for (root, scale, sharps, minor) in cases {
-            assert_eq!(key_signature(root, scale), Some(KeySignature { sharps, minor }), "{root} {scale:?}");
+            assert_eq!(
+                key_signature(root, scale),
+                Some(KeySignature { sharps, minor }),
+                "{root} {scale:?}"
+            );
         }
         assert_eq!(key_signature(0, Scale::Chromatic), None);
-        assert_eq!(key_signature(11, Scale::Locrian), Some(KeySignature { sharps: 0, minor: false }));
+        assert_eq!(
+            key_signature(11, Scale::Locrian),
+            Some(KeySignature { sharps: 0, minor: false })
+        );
     }
 
     #[test]

@@ -26,7 +26,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-
 const RATE: u64 = 48_000;
 /// Exported length: 8 s, two loops of a 4-bar melody at 120 BPM.
 const SECONDS: u64 = 8;
@@ -50,7 +49,9 @@ type Heard = (u8, u64, u64);
 fn find_ardour() -> Option<(PathBuf, u32)> {
     let path = std::env::var_os("PATH")?;
     let dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
-    (7..=9).rev().find_map(|v| dirs.iter().map(|d| d.join(format!("ardour{v}-lua"))).find(|p| p.is_file()).map(|p| (p, v)))
+    (7..=9).rev().find_map(|v| {
+        dirs.iter().map(|d| d.join(format!("ardour{v}-lua"))).find(|p| p.is_file()).map(|p| (p, v))
+    })
 }
 
 /// The notes `neume::generate` makes for `track`, as played from sample 0 at 120 BPM with the
@@ -135,7 +136,8 @@ end
 /// What the keyboard plays, as Neume must pass it through: (key, on, off) on channel 4.
 const PLAYED: Heard = (40, 30_000, 40_000);
 /// And its other messages on channel 4: (sample, status, data 1, data 2).
-const PLAYED_OTHER: [(u64, u64, u64, u64); 3] = [(35_000, 0xB3, 64, 127), (36_000, 0xE3, 0, 80), (45_000, 0xB3, 64, 0)];
+const PLAYED_OTHER: [(u64, u64, u64, u64); 3] =
+    [(35_000, 0xB3, 64, 127), (36_000, 0xE3, 0, 80), (45_000, 0xB3, 64, 0)];
 
 /// The session script: `period` frames, one MIDI track per entry of `tracks` (Neume → recorder
 /// → synth), export to `out/neume.wav`, then print what each recorder saw.
@@ -268,7 +270,10 @@ fn wav_peak(path: &Path) -> f32 {
         let size = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
         if &bytes[at..at + 4] == b"data" {
             let data = &bytes[at + 8..(at + 8 + size).min(bytes.len())];
-            return data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap()).abs()).fold(0.0, f32::max);
+            return data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()).abs())
+                .fold(0.0, f32::max);
         }
         at += 8 + size + size % 2;
     }
@@ -292,7 +297,8 @@ fn received(stdout: &str, tracks: usize) -> Vec<Received> {
     let mut on: Vec<[Option<(u8, u64)>; 2]> = vec![[None; 2]; tracks];
     for line in stdout.lines().filter_map(|l| l.strip_prefix("event ")) {
         let v: Vec<u64> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
-        let (track, at, status, key, velocity) = (v[0] as usize, v[1], v[2] & 0xf0, v[3] as u8, v[4]);
+        let (track, at, status, key, velocity) =
+            (v[0] as usize, v[1], v[2] & 0xf0, v[3] as u8, v[4]);
         let c = match v[2] & 0x0f {
             0 => 0,
             3 => 1,
@@ -348,17 +354,24 @@ fn run_session(ardour: &Path, dir: &Path, script: &str) -> Result<(String, bool)
     if stdout.lines().any(|l| l == "done") && wav.is_file() {
         return Ok((stdout, !status.success()));
     }
-    Err(format!("ardour7-lua ended with {status}, without finishing\nstdout:\n{stdout}\nstderr:\n{stderr}"))
+    Err(format!(
+        "ardour7-lua ended with {status}, without finishing\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    ))
 }
 
 #[test]
 fn ardour_plays_the_models_notes_at_every_period() {
     let Some((ardour, version)) = find_ardour() else {
-        assert!(std::env::var_os("CI").is_none(), "Ardour is needed for this test under CI (apt-get install ardour)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Ardour is needed for this test under CI (apt-get install ardour)"
+        );
         eprintln!("skipped: no Ardour (apt-get install --no-install-recommends ardour)");
         return;
     };
-    let ort = std::env::var_os("NEUME_ORT_LIB").map(PathBuf::from).expect("NEUME_ORT_LIB names the ONNX Runtime library (scripts/test.sh sets it)");
+    let ort = std::env::var_os("NEUME_ORT_LIB")
+        .map(PathBuf::from)
+        .expect("NEUME_ORT_LIB names the ONNX Runtime library (scripts/test.sh sets it)");
     let dir = std::env::temp_dir().join(format!("neume-ardour-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     // The bundle: the debug plugin binary (with assert_process_allocs) and the runtime folder.
@@ -378,7 +391,9 @@ fn ardour_plays_the_models_notes_at_every_period() {
     // the module, to the second: date the bundle a minute back.
     let past = std::time::SystemTime::now() - Duration::from_secs(60);
     for path in [contents.join("Neume.so"), dir.join("vst3/Neume.vst3")] {
-        std::fs::File::open(&path).and_then(|f| f.set_modified(past)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        std::fs::File::open(&path)
+            .and_then(|f| f.set_modified(past))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
     let lib = format!("/usr/lib/ardour{version}");
     let scan = Command::new(format!("{lib}/ardour-vst3-scanner"))
@@ -388,7 +403,8 @@ fn ardour_plays_the_models_notes_at_every_period() {
         .env("LD_LIBRARY_PATH", &lib)
         .output()
         .expect("ardour-vst3-scanner runs");
-    let scanned = String::from_utf8_lossy(&scan.stdout).into_owned() + &String::from_utf8_lossy(&scan.stderr);
+    let scanned =
+        String::from_utf8_lossy(&scan.stdout).into_owned() + &String::from_utf8_lossy(&scan.stderr);
     assert!(scanned.contains("Found Plugin: Neume"), "the scanner did not find Neume:\n{scanned}");
 
     let tracks = [Track { seed: 1, key: 0 }, Track { seed: 7, key: 2 }];
@@ -404,9 +420,14 @@ fn ardour_plays_the_models_notes_at_every_period() {
             match run_session(&ardour, &dir, &script) {
                 Ok(done) => break done,
                 Err(failure) => {
-                    crashes.push(format!("period {period}: {}", failure.lines().next().unwrap_or("")));
+                    crashes
+                        .push(format!("period {period}: {}", failure.lines().next().unwrap_or("")));
                     failures.push(failure);
-                    assert!(failures.len() < 3, "period {period}, three times:\n{}", failures.join("\n---\n"));
+                    assert!(
+                        failures.len() < 3,
+                        "period {period}, three times:\n{}",
+                        failures.join("\n---\n")
+                    );
                 }
             }
         };
@@ -415,7 +436,11 @@ fn ardour_plays_the_models_notes_at_every_period() {
         }
         let received = received(&stdout, tracks.len());
         // MIDI thru: the keyboard's messages on track 0 pass Neume at their samples.
-        assert_eq!((&received[0].thru, &received[0].thru_other[..]), (&vec![PLAYED], &PLAYED_OTHER[..]), "period {period}: MIDI thru");
+        assert_eq!(
+            (&received[0].thru, &received[0].thru_other[..]),
+            (&vec![PLAYED], &PLAYED_OTHER[..]),
+            "period {period}: MIDI thru"
+        );
         assert!(received[1].thru.is_empty() && received[1].thru_other.is_empty());
         let got: Vec<Vec<Heard>> = received.into_iter().map(|r| r.melody).collect();
         for (t, (got, want)) in got.iter().zip(&expected).enumerate() {
@@ -424,12 +449,19 @@ fn ardour_plays_the_models_notes_at_every_period() {
             let cut = got.iter().zip(want).filter(|(g, w)| g.2.abs_diff(w.2) > TOLERANCE).count();
             assert_eq!(cut, 0, "{what}: {cut} of {} notes did not end at length × gate: heard {got:?}, due {want:?}", want.len());
             for (g, w) in got.iter().zip(want) {
-                assert!(g.0 == w.0 && g.1.abs_diff(w.1) <= TOLERANCE, "{what}: heard {g:?} where {w:?} was due");
+                assert!(
+                    g.0 == w.0 && g.1.abs_diff(w.1) <= TOLERANCE,
+                    "{what}: heard {g:?} where {w:?} was due"
+                );
             }
         }
         let peak = wav_peak(&dir.join("out/neume.wav"));
         assert!(peak > 1e-3, "period {period}: the WAV is silent (peak {peak})");
-        eprintln!("period {period}: {} and {} notes as due, WAV peak {peak:.3}", got[0].len(), got[1].len());
+        eprintln!(
+            "period {period}: {} and {} notes as due, WAV peak {peak:.3}",
+            got[0].len(),
+            got[1].len()
+        );
     }
     if !crashes.is_empty() {
         eprintln!("Ardour's interpreter crashed (a known Ardour 7.3 fault, retried): {crashes:?}");

@@ -23,7 +23,12 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn ok(out: &Output) {
-    assert!(out.status.success(), "failed: {}\n{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -31,7 +36,10 @@ fn generate_writes_a_valid_deterministic_file() {
     let dir = temp_dir("det");
     let (a, b, c) = (dir.join("a.mid"), dir.join("b.mid"), dir.join("c.mid"));
     for (path, seed) in [(&a, "7"), (&b, "7"), (&c, "8")] {
-        ok(&neume(&["generate", "--seed", seed, "--bars", "8", "--out", path.to_str().unwrap()], &[]));
+        ok(&neume(
+            &["generate", "--seed", seed, "--bars", "8", "--out", path.to_str().unwrap()],
+            &[],
+        ));
     }
     let bytes_a = std::fs::read(&a).unwrap();
     assert_eq!(bytes_a, std::fs::read(&b).unwrap(), "same arguments, same file");
@@ -49,10 +57,14 @@ fn generate_writes_a_valid_deterministic_file() {
         if let midly::TrackEventKind::Midi { message, .. } = event.kind {
             match message {
                 midly::MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
-                    assert_eq!(sounding, None, "note {key} starts at tick {tick} while another sounds");
+                    assert_eq!(
+                        sounding, None,
+                        "note {key} starts at tick {tick} while another sounds"
+                    );
                     sounding = Some(key);
                 }
-                midly::MidiMessage::NoteOn { key, .. } | midly::MidiMessage::NoteOff { key, .. } => {
+                midly::MidiMessage::NoteOn { key, .. }
+                | midly::MidiMessage::NoteOff { key, .. } => {
                     assert_eq!(sounding, Some(key), "note-off of {key} at tick {tick}");
                     sounding = None;
                     last_off = tick;
@@ -70,7 +82,22 @@ fn generate_writes_a_valid_deterministic_file() {
 #[test]
 fn scale_lock_keeps_every_note_in_the_scale() {
     let dir = temp_dir("scale");
-    let out = neume(&["generate", "--seed", "3", "--count", "4", "--key", "D", "--scale", "harmonic-minor", "--out", dir.to_str().unwrap()], &[]);
+    let out = neume(
+        &[
+            "generate",
+            "--seed",
+            "3",
+            "--count",
+            "4",
+            "--key",
+            "D",
+            "--scale",
+            "harmonic-minor",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+        &[],
+    );
     ok(&out);
     let files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(files.len(), 4);
@@ -78,7 +105,12 @@ fn scale_lock_keeps_every_note_in_the_scale() {
         let melody = midi::read_file(&f).unwrap().melody;
         assert!(!melody.notes.is_empty());
         for n in &melody.notes {
-            assert!(Scale::HarmonicMinor.contains(2, n.pitch % 12), "{} outside D harmonic minor in {}", n.pitch, f.display());
+            assert!(
+                Scale::HarmonicMinor.contains(2, n.pitch % 12),
+                "{} outside D harmonic minor in {}",
+                n.pitch,
+                f.display()
+            );
         }
     }
     std::fs::remove_dir_all(&dir).ok();
@@ -97,17 +129,26 @@ fn the_pure_rust_fallback_plays_the_same_notes() {
     ok(&out);
     // Two different backends, or the comparison proves nothing: with the native library
     // named (scripts/test.sh and CI do), the first run must use it.
-    let (first_err, stderr) = (String::from_utf8_lossy(&first.stderr), String::from_utf8_lossy(&out.stderr));
+    let (first_err, stderr) =
+        (String::from_utf8_lossy(&first.stderr), String::from_utf8_lossy(&out.stderr));
     assert!(stderr.contains("backend: tract"), "{stderr}");
     if std::env::var_os("NEUME_ORT_LIB").is_some() {
         assert!(first_err.contains("backend: ONNX Runtime"), "{first_err}");
     } else {
         // Without the native library both runs are tract, and the comparison proves nothing:
         // under CI (scripts/test.sh sets the variable) that is a failure, not a note.
-        assert!(std::env::var_os("CI").is_none(), "NEUME_ORT_LIB is not set under CI: both runs used tract ({first_err})");
-        eprintln!("NEUME_ORT_LIB is not set: the first run's backend was not checked ({first_err})");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "NEUME_ORT_LIB is not set under CI: both runs used tract ({first_err})"
+        );
+        eprintln!(
+            "NEUME_ORT_LIB is not set: the first run's backend was not checked ({first_err})"
+        );
     }
-    assert_eq!(midi::read_file(&native).unwrap().melody, midi::read_file(&fallback).unwrap().melody);
+    assert_eq!(
+        midi::read_file(&native).unwrap().melody,
+        midi::read_file(&fallback).unwrap().melody
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -116,7 +157,16 @@ fn a_bad_model_file_is_a_clear_error() {
     let dir = temp_dir("bad");
     let model = dir.join("broken.onnx");
     std::fs::write(&model, b"definitely not a model").unwrap();
-    let out = neume(&["generate", "--model", model.to_str().unwrap(), "--out", dir.join("x.mid").to_str().unwrap()], &[]);
+    let out = neume(
+        &[
+            "generate",
+            "--model",
+            model.to_str().unwrap(),
+            "--out",
+            dir.join("x.mid").to_str().unwrap(),
+        ],
+        &[],
+    );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&format!("error: {}: not an ONNX model", model.display())), "{stderr}");

@@ -18,8 +18,8 @@ use neume::generate::{generate, GenerateOptions};
 use neume::plugin::editor::drag_out::uri_path;
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
-    AtomEnum, ClientMessageEvent, ConnectionExt as _, CreateWindowAux, EventMask, ImageFormat, PropMode, Window, WindowClass, BUTTON_PRESS_EVENT,
-    BUTTON_RELEASE_EVENT, MOTION_NOTIFY_EVENT,
+    AtomEnum, ClientMessageEvent, ConnectionExt as _, CreateWindowAux, EventMask, ImageFormat,
+    PropMode, Window, WindowClass, BUTTON_PRESS_EVENT, BUTTON_RELEASE_EVENT, MOTION_NOTIFY_EVENT,
 };
 use x11rb::protocol::xtest::ConnectionExt as _;
 use x11rb::protocol::Event;
@@ -42,11 +42,16 @@ impl Drop for Xvfb {
 
 fn start_xvfb() -> Option<Xvfb> {
     for n in 90..120 {
-        if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+        if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            || std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        {
             continue;
         }
         let display = format!(":{n}");
-        let child = match Command::new("Xvfb").args([&display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"]).spawn() {
+        let child = match Command::new("Xvfb")
+            .args([&display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"])
+            .spawn()
+        {
             Ok(c) => c,
             Err(_) => return None,
         };
@@ -72,15 +77,23 @@ x11rb::atom_manager! {
 }
 
 /// A window that accepts `text/uri-list` drops; returns the first dropped URI list.
-fn drop_target(display: String, x: i16, y: i16, ready: std::sync::mpsc::Sender<()>) -> Result<String, String> {
+fn drop_target(
+    display: String,
+    x: i16,
+    y: i16,
+    ready: std::sync::mpsc::Sender<()>,
+) -> Result<String, String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
     let (conn, screen) = RustConnection::connect(Some(&display)).map_err(|x| e(&x))?;
     let root = conn.setup().roots[screen].root;
     let atoms = Atoms::new(&conn).map_err(|x| e(&x))?.reply().map_err(|x| e(&x))?;
     let win = conn.generate_id().map_err(|x| e(&x))?;
-    let aux = CreateWindowAux::new().background_pixel(0x0033_5577).event_mask(EventMask::PROPERTY_CHANGE);
-    conn.create_window(0, win, root, x, y, 300, 200, 0, WindowClass::INPUT_OUTPUT, 0, &aux).map_err(|x| e(&x))?;
-    conn.change_property32(PropMode::REPLACE, win, atoms.XdndAware, AtomEnum::ATOM, &[5]).map_err(|x| e(&x))?;
+    let aux =
+        CreateWindowAux::new().background_pixel(0x0033_5577).event_mask(EventMask::PROPERTY_CHANGE);
+    conn.create_window(0, win, root, x, y, 300, 200, 0, WindowClass::INPUT_OUTPUT, 0, &aux)
+        .map_err(|x| e(&x))?;
+    conn.change_property32(PropMode::REPLACE, win, atoms.XdndAware, AtomEnum::ATOM, &[5])
+        .map_err(|x| e(&x))?;
     conn.map_window(win).map_err(|x| e(&x))?;
     conn.flush().map_err(|x| e(&x))?;
     let _ = ready.send(());
@@ -99,18 +112,39 @@ fn drop_target(display: String, x: i16, y: i16, ready: std::sync::mpsc::Sender<(
                 entered = d[2..5].contains(&atoms.TEXT_URI_LIST);
             }
             Event::ClientMessage(m) if m.type_ == atoms.XdndPosition => {
-                let status = ClientMessageEvent::new(32, source, atoms.XdndStatus, [win, u32::from(entered), 0, 0, atoms.XdndActionCopy]);
+                let status = ClientMessageEvent::new(
+                    32,
+                    source,
+                    atoms.XdndStatus,
+                    [win, u32::from(entered), 0, 0, atoms.XdndActionCopy],
+                );
                 conn.send_event(false, source, EventMask::NO_EVENT, status).map_err(|x| e(&x))?;
                 conn.flush().map_err(|x| e(&x))?;
             }
             Event::ClientMessage(m) if m.type_ == atoms.XdndLeave => entered = false,
             Event::ClientMessage(m) if m.type_ == atoms.XdndDrop => {
-                conn.convert_selection(win, atoms.XdndSelection, atoms.TEXT_URI_LIST, atoms.NEUME_DROP, CURRENT_TIME).map_err(|x| e(&x))?;
+                conn.convert_selection(
+                    win,
+                    atoms.XdndSelection,
+                    atoms.TEXT_URI_LIST,
+                    atoms.NEUME_DROP,
+                    CURRENT_TIME,
+                )
+                .map_err(|x| e(&x))?;
                 conn.flush().map_err(|x| e(&x))?;
             }
             Event::SelectionNotify(n) => {
-                let reply = conn.get_property(true, win, atoms.NEUME_DROP, AtomEnum::ANY, 0, 1 << 20).map_err(|x| e(&x))?.reply().map_err(|x| e(&x))?;
-                let finished = ClientMessageEvent::new(32, source, atoms.XdndFinished, [win, 1, atoms.XdndActionCopy, 0, 0]);
+                let reply = conn
+                    .get_property(true, win, atoms.NEUME_DROP, AtomEnum::ANY, 0, 1 << 20)
+                    .map_err(|x| e(&x))?
+                    .reply()
+                    .map_err(|x| e(&x))?;
+                let finished = ClientMessageEvent::new(
+                    32,
+                    source,
+                    atoms.XdndFinished,
+                    [win, 1, atoms.XdndActionCopy, 0, 0],
+                );
                 conn.send_event(false, source, EventMask::NO_EVENT, finished).map_err(|x| e(&x))?;
                 conn.flush().map_err(|x| e(&x))?;
                 if n.property == x11rb::NONE {
@@ -126,7 +160,8 @@ fn drop_target(display: String, x: i16, y: i16, ready: std::sync::mpsc::Sender<(
 
 /// The window's pixels as RGB.
 fn capture(conn: &RustConnection, window: Window, w: u16, h: u16) -> Vec<u8> {
-    let image = conn.get_image(ImageFormat::Z_PIXMAP, window, 0, 0, w, h, !0).unwrap().reply().unwrap();
+    let image =
+        conn.get_image(ImageFormat::Z_PIXMAP, window, 0, 0, w, h, !0).unwrap().reply().unwrap();
     image.data.chunks_exact(4).flat_map(|p| [p[2], p[1], p[0]]).collect()
 }
 
@@ -146,7 +181,10 @@ fn fake(conn: &RustConnection, root: Window, kind: u8, detail: u8, x: i16, y: i1
 #[test]
 fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     let Some(xvfb) = start_xvfb() else {
-        assert!(std::env::var_os("CI").is_none(), "Xvfb is needed for the editor test (apt-get install xvfb)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Xvfb is needed for the editor test (apt-get install xvfb)"
+        );
         eprintln!("skipped: no Xvfb (apt-get install xvfb)");
         return;
     };
@@ -165,12 +203,29 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     let (conn, screen) = RustConnection::connect(Some(&xvfb.display)).expect("connect to Xvfb");
     let root = conn.setup().roots[screen].root;
     let parent = conn.generate_id().unwrap();
-    conn.create_window(0, parent, root, 0, 0, 900, 680, 0, WindowClass::INPUT_OUTPUT, 0, &CreateWindowAux::new().background_pixel(0)).unwrap();
+    conn.create_window(
+        0,
+        parent,
+        root,
+        0,
+        0,
+        900,
+        680,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        0,
+        &CreateWindowAux::new().background_pixel(0),
+    )
+    .unwrap();
     conn.map_window(parent).unwrap();
     conn.flush().unwrap();
     let (w, h) = host.open_editor_x11(parent);
     assert!(w >= 640 && h >= 480, "editor size {w}×{h}");
-    conn.configure_window(parent, &x11rb::protocol::xproto::ConfigureWindowAux::new().width(w).height(h)).unwrap();
+    conn.configure_window(
+        parent,
+        &x11rb::protocol::xproto::ConfigureWindowAux::new().width(w).height(h),
+    )
+    .unwrap();
     conn.flush().unwrap();
 
     // Wait until it has drawn: many distinct colours (text, notes, widgets).
@@ -186,10 +241,17 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         }
     }
     let colours: std::collections::HashSet<&[u8]> = rgb.chunks_exact(3).collect();
-    let shot = std::env::var_os("NEUME_SCREENSHOT").map(PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join("neume-editor.png"));
+    let shot = std::env::var_os("NEUME_SCREENSHOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("neume-editor.png"));
     write_png(&shot, &rgb, w, h);
     eprintln!("screenshot: {}", shot.display());
-    assert!(colours.len() > 200, "the editor did not render ({} colours; see {})", colours.len(), shot.display());
+    assert!(
+        colours.len() > 200,
+        "the editor did not render ({} colours; see {})",
+        colours.len(),
+        shot.display()
+    );
 
     // A drop target beside the editor, then a drag from the handle (top right) onto it.
     let (tx, rx) = std::sync::mpsc::channel();
@@ -210,13 +272,20 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     }
     std::thread::sleep(Duration::from_millis(300));
     fake(&conn, root, BUTTON_RELEASE_EVENT, 1, 0, 0);
-    let uri_list = target.join().expect("drop target thread").expect("the drop target received a file");
+    let uri_list =
+        target.join().expect("drop target thread").expect("the drop target received a file");
     let path = uri_path(uri_list.lines().next().unwrap_or("")).expect("a file:// URI");
-    let dropped = neume::midi::read_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let dropped =
+        neume::midi::read_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 
     let mut generator = neume::default_generator().unwrap();
-    let want = generate(&mut generator, &GenerateOptions { bars: 4, seed: 1, ..Default::default() }).unwrap();
-    assert_eq!(dropped.melody.notes, want.notes, "the dropped file has other notes than the plugin's melody");
+    let want =
+        generate(&mut generator, &GenerateOptions { bars: 4, seed: 1, ..Default::default() })
+            .unwrap();
+    assert_eq!(
+        dropped.melody.notes, want.notes,
+        "the dropped file has other notes than the plugin's melody"
+    );
     // The notes as played, read from the file's raw events (Neume's reader rounds to 16ths,
     // which hides the gate): at the default gate of 90 % and no swing, each note sounds from
     // step × 120 ticks for length × 108 ticks, by hand.
@@ -227,16 +296,27 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         tick += event.delta.as_int();
         if let midly::TrackEventKind::Midi { message, .. } = event.kind {
             match message {
-                midly::MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => raw.push((tick, key.as_int(), true)),
-                midly::MidiMessage::NoteOn { key, .. } | midly::MidiMessage::NoteOff { key, .. } => raw.push((tick, key.as_int(), false)),
+                midly::MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
+                    raw.push((tick, key.as_int(), true))
+                }
+                midly::MidiMessage::NoteOn { key, .. }
+                | midly::MidiMessage::NoteOff { key, .. } => raw.push((tick, key.as_int(), false)),
                 _ => {}
             }
         }
     }
-    let mut by_hand: Vec<(u32, u8, bool)> = want.notes.iter().flat_map(|n| [(n.start_step * 120, n.pitch, true), (n.start_step * 120 + n.len_steps * 108, n.pitch, false)]).collect();
+    let mut by_hand: Vec<(u32, u8, bool)> = want
+        .notes
+        .iter()
+        .flat_map(|n| {
+            [
+                (n.start_step * 120, n.pitch, true),
+                (n.start_step * 120 + n.len_steps * 108, n.pitch, false),
+            ]
+        })
+        .collect();
     by_hand.sort_by_key(|&(t, _, on)| (t, on));
     assert_eq!(raw, by_hand, "the dragged file's notes are not the notes as played");
-
 
     // Buttons (positions in the editor's fixed layout): Generate changes the seed parameter
     // the host sees and the melody; Like stores a rating; Undo brings seed 1 back.
@@ -257,7 +337,8 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     };
     let state_of = |host: &mut Host| host.state_json();
     let seed_of = |state: &serde_json::Value| state["params"]["seed"].to_string();
-    let melody_of = |state: &serde_json::Value| state["fields"]["melody"].as_str().unwrap_or("").to_string();
+    let melody_of =
+        |state: &serde_json::Value| state["fields"]["melody"].as_str().unwrap_or("").to_string();
     let before = state_of(&mut host);
     click(45, 44);
     pump(&mut host);
@@ -270,7 +351,8 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         std::thread::sleep(Duration::from_millis(50));
     }
     click(311, 44);
-    let ratings = std::fs::read_to_string(data_dir.join("ratings.jsonl")).expect("Like wrote the ratings file");
+    let ratings = std::fs::read_to_string(data_dir.join("ratings.jsonl"))
+        .expect("Like wrote the ratings file");
     assert_eq!(ratings.lines().count(), 1);
     assert!(ratings.contains("\"rating\":1"), "{ratings}");
     // Keyed by the model's id (its latent space), not by "default": a new default model must
@@ -280,7 +362,11 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     std::thread::sleep(Duration::from_millis(300));
     click(191, 44);
     pump(&mut host);
-    assert_eq!(seed_of(&state_of(&mut host)), seed_of(&before), "Undo did not restore the first melody's seed");
+    assert_eq!(
+        seed_of(&state_of(&mut host)),
+        seed_of(&before),
+        "Undo did not restore the first melody's seed"
+    );
 
     // A host-driven resize is saved with the project.
     assert!(host.resize_editor(1000, 720), "the editor refused to resize");
@@ -307,7 +393,10 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     let size = loop {
         reopened.main_thread_tick();
         let children = conn.query_tree(parent).unwrap().reply().unwrap().children;
-        let size = children.first().map(|&c| conn.get_geometry(c).unwrap().reply().unwrap()).map(|g| (g.width, g.height));
+        let size = children
+            .first()
+            .map(|&c| conn.get_geometry(c).unwrap().reply().unwrap())
+            .map(|g| (g.width, g.height));
         if size == Some((1000, 720)) || started.elapsed() > Duration::from_secs(10) {
             break size;
         }

@@ -48,10 +48,8 @@ fn odd_type1() -> Vec<u8> {
         0x00, 0x90, 60, 80, // chord at 192: C4 ...
         0x00, 72, 80, // ... and C5: the top line takes C5
         0x60, 60, 0, // both off at 288
-        0x00, 72, 0,
-        0x00, 0x99, 36, 100, // a drum hit on channel 10 is ignored
-        0x18, 0x89, 36, 0,
-        0x00, 0xFF, 0x2F, 0x00,
+        0x00, 72, 0, 0x00, 0x99, 36, 100, // a drum hit on channel 10 is ignored
+        0x18, 0x89, 36, 0, 0x00, 0xFF, 0x2F, 0x00,
     ];
     smf(1, 96, &[conductor, notes])
 }
@@ -97,7 +95,8 @@ fn broken_files_name_the_file_and_the_problem() {
 
 fn fixtures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/train");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     files
 }

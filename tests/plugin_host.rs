@@ -61,7 +61,12 @@ fn notes_match_the_model_melody_to_the_sample_for_any_block_size() {
     let melody = default_melody();
     assert!(melody.notes.len() >= 4, "the default melody has notes");
     // Two loops of the 4-bar melody; one beat for single-sample blocks (slow in debug).
-    for (frames, end) in [(512, 2 * 64 * SAMPLES_PER_STEP + 777), (37, 64 * SAMPLES_PER_STEP + 100), (4096, 2 * 64 * SAMPLES_PER_STEP), (1, 24_000)] {
+    for (frames, end) in [
+        (512, 2 * 64 * SAMPLES_PER_STEP + 777),
+        (37, 64 * SAMPLES_PER_STEP + 100),
+        (4096, 2 * 64 * SAMPLES_PER_STEP),
+        (1, 24_000),
+    ] {
         let mut host = Host::load();
         host.activate(RATE, frames);
         let mut ledger = NoteLedger::melody();
@@ -88,7 +93,10 @@ fn stop_loop_jump_and_deactivate_leave_no_note_on() {
         let sounding_before = ledger.sounding.clone();
         let events = block(&mut host, &mut ledger, 512, Transport::playing_at(pos, 120.0));
         for key in sounding_before {
-            assert!(events.contains(&(0, Note::Off { key })), "jump to {target} kept {key} on: {events:?}");
+            assert!(
+                events.contains(&(0, Note::Off { key })),
+                "jump to {target} kept {key} on: {events:?}"
+            );
         }
         for _ in 0..40 {
             pos += 512.0 / 24_000.0;
@@ -105,7 +113,11 @@ fn stop_loop_jump_and_deactivate_leave_no_note_on() {
     for _ in 0..200 {
         let t = Transport { loop_beats: Some((ls, le)), ..Transport::playing_at(pos, 120.0) };
         let events = block(&mut host, &mut ledger, 4096, t);
-        ons.extend(events.iter().filter_map(|(o, n)| matches!(n, Note::On { .. }).then_some((at + u64::from(*o), *n))));
+        ons.extend(
+            events.iter().filter_map(|(o, n)| {
+                matches!(n, Note::On { .. }).then_some((at + u64::from(*o), *n))
+            }),
+        );
         pos += 4096.0 / 24_000.0;
         if pos >= le {
             // The wrap's sample, as the plugin places it: the first at or after beat 5.
@@ -115,10 +127,29 @@ fn stop_loop_jump_and_deactivate_leave_no_note_on() {
         at += 4096;
     }
     let melody = default_melody();
-    let pass: Vec<(u64, Note)> = melody.notes.iter().filter(|n| (8..20).contains(&n.start_step)).map(|n| ((u64::from(n.start_step) - 8) * SAMPLES_PER_STEP, Note::On { key: n.pitch, velocity_127: 100 })).collect();
-    assert!(!pass.is_empty() && wraps_at.len() >= 10, "{} notes a pass, {} wraps", pass.len(), wraps_at.len());
+    let pass: Vec<(u64, Note)> = melody
+        .notes
+        .iter()
+        .filter(|n| (8..20).contains(&n.start_step))
+        .map(|n| {
+            (
+                (u64::from(n.start_step) - 8) * SAMPLES_PER_STEP,
+                Note::On { key: n.pitch, velocity_127: 100 },
+            )
+        })
+        .collect();
+    assert!(
+        !pass.is_empty() && wraps_at.len() >= 10,
+        "{} notes a pass, {} wraps",
+        pass.len(),
+        wraps_at.len()
+    );
     for w in wraps_at.windows(2) {
-        let got: Vec<(u64, Note)> = ons.iter().filter(|(t, _)| (w[0]..w[1]).contains(t)).map(|(t, n)| (t - w[0], *n)).collect();
+        let got: Vec<(u64, Note)> = ons
+            .iter()
+            .filter(|(t, _)| (w[0]..w[1]).contains(t))
+            .map(|(t, n)| (t - w[0], *n))
+            .collect();
         assert_eq!(got, pass, "the pass from sample {}", w[0]);
     }
     stop(&mut host, &mut ledger);
@@ -154,17 +185,27 @@ fn rounded_host_positions_cut_no_note() {
                 let mut at = 0u64;
                 while at < end {
                     let n = frames.min((end - at) as u32);
-                    let t = Transport { beat_quantum: Some(quantum), seconds_timeline, ..Transport::playing_at(at as f64 / 24_000.0, 120.0) };
+                    let t = Transport {
+                        beat_quantum: Some(quantum),
+                        seconds_timeline,
+                        ..Transport::playing_at(at as f64 / 24_000.0, 120.0)
+                    };
                     let block = host.process(n, &t, &[]);
                     ledger.add(n, &block);
                     got.extend(block.iter().map(|(o, note)| (at + u64::from(*o), *note)));
                     at += u64::from(n);
                 }
-                let what = format!("quantum 1/{}, seconds {seconds_timeline}, {frames} frames", (1.0 / quantum).round());
+                let what = format!(
+                    "quantum 1/{}, seconds {seconds_timeline}, {frames} frames",
+                    (1.0 / quantum).round()
+                );
                 assert_eq!(got.len(), want.len(), "{what}: {got:?}");
                 for (g, w) in got.iter().zip(&want) {
                     // Same note, within 1 ms (48 samples).
-                    assert!(g.1 == w.1 && g.0.abs_diff(w.0) <= 48, "{what}: {g:?} where {w:?} was due");
+                    assert!(
+                        g.1 == w.1 && g.0.abs_diff(w.0) <= 48,
+                        "{what}: {g:?} where {w:?} was due"
+                    );
                 }
                 stop(&mut host, &mut ledger);
             }
@@ -178,12 +219,14 @@ fn a_reopened_project_plays_the_same_notes_even_when_its_model_file_is_gone() {
     let dir = std::env::temp_dir().join(format!("neume-state-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let model = dir.join("user-model.onnx");
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models/small.onnx"), &model).unwrap();
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models/small.onnx"), &model)
+        .unwrap();
 
     let mut first = Host::load();
     // Persisted fields are JSON strings inside the state's JSON.
     let mut state = first.state_json();
-    state["fields"]["model"] = serde_json::Value::String(serde_json::to_string(&model.display().to_string()).unwrap());
+    state["fields"]["model"] =
+        serde_json::Value::String(serde_json::to_string(&model.display().to_string()).unwrap());
     first.load_state_json(&state);
     first.activate(RATE, 512);
     let mut ledger = NoteLedger::melody();
@@ -194,7 +237,10 @@ fn a_reopened_project_plays_the_same_notes_even_when_its_model_file_is_gone() {
 
     // The default model plays something else for the same parameters.
     let default_notes = expected_events(&default_melody(), 64 * SAMPLES_PER_STEP);
-    assert_ne!(user_notes, default_notes, "the user model and the default model played the same notes");
+    assert_ne!(
+        user_notes, default_notes,
+        "the user model and the default model played the same notes"
+    );
 
     std::fs::remove_file(&model).unwrap();
     let mut reopened = Host::load();
@@ -216,7 +262,8 @@ fn a_seed_change_swaps_the_melody_at_the_next_bar_line() {
     let before = play(&mut host, &mut ledger, 512, 6 * 24_000);
     // Change the seed during beat 6 of bar 2; wait for the worker, then play on.
     let mut at = 6 * 24_000u64;
-    let first = host.process(512, &Transport::playing_at(at as f64 / 24_000.0, 120.0), &[(seed, 7.0)]);
+    let first =
+        host.process(512, &Transport::playing_at(at as f64 / 24_000.0, 120.0), &[(seed, 7.0)]);
     ledger.add(512, &first);
     at += 512;
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -229,15 +276,28 @@ fn a_seed_change_swaps_the_melody_at_the_next_bar_line() {
     }
     // Until the bar line at beat 8 the old melody plays; from it the new one (seed 7).
     let old = expected_events(&default_melody(), 16 * 24_000);
-    let old_until_bar: Vec<_> = old.iter().filter(|(t, _)| *t >= 6 * 24_000 + 512 && *t < 8 * 24_000).copied().collect();
-    let got_until_bar: Vec<_> = after.iter().filter(|(t, n)| *t < 8 * 24_000 && !(*t == 8 * 24_000 && matches!(n, Note::Off { .. }))).copied().collect();
+    let old_until_bar: Vec<_> =
+        old.iter().filter(|(t, _)| *t >= 6 * 24_000 + 512 && *t < 8 * 24_000).copied().collect();
+    let got_until_bar: Vec<_> = after
+        .iter()
+        .filter(|(t, n)| *t < 8 * 24_000 && !(*t == 8 * 24_000 && matches!(n, Note::Off { .. })))
+        .copied()
+        .collect();
     assert_eq!(got_until_bar, old_until_bar);
     let new = model_melody(7, 0);
     // The melody stays locked to the song: from beat 8 it plays its own bars 3 and 4.
-    let new_from_bar: Vec<_> = expected_events(&new, 16 * 24_000).into_iter().filter(|(t, _)| *t >= 8 * 24_000).collect();
-    let got_from_bar: Vec<_> = after.iter().filter(|(t, n)| *t >= 8 * 24_000 && !(*t == 8 * 24_000 && matches!(n, Note::Off { .. }))).copied().collect();
+    let new_from_bar: Vec<_> =
+        expected_events(&new, 16 * 24_000).into_iter().filter(|(t, _)| *t >= 8 * 24_000).collect();
+    let got_from_bar: Vec<_> = after
+        .iter()
+        .filter(|(t, n)| *t >= 8 * 24_000 && !(*t == 8 * 24_000 && matches!(n, Note::Off { .. })))
+        .copied()
+        .collect();
     assert_eq!(got_from_bar, new_from_bar);
-    assert_ne!(new_from_bar, old.iter().filter(|(t, _)| *t >= 8 * 24_000).copied().collect::<Vec<_>>());
+    assert_ne!(
+        new_from_bar,
+        old.iter().filter(|(t, _)| *t >= 8 * 24_000).copied().collect::<Vec<_>>()
+    );
     assert!(!before.is_empty());
     stop(&mut host, &mut ledger);
 }
@@ -253,7 +313,8 @@ fn audio_passes_through_with_subnormals_flushed_to_zero() {
     host.set_audio_input(&input);
     host.process(60, &Transport::stopped(), &[]);
     for channel in host.audio_output() {
-        let expected: Vec<f32> = (0..60).map(|i| if input[i % 6].is_subnormal() { 0.0 } else { input[i % 6] }).collect();
+        let expected: Vec<f32> =
+            (0..60).map(|i| if input[i % 6].is_subnormal() { 0.0 } else { input[i % 6] }).collect();
         assert_eq!(&channel[..60], &expected[..]);
     }
 }
@@ -263,20 +324,36 @@ fn incoming_midi_passes_through_sample_accurately_unless_thru_is_off() {
     // A keyboard player's notes on channel 4 (index 3), placed inside and between the
     // melody's events, with the sustain pedal and a pitch bend: they must come out at the
     // same samples, in time order.
-    let played = [(0, 3, Note::On { key: 40, velocity_127: 90 }), (100, 3, Note::On { key: 43, velocity_127: 64 }), (300, 3, Note::Off { key: 40 }), (511, 3, Note::Off { key: 43 })];
+    let played = [
+        (0, 3, Note::On { key: 40, velocity_127: 90 }),
+        (100, 3, Note::On { key: 43, velocity_127: 64 }),
+        (300, 3, Note::Off { key: 40 }),
+        (511, 3, Note::Off { key: 43 }),
+    ];
     let pedal_and_bend = [(50, [0xB3, 64, 127]), (200, [0xE3, 0, 80]), (400, [0xB3, 64, 0])];
     for thru in [true, false] {
         let mut host = Host::load();
         host.activate(RATE, 512);
         let id = host.param_id("MIDI thru");
         let t = Transport::playing_at(0.0, 120.0);
-        let (out, midi) = host.process_midi(512, &t, &[(id, if thru { 1.0 } else { 0.0 })], &played, &pedal_and_bend, None);
+        let (out, midi) = host.process_midi(
+            512,
+            &t,
+            &[(id, if thru { 1.0 } else { 0.0 })],
+            &played,
+            &pedal_and_bend,
+            None,
+        );
         let passed: Vec<_> = out.iter().filter(|(_, channel, _)| *channel == 3).copied().collect();
         let melody: Vec<_> = out.iter().filter(|(_, channel, _)| *channel == 0).copied().collect();
         assert_eq!(passed, if thru { played.to_vec() } else { Vec::new() }, "thru {thru}");
         assert_eq!(midi, if thru { pedal_and_bend.to_vec() } else { Vec::new() }, "thru {thru}");
         // The melody's first note still starts at sample 0 (the default melody starts on beat 0).
-        assert_eq!(melody.first().map(|(at, _, n)| (*at, matches!(n, Note::On { .. }))), Some((0, true)), "thru {thru}: {out:?}");
+        assert_eq!(
+            melody.first().map(|(at, _, n)| (*at, matches!(n, Note::On { .. }))),
+            Some((0, true)),
+            "thru {thru}: {out:?}"
+        );
         assert!(out.windows(2).all(|w| w[0].0 <= w[1].0), "out of time order: {out:?}");
     }
 }
@@ -297,7 +374,13 @@ fn a_host_that_refuses_events_never_strands_a_note() {
             2 => Some((block / 3 % 2) as usize),
             _ => None,
         };
-        let events = host.process_io(512, &Transport::playing_at(at as f64 / 24_000.0, 120.0), &[], &[], capacity);
+        let events = host.process_io(
+            512,
+            &Transport::playing_at(at as f64 / 24_000.0, 120.0),
+            &[],
+            &[],
+            capacity,
+        );
         refused_blocks += usize::from(capacity.is_some());
         partial_blocks += usize::from(capacity == Some(1) && events.len() == 1);
         let events: Vec<(u32, Note)> = events.into_iter().map(|(o, _, n)| (o, n)).collect();
@@ -305,7 +388,11 @@ fn a_host_that_refuses_events_never_strands_a_note() {
         ledger.add(512, &events);
         at += 512;
     }
-    assert!(refused_blocks > 100 && partial_blocks > 5 && ledger.ons > 20, "{refused_blocks} refusing blocks, {partial_blocks} partly, {} notes", ledger.ons);
+    assert!(
+        refused_blocks > 100 && partial_blocks > 5 && ledger.ons > 20,
+        "{refused_blocks} refusing blocks, {partial_blocks} partly, {} notes",
+        ledger.ons
+    );
     stop(&mut host, &mut ledger);
 }
 
@@ -319,7 +406,9 @@ fn a_restored_melody_is_bounded_and_a_newer_state_plays_as_stored() {
     stop(&mut first, &mut ledger);
     let state = first.state_json();
     drop(first);
-    let field = |state: &serde_json::Value| -> serde_json::Value { serde_json::from_str(state["fields"]["melody"].as_str().expect("a saved melody")).unwrap() };
+    let field = |state: &serde_json::Value| -> serde_json::Value {
+        serde_json::from_str(state["fields"]["melody"].as_str().expect("a saved melody")).unwrap()
+    };
     let with_melody = |melody: &serde_json::Value| {
         let mut s = state.clone();
         s["fields"]["melody"] = serde_json::Value::String(melody.to_string());
@@ -339,7 +428,13 @@ fn a_restored_melody_is_bounded_and_a_newer_state_plays_as_stored() {
     host.activate(RATE, 512);
     let mut ledger = NoteLedger::melody();
     let got = play(&mut host, &mut ledger, 512, 64 * SAMPLES_PER_STEP);
-    assert_eq!(got, [(0, Note::On { key: 72, velocity_127: 100 }), (64 * SAMPLES_PER_STEP * 9 / 10, Note::Off { key: 72 })]);
+    assert_eq!(
+        got,
+        [
+            (0, Note::On { key: 72, velocity_127: 100 }),
+            (64 * SAMPLES_PER_STEP * 9 / 10, Note::Off { key: 72 })
+        ]
+    );
     stop(&mut host, &mut ledger);
 
     // A melody 2^32 − 1 steps long with a note far out: not played (the default melody of the
@@ -372,7 +467,11 @@ fn automated_render(offline: bool, paced: bool) -> Vec<(u64, Note)> {
     let mut at = 0u64;
     while at < 64 * 24_000 {
         let beat = at as f64 / 24_000.0;
-        let changes: Vec<_> = [(seed, 7.0, 5.0), (knob, 1.5, 21.0)].into_iter().filter(|&(_, _, b)| beat <= b && b < beat + 512.0 / 24_000.0).map(|(id, v, _)| (id, v)).collect();
+        let changes: Vec<_> = [(seed, 7.0, 5.0), (knob, 1.5, 21.0)]
+            .into_iter()
+            .filter(|&(_, _, b)| beat <= b && b < beat + 512.0 / 24_000.0)
+            .map(|(id, v, _)| (id, v))
+            .collect();
         let block = host.process(512, &Transport::playing_at(beat, 120.0), &changes);
         ledger.add(512, &block);
         events.extend(block.iter().map(|(o, n)| (at + u64::from(*o), *n)));
@@ -405,13 +504,39 @@ fn thru_switched_off_mid_note_still_ends_what_it_passed() {
     host.activate(RATE, 512);
     let id = host.param_id("MIDI thru");
     let t = |block: u64| Transport::playing_at(block as f64 * 512.0 / 24_000.0, 120.0);
-    let (out, midi) = host.process_midi(512, &t(0), &[], &[(10, 3, Note::On { key: 40, velocity_127: 90 })], &[(20, [0xB3, 64, 127])], None);
-    assert!(out.contains(&(10, 3, Note::On { key: 40, velocity_127: 90 })) && midi == [(20, [0xB3, 64, 127])], "{out:?} {midi:?}");
-    let played = [(100, 3, Note::Off { key: 40 }), (300, 3, Note::On { key: 45, velocity_127: 90 }), (400, 3, Note::Off { key: 45 })];
-    let (out, midi) = host.process_midi(512, &t(1), &[(id, 0.0)], &played, &[(200, [0xB3, 64, 0]), (250, [0xB3, 1, 99])], None);
+    let (out, midi) = host.process_midi(
+        512,
+        &t(0),
+        &[],
+        &[(10, 3, Note::On { key: 40, velocity_127: 90 })],
+        &[(20, [0xB3, 64, 127])],
+        None,
+    );
+    assert!(
+        out.contains(&(10, 3, Note::On { key: 40, velocity_127: 90 }))
+            && midi == [(20, [0xB3, 64, 127])],
+        "{out:?} {midi:?}"
+    );
+    let played = [
+        (100, 3, Note::Off { key: 40 }),
+        (300, 3, Note::On { key: 45, velocity_127: 90 }),
+        (400, 3, Note::Off { key: 45 }),
+    ];
+    let (out, midi) = host.process_midi(
+        512,
+        &t(1),
+        &[(id, 0.0)],
+        &played,
+        &[(200, [0xB3, 64, 0]), (250, [0xB3, 1, 99])],
+        None,
+    );
     let passed: Vec<_> = out.iter().filter(|(_, channel, _)| *channel == 3).copied().collect();
     assert_eq!(passed, [(100, 3, Note::Off { key: 40 })]);
-    assert_eq!(midi, [(200, [0xB3, 64, 0])], "the pedal's release passes, a new controller does not");
+    assert_eq!(
+        midi,
+        [(200, [0xB3, 64, 0])],
+        "the pedal's release passes, a new controller does not"
+    );
 }
 
 #[test]
@@ -432,13 +557,23 @@ fn a_thru_note_on_the_melody_key_neither_cuts_nor_is_cut() {
             1024 => vec![(100, 0, Note::Off { key: first.pitch })],
             _ => Vec::new(),
         };
-        let out = host.process_io(512, &Transport::playing_at(at as f64 / 24_000.0, 120.0), &[], &played, None);
+        let out = host.process_io(
+            512,
+            &Transport::playing_at(at as f64 / 24_000.0, 120.0),
+            &[],
+            &played,
+            None,
+        );
         events.extend(out.into_iter().filter(|(_, _, n)| matches!(n, Note::On { key, .. } | Note::Off { key } if *key == first.pitch)).map(|(o, c, n)| (at + u64::from(o), c, n)));
         at += 512;
     }
     assert_eq!(
         events,
-        [(0, 0, Note::On { key: first.pitch, velocity_127: 100 }), (612, 0, Note::On { key: first.pitch, velocity_127: 80 }), (first_off, 0, Note::Off { key: first.pitch })],
+        [
+            (0, 0, Note::On { key: first.pitch, velocity_127: 100 }),
+            (612, 0, Note::On { key: first.pitch, velocity_127: 80 }),
+            (first_off, 0, Note::Off { key: first.pitch })
+        ],
         "the thru note's end cut the melody's note, or the melody's end was lost"
     );
     // The melody on its own channel: the Melody channel parameter.
@@ -446,8 +581,20 @@ fn a_thru_note_on_the_melody_key_neither_cuts_nor_is_cut() {
     let channel = host.param_id("Melody channel");
     host.activate(RATE, 512);
     // Channel 2 (nice-plug's CLAP value for an integer: steps above the minimum).
-    let out = host.process_io(512, &Transport::playing_at(0.0, 120.0), &[(channel, 1.0)], &[(5, 0, Note::On { key: 30, velocity_127: 80 })], None);
-    assert_eq!(out, [(0, 1, Note::On { key: first.pitch, velocity_127: 100 }), (5, 0, Note::On { key: 30, velocity_127: 80 })]);
+    let out = host.process_io(
+        512,
+        &Transport::playing_at(0.0, 120.0),
+        &[(channel, 1.0)],
+        &[(5, 0, Note::On { key: 30, velocity_127: 80 })],
+        None,
+    );
+    assert_eq!(
+        out,
+        [
+            (0, 1, Note::On { key: first.pitch, velocity_127: 100 }),
+            (5, 0, Note::On { key: 30, velocity_127: 80 })
+        ]
+    );
 }
 
 #[test]
@@ -459,7 +606,8 @@ fn a_stored_melody_plays_as_stored_whatever_key_it_was_saved_with() {
     first.process(512, &Transport::stopped(), &[]);
     let mut state = first.state_json();
     drop(first);
-    let mut saved: serde_json::Value = serde_json::from_str(state["fields"]["melody"].as_str().unwrap()).unwrap();
+    let mut saved: serde_json::Value =
+        serde_json::from_str(state["fields"]["melody"].as_str().unwrap()).unwrap();
     saved["key"] = (saved["key"].as_u64().unwrap() ^ 0xDEAD_BEEF).into();
     saved["notes"] = serde_json::json!([[72, 0, 32], [74, 32, 32]]);
     state["fields"]["melody"] = serde_json::Value::String(saved.to_string());
@@ -471,18 +619,25 @@ fn a_stored_melody_plays_as_stored_whatever_key_it_was_saved_with() {
     let due = 32 * SAMPLES_PER_STEP * 9 / 10;
     assert_eq!(
         got,
-        [(0, Note::On { key: 72, velocity_127: 100 }), (due, Note::Off { key: 72 }), (32 * SAMPLES_PER_STEP, Note::On { key: 74, velocity_127: 100 }), (32 * SAMPLES_PER_STEP + due, Note::Off { key: 74 })]
+        [
+            (0, Note::On { key: 72, velocity_127: 100 }),
+            (due, Note::Off { key: 72 }),
+            (32 * SAMPLES_PER_STEP, Note::On { key: 74, velocity_127: 100 }),
+            (32 * SAMPLES_PER_STEP + due, Note::Off { key: 74 })
+        ]
     );
     stop(&mut host, &mut ledger);
     // The state saved again still holds those notes.
-    let again: serde_json::Value = serde_json::from_str(host.state_json()["fields"]["melody"].as_str().unwrap()).unwrap();
+    let again: serde_json::Value =
+        serde_json::from_str(host.state_json()["fields"]["melody"].as_str().unwrap()).unwrap();
     assert_eq!(again["notes"], saved["notes"]);
     // Asked for a new one (another seed), it makes one.
     let seed = host.param_id("Seed");
     host.process(512, &Transport::stopped(), &[(seed, 9.0)]);
     std::thread::sleep(std::time::Duration::from_millis(500));
     host.process(512, &Transport::stopped(), &[]);
-    let replaced: serde_json::Value = serde_json::from_str(host.state_json()["fields"]["melody"].as_str().unwrap()).unwrap();
+    let replaced: serde_json::Value =
+        serde_json::from_str(host.state_json()["fields"]["melody"].as_str().unwrap()).unwrap();
     assert_ne!(replaced["notes"], saved["notes"]);
 }
 
@@ -497,8 +652,12 @@ fn file_notes(melody: &Melody, swing: f32, gate: f32) -> Vec<(u64, Note)> {
         tick += u64::from(event.delta.as_int());
         if let midly::TrackEventKind::Midi { message, .. } = event.kind {
             match message {
-                midly::MidiMessage::NoteOn { key, .. } => file.push((tick * 50, Note::On { key: key.as_int(), velocity_127: 100 })),
-                midly::MidiMessage::NoteOff { key, .. } => file.push((tick * 50, Note::Off { key: key.as_int() })),
+                midly::MidiMessage::NoteOn { key, .. } => {
+                    file.push((tick * 50, Note::On { key: key.as_int(), velocity_127: 100 }))
+                }
+                midly::MidiMessage::NoteOff { key, .. } => {
+                    file.push((tick * 50, Note::Off { key: key.as_int() }))
+                }
                 _ => {}
             }
         }
@@ -512,7 +671,11 @@ fn assert_plays_as_the_file(host: &mut Host, melody: &Melody, swing: f32, gate: 
     let file = file_notes(melody, swing, gate);
     let ids = [host.param_id("Swing"), host.param_id("Gate")];
     // nice-plug's CLAP values for float parameters are normalised.
-    host.process(512, &Transport::stopped(), &[(ids[0], f64::from(swing)), (ids[1], (f64::from(gate) - 0.05) / 0.95)]);
+    host.process(
+        512,
+        &Transport::stopped(),
+        &[(ids[0], f64::from(swing)), (ids[1], (f64::from(gate) - 0.05) / 0.95)],
+    );
     let mut ledger = NoteLedger::melody();
     let period = u64::from(melody.len_steps) * SAMPLES_PER_STEP;
     let played = play(host, &mut ledger, 512, 2 * period + 512);
@@ -523,12 +686,19 @@ fn assert_plays_as_the_file(host: &mut Host, melody: &Melody, swing: f32, gate: 
         let (from, to) = (pass * period, (pass + 1) * period);
         let got: Vec<_> = played
             .iter()
-            .filter(|(t, n)| (from..=to).contains(t) && !(*t == to && matches!(n, Note::On { .. })) && !(*t == from && pass > 0 && matches!(n, Note::Off { .. })))
+            .filter(|(t, n)| {
+                (from..=to).contains(t)
+                    && !(*t == to && matches!(n, Note::On { .. }))
+                    && !(*t == from && pass > 0 && matches!(n, Note::Off { .. }))
+            })
             .map(|(t, n)| (t - from, *n))
             .collect();
         assert_eq!(got.len(), file.len(), "{what}, pass {pass}: played {got:?}, file {file:?}");
         for (g, f) in got.iter().zip(&file) {
-            assert!(g.1 == f.1 && g.0.abs_diff(f.0) <= 50, "{what}, pass {pass}: played {g:?}, the file has {f:?}");
+            assert!(
+                g.1 == f.1 && g.0.abs_diff(f.0) <= 50,
+                "{what}, pass {pass}: played {g:?}, the file has {f:?}"
+            );
         }
     }
 }
@@ -536,7 +706,9 @@ fn assert_plays_as_the_file(host: &mut Host, melody: &Melody, swing: f32, gate: 
 #[test]
 fn playback_sounds_what_the_saved_file_holds_note_by_note() {
     // The model's melodies for several swing, gate and loop (Bars) settings.
-    for (swing, gate, bars) in [(0.0, 0.9, 4), (1.0, 1.0, 2), (0.67, 0.5, 1), (0.33, 0.25, 4), (0.5, 1.0, 3)] {
+    for (swing, gate, bars) in
+        [(0.0, 0.9, 4), (1.0, 1.0, 2), (0.67, 0.5, 1), (0.33, 0.25, 4), (0.5, 1.0, 3)]
+    {
         let mut host = Host::load();
         host.activate(RATE, 512);
         let id = host.param_id("Bars");
@@ -544,14 +716,26 @@ fn playback_sounds_what_the_saved_file_holds_note_by_note() {
         host.process(512, &Transport::stopped(), &[(id, bars as f64 - 1.0)]);
         std::thread::sleep(std::time::Duration::from_millis(500));
         host.process(512, &Transport::stopped(), &[]);
-        assert_plays_as_the_file(&mut host, &model_melody_of(1, 0, bars), swing, gate, &format!("swing {swing}, gate {gate}, {bars} bars"));
+        assert_plays_as_the_file(
+            &mut host,
+            &model_melody_of(1, 0, bars),
+            swing,
+            gate,
+            &format!("swing {swing}, gate {gate}, {bars} bars"),
+        );
     }
     // A stored melody that starts after a rest and whose last note is on an odd 16th: swung
     // past the loop end (where no onset cuts it), it is cut there, live as in the file; and a
     // long note cut by a swung next onset.
     let notes = serde_json::json!([[60, 2, 7], [62, 9, 2], [64, 11, 4], [65, 15, 1]]);
     let melody = Melody {
-        notes: [(60, 2, 7), (62, 9, 2), (64, 11, 4), (65, 15, 1)].map(|(pitch, start_step, len_steps)| neume::encoding::Note { pitch, start_step, len_steps }).to_vec(),
+        notes: [(60, 2, 7), (62, 9, 2), (64, 11, 4), (65, 15, 1)]
+            .map(|(pitch, start_step, len_steps)| neume::encoding::Note {
+                pitch,
+                start_step,
+                len_steps,
+            })
+            .to_vec(),
         len_steps: 16,
     };
     for (swing, gate) in [(1.0, 1.0), (0.6, 0.8)] {
@@ -560,14 +744,21 @@ fn playback_sounds_what_the_saved_file_holds_note_by_note() {
         first.process(512, &Transport::stopped(), &[]);
         let mut state = first.state_json();
         drop(first);
-        let mut saved: serde_json::Value = serde_json::from_str(state["fields"]["melody"].as_str().unwrap()).unwrap();
+        let mut saved: serde_json::Value =
+            serde_json::from_str(state["fields"]["melody"].as_str().unwrap()).unwrap();
         saved["len_steps"] = 16.into();
         saved["notes"] = notes.clone();
         state["fields"]["melody"] = serde_json::Value::String(saved.to_string());
         let mut host = Host::load();
         host.load_state_json(&state);
         host.activate(RATE, 512);
-        assert_plays_as_the_file(&mut host, &melody, swing, gate, &format!("stored melody, swing {swing}, gate {gate}"));
+        assert_plays_as_the_file(
+            &mut host,
+            &melody,
+            swing,
+            gate,
+            &format!("stored melody, swing {swing}, gate {gate}"),
+        );
     }
 }
 
@@ -582,14 +773,22 @@ fn the_default_melody_is_the_one_fixed_in_the_repository() {
     let mut lines = EXPECTED_SEED_1_C.lines().filter(|l| !l.starts_with('#'));
     let model_id = lines.next().expect("a model id line");
     let generator = neume::default_generator().unwrap();
-    assert_eq!(generator.info().model_id(), Some(model_id), "the default model changed: make a new fixture for it");
+    assert_eq!(
+        generator.info().model_id(),
+        Some(model_id),
+        "the default model changed: make a new fixture for it"
+    );
     let notes: Vec<(u8, u64, u64)> = lines
         .map(|l| {
             let v: Vec<u64> = l.split_whitespace().map(|x| x.parse().unwrap()).collect();
             (v[0] as u8, v[1], v[2])
         })
         .collect();
-    let library: Vec<(u8, u64, u64)> = default_melody().notes.iter().map(|n| (n.pitch, u64::from(n.start_step), u64::from(n.len_steps))).collect();
+    let library: Vec<(u8, u64, u64)> = default_melody()
+        .notes
+        .iter()
+        .map(|n| (n.pitch, u64::from(n.start_step), u64::from(n.len_steps)))
+        .collect();
     assert_eq!(library, notes, "the library's melody for seed 1 in C changed");
     // And the plugin plays exactly these, by hand: a 16th is 6000 samples, gate 90 %.
     let mut host = Host::load();

@@ -20,7 +20,15 @@ enum Step {
     /// Play `blocks` blocks of `frames` from `tempo_bpm`, changing by `ramp_bpm` per block
     /// (inside the block, as a host's tempo ramp does); the host rounds its beat position to
     /// `quantum`, adds up to `jitter_samples` of error to it, and reports seconds or not.
-    Play { blocks: u8, frames: u32, tempo_bpm: f64, ramp_bpm: f64, quantum: Option<f64>, jitter_samples: f64, seconds_timeline: bool },
+    Play {
+        blocks: u8,
+        frames: u32,
+        tempo_bpm: f64,
+        ramp_bpm: f64,
+        quantum: Option<f64>,
+        jitter_samples: f64,
+        seconds_timeline: bool,
+    },
     /// Move the playhead.
     Jump(f64),
     /// Set or clear the loop range.
@@ -28,7 +36,10 @@ enum Step {
     Stop,
     Start,
     /// Playing, but the host reports no song position.
-    NoPosition { blocks: u8, frames: u32 },
+    NoPosition {
+        blocks: u8,
+        frames: u32,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {

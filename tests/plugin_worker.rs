@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use neume::plugin::handoff::PlayMelody;
-use neume::plugin::params::NeumeParams;
 use neume::plugin::handoff::{self, MelodyReceiver};
+use neume::plugin::params::NeumeParams;
 use neume::plugin::request::Request;
 use neume::plugin::shared::{Command, WorkerLink};
 use neume::plugin::worker_thread::WorkerHandle;
@@ -31,7 +31,13 @@ fn start_worker() -> (Arc<WorkerLink>, Arc<NeumeParams>, MelodyReceiver, WorkerH
     let shared = Arc::new(WorkerLink::default());
     let params = Arc::new(NeumeParams::new(shared.wake.clone()));
     let (to_audio, ring) = handoff::channel();
-    let worker = WorkerHandle::spawn(params.clone(), shared.clone(), to_audio, neume::runtime::executable_dirs()).unwrap();
+    let worker = WorkerHandle::spawn(
+        params.clone(),
+        shared.clone(),
+        to_audio,
+        neume::runtime::executable_dirs(),
+    )
+    .unwrap();
     let request = shared.wake.wake();
     assert!(shared.wait_handled(request, Duration::from_secs(30), || {}));
     (shared, params, ring, worker)
@@ -72,8 +78,13 @@ fn bad_models_are_reported_and_good_ones_replace_the_current_one() {
     // A good model (a small one trained on the fixtures), with its encoder beside it: it
     // loads, becomes part of the state, and plays.
     let gan = dir.join("small.onnx");
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models/small.onnx"), &gan).unwrap();
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models/small.encoder.onnx"), dir.join("small.encoder.onnx")).unwrap();
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models/small.onnx"), &gan)
+        .unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models/small.encoder.onnx"),
+        dir.join("small.encoder.onnx"),
+    )
+    .unwrap();
     shared.send(Command::LoadModel(gan.clone()));
     let mut from_gan = None;
     wait_for("the small model's melody", || {
@@ -96,16 +107,23 @@ fn an_editor_action_makes_one_melody_from_its_whole_request() {
 
     // What the editor's Generate does: one request (new seed, new base point), then the stored
     // base point at once and the seed through the host, which applies it later.
-    let action = Request { seed: 4242, base_point: Some(vec![0.5; latent]), ..Request::read(&params) };
+    let action =
+        Request { seed: 4242, base_point: Some(vec![0.5; latent]), ..Request::read(&params) };
     shared.act(action.clone());
     *params.base_point.write() = action.base_point.clone();
     shared.wake.wake();
-    wait_for("the action's melody", || params.melody.read().as_ref().is_some_and(|m| m.key != first.key));
+    wait_for("the action's melody", || {
+        params.melody.read().as_ref().is_some_and(|m| m.key != first.key)
+    });
     std::thread::sleep(Duration::from_millis(100));
     // Never a melody of the new base point with the old seed.
     let mixed = Request::read(&params).key();
     let stored = params.melody.read().as_ref().unwrap().key;
-    assert_eq!(stored, action.key(), "the worker made a melody from a mix of old and new values ({mixed:x})");
+    assert_eq!(
+        stored,
+        action.key(),
+        "the worker made a melody from a mix of old and new values ({mixed:x})"
+    );
     assert_eq!(shared.status.lock().made_from.as_ref(), Some(&action));
 
     // The host applies the seed: the parameters now give the action's request, and nothing is

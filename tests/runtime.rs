@@ -3,9 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use neume::encoding::{step_features, step_input, Token, ENCODING_VERSION, PITCH_COUNT, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE};
-use neume::onnx::{self, Attribute, ProtoWriter};
+use neume::encoding::{
+    step_features, step_input, Token, ENCODING_VERSION, PITCH_COUNT, PITCH_LOW, STEPS_PER_BAR,
+    VOCAB_SIZE,
+};
 use neume::model_file::{self as contract, meta};
+use neume::onnx::{self, Attribute, ProtoWriter};
 use neume::runtime::{Backend, Generator};
 
 const LATENT: usize = 4;
@@ -37,14 +40,24 @@ fn step_width() -> usize {
 /// (`op` computes it), and a state that grows by [1, 2] per step.
 fn tiny_model(metadata: &BTreeMap<String, String>, op: &str, vocab: usize, bias: f32) -> Vec<u8> {
     let rows = step_width();
-    let w: Vec<f32> = (0..rows * vocab).map(|k| ((k / vocab + 1) * (k % vocab)) as f32 / 1000.0).collect();
+    let w: Vec<f32> =
+        (0..rows * vocab).map(|k| ((k / vocab + 1) * (k % vocab)) as f32 / 1000.0).collect();
     let mut graph = ProtoWriter::new();
     graph
         .string(2, "tiny")
         .message(5, onnx::float_tensor("w", &[rows as i64, vocab as i64], &w))
         .message(5, onnx::float_tensor("b", &[vocab as i64], &vec![bias; vocab]))
         .message(5, onnx::float_tensor("growth", &[HIDDEN as i64], &[1.0, 2.0]))
-        .message(1, onnx::node(op, "gemm", &["x", "w", "b"], &["logits"], &[Attribute::Float("alpha", 1.0)]))
+        .message(
+            1,
+            onnx::node(
+                op,
+                "gemm",
+                &["x", "w", "b"],
+                &["logits"],
+                &[Attribute::Float("alpha", 1.0)],
+            ),
+        )
         .message(1, onnx::node("Add", "grow", &["state0", "growth"], &["state0_out"], &[]))
         .message(11, onnx::value_info("x", &[1, rows as i64]))
         .message(11, onnx::value_info("state0", &[1, HIDDEN as i64]))
@@ -104,7 +117,11 @@ fn wrong_files_are_refused_with_the_reason() {
 
     let mut md = good_metadata();
     md.insert(meta::ENCODING_VERSION.into(), (ENCODING_VERSION + 1).to_string());
-    expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "future.onnx", "neume.encoding_version");
+    expect_invalid(
+        &tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5),
+        "future.onnx",
+        "neume.encoding_version",
+    );
 
     let mut md = good_metadata();
     md.insert(meta::ENCODING_VERSION.into(), "1".into());
@@ -112,7 +129,11 @@ fn wrong_files_are_refused_with_the_reason() {
 
     let mut md = good_metadata();
     md.remove(meta::LATENT_SIZE);
-    expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "nolatent.onnx", "`neume.latent_size` is missing");
+    expect_invalid(
+        &tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5),
+        "nolatent.onnx",
+        "`neume.latent_size` is missing",
+    );
 
     let mut md = good_metadata();
     md.insert(meta::PITCH_LOW.into(), "40".into());
@@ -124,13 +145,21 @@ fn wrong_files_are_refused_with_the_reason() {
 
     let mut md = good_metadata();
     md.insert(meta::ROLE.into(), "encoder".into());
-    expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "role.onnx", "encoder file, not its decoder");
+    expect_invalid(
+        &tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5),
+        "role.onnx",
+        "encoder file, not its decoder",
+    );
 
     let mut md = good_metadata();
     md.insert(meta::LAYERS.into(), "2".into());
     expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "layers.onnx", "expected inputs");
 
-    expect_invalid(&tiny_model(&good_metadata(), "Loop", VOCAB_SIZE, 0.5), "loop.onnx", "operator `Loop`");
+    expect_invalid(
+        &tiny_model(&good_metadata(), "Loop", VOCAB_SIZE, 0.5),
+        "loop.onnx",
+        "operator `Loop`",
+    );
     // Appended fields merge into the model (protobuf): a second graph with a node of another
     // domain, and a model-local function, each get past an allow-list that reads op names only.
     let mut foreign = onnx::node("Gemm", "foreign", &["x", "w", "b"], &["unused"], &[]);
@@ -139,14 +168,30 @@ fn wrong_files_are_refused_with_the_reason() {
     graph.message(1, foreign);
     let mut appended = ProtoWriter::new();
     appended.message(7, graph);
-    expect_invalid(&[good_model(), appended.into_bytes()].concat(), "domain.onnx", "operator `com.microsoft:Gemm`");
+    expect_invalid(
+        &[good_model(), appended.into_bytes()].concat(),
+        "domain.onnx",
+        "operator `com.microsoft:Gemm`",
+    );
     let mut function = ProtoWriter::new();
     function.string(1, "Gemm").string(10, "");
     let mut appended = ProtoWriter::new();
     appended.message(25, function);
-    expect_invalid(&[good_model(), appended.into_bytes()].concat(), "function.onnx", "model-local function");
-    expect_invalid(&tiny_model(&good_metadata(), "Gemm", VOCAB_SIZE + 1, 0.5), "shape.onnx", "shape");
-    expect_invalid(&tiny_model(&good_metadata(), "Gemm", VOCAB_SIZE, f32::NAN), "nan.onnx", "non-finite");
+    expect_invalid(
+        &[good_model(), appended.into_bytes()].concat(),
+        "function.onnx",
+        "model-local function",
+    );
+    expect_invalid(
+        &tiny_model(&good_metadata(), "Gemm", VOCAB_SIZE + 1, 0.5),
+        "shape.onnx",
+        "shape",
+    );
+    expect_invalid(
+        &tiny_model(&good_metadata(), "Gemm", VOCAB_SIZE, f32::NAN),
+        "nan.onnx",
+        "non-finite",
+    );
 }
 
 #[test]
@@ -177,10 +222,19 @@ fn tiny_encoder(metadata: &BTreeMap<String, String>) -> Vec<u8> {
         .message(5, onnx::int64_tensor("flat_shape", &[2], &[1, flat]))
         .message(5, onnx::float_tensor("w", &[flat, LATENT as i64], &w))
         .message(5, onnx::float_tensor("b", &[LATENT as i64], &[0.0; LATENT]))
-        .message(1, onnx::node("Reshape", "flat", &[contract::ENCODER_INPUT, "flat_shape"], &["flat"], &[]))
+        .message(
+            1,
+            onnx::node("Reshape", "flat", &[contract::ENCODER_INPUT, "flat_shape"], &["flat"], &[]),
+        )
         .message(1, onnx::node("Gemm", "mu", &["flat", "w", "b"], &[contract::MU], &[]))
         .message(1, onnx::node("Gemm", "logvar", &["flat", "w", "b"], &[contract::LOGVAR], &[]))
-        .message(11, onnx::value_info(contract::ENCODER_INPUT, &[1, (BARS * STEPS_PER_BAR) as i64, VOCAB_SIZE as i64]))
+        .message(
+            11,
+            onnx::value_info(
+                contract::ENCODER_INPUT,
+                &[1, (BARS * STEPS_PER_BAR) as i64, VOCAB_SIZE as i64],
+            ),
+        )
         .message(12, onnx::value_info(contract::MU, &[1, LATENT as i64]))
         .message(12, onnx::value_info(contract::LOGVAR, &[1, LATENT as i64]));
     onnx::model(graph, 17, "test", metadata)
@@ -190,7 +244,11 @@ fn tiny_encoder(metadata: &BTreeMap<String, String>) -> Vec<u8> {
 fn an_encoder_of_another_model_is_refused() {
     let generator = Generator::from_bytes(&good_model(), "tiny.onnx").unwrap();
     // The default model's encoder has another latent size and bars than the tiny decoder.
-    let err = generator.with_encoder(neume::DEFAULT_ENCODER, "other.encoder.onnx").err().unwrap().to_string();
+    let err = generator
+        .with_encoder(neume::DEFAULT_ENCODER, "other.encoder.onnx")
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("other.encoder.onnx: this encoder belongs to another model"), "{err}");
     // Same shape, both files carry an id: the encoder with the decoder's id loads, one with
     // another id is refused for its id alone.
@@ -202,11 +260,17 @@ fn an_encoder_of_another_model_is_refused() {
     };
     let decoder = tiny_model(&with_id("decoder", "aaaa"), "Gemm", VOCAB_SIZE, 0.5);
     let generator = Generator::from_bytes(&decoder, "tiny.onnx").unwrap();
-    let mut generator = generator.with_encoder(&tiny_encoder(&with_id("encoder", "aaaa")), "same.encoder.onnx").unwrap();
+    let mut generator = generator
+        .with_encoder(&tiny_encoder(&with_id("encoder", "aaaa")), "same.encoder.onnx")
+        .unwrap();
     let (mu, _) = generator.encode(&[Token::Note(60); 16]).unwrap();
     assert_eq!(mu.len(), LATENT);
     let generator = Generator::from_bytes(&decoder, "tiny.onnx").unwrap();
-    let err = generator.with_encoder(&tiny_encoder(&with_id("encoder", "bbbb")), "other-id.encoder.onnx").err().unwrap().to_string();
+    let err = generator
+        .with_encoder(&tiny_encoder(&with_id("encoder", "bbbb")), "other-id.encoder.onnx")
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("other-id.encoder.onnx: this encoder belongs to another model"), "{err}");
 }
 
@@ -229,13 +293,43 @@ fn operator_attributes_external_data_and_opsets_outside_the_contract_are_refused
     // unconnected inputs only when run, which is not this test's concern).
     let ok = [Attribute::Int("hidden_size", hidden), Attribute::Int("linear_before_reset", 1)];
     assert!(contract::validate(&with_gru(&ok), "gru.onnx").is_ok());
-    expect_invalid(&with_gru(&[Attribute::Int("hidden_size", hidden)]), "lbr.onnx", "linear_before_reset = 1");
-    expect_invalid(&with_gru(&[Attribute::Int("hidden_size", hidden + 1), Attribute::Int("linear_before_reset", 1)]), "size.onnx", "attribute `hidden_size`");
-    expect_invalid(&with_gru(&[Attribute::Int("hidden_size", hidden), Attribute::Int("linear_before_reset", 1), Attribute::Float("clip", 3.0)]), "clip.onnx", "attribute `clip`");
-    expect_invalid(&with_gru(&[Attribute::Int("hidden_size", hidden), Attribute::Int("linear_before_reset", 1), Attribute::Int("layout", 1)]), "layout.onnx", "attribute `layout`");
+    expect_invalid(
+        &with_gru(&[Attribute::Int("hidden_size", hidden)]),
+        "lbr.onnx",
+        "linear_before_reset = 1",
+    );
+    expect_invalid(
+        &with_gru(&[
+            Attribute::Int("hidden_size", hidden + 1),
+            Attribute::Int("linear_before_reset", 1),
+        ]),
+        "size.onnx",
+        "attribute `hidden_size`",
+    );
+    expect_invalid(
+        &with_gru(&[
+            Attribute::Int("hidden_size", hidden),
+            Attribute::Int("linear_before_reset", 1),
+            Attribute::Float("clip", 3.0),
+        ]),
+        "clip.onnx",
+        "attribute `clip`",
+    );
+    expect_invalid(
+        &with_gru(&[
+            Attribute::Int("hidden_size", hidden),
+            Attribute::Int("linear_before_reset", 1),
+            Attribute::Int("layout", 1),
+        ]),
+        "layout.onnx",
+        "attribute `layout`",
+    );
     let concat = |axis: i64| {
         let mut graph = ProtoWriter::new();
-        graph.message(1, onnx::node("Concat", "cat", &["x", "x"], &["unused"], &[Attribute::Int("axis", axis)]));
+        graph.message(
+            1,
+            onnx::node("Concat", "cat", &["x", "x"], &["unused"], &[Attribute::Int("axis", axis)]),
+        );
         let mut appended = ProtoWriter::new();
         appended.message(7, graph);
         [good_model(), appended.into_bytes()].concat()
@@ -249,7 +343,11 @@ fn operator_attributes_external_data_and_opsets_outside_the_contract_are_refused
     graph.message(5, tensor);
     let mut appended = ProtoWriter::new();
     appended.message(7, graph);
-    expect_invalid(&[good_model(), appended.into_bytes()].concat(), "external.onnx", "tensor `elsewhere` keeps its data in another file");
+    expect_invalid(
+        &[good_model(), appended.into_bytes()].concat(),
+        "external.onnx",
+        "tensor `elsewhere` keeps its data in another file",
+    );
     // Another opset than the tested one.
     let mut opset = ProtoWriter::new();
     opset.string(1, "").int(2, 9);
@@ -263,17 +361,31 @@ fn a_non_finite_logit_at_any_step_is_a_model_error() {
     // The warm-up (z = 0) is finite; a latent point that drives the logits past f32's range
     // makes them infinite, which the sampler would silently read as the highest pitch.
     let mut generator = Generator::from_bytes(&good_model(), "tiny.onnx").unwrap();
-    let options = neume::generate::GenerateOptions { bars: 1, latent: Some(vec![1e38; LATENT]), ..Default::default() };
-    let err = neume::generate::generate(&mut generator, &options).err().expect("non-finite logits were sampled").to_string();
+    let options = neume::generate::GenerateOptions {
+        bars: 1,
+        latent: Some(vec![1e38; LATENT]),
+        ..Default::default()
+    };
+    let err = neume::generate::generate(&mut generator, &options)
+        .err()
+        .expect("non-finite logits were sampled")
+        .to_string();
     assert!(err.contains("tiny.onnx: the model computed non-finite logits"), "{err}");
     // A finite, ordinary point still plays.
-    let options = neume::generate::GenerateOptions { bars: 1, latent: Some(vec![0.5; LATENT]), ..Default::default() };
+    let options = neume::generate::GenerateOptions {
+        bars: 1,
+        latent: Some(vec![0.5; LATENT]),
+        ..Default::default()
+    };
     assert!(neume::generate::generate(&mut generator, &options).is_ok());
 }
 
 #[test]
 fn a_missing_file_is_named() {
-    let err = Generator::from_file(std::path::Path::new("/nonexistent/model.onnx")).err().unwrap().to_string();
+    let err = Generator::from_file(std::path::Path::new("/nonexistent/model.onnx"))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.starts_with("/nonexistent/model.onnx: "), "{err}");
 }
 
@@ -284,11 +396,21 @@ fn the_default_model_loads_on_the_native_runtime() {
     assert_eq!(generator.info().bars, 4);
     assert!(generator.has_encoder());
     // The embedded model is the public-domain one, and says so.
-    assert_eq!(generator.info().metadata.get(meta::DATA_LICENCE).map(String::as_str), Some("public-domain"));
+    assert_eq!(
+        generator.info().metadata.get(meta::DATA_LICENCE).map(String::as_str),
+        Some("public-domain")
+    );
     // scripts/test.sh installs the native library; with it, the native backend is chosen.
     if std::env::var_os("NEUME_ORT_LIB").is_some() {
-        assert!(matches!(generator.backend(), Backend::Native(_)), "backend: {}", generator.backend());
+        assert!(
+            matches!(generator.backend(), Backend::Native(_)),
+            "backend: {}",
+            generator.backend()
+        );
     } else {
-        assert!(std::env::var_os("CI").is_none(), "NEUME_ORT_LIB is not set under CI: the native runtime was not tried");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "NEUME_ORT_LIB is not set under CI: the native runtime was not tried"
+        );
     }
 }

@@ -78,7 +78,14 @@ pub struct PlaySettings {
 
 impl Default for PlaySettings {
     fn default() -> Self {
-        PlaySettings { octave: 0, velocity: 100, gate: 0.9, swing: 0.0, swap_at_bar: true, channel: 0 }
+        PlaySettings {
+            octave: 0,
+            velocity: 100,
+            gate: 0.9,
+            swing: 0.0,
+            swap_at_bar: true,
+            channel: 0,
+        }
     }
 }
 
@@ -95,7 +102,9 @@ impl NoteOut {
     /// The event's offset in the block.
     pub fn offset_samples(&self) -> u32 {
         match *self {
-            NoteOut::On { offset_samples, .. } | NoteOut::Off { offset_samples, .. } => offset_samples,
+            NoteOut::On { offset_samples, .. } | NoteOut::Off { offset_samples, .. } => {
+                offset_samples
+            }
         }
     }
 }
@@ -181,7 +190,14 @@ impl Sequencer {
     }
 
     /// Plays one block of `frames` samples, calling `out` for each event in time order.
-    pub fn process(&mut self, frames: u32, sample_rate: f64, transport: &TransportInfo, settings: &PlaySettings, out: &mut impl FnMut(NoteOut)) {
+    pub fn process(
+        &mut self,
+        frames: u32,
+        sample_rate: f64,
+        transport: &TransportInfo,
+        settings: &PlaySettings,
+        out: &mut impl FnMut(NoteOut),
+    ) {
         // The first melody plays at once.
         if self.melody.len_steps == 0 {
             self.swap_now();
@@ -205,7 +221,8 @@ impl Sequencer {
         // Continuity: the beat position is within CONTINUITY_BEATS (or 2 samples) of where the
         // last block ended, whether or not the host's sample position ran on: a tempo-map edit
         // during playback moves the beats under a running sample clock, and is a jump.
-        let continuous = self.expected_beats.is_some_and(|e| (pos - e).abs() <= CONTINUITY_BEATS.max(2.0 / spb));
+        let continuous =
+            self.expected_beats.is_some_and(|e| (pos - e).abs() <= CONTINUITY_BEATS.max(2.0 / spb));
         let pos = match self.expected_beats {
             Some(e) if continuous && (pos - e).abs() <= ROUNDING_BEATS => e,
             _ => pos,
@@ -226,7 +243,9 @@ impl Sequencer {
             self.swap_now();
         }
         // A loop shorter than a few samples is ignored.
-        let loop_range = transport.loop_beats.filter(|(s, e)| s.is_finite() && e.is_finite() && (e - s) * spb >= 4.0);
+        let loop_range = transport
+            .loop_beats
+            .filter(|(s, e)| s.is_finite() && e.is_finite() && (e - s) * spb >= 4.0);
         let mut start = 0u32;
         let mut b0 = pos;
         loop {
@@ -253,15 +272,25 @@ impl Sequencer {
         }
         self.expected_beats = Some(b0);
         let len_beats = f64::from(self.melody.len_steps) / STEPS_PER_BEAT;
-        self.position_steps = if len_beats > 0.0 { b0.rem_euclid(len_beats) * STEPS_PER_BEAT } else { 0.0 };
+        self.position_steps =
+            if len_beats > 0.0 { b0.rem_euclid(len_beats) * STEPS_PER_BEAT } else { 0.0 };
     }
 
     /// Plays samples `start..start + len`, where `start` is at beat `b0`.
-    fn play_segment(&mut self, start: u32, len: u32, b0: f64, spb: f64, settings: &PlaySettings, out: &mut impl FnMut(NoteOut)) {
+    fn play_segment(
+        &mut self,
+        start: u32,
+        len: u32,
+        b0: f64,
+        spb: f64,
+        settings: &PlaySettings,
+        out: &mut impl FnMut(NoteOut),
+    ) {
         // Event times in (low, high] land in this segment (see the module notes).
         let low = b0 - (1.0 - EPS_SAMPLES) / spb;
         let high = b0 + (f64::from(len) - 1.0 + EPS_SAMPLES) / spb;
-        let offset = |t: f64| start + (((t - b0) * spb - EPS_SAMPLES).ceil().max(0.0) as u32).min(len - 1);
+        let offset =
+            |t: f64| start + (((t - b0) * spb - EPS_SAMPLES).ceil().max(0.0) as u32).min(len - 1);
         // After a jump or a wrap, onsets from this segment on; while the transport runs on,
         // from the last one played (a host position a little ahead of where the last block
         // ended skips nothing, one a little behind replays nothing).
@@ -298,10 +327,16 @@ impl Sequencer {
                     let at = offset(t);
                     self.note_off(at, out);
                     let note = self.melody.notes()[index];
-                    let pitch = (i16::from(note.pitch) + 12 * i16::from(settings.octave)).clamp(0, 127) as u8;
-                    out(NoteOut::On { offset_samples: at, pitch, velocity: settings.velocity.clamp(1, 127) });
+                    let pitch = (i16::from(note.pitch) + 12 * i16::from(settings.octave))
+                        .clamp(0, 127) as u8;
+                    out(NoteOut::On {
+                        offset_samples: at,
+                        pitch,
+                        velocity: settings.velocity.clamp(1, 127),
+                    });
                     // The note as it sounds: the rule the MIDI files are written by.
-                    let (_, off_steps) = self.melody.span_steps(index, settings.swing, settings.gate);
+                    let (_, off_steps) =
+                        self.melody.span_steps(index, settings.swing, settings.gate);
                     let off_beats = (period_beats + off_steps / STEPS_PER_BEAT).max(t + 1.0 / spb);
                     self.sounding = Some(Sounding { pitch, off_beats });
                     self.cursor_beats = t;
@@ -318,14 +353,21 @@ impl Sequencer {
         // Past 2^40 beats (about 17,000 years at 120 BPM: only a buggy host reports that) a
         // 16th is no longer resolved and `k += 1.0` below could stop changing `k`: play nothing
         // rather than loop forever on the audio thread.
-        if notes.is_empty() || !(period > 0.0) || !after.is_finite() || !high.is_finite() || after.abs() >= MAX_POSITION_BEATS || high.abs() >= MAX_POSITION_BEATS {
+        if notes.is_empty()
+            || !(period > 0.0)
+            || !after.is_finite()
+            || !high.is_finite()
+            || after.abs() >= MAX_POSITION_BEATS
+            || high.abs() >= MAX_POSITION_BEATS
+        {
             return None;
         }
         // Start one period early: a swung last note can reach into the next period.
         let mut k = (after / period).floor() - 1.0;
         while k * period <= high {
             for (i, note) in notes.iter().enumerate() {
-                let t = k * period + played::onset_steps(u32::from(note.start_step), swing) / STEPS_PER_BEAT;
+                let t = k * period
+                    + played::onset_steps(u32::from(note.start_step), swing) / STEPS_PER_BEAT;
                 if t > high {
                     return None;
                 }
@@ -351,7 +393,9 @@ mod tests {
         let mut events = 0;
         for pos in [2f64.powi(60), -(2f64.powi(55)), 2f64.powi(40)] {
             for _ in 0..4 {
-                seq.process(512, 48_000.0, &playing(pos), &PlaySettings::default(), &mut |_| events += 1);
+                seq.process(512, 48_000.0, &playing(pos), &PlaySettings::default(), &mut |_| {
+                    events += 1
+                });
             }
         }
         assert_eq!(events, 0);
@@ -362,17 +406,31 @@ mod tests {
 
     fn melody(notes: &[(u8, u32, u32)], len_steps: u32) -> PlayMelody {
         use crate::encoding::{Melody, Note};
-        let notes = notes.iter().map(|&(pitch, start_step, len_steps)| Note { pitch, start_step, len_steps }).collect();
+        let notes = notes
+            .iter()
+            .map(|&(pitch, start_step, len_steps)| Note { pitch, start_step, len_steps })
+            .collect();
         PlayMelody::from_melody(&Melody { notes, len_steps }, 1)
     }
 
     fn playing(pos_beats: f64) -> TransportInfo {
-        TransportInfo { playing: true, tempo_bpm: Some(120.0), pos_beats: Some(pos_beats), pos_samples: None, loop_beats: None }
+        TransportInfo {
+            playing: true,
+            tempo_bpm: Some(120.0),
+            pos_beats: Some(pos_beats),
+            pos_samples: None,
+            loop_beats: None,
+        }
     }
 
     /// Runs `blocks` blocks of `frames` at 48 kHz, 120 BPM from beat 0, like a host would;
     /// returns (absolute sample, event).
-    fn run(seq: &mut Sequencer, frames: u32, blocks: u32, settings: &PlaySettings) -> Vec<(u64, NoteOut)> {
+    fn run(
+        seq: &mut Sequencer,
+        frames: u32,
+        blocks: u32,
+        settings: &PlaySettings,
+    ) -> Vec<(u64, NoteOut)> {
         let mut events = Vec::new();
         for b in 0..blocks {
             let at = u64::from(b) * u64::from(frames);
@@ -381,10 +439,15 @@ mod tests {
             // different block sizes compare equal.
             seq.process(frames, 48_000.0, &playing(pos), settings, &mut |e| {
                 let abs = at + u64::from(e.offset_samples());
-                events.push((abs, match e {
-                    NoteOut::On { pitch, velocity, .. } => NoteOut::On { offset_samples: 0, pitch, velocity },
-                    NoteOut::Off { pitch, .. } => NoteOut::Off { offset_samples: 0, pitch },
-                }))
+                events.push((
+                    abs,
+                    match e {
+                        NoteOut::On { pitch, velocity, .. } => {
+                            NoteOut::On { offset_samples: 0, pitch, velocity }
+                        }
+                        NoteOut::Off { pitch, .. } => NoteOut::Off { offset_samples: 0, pitch },
+                    },
+                ))
             });
         }
         events
@@ -393,17 +456,36 @@ mod tests {
     /// Plays `blocks` blocks of `frames` at 48 kHz from beat 0 with the host's beat position
     /// passed through `report` (rounding, jitter) and its sample position when `with_samples`;
     /// `tempo(block)` may ramp. Returns (absolute sample, event) and checks monophony.
-    fn run_host(seq: &mut Sequencer, frames: u32, blocks: u32, settings: &PlaySettings, with_samples: bool, tempo: impl Fn(u32) -> f64, report: impl Fn(u32, f64) -> f64) -> Vec<(u64, NoteOut)> {
+    fn run_host(
+        seq: &mut Sequencer,
+        frames: u32,
+        blocks: u32,
+        settings: &PlaySettings,
+        with_samples: bool,
+        tempo: impl Fn(u32) -> f64,
+        report: impl Fn(u32, f64) -> f64,
+    ) -> Vec<(u64, NoteOut)> {
         let mut events = Vec::new();
         let mut beats = 0.0;
         let mut on: Option<u8> = None;
         for b in 0..blocks {
             let at = u64::from(b) * u64::from(frames);
-            let t = TransportInfo { playing: true, tempo_bpm: Some(tempo(b)), pos_beats: Some(report(b, beats)), pos_samples: with_samples.then_some(at as i64), loop_beats: None };
+            let t = TransportInfo {
+                playing: true,
+                tempo_bpm: Some(tempo(b)),
+                pos_beats: Some(report(b, beats)),
+                pos_samples: with_samples.then_some(at as i64),
+                loop_beats: None,
+            };
             seq.process(frames, 48_000.0, &t, settings, &mut |e| {
                 match e {
                     NoteOut::On { pitch, .. } => {
-                        assert_eq!(on, None, "a second note on at sample {}", at + u64::from(e.offset_samples()));
+                        assert_eq!(
+                            on,
+                            None,
+                            "a second note on at sample {}",
+                            at + u64::from(e.offset_samples())
+                        );
                         on = Some(pitch);
                     }
                     NoteOut::Off { pitch, .. } => {
@@ -436,23 +518,69 @@ mod tests {
         // Notes of 4, 2 and 8 16ths at gate 0.9: at 120 BPM and 48 kHz a 16th is 6000 samples,
         // so each sounds 21600, 10800 and 43200 samples (the oracle: length × gate, by hand).
         let m = melody(&[(60, 0, 4), (62, 4, 2), (64, 8, 8)], 16);
-        let expected = [(0, 21_600), (24_000, 34_800), (48_000, 91_200), (96_000, 117_600), (120_000, 130_800)];
+        let expected = [
+            (0, 21_600),
+            (24_000, 34_800),
+            (48_000, 91_200),
+            (96_000, 117_600),
+            (120_000, 130_800),
+        ];
         let settings = PlaySettings::default();
         let round_to = |q: f64| move |_: u32, beats: f64| (beats * q).round() / q;
         for frames in [128, 512, 1024, 2048] {
             let blocks = 150_000 / frames;
             for with_samples in [true, false] {
                 for (what, events) in [
-                    ("1/1920", run_host(&mut seq_with(m), frames, blocks, &settings, with_samples, |_| 120.0, round_to(1920.0))),
-                    ("1/960", run_host(&mut seq_with(m), frames, blocks, &settings, with_samples, |_| 120.0, round_to(960.0))),
+                    (
+                        "1/1920",
+                        run_host(
+                            &mut seq_with(m),
+                            frames,
+                            blocks,
+                            &settings,
+                            with_samples,
+                            |_| 120.0,
+                            round_to(1920.0),
+                        ),
+                    ),
+                    (
+                        "1/960",
+                        run_host(
+                            &mut seq_with(m),
+                            frames,
+                            blocks,
+                            &settings,
+                            with_samples,
+                            |_| 120.0,
+                            round_to(960.0),
+                        ),
+                    ),
                     // ±3 samples of jitter (a 16th note is 6000 samples).
-                    ("jitter", run_host(&mut seq_with(m), frames, blocks, &settings, with_samples, |_| 120.0, |b, beats| beats + f64::from(b % 7) / 2.0 * 1e-4 - 3e-4)),
+                    (
+                        "jitter",
+                        run_host(
+                            &mut seq_with(m),
+                            frames,
+                            blocks,
+                            &settings,
+                            with_samples,
+                            |_| 120.0,
+                            |b, beats| beats + f64::from(b % 7) / 2.0 * 1e-4 - 3e-4,
+                        ),
+                    ),
                 ] {
                     let got = spans(&events);
-                    assert_eq!(got.len(), expected.len(), "{what}, {frames} frames, samples {with_samples}: {got:?}");
+                    assert_eq!(
+                        got.len(),
+                        expected.len(),
+                        "{what}, {frames} frames, samples {with_samples}: {got:?}"
+                    );
                     for (g, e) in got.iter().zip(&expected) {
                         // Within 1 ms (48 samples) of the exact times.
-                        assert!(g.0.abs_diff(e.0) <= 48 && g.1.abs_diff(e.1) <= 48, "{what}, {frames} frames, samples {with_samples}: {g:?} against {e:?}");
+                        assert!(
+                            g.0.abs_diff(e.0) <= 48 && g.1.abs_diff(e.1) <= 48,
+                            "{what}, {frames} frames, samples {with_samples}: {g:?} against {e:?}"
+                        );
                     }
                 }
             }
@@ -466,12 +594,18 @@ mod tests {
         let m = melody(&[(60, 0, 8), (62, 8, 8)], 16);
         let settings = PlaySettings { gate: 1.0, ..Default::default() };
         let tempo = |b: u32| 120.0 + 30.0 * f64::from(b.min(100)) / 100.0;
-        let inside = |b: u32, beats: f64| beats + f64::from(b.min(100)) * 1024.0 * 0.3 / 60.0 / 48_000.0 * 0.5;
+        let inside = |b: u32, beats: f64| {
+            beats + f64::from(b.min(100)) * 1024.0 * 0.3 / 60.0 / 48_000.0 * 0.5
+        };
         for with_samples in [true, false] {
-            let events = run_host(&mut seq_with(m), 1024, 120, &settings, with_samples, tempo, inside);
+            let events =
+                run_host(&mut seq_with(m), 1024, 120, &settings, with_samples, tempo, inside);
             // Gate 1: each note ends exactly where the next starts, never earlier.
             for w in spans(&events).windows(2) {
-                assert_eq!(w[0].1, w[1].0, "samples {with_samples}: a note ended before the next began: {w:?}");
+                assert_eq!(
+                    w[0].1, w[1].0,
+                    "samples {with_samples}: a note ended before the next began: {w:?}"
+                );
             }
         }
     }
@@ -481,7 +615,8 @@ mod tests {
         let mut seq = seq_with(melody(&[(60, 0, 16)], 16));
         let s = PlaySettings::default();
         let mut ev = Vec::new();
-        let t = |pos: f64, samples: i64| TransportInfo { pos_samples: Some(samples), ..playing(pos) };
+        let t =
+            |pos: f64, samples: i64| TransportInfo { pos_samples: Some(samples), ..playing(pos) };
         seq.process(512, 48_000.0, &t(0.0, 0), &s, &mut |e| ev.push(e));
         // The sample position runs on but the beats jump a bar (a host's tempo-map edit).
         ev.clear();
@@ -502,7 +637,8 @@ mod tests {
         // fired at sample 0 as zero-length pairs.
         let sixteenths: Vec<(u8, u32, u32)> = (0..16).map(|i| (60 + i as u8, i, 1)).collect();
         let s = PlaySettings::default();
-        let t = |pos: f64, samples: i64| TransportInfo { pos_samples: Some(samples), ..playing(pos) };
+        let t =
+            |pos: f64, samples: i64| TransportInfo { pos_samples: Some(samples), ..playing(pos) };
         let mut seq = seq_with(melody(&sixteenths, 16));
         let mut ev = Vec::new();
         seq.process(512, 48_000.0, &t(0.0, 0), &s, &mut |e| ev.push(e));
@@ -532,7 +668,11 @@ mod tests {
         // Two seconds = 4 beats: two passes of beats 5..7, wrapping inside the blocks.
         let mut pos = 5.0 + 512.0 / 24_000.0;
         for _ in 0..(96_000 / 512) {
-            seq.process(512, 48_000.0, &looped(pos), &s, &mut |e| if let NoteOut::On { pitch, .. } = e { ons.push(pitch) });
+            seq.process(512, 48_000.0, &looped(pos), &s, &mut |e| {
+                if let NoteOut::On { pitch, .. } = e {
+                    ons.push(pitch)
+                }
+            });
             pos += 512.0 / 24_000.0;
             if pos >= 7.0 {
                 pos -= 2.0;
@@ -558,9 +698,23 @@ mod tests {
             let mut seq = Sequencer::default();
             seq.set_pending(m);
             let events = run(&mut seq, frames, 200_000 / frames, &settings);
-            let ons: Vec<(u64, u8)> = events.iter().filter_map(|(t, e)| matches!(e, NoteOut::On { .. }).then(|| (*t, if let NoteOut::On { pitch, .. } = e { *pitch } else { 0 }))).collect();
-            assert_eq!(&ons[..4], &[(0, 60), (24_000, 62), (48_000, 64), (96_000, 60)], "frames {frames}");
-            let offs: Vec<u64> = events.iter().filter(|(_, e)| matches!(e, NoteOut::Off { .. })).map(|(t, _)| *t).collect();
+            let ons: Vec<(u64, u8)> = events
+                .iter()
+                .filter_map(|(t, e)| {
+                    matches!(e, NoteOut::On { .. })
+                        .then(|| (*t, if let NoteOut::On { pitch, .. } = e { *pitch } else { 0 }))
+                })
+                .collect();
+            assert_eq!(
+                &ons[..4],
+                &[(0, 60), (24_000, 62), (48_000, 64), (96_000, 60)],
+                "frames {frames}"
+            );
+            let offs: Vec<u64> = events
+                .iter()
+                .filter(|(_, e)| matches!(e, NoteOut::Off { .. }))
+                .map(|(t, _)| *t)
+                .collect();
             assert_eq!(&offs[..3], &[24_000, 36_000, 96_000], "frames {frames}");
             if let Some(r) = &reference {
                 assert_eq!(r, &events, "block size {frames} changed the events");
@@ -609,20 +763,33 @@ mod tests {
         ev.clear();
         // Beats 1..5: A continues until the bar line at beat 4 (sample 72000 from 24000).
         seq.process(96_000, 48_000.0, &playing(1.0), &s, &mut |e| ev.push(e));
-        let ons: Vec<(u32, u8)> = ev.iter().filter_map(|e| match e { NoteOut::On { offset_samples, pitch, .. } => Some((*offset_samples, *pitch)), _ => None }).collect();
+        let ons: Vec<(u32, u8)> = ev
+            .iter()
+            .filter_map(|e| match e {
+                NoteOut::On { offset_samples, pitch, .. } => Some((*offset_samples, *pitch)),
+                _ => None,
+            })
+            .collect();
         assert_eq!(ons, [(0, 64), (12_000, 65), (72_000, 72), (84_000, 74)]);
         // Immediate swap ends the note at sample 0; beat 5 is step 4 of A (E).
         seq.set_pending(a);
         ev.clear();
         let now = PlaySettings { swap_at_bar: false, ..s };
         seq.process(16, 48_000.0, &playing(5.0), &now, &mut |e| ev.push(e));
-        assert_eq!(ev, [NoteOut::Off { offset_samples: 0, pitch: 74 }, NoteOut::On { offset_samples: 0, pitch: 64, velocity: 100 }]);
+        assert_eq!(
+            ev,
+            [
+                NoteOut::Off { offset_samples: 0, pitch: 74 },
+                NoteOut::On { offset_samples: 0, pitch: 64, velocity: 100 }
+            ]
+        );
     }
 
     #[test]
     fn swing_gate_and_octave_shape_playback() {
         let m = melody(&[(60, 0, 1), (62, 1, 1)], 16);
-        let s = PlaySettings { swing: 1.0, gate: 0.5, octave: 1, velocity: 90, ..Default::default() };
+        let s =
+            PlaySettings { swing: 1.0, gate: 0.5, octave: 1, velocity: 90, ..Default::default() };
         let mut seq = Sequencer::default();
         seq.set_pending(m);
         let events = run(&mut seq, 1000, 20, &s);

@@ -10,8 +10,8 @@
 
 mod actions;
 pub mod drag_out;
-mod files;
 pub mod file_browser;
+mod files;
 pub mod piano_roll;
 
 use std::path::PathBuf;
@@ -22,27 +22,35 @@ use egui::{Color32, RichText, Ui, Vec2};
 use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
-use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp};
+use nice_plug_egui::{
+    create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp,
+};
 
 use super::params::{NeumeParams, LATENT_KNOBS};
-use super::state::SavedMelody;
 use super::shared::{Command, WorkerLink};
+use super::state::SavedMelody;
 use crate::encoding::Note;
 use actions::{Actions, Message};
-use files::Files;
 use file_browser::{FileBrowser, Outcome, Purpose};
-
+use files::Files;
 
 const ERROR: Color32 = Color32::from_rgb(240, 110, 100);
 const DIM: Color32 = Color32::from_rgb(150, 155, 165);
 
 /// Creates the editor for one plugin instance.
-pub fn create(params: Arc<NeumeParams>, shared: Arc<WorkerLink>) -> Option<EguiEditor<NeumeEditor>> {
+pub fn create(
+    params: Arc<NeumeParams>,
+    shared: Arc<WorkerLink>,
+) -> Option<EguiEditor<NeumeEditor>> {
     let (w, h) = *params.editor_size.read();
-    let state = EguiEditorState::from_size(nice_plug::editor::dpi::LogicalSize::new(f64::from(w), f64::from(h)), 1.0);
+    let state = EguiEditorState::from_size(
+        nice_plug::editor::dpi::LogicalSize::new(f64::from(w), f64::from(h)),
+        1.0,
+    );
     let settings = EguiNiceSettings {
         title: "Neume".into(),
-        resize_hint: ResizeHint::RESIZABLE.with_min_logical_size(nice_plug::editor::dpi::LogicalSize::new(640.0, 480.0)),
+        resize_hint: ResizeHint::RESIZABLE
+            .with_min_logical_size(nice_plug::editor::dpi::LogicalSize::new(640.0, 480.0)),
         ..Default::default()
     };
     let app = NeumeEditor::new(params, shared);
@@ -89,17 +97,31 @@ impl NeumeEditor {
 
     fn toolbar(&mut self, ui: &mut Ui, setter: &ParamSetter) {
         ui.horizontal_wrapped(|ui| {
-            if ui.button("Generate").on_hover_text("A new melody: new seed, new latent point (steered by your ratings)").clicked() {
+            if ui
+                .button("Generate")
+                .on_hover_text("A new melody: new seed, new latent point (steered by your ratings)")
+                .clicked()
+            {
                 self.actions.generate(setter);
             }
-            if ui.button("Mutate").on_hover_text("A small random step of the latent knobs").clicked() {
+            if ui
+                .button("Mutate")
+                .on_hover_text("A small random step of the latent knobs")
+                .clicked()
+            {
                 self.actions.mutate(setter);
             }
             ui.separator();
             if ui.add_enabled(self.actions.cursor > 0, egui::Button::new("Undo")).clicked() {
                 self.actions.restore(self.actions.cursor - 1, setter);
             }
-            if ui.add_enabled(self.actions.cursor + 1 < self.actions.history.len(), egui::Button::new("Redo")).clicked() {
+            if ui
+                .add_enabled(
+                    self.actions.cursor + 1 < self.actions.history.len(),
+                    egui::Button::new("Redo"),
+                )
+                .clicked()
+            {
                 self.actions.restore(self.actions.cursor + 1, setter);
             }
             ui.separator();
@@ -113,11 +135,21 @@ impl NeumeEditor {
             }
             ui.separator();
             if ui.button("Load model…").clicked() {
-                let dir = self.params.model_path.read().as_ref().and_then(|p| PathBuf::from(p).parent().map(PathBuf::from)).unwrap_or_else(|| self.files.last_dir.clone());
+                let dir = self
+                    .params
+                    .model_path
+                    .read()
+                    .as_ref()
+                    .and_then(|p| PathBuf::from(p).parent().map(PathBuf::from))
+                    .unwrap_or_else(|| self.files.last_dir.clone());
                 self.browser = Some(FileBrowser::new(Purpose::LoadModel, dir, String::new()));
             }
             if ui.button("Save .mid…").clicked() {
-                self.browser = Some(FileBrowser::new(Purpose::SaveMidi, self.files.last_dir.clone(), self.files.file_name()));
+                self.browser = Some(FileBrowser::new(
+                    Purpose::SaveMidi,
+                    self.files.last_dir.clone(),
+                    self.files.file_name(),
+                ));
             }
         });
     }
@@ -126,7 +158,10 @@ impl NeumeEditor {
     fn drag_handle(&mut self, ui: &mut Ui, frame: &nice_plug_egui::Frame) {
         let label = if self.files.dragging() { "Dragging…" } else { "Drag MIDI" };
         let handle = ui
-            .add(egui::Button::new(RichText::new(label).strong()).sense(egui::Sense::click_and_drag()))
+            .add(
+                egui::Button::new(RichText::new(label).strong())
+                    .sense(egui::Sense::click_and_drag()),
+            )
             .on_hover_text("Drag the melody into a track as a .mid file");
         if handle.drag_started() && !self.files.dragging() {
             let message = self.files.start_drag(frame);
@@ -177,7 +212,14 @@ impl NeumeEditor {
                         self.say(message);
                     }
                     let stored = |x: bool| if x { "stored" } else { "empty" };
-                    ui.label(RichText::new(format!("A {}, B {}", stored(p.point_a.read().is_some()), stored(p.point_b.read().is_some()))).color(DIM));
+                    ui.label(
+                        RichText::new(format!(
+                            "A {}, B {}",
+                            stored(p.point_a.read().is_some()),
+                            stored(p.point_b.read().is_some())
+                        ))
+                        .color(DIM),
+                    );
                 });
                 labelled(ui, "A - B", ParamSlider::for_param(&p.morph, setter));
                 labelled(ui, "Swap at bar", ParamSlider::for_param(&p.swap_at_bar, setter));
@@ -192,8 +234,14 @@ impl NeumeEditor {
         self.say(error);
         ui.horizontal(|ui| {
             match counts {
-                Some((0, 0)) | None => ui.label(RichText::new("No ratings yet: Generate draws from the model's prior").color(DIM)),
-                Some((likes, dislikes)) => ui.label(format!("{} ratings shape Generate ({likes} liked, {dislikes} disliked)", likes + dislikes)),
+                Some((0, 0)) | None => ui.label(
+                    RichText::new("No ratings yet: Generate draws from the model's prior")
+                        .color(DIM),
+                ),
+                Some((likes, dislikes)) => ui.label(format!(
+                    "{} ratings shape Generate ({likes} liked, {dislikes} disliked)",
+                    likes + dislikes
+                )),
             };
             if counts.is_some_and(|c| c != (0, 0)) && ui.small_button("Reset ratings").clicked() {
                 let result = self.actions.ratings().map(|r| r.reset());
@@ -209,7 +257,15 @@ impl NeumeEditor {
         egui::ScrollArea::horizontal().id_salt("history").show(ui, |ui| {
             ui.horizontal(|ui| {
                 for (i, h) in self.actions.history.iter().enumerate() {
-                    if piano_roll::thumbnail(ui, &h.melody.notes, h.melody.len_steps, i == self.actions.cursor).on_hover_text(format!("seed {}", h.request.seed)).clicked() {
+                    if piano_roll::thumbnail(
+                        ui,
+                        &h.melody.notes,
+                        h.melody.len_steps,
+                        i == self.actions.cursor,
+                    )
+                    .on_hover_text(format!("seed {}", h.request.seed))
+                    .clicked()
+                    {
                         clicked = Some(i);
                     }
                 }
@@ -223,19 +279,28 @@ impl NeumeEditor {
     fn footer(&mut self, ui: &mut Ui) {
         let status = self.shared.status.lock().clone();
         ui.horizontal_wrapped(|ui| {
-            let model = std::path::Path::new(&status.model_name).file_name().map_or(status.model_name.clone(), |n| n.to_string_lossy().into_owned());
+            let model = std::path::Path::new(&status.model_name)
+                .file_name()
+                .map_or(status.model_name.clone(), |n| n.to_string_lossy().into_owned());
             ui.label(RichText::new(format!("Model: {model}")).color(DIM));
             if !status.provenance.is_empty() {
                 ui.label(RichText::new(format!("Trained on: {}", status.provenance)).color(DIM));
             }
             ui.label(RichText::new(format!("Backend: {}", status.backend)).color(DIM));
-            ui.label(RichText::new(format!("Last generation: {:.2} ms", status.last_generation_ms)).color(DIM));
-            if !self.shared.telemetry.worker_alive.load(Ordering::Relaxed) && status.generations > 0 {
+            ui.label(
+                RichText::new(format!("Last generation: {:.2} ms", status.last_generation_ms))
+                    .color(DIM),
+            );
+            if !self.shared.telemetry.worker_alive.load(Ordering::Relaxed) && status.generations > 0
+            {
                 ui.colored_label(ERROR, "The generator stopped; the last melody keeps playing");
             }
             let dropped = self.shared.telemetry.dropped_events.load(Ordering::Relaxed);
             if dropped > 0 {
-                ui.colored_label(ERROR, format!("{dropped} note events did not fit in the host's buffer"));
+                ui.colored_label(
+                    ERROR,
+                    format!("{dropped} note events did not fit in the host's buffer"),
+                );
             }
         });
         for e in [status.model_error, status.error, status.state_note].into_iter().flatten() {
@@ -248,7 +313,12 @@ impl NeumeEditor {
 }
 
 impl NiceEguiApp for NeumeEditor {
-    fn build(&mut self, _egui_ctx: egui::Context, gui: GuiContext, _frame: &mut nice_plug_egui::Frame) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+    fn build(
+        &mut self,
+        _egui_ctx: egui::Context,
+        gui: GuiContext,
+        _frame: &mut nice_plug_egui::Frame,
+    ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         self.gui = Some(gui);
         self.restore_size = Some(*self.params.editor_size.read());
         Ok(())
@@ -260,7 +330,9 @@ impl NiceEguiApp for NeumeEditor {
             let now = frame.baseview_window().size().logical;
             if (now.width - f64::from(w)).abs() >= 1.0 || (now.height - f64::from(h)).abs() >= 1.0 {
                 // egui-baseview resizes the window and asks the host to fit it.
-                ui.ctx().send_viewport_cmd(egui::ViewportCommand::InnerSize(Vec2::new(w as f32, h as f32)));
+                ui.ctx().send_viewport_cmd(egui::ViewportCommand::InnerSize(Vec2::new(
+                    w as f32, h as f32,
+                )));
             }
         }
         let setter = gui.param_setter();
@@ -274,7 +346,9 @@ impl NiceEguiApp for NeumeEditor {
             ui.horizontal(|ui| {
                 ui.heading(RichText::new("Neume").strong());
                 ui.label(RichText::new("melodies from a neural network").color(DIM));
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| self.drag_handle(ui, frame));
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    self.drag_handle(ui, frame)
+                });
             });
             if let Some(browser) = &mut self.browser {
                 match browser.show(ui) {
@@ -286,7 +360,8 @@ impl NiceEguiApp for NeumeEditor {
                         match purpose {
                             Purpose::LoadModel => {
                                 self.shared.send(Command::LoadModel(path.clone()));
-                                self.message = Some((format!("Loading {}…", path.display()), false));
+                                self.message =
+                                    Some((format!("Loading {}…", path.display()), false));
                             }
                             Purpose::SaveMidi => {
                                 let message = self.files.save_midi(path);
@@ -304,9 +379,21 @@ impl NiceEguiApp for NeumeEditor {
             let len = saved.as_ref().map_or(64, |s| s.len_steps);
             // The roll shows sounding pitches: the octave setting applied.
             let octave = 12 * self.params.octave.value();
-            let shown: Vec<Note> = melody.notes.iter().map(|n| Note { pitch: (i32::from(n.pitch) + octave).clamp(0, 127) as u8, ..*n }).collect();
+            let shown: Vec<Note> = melody
+                .notes
+                .iter()
+                .map(|n| Note { pitch: (i32::from(n.pitch) + octave).clamp(0, 127) as u8, ..*n })
+                .collect();
             let playhead = self.shared.telemetry.position_steps.load(Ordering::Relaxed);
-            piano_roll::piano_roll(ui, Vec2::new(width, height), &shown, len, self.params.key_root.value().clamp(0, 11) as u8, self.params.scale.value(), Some(playhead));
+            piano_roll::piano_roll(
+                ui,
+                Vec2::new(width, height),
+                &shown,
+                len,
+                self.params.key_root.value().clamp(0, 11) as u8,
+                self.params.scale.value(),
+                Some(playhead),
+            );
             self.history_strip(ui, &setter);
             ui.add_space(4.0);
             self.controls(ui, &setter);
@@ -319,7 +406,8 @@ impl NiceEguiApp for NeumeEditor {
     }
 
     fn resized(&mut self, new_size: nice_plug_egui::baseview::WindowSize) {
-        *self.params.editor_size.write() = (new_size.logical.width.round() as u32, new_size.logical.height.round() as u32);
+        *self.params.editor_size.write() =
+            (new_size.logical.width.round() as u32, new_size.logical.height.round() as u32);
     }
 }
 

@@ -41,22 +41,39 @@ pub struct PlayMelody {
 
 impl PlayMelody {
     /// A melody with no notes.
-    pub const EMPTY: PlayMelody =
-        PlayMelody { key: 0, len_steps: 0, count: 0, notes: [PlayNote { pitch: 0, start_step: 0, len_steps: 0 }; MAX_NOTES] };
+    pub const EMPTY: PlayMelody = PlayMelody {
+        key: 0,
+        len_steps: 0,
+        count: 0,
+        notes: [PlayNote { pitch: 0, start_step: 0, len_steps: 0 }; MAX_NOTES],
+    };
 
     /// Copies a melody in (worker thread: it allocates): notes beyond [`MAX_NOTES`] steps are
     /// dropped, of two notes on one onset the first is kept whole (never cut to a step by its
     /// twin), and a note reaching past the next onset is cut there.
     pub fn from_melody(melody: &Melody, key: u64) -> PlayMelody {
-        let mut out = PlayMelody { key, len_steps: melody.len_steps.min(MAX_NOTES as u32) as u16, ..PlayMelody::EMPTY };
-        let mut sorted: Vec<Note> = melody.notes.iter().copied().filter(|n| n.start_step < u32::from(out.len_steps)).collect();
+        let mut out = PlayMelody {
+            key,
+            len_steps: melody.len_steps.min(MAX_NOTES as u32) as u16,
+            ..PlayMelody::EMPTY
+        };
+        let mut sorted: Vec<Note> = melody
+            .notes
+            .iter()
+            .copied()
+            .filter(|n| n.start_step < u32::from(out.len_steps))
+            .collect();
         // Stable: of notes on one onset, the first listed stays first.
         sorted.sort_by_key(|n| n.start_step);
         sorted.dedup_by_key(|n| n.start_step);
         for (i, note) in sorted.iter().enumerate().take(MAX_NOTES) {
             let end = sorted.get(i + 1).map_or(u32::from(out.len_steps), |next| next.start_step);
             let len = note.len_steps.min(end - note.start_step).max(1);
-            out.notes[i] = PlayNote { pitch: note.pitch, start_step: note.start_step as u16, len_steps: len as u16 };
+            out.notes[i] = PlayNote {
+                pitch: note.pitch,
+                start_step: note.start_step as u16,
+                len_steps: len as u16,
+            };
             out.count += 1;
         }
         out
@@ -73,7 +90,14 @@ impl PlayMelody {
         let notes = self.notes();
         let note = notes[i];
         let next = notes.get(i + 1).map(|n| u32::from(n.start_step));
-        played::span_steps(u32::from(note.start_step), u32::from(note.len_steps), next, u32::from(self.len_steps), swing, gate)
+        played::span_steps(
+            u32::from(note.start_step),
+            u32::from(note.len_steps),
+            next,
+            u32::from(self.len_steps),
+            swing,
+            gate,
+        )
     }
 
     /// Back to an encoding melody (for files and state).
@@ -82,7 +106,11 @@ impl PlayMelody {
             notes: self
                 .notes()
                 .iter()
-                .map(|n| Note { pitch: n.pitch, start_step: u32::from(n.start_step), len_steps: u32::from(n.len_steps) })
+                .map(|n| Note {
+                    pitch: n.pitch,
+                    start_step: u32::from(n.start_step),
+                    len_steps: u32::from(n.len_steps),
+                })
                 .collect(),
             len_steps: u32::from(self.len_steps),
         }
@@ -121,7 +149,11 @@ pub struct MelodyReceiver {
 /// A new hand-off.
 pub fn channel() -> (MelodySender, MelodyReceiver) {
     let slots = Arc::new(Slots {
-        buffers: [UnsafeCell::new(PlayMelody::EMPTY), UnsafeCell::new(PlayMelody::EMPTY), UnsafeCell::new(PlayMelody::EMPTY)],
+        buffers: [
+            UnsafeCell::new(PlayMelody::EMPTY),
+            UnsafeCell::new(PlayMelody::EMPTY),
+            UnsafeCell::new(PlayMelody::EMPTY),
+        ],
         back: AtomicU8::new(2),
     });
     (MelodySender { slots: slots.clone(), write: 0 }, MelodyReceiver { slots, read: 1 })
@@ -189,7 +221,11 @@ mod tests {
         let mut last = 0;
         for round in 1..200u64 {
             for k in 0..(round % 3) {
-                tx.send(PlayMelody { key: round * 10 + k, count: (round * 10 + k) as u16, ..PlayMelody::EMPTY });
+                tx.send(PlayMelody {
+                    key: round * 10 + k,
+                    count: (round * 10 + k) as u16,
+                    ..PlayMelody::EMPTY
+                });
             }
             if let Some(m) = rx.latest() {
                 assert_eq!(m.key, round * 10 + round % 3 - 1);
@@ -202,14 +238,22 @@ mod tests {
 
     #[test]
     fn two_notes_on_one_onset_keep_the_first_whole() {
-        let notes = [(60, 0, 4), (64, 0, 4), (67, 8, 2)].map(|(pitch, start_step, len_steps)| Note { pitch, start_step, len_steps });
+        let notes = [(60, 0, 4), (64, 0, 4), (67, 8, 2)]
+            .map(|(pitch, start_step, len_steps)| Note { pitch, start_step, len_steps });
         let m = PlayMelody::from_melody(&Melody { notes: notes.to_vec(), len_steps: 16 }, 1);
-        assert_eq!(m.notes(), &[PlayNote { pitch: 60, start_step: 0, len_steps: 4 }, PlayNote { pitch: 67, start_step: 8, len_steps: 2 }]);
+        assert_eq!(
+            m.notes(),
+            &[
+                PlayNote { pitch: 60, start_step: 0, len_steps: 4 },
+                PlayNote { pitch: 67, start_step: 8, len_steps: 2 }
+            ]
+        );
     }
 
     #[test]
     fn from_melody_cuts_overlaps_and_keeps_order() {
-        let notes = [(64, 4, 8), (60, 0, 10), (67, 30, 4)].map(|(pitch, start_step, len_steps)| Note { pitch, start_step, len_steps });
+        let notes = [(64, 4, 8), (60, 0, 10), (67, 30, 4)]
+            .map(|(pitch, start_step, len_steps)| Note { pitch, start_step, len_steps });
         let m = PlayMelody::from_melody(&Melody { notes: notes.to_vec(), len_steps: 32 }, 1);
         assert_eq!(
             m.notes(),

@@ -22,7 +22,9 @@ pub fn plugin_binary() -> Option<PathBuf> {
     // NUL-terminated string owned by the loader, copied out at once.
     unsafe {
         let mut info: libc::Dl_info = std::mem::zeroed();
-        if libc::dladdr(plugin_binary as *const libc::c_void, &mut info) == 0 || info.dli_fname.is_null() {
+        if libc::dladdr(plugin_binary as *const libc::c_void, &mut info) == 0
+            || info.dli_fname.is_null()
+        {
             return None;
         }
         let name = CStr::from_ptr(info.dli_fname);
@@ -38,13 +40,18 @@ pub fn plugin_binary() -> Option<PathBuf> {
     const GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT: u32 = 0x2;
     #[link(name = "kernel32")]
     extern "system" {
-        fn GetModuleHandleExW(flags: u32, name: *const u16, module: *mut *mut std::ffi::c_void) -> i32;
+        fn GetModuleHandleExW(
+            flags: u32,
+            name: *const u16,
+            module: *mut *mut std::ffi::c_void,
+        ) -> i32;
         fn GetModuleFileNameW(module: *mut std::ffi::c_void, name: *mut u16, size: u32) -> u32;
     }
     // SAFETY: the address is a function of this module; the buffer outlives both calls.
     unsafe {
         let mut module = std::ptr::null_mut();
-        let flags = GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT;
+        let flags =
+            GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT;
         if GetModuleHandleExW(flags, plugin_binary as *const u16, &mut module) == 0 {
             return None;
         }

@@ -34,19 +34,27 @@ pub fn default_model() -> Result<SharedGenerator, ModelError> {
 /// The model in `path` (and its encoder beside it), loaded once per process while the file
 /// stays the same.
 pub fn model_file(path: &Path) -> Result<SharedGenerator, ModelError> {
-    let missing = |e: std::io::Error| ModelError::Invalid { path: path.display().to_string(), problem: e.to_string() };
+    let missing = |e: std::io::Error| ModelError::Invalid {
+        path: path.display().to_string(),
+        problem: e.to_string(),
+    };
     let canonical = path.canonicalize().map_err(missing)?;
     let meta = std::fs::metadata(&canonical).map_err(missing)?;
     let key = ModelKey::File { path: canonical, len: meta.len(), modified: meta.modified().ok() };
     shared(key, || Generator::from_file(path))
 }
 
-fn shared(key: ModelKey, load: impl FnOnce() -> Result<Generator, ModelError>) -> Result<SharedGenerator, ModelError> {
+fn shared(
+    key: ModelKey,
+    load: impl FnOnce() -> Result<Generator, ModelError>,
+) -> Result<SharedGenerator, ModelError> {
     // Loading under the lock: a second instance asking for the same model waits for the
     // first load instead of loading it twice.
     let mut loaded = LOADED.lock();
     loaded.retain(|(_, model)| model.strong_count() > 0);
-    if let Some(model) = loaded.iter().find(|(k, _)| *k == key).and_then(|(_, model)| model.upgrade()) {
+    if let Some(model) =
+        loaded.iter().find(|(k, _)| *k == key).and_then(|(_, model)| model.upgrade())
+    {
         return Ok(model);
     }
     let model = Arc::new(Mutex::new(load()?));
@@ -63,7 +71,8 @@ mod tests {
         let a = default_model().unwrap();
         let b = default_model().unwrap();
         assert!(Arc::ptr_eq(&a, &b));
-        let fixture = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models/small.onnx"));
+        let fixture =
+            Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models/small.onnx"));
         let c = model_file(fixture).unwrap();
         assert!(!Arc::ptr_eq(&a, &c));
         assert!(Arc::ptr_eq(&c, &model_file(fixture).unwrap()));

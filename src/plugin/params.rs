@@ -120,10 +120,14 @@ impl NeumeParams {
             w.wake();
         });
         let knob = |i: usize| {
-            FloatParam::new(format!("Latent {i}"), 0.0, FloatRange::Linear { min: -KNOB_RANGE, max: KNOB_RANGE })
-                .with_step_size(0.01)
-                .with_value_to_string(formatters::v2s_f32_rounded(2))
-                .with_callback(on_f32.clone())
+            FloatParam::new(
+                format!("Latent {i}"),
+                0.0,
+                FloatRange::Linear { min: -KNOB_RANGE, max: KNOB_RANGE },
+            )
+            .with_step_size(0.01)
+            .with_value_to_string(formatters::v2s_f32_rounded(2))
+            .with_callback(on_f32.clone())
         };
         NeumeParams {
             z1: knob(1),
@@ -140,10 +144,14 @@ impl NeumeParams {
                 .with_value_to_string(formatters::v2s_f32_percentage(0))
                 .with_string_to_value(formatters::s2v_f32_percentage())
                 .with_callback(on_f32.clone()),
-            seed: IntParam::new("Seed", 1, IntRange::Linear { min: 0, max: 99_999 }).with_callback(on_i32.clone()),
-            bars: IntParam::new("Bars", 4, IntRange::Linear { min: 1, max: 16 }).with_callback(on_i32.clone()),
+            seed: IntParam::new("Seed", 1, IntRange::Linear { min: 0, max: 99_999 })
+                .with_callback(on_i32.clone()),
+            bars: IntParam::new("Bars", 4, IntRange::Linear { min: 1, max: 16 })
+                .with_callback(on_i32.clone()),
             key_root: IntParam::new("Key", 0, IntRange::Linear { min: 0, max: 11 })
-                .with_value_to_string(Arc::new(|v| theory::key_name(v.clamp(0, 11) as u8).to_string()))
+                .with_value_to_string(Arc::new(|v| {
+                    theory::key_name(v.clamp(0, 11) as u8).to_string()
+                }))
                 .with_string_to_value(Arc::new(|s| theory::parse_key(s).map(i32::from)))
                 .with_callback(on_i32),
             scale: EnumParam::new("Scale", Scale::Chromatic).with_callback(on_scale),
@@ -165,7 +173,11 @@ impl NeumeParams {
                 .with_callback(on_f32),
             swap_at_bar: BoolParam::new("Swap at bar", true),
             thru: BoolParam::new("MIDI thru", true),
-            melody_channel: IntParam::new("Melody channel", 1, IntRange::Linear { min: 1, max: 16 }),
+            melody_channel: IntParam::new(
+                "Melody channel",
+                1,
+                IntRange::Linear { min: 1, max: 16 },
+            ),
             melody: RwLock::new(None),
             point_a: RwLock::new(None),
             point_b: RwLock::new(None),
@@ -177,7 +189,8 @@ impl NeumeParams {
 
     /// The latent knob values.
     pub fn knobs(&self) -> [f32; LATENT_KNOBS] {
-        [&self.z1, &self.z2, &self.z3, &self.z4, &self.z5, &self.z6, &self.z7, &self.z8].map(|p| p.value())
+        [&self.z1, &self.z2, &self.z3, &self.z4, &self.z5, &self.z6, &self.z7, &self.z8]
+            .map(|p| p.value())
     }
 
     /// The latent knob parameters, in order (for the editor).

@@ -10,7 +10,6 @@ use crate::rng::Rng;
 use crate::runtime;
 use crate::theory::Scale;
 
-
 /// Everything that decides a melody, read from the parameters at one moment.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Request {
@@ -59,7 +58,9 @@ impl Request {
     /// The request with its values as the parameters will hold them (step sizes, float
     /// rounding), so its key is the one the parameters give once the host has applied it.
     pub fn as_held_by(mut self, params: &NeumeParams) -> Request {
-        let held = |param: &nice_plug::prelude::FloatParam, v: f32| param.preview_plain(param.preview_normalized(v));
+        let held = |param: &nice_plug::prelude::FloatParam, v: f32| {
+            param.preview_plain(param.preview_normalized(v))
+        };
         for (k, param) in self.knobs.iter_mut().zip(params.knob_params()) {
             *k = held(param, *k);
         }
@@ -125,13 +126,16 @@ impl Request {
         let base = self
             .morph_points()
             .filter(|(a, _)| a.len() == n)
-            .map(|(a, b)| a.iter().zip(b).map(|(a, b)| a + (b - a) * self.morph).collect::<Vec<f32>>())
+            .map(|(a, b)| {
+                a.iter().zip(b).map(|(a, b)| a + (b - a) * self.morph).collect::<Vec<f32>>()
+            })
             .or_else(|| self.base_point.clone().filter(|p| p.len() == n));
         if base.is_none() && self.knobs.iter().all(|k| *k == 0.0) {
             return None;
         }
         let mut z = base.unwrap_or_else(|| self.seed_point(n));
-        for (knob, (scale, direction)) in self.knobs.iter().zip(info.knob_directions(LATENT_KNOBS)) {
+        for (knob, (scale, direction)) in self.knobs.iter().zip(info.knob_directions(LATENT_KNOBS))
+        {
             z.iter_mut().zip(&direction).for_each(|(v, d)| *v += knob * scale * d);
         }
         Some(z)
@@ -194,17 +198,32 @@ mod tests {
 
     #[test]
     fn request_keys_change_with_what_shapes_the_melody() {
-        let base = Request { knobs: [0.0; LATENT_KNOBS], variation: 1.0, seed: 1, bars: 4, key_root: 0, scale_index: 0, morph: 0.0, point_a: None, point_b: None, base_point: None, model_path: None };
+        let base = Request {
+            knobs: [0.0; LATENT_KNOBS],
+            variation: 1.0,
+            seed: 1,
+            bars: 4,
+            key_root: 0,
+            scale_index: 0,
+            morph: 0.0,
+            point_a: None,
+            point_b: None,
+            base_point: None,
+            model_path: None,
+        };
         let k = base.key();
         assert_eq!(k, base.clone().key());
         assert_ne!(k, Request { seed: 2, ..base.clone() }.key());
-        assert_ne!(k, Request { knobs: [0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], ..base.clone() }.key());
+        assert_ne!(
+            k,
+            Request { knobs: [0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], ..base.clone() }.key()
+        );
         assert_ne!(k, Request { model_path: Some("x.onnx".into()), ..base.clone() }.key());
         // Morph only counts once both points exist.
         assert_eq!(k, Request { morph: 0.5, ..base.clone() }.key());
-        let ab = Request { point_a: Some(vec![0.0; 4]), point_b: Some(vec![1.0; 4]), ..base.clone() };
+        let ab =
+            Request { point_a: Some(vec![0.0; 4]), point_b: Some(vec![1.0; 4]), ..base.clone() };
         assert_ne!(ab.key(), Request { morph: 0.5, ..ab.clone() }.key());
         assert_ne!(k, Request { base_point: Some(vec![0.5; 4]), ..base.clone() }.key());
     }
 }
-

@@ -20,7 +20,6 @@ use super::params::NeumeParams;
 use super::request::Request;
 pub use super::wake::Wake;
 
-
 /// What the worker reports, for the editor and the tests. Written by the worker only.
 #[derive(Clone, Debug, Default)]
 pub struct WorkerStatus {
@@ -93,7 +92,13 @@ impl Handled {
     /// worker ended; runs `between` at least every few milliseconds meanwhile. Returns whether
     /// it was handled. Main thread, or an offline render's audio thread (see
     /// [`OfflineWaiter`]): never real-time audio.
-    pub fn wait(&self, n: u64, timeout: Duration, telemetry: &AudioTelemetry, mut between: impl FnMut()) -> bool {
+    pub fn wait(
+        &self,
+        n: u64,
+        timeout: Duration,
+        telemetry: &AudioTelemetry,
+        mut between: impl FnMut(),
+    ) -> bool {
         let deadline = Instant::now() + timeout;
         // A poisoned lock only means a worker panicked while holding it; the number is valid.
         let mut handled = self.n.lock().unwrap_or_else(|e| e.into_inner());
@@ -131,7 +136,12 @@ pub struct OfflineWaiter {
 impl OfflineWaiter {
     /// Waits, at most `timeout`, until the worker has handled every wake-up so far; runs
     /// `between` meanwhile (to take melodies).
-    pub fn wait_for_latest(&self, timeout: Duration, telemetry: &AudioTelemetry, between: impl FnMut()) -> bool {
+    pub fn wait_for_latest(
+        &self,
+        timeout: Duration,
+        telemetry: &AudioTelemetry,
+        between: impl FnMut(),
+    ) -> bool {
         self.handled.wait(self.wake.last(), timeout, telemetry, between)
     }
 }
@@ -179,7 +189,11 @@ impl WorkerLink {
         let from_params = Request::read(params);
         let mut action = self.action.lock();
         match action.as_ref() {
-            Some((request, since)) if request.key() != from_params.key() && since.elapsed() < ACTION_TIMEOUT => request.clone(),
+            Some((request, since))
+                if request.key() != from_params.key() && since.elapsed() < ACTION_TIMEOUT =>
+            {
+                request.clone()
+            }
             Some(_) => {
                 *action = None;
                 from_params

@@ -35,7 +35,8 @@ fn state_version_1() -> u32 {
 impl SavedMelody {
     /// Stores `melody`, made by the request with `key` from the latent point `latent`.
     pub fn new(key: u64, melody: &Melody, latent: Vec<f32>) -> SavedMelody {
-        let notes = melody.notes.iter().map(|n| [u32::from(n.pitch), n.start_step, n.len_steps]).collect();
+        let notes =
+            melody.notes.iter().map(|n| [u32::from(n.pitch), n.start_step, n.len_steps]).collect();
         SavedMelody { version: STATE_VERSION, key, len_steps: melody.len_steps, notes, latent }
     }
 
@@ -43,14 +44,27 @@ impl SavedMelody {
     /// 16 bars, notes on MIDI pitches inside the loop. (State from a newer Neume that passes
     /// plays as stored.)
     pub fn check(&self) -> Result<(), String> {
-        let newer = if self.version > STATE_VERSION { format!(" (saved by a newer Neume, state version {})", self.version) } else { String::new() };
+        let newer = if self.version > STATE_VERSION {
+            format!(" (saved by a newer Neume, state version {})", self.version)
+        } else {
+            String::new()
+        };
         if self.len_steps == 0 || self.len_steps as usize > MAX_NOTES {
-            return Err(format!("the project's melody is {} 16ths long, outside 1..={MAX_NOTES}{newer}", self.len_steps));
+            return Err(format!(
+                "the project's melody is {} 16ths long, outside 1..={MAX_NOTES}{newer}",
+                self.len_steps
+            ));
         }
         if self.notes.len() > self.len_steps as usize {
-            return Err(format!("the project's melody has {} notes in {} 16ths{newer}", self.notes.len(), self.len_steps));
+            return Err(format!(
+                "the project's melody has {} notes in {} 16ths{newer}",
+                self.notes.len(),
+                self.len_steps
+            ));
         }
-        if let Some([pitch, start, len]) = self.notes.iter().find(|&&[pitch, start, len]| pitch > 127 || len == 0 || start >= self.len_steps || len > self.len_steps) {
+        if let Some([pitch, start, len]) = self.notes.iter().find(|&&[pitch, start, len]| {
+            pitch > 127 || len == 0 || start >= self.len_steps || len > self.len_steps
+        }) {
             return Err(format!("the project's melody has a note it cannot play (pitch {pitch}, step {start}, length {len}){newer}"));
         }
         Ok(())
@@ -65,9 +79,12 @@ impl SavedMelody {
             .iter()
             .take(MAX_NOTES)
             .filter(|&&[pitch, start, _]| pitch <= 127 && start < len_steps)
-            .map(|&[pitch, start_step, len_steps]| Note { pitch: pitch as u8, start_step, len_steps: len_steps.clamp(1, MAX_NOTES as u32) })
+            .map(|&[pitch, start_step, len_steps]| Note {
+                pitch: pitch as u8,
+                start_step,
+                len_steps: len_steps.clamp(1, MAX_NOTES as u32),
+            })
             .collect();
         Melody { notes, len_steps }
     }
 }
-

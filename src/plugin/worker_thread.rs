@@ -10,14 +10,13 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-
 use crossbeam_channel::Receiver;
 
 use super::handoff::{MelodySender, PlayMelody};
 use super::models::{self, SharedGenerator};
 use super::params::NeumeParams;
-use super::state::{SavedMelody, STATE_VERSION};
 use super::shared::{Command, WorkerLink};
+use super::state::{SavedMelody, STATE_VERSION};
 use crate::generate::generate;
 use crate::runtime;
 
@@ -29,12 +28,27 @@ pub struct WorkerHandle {
 
 impl WorkerHandle {
     /// Starts the worker thread. `dirs` are where to look for the native ONNX Runtime.
-    pub fn spawn(params: Arc<NeumeParams>, shared: Arc<WorkerLink>, to_audio: MelodySender, dirs: Vec<PathBuf>) -> std::io::Result<WorkerHandle> {
+    pub fn spawn(
+        params: Arc<NeumeParams>,
+        shared: Arc<WorkerLink>,
+        to_audio: MelodySender,
+        dirs: Vec<PathBuf>,
+    ) -> std::io::Result<WorkerHandle> {
         let commands = shared.command_queue.clone();
         let worker_shared = shared.clone();
         shared.telemetry.worker_alive.store(true, Ordering::Release);
         let thread = std::thread::Builder::new().name("neume-worker".into()).spawn(move || {
-            let mut worker = Worker { params, shared: worker_shared, commands, to_audio, generator: None, loaded_path: None, published_key: None, playing: None, dirs };
+            let mut worker = Worker {
+                params,
+                shared: worker_shared,
+                commands,
+                to_audio,
+                generator: None,
+                loaded_path: None,
+                published_key: None,
+                playing: None,
+                dirs,
+            };
             worker.run();
             worker.shared.telemetry.worker_alive.store(false, Ordering::Release);
         })?;
@@ -120,7 +134,9 @@ impl Worker {
         let stored = self.params.melody.read().clone();
         let request = self.shared.current_request(&self.params);
         let key = request.key();
-        if let Some(saved) = stored.as_ref().filter(|s| self.playing.as_ref().is_none_or(|(p, _)| p != *s)) {
+        if let Some(saved) =
+            stored.as_ref().filter(|s| self.playing.as_ref().is_none_or(|(p, _)| p != *s))
+        {
             match saved.check() {
                 Ok(()) => {
                     self.playing = Some((saved.clone(), key));
@@ -132,7 +148,10 @@ impl Worker {
                     return;
                 }
                 // Never a silent change of the notes: say why a new melody replaces it.
-                Err(problem) => self.shared.report(|s| s.state_note = Some(format!("{problem}: a new melody was made from the parameters"))),
+                Err(problem) => self.shared.report(|s| {
+                    s.state_note =
+                        Some(format!("{problem}: a new melody was made from the parameters"))
+                }),
             }
         }
         if let Some((saved, _)) = self.playing.as_ref().filter(|(_, k)| *k == key) {
@@ -155,7 +174,8 @@ impl Worker {
             }
         };
         let elapsed_ms = started.elapsed().as_secs_f32() * 1000.0;
-        let latent = options.latent.unwrap_or_else(|| request.seed_point(generator.info().latent_size));
+        let latent =
+            options.latent.unwrap_or_else(|| request.seed_point(generator.info().latent_size));
         drop(generator);
         let saved = SavedMelody::new(key, &melody, latent);
         {
@@ -207,7 +227,8 @@ impl Worker {
             let generator = model.lock();
             let (name, backend) = (generator.name().to_string(), generator.backend().to_string());
             let provenance = generator.info().provenance();
-            let model_id = generator.info().model_id().map_or_else(|| name.clone(), |id| format!("id:{id}"));
+            let model_id =
+                generator.info().model_id().map_or_else(|| name.clone(), |id| format!("id:{id}"));
             self.shared.report(|s| {
                 s.model_id = model_id;
                 s.model_name = name;

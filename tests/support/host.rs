@@ -9,15 +9,19 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
-use clack_extensions::gui::{GuiApiType, GuiConfiguration, GuiSize, HostGui, HostGuiImpl, PluginGui, Window as ClapWindow};
+use clack_extensions::gui::{
+    GuiApiType, GuiConfiguration, GuiSize, HostGui, HostGuiImpl, PluginGui, Window as ClapWindow,
+};
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::render::{PluginRender, RenderMode};
 use clack_extensions::state::PluginState;
-use clack_host::events::event_types::{MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags};
+use clack_host::events::event_types::{
+    MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
+};
 use clack_host::events::io::{OutputEventBuffer, TryPushError};
-use clack_host::events::{Match, UnknownEvent};
 use clack_host::events::spaces::CoreEventSpace;
 use clack_host::events::EventFlags;
+use clack_host::events::{Match, UnknownEvent};
 use clack_host::prelude::*;
 use clack_host::utils::{BeatTime, SecondsTime};
 
@@ -28,10 +32,18 @@ pub const PLUGIN_ID: &CStr = c"audio.neume.melody-generator";
 pub fn plugin_path() -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable has a path");
     let dir = exe.parent().and_then(|d| d.parent()).expect("tests run from target/<profile>/deps");
-    let name = if cfg!(target_os = "macos") { "libneume.dylib" } else if cfg!(windows) { "neume.dll" } else { "libneume.so" };
+    let name = if cfg!(target_os = "macos") {
+        "libneume.dylib"
+    } else if cfg!(windows) {
+        "neume.dll"
+    } else {
+        "libneume.so"
+    };
     let path = dir.join(name);
     let hint = "build it first: `cargo build --workspace --all-targets` (scripts/test.sh does)";
-    let built = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or_else(|_| panic!("plugin binary {} is missing; {hint}", path.display()));
+    let built = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("plugin binary {} is missing; {hint}", path.display()));
     // `cargo test` does not rebuild the cdylib: refuse to test a stale one.
     let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
     if let Some(newer) = newest_file(std::path::Path::new(src)).filter(|(t, _)| *t > built) {
@@ -45,7 +57,11 @@ fn newest_file(dir: &std::path::Path) -> Option<(std::time::SystemTime, PathBuf)
     let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
     for entry in std::fs::read_dir(dir).ok()?.flatten() {
         let path = entry.path();
-        let candidate = if path.is_dir() { newest_file(&path) } else { entry.metadata().and_then(|m| m.modified()).ok().map(|t| (t, path)) };
+        let candidate = if path.is_dir() {
+            newest_file(&path)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).ok().map(|t| (t, path))
+        };
         if let Some(c) = candidate {
             if newest.as_ref().is_none_or(|n| c.0 > n.0) {
                 newest = Some(c);
@@ -128,7 +144,14 @@ pub struct Transport {
 
 impl Transport {
     pub fn playing_at(pos_beats: f64, tempo_bpm: f64) -> Transport {
-        Transport { playing: true, tempo_bpm, pos_beats: Some(pos_beats), loop_beats: None, beat_quantum: None, seconds_timeline: true }
+        Transport {
+            playing: true,
+            tempo_bpm,
+            pos_beats: Some(pos_beats),
+            loop_beats: None,
+            beat_quantum: None,
+            seconds_timeline: true,
+        }
     }
 
     pub fn stopped() -> Transport {
@@ -155,7 +178,9 @@ impl Transport {
         TransportEvent {
             header: EventHeader::new_core(0, EventFlags::empty()),
             flags,
-            song_pos_beats: BeatTime::from_float(self.beat_quantum.map_or(pos, |q| (pos / q).round() * q)),
+            song_pos_beats: BeatTime::from_float(
+                self.beat_quantum.map_or(pos, |q| (pos / q).round() * q),
+            ),
             song_pos_seconds: seconds(pos),
             tempo: self.tempo_bpm,
             tempo_inc: 0.0,
@@ -185,27 +210,62 @@ impl Host {
     /// Loads the plugin binary and creates an instance.
     /// `NEUME_TEST_PLUGIN` names another plugin file (a bundle, to check an install).
     pub fn load() -> Host {
-        let path = std::env::var_os("NEUME_TEST_PLUGIN").map(PathBuf::from).unwrap_or_else(plugin_path);
+        let path =
+            std::env::var_os("NEUME_TEST_PLUGIN").map(PathBuf::from).unwrap_or_else(plugin_path);
         // SAFETY: the file is our own plugin, built by Cargo for this test.
-        let entry = unsafe { PluginEntry::load(&path) }.unwrap_or_else(|e| panic!("loading {}: {e:?}", path.display()));
-        let info = HostInfo::new("neume-test-host", "Neume", "https://example.com", "0.1").expect("valid host info");
-        let instance = PluginInstance::<TestHost>::new(|_| TestHostShared { state: OnceLock::new(), params: OnceLock::new(), gui: OnceLock::new(), render: OnceLock::new(), callback_requested: AtomicBool::new(false) }, |_| (), &entry, PLUGIN_ID, &info)
-            .unwrap_or_else(|e| panic!("instantiating {PLUGIN_ID:?}: {e:?}"));
-        Host { instance, processor: None, output: EventBuffer::with_capacity(16_384), audio_in: Vec::new(), audio_out: Vec::new(), max_frames: 0 }
+        let entry = unsafe { PluginEntry::load(&path) }
+            .unwrap_or_else(|e| panic!("loading {}: {e:?}", path.display()));
+        let info = HostInfo::new("neume-test-host", "Neume", "https://example.com", "0.1")
+            .expect("valid host info");
+        let instance = PluginInstance::<TestHost>::new(
+            |_| TestHostShared {
+                state: OnceLock::new(),
+                params: OnceLock::new(),
+                gui: OnceLock::new(),
+                render: OnceLock::new(),
+                callback_requested: AtomicBool::new(false),
+            },
+            |_| (),
+            &entry,
+            PLUGIN_ID,
+            &info,
+        )
+        .unwrap_or_else(|e| panic!("instantiating {PLUGIN_ID:?}: {e:?}"));
+        Host {
+            instance,
+            processor: None,
+            output: EventBuffer::with_capacity(16_384),
+            audio_in: Vec::new(),
+            audio_out: Vec::new(),
+            max_frames: 0,
+        }
     }
 
     /// Tells the plugin that it renders offline (faster than real time, as a DAW's bounce),
     /// before it is activated.
     pub fn render_offline(&mut self) {
-        let render = self.instance.access_shared_handler(|h| *h.render.get().expect("initialized")).expect("the plugin has the render extension");
-        render.set(&mut self.instance.plugin_handle(), RenderMode::Offline).expect("render mode set");
+        let render = self
+            .instance
+            .access_shared_handler(|h| *h.render.get().expect("initialized"))
+            .expect("the plugin has the render extension");
+        render
+            .set(&mut self.instance.plugin_handle(), RenderMode::Offline)
+            .expect("render mode set");
     }
 
     /// Activates at `sample_rate` for blocks up to `max_frames`, and starts processing.
     pub fn activate(&mut self, sample_rate: f64, max_frames: u32) {
-        let config = PluginAudioConfiguration { sample_rate, min_frames_count: 1, max_frames_count: max_frames };
-        let stopped = self.instance.activate(|_, _| (), config).unwrap_or_else(|e| panic!("activating at {sample_rate} Hz: {e:?}"));
-        self.processor = Some(stopped.start_processing().unwrap_or_else(|e| panic!("start processing: {e:?}")));
+        let config = PluginAudioConfiguration {
+            sample_rate,
+            min_frames_count: 1,
+            max_frames_count: max_frames,
+        };
+        let stopped = self
+            .instance
+            .activate(|_, _| (), config)
+            .unwrap_or_else(|e| panic!("activating at {sample_rate} Hz: {e:?}"));
+        self.processor =
+            Some(stopped.start_processing().unwrap_or_else(|e| panic!("start processing: {e:?}")));
         self.max_frames = max_frames;
         self.audio_in = vec![vec![0.0; max_frames as usize]; 2];
         self.audio_out = vec![vec![0.0; max_frames as usize]; 2];
@@ -234,20 +294,43 @@ impl Host {
 
     /// Processes one block of `frames` (at most the activated maximum) with `params`
     /// changes at sample 0; returns the notes sent, with their sample offsets.
-    pub fn process(&mut self, frames: u32, transport: &Transport, params: &[(ClapId, f64)]) -> Vec<(u32, Note)> {
-        self.process_io(frames, transport, params, &[], None).into_iter().map(|(at, _, note)| (at, note)).collect()
+    pub fn process(
+        &mut self,
+        frames: u32,
+        transport: &Transport,
+        params: &[(ClapId, f64)],
+    ) -> Vec<(u32, Note)> {
+        self.process_io(frames, transport, params, &[], None)
+            .into_iter()
+            .map(|(at, _, note)| (at, note))
+            .collect()
     }
 
     /// Like [`Host::process`], with `notes_in` (offset, channel, note) played into the plugin's
     /// note input, and an output queue that takes at most `capacity` events (then refuses
     /// every push, as a host with a full queue does). Returns (offset, channel, note).
-    pub fn process_io(&mut self, frames: u32, transport: &Transport, params: &[(ClapId, f64)], notes_in: &[(u32, u8, Note)], capacity: Option<usize>) -> Vec<(u32, u8, Note)> {
+    pub fn process_io(
+        &mut self,
+        frames: u32,
+        transport: &Transport,
+        params: &[(ClapId, f64)],
+        notes_in: &[(u32, u8, Note)],
+        capacity: Option<usize>,
+    ) -> Vec<(u32, u8, Note)> {
         self.process_midi(frames, transport, params, notes_in, &[], capacity).0
     }
 
     /// Like [`Host::process_io`], with raw MIDI 1.0 messages `midi_in` (offset, bytes) too;
     /// returns the notes and the raw MIDI messages sent.
-    pub fn process_midi(&mut self, frames: u32, transport: &Transport, params: &[(ClapId, f64)], notes_in: &[(u32, u8, Note)], midi_in: &[(u32, [u8; 3])], capacity: Option<usize>) -> (Vec<(u32, u8, Note)>, Vec<(u32, [u8; 3])>) {
+    pub fn process_midi(
+        &mut self,
+        frames: u32,
+        transport: &Transport,
+        params: &[(ClapId, f64)],
+        notes_in: &[(u32, u8, Note)],
+        midi_in: &[(u32, [u8; 3])],
+        capacity: Option<usize>,
+    ) -> (Vec<(u32, u8, Note)>, Vec<(u32, [u8; 3])>) {
         assert!(frames >= 1 && frames <= self.max_frames, "block of {frames} frames");
         let processor = self.processor.as_mut().expect("activated");
         let mut ports_in = AudioPorts::with_capacity(2, 1);
@@ -255,11 +338,15 @@ impl Host {
         let n = frames as usize;
         let inputs = ports_in.with_input_buffers([AudioPortBuffer {
             latency: 0,
-            channels: AudioPortBufferType::f32_input_only(self.audio_in.iter_mut().map(|b| InputChannel::variable(&mut b[..n]))),
+            channels: AudioPortBufferType::f32_input_only(
+                self.audio_in.iter_mut().map(|b| InputChannel::variable(&mut b[..n])),
+            ),
         }]);
         let mut outputs = ports_out.with_output_buffers([AudioPortBuffer {
             latency: 0,
-            channels: AudioPortBufferType::f32_output_only(self.audio_out.iter_mut().map(|b| &mut b[..n])),
+            channels: AudioPortBufferType::f32_output_only(
+                self.audio_out.iter_mut().map(|b| &mut b[..n]),
+            ),
         }]);
         let mut events_in = EventBuffer::new();
         for &(id, value) in params {
@@ -268,7 +355,11 @@ impl Host {
         for &(at, channel, note) in notes_in {
             let pckn = |key: u8| Pckn::new(0u16, u16::from(channel), u16::from(key), Match::All);
             match note {
-                Note::On { key, velocity_127 } => events_in.push(&NoteOnEvent::new(at, pckn(key), f64::from(velocity_127) / 127.0)),
+                Note::On { key, velocity_127 } => events_in.push(&NoteOnEvent::new(
+                    at,
+                    pckn(key),
+                    f64::from(velocity_127) / 127.0,
+                )),
                 Note::Off { key } => events_in.push(&NoteOffEvent::new(at, pckn(key), 0.0)),
             }
         }
@@ -281,7 +372,16 @@ impl Host {
         let mut limited = Limited { inner: &mut self.output, left: capacity.unwrap_or(usize::MAX) };
         let mut output_events = OutputEvents::from_buffer(&mut limited);
         let transport = transport.event();
-        processor.process(&inputs, &mut outputs, &input_events, &mut output_events, None, Some(&transport)).unwrap_or_else(|e| panic!("process: {e:?}"));
+        processor
+            .process(
+                &inputs,
+                &mut outputs,
+                &input_events,
+                &mut output_events,
+                None,
+                Some(&transport),
+            )
+            .unwrap_or_else(|e| panic!("process: {e:?}"));
         let (mut notes, mut midi) = (Vec::new(), Vec::new());
         let mut last = 0;
         for event in &self.output {
@@ -290,8 +390,17 @@ impl Host {
             assert!(at >= last, "output events out of time order ({at} after {last})");
             last = at;
             match event.as_core_event() {
-                Some(CoreEventSpace::NoteOn(e)) => notes.push((at, channel(e.pckn()), Note::On { key: key(e.pckn()), velocity_127: (e.velocity() * 127.0).round() as u8 })),
-                Some(CoreEventSpace::NoteOff(e)) => notes.push((at, channel(e.pckn()), Note::Off { key: key(e.pckn()) })),
+                Some(CoreEventSpace::NoteOn(e)) => notes.push((
+                    at,
+                    channel(e.pckn()),
+                    Note::On {
+                        key: key(e.pckn()),
+                        velocity_127: (e.velocity() * 127.0).round() as u8,
+                    },
+                )),
+                Some(CoreEventSpace::NoteOff(e)) => {
+                    notes.push((at, channel(e.pckn()), Note::Off { key: key(e.pckn()) }))
+                }
                 Some(CoreEventSpace::Midi(e)) => midi.push((at, e.data())),
                 _ => {}
             }
@@ -301,53 +410,81 @@ impl Host {
 
     /// The plugin's parameters: (name, id, min, max).
     pub fn params(&mut self) -> Vec<(String, ClapId, f64, f64)> {
-        let ext = self.instance.access_shared_handler(|h| *h.params.get().expect("initialized")).expect("the plugin has the params extension");
+        let ext = self
+            .instance
+            .access_shared_handler(|h| *h.params.get().expect("initialized"))
+            .expect("the plugin has the params extension");
         let mut handle = self.instance.plugin_handle();
         let mut buffer = ParamInfoBuffer::new();
         (0..ext.count(&mut handle))
-            .filter_map(|i| ext.get_info(&mut handle, i, &mut buffer).map(|p| (String::from_utf8_lossy(p.name).into_owned(), p.id, p.min_value, p.max_value)))
+            .filter_map(|i| {
+                ext.get_info(&mut handle, i, &mut buffer).map(|p| {
+                    (String::from_utf8_lossy(p.name).into_owned(), p.id, p.min_value, p.max_value)
+                })
+            })
             .collect()
     }
 
     /// The id of the parameter named `name`.
     pub fn param_id(&mut self, name: &str) -> ClapId {
-        self.params().into_iter().find(|p| p.0 == name).unwrap_or_else(|| panic!("no parameter `{name}`")).1
+        self.params()
+            .into_iter()
+            .find(|p| p.0 == name)
+            .unwrap_or_else(|| panic!("no parameter `{name}`"))
+            .1
     }
 
     /// Runs the main-thread callback the plugin asked for, if any.
     pub fn main_thread_tick(&mut self) {
-        if self.instance.access_shared_handler(|h| h.callback_requested.swap(false, Ordering::AcqRel)) {
+        if self
+            .instance
+            .access_shared_handler(|h| h.callback_requested.swap(false, Ordering::AcqRel))
+        {
             self.instance.call_on_main_thread_callback();
         }
     }
 
     /// Opens the editor embedded in the X11 window `parent`; returns its size in pixels.
     pub fn open_editor_x11(&mut self, parent: u32) -> (u32, u32) {
-        let gui = self.instance.access_shared_handler(|h| *h.gui.get().expect("initialized")).expect("the plugin has the gui extension");
+        let gui = self
+            .instance
+            .access_shared_handler(|h| *h.gui.get().expect("initialized"))
+            .expect("the plugin has the gui extension");
         let mut handle = self.instance.plugin_handle();
-        gui.create(&mut handle, GuiConfiguration { api_type: GuiApiType::X11, is_floating: false }).expect("gui.create");
+        gui.create(&mut handle, GuiConfiguration { api_type: GuiApiType::X11, is_floating: false })
+            .expect("gui.create");
         let size = gui.get_size(&mut handle).expect("gui.get_size");
         // SAFETY: the test keeps `parent` alive until the editor is destroyed.
-        unsafe { gui.set_parent(&mut handle, ClapWindow::from_x11_handle(parent.into())) }.expect("gui.set_parent");
+        unsafe { gui.set_parent(&mut handle, ClapWindow::from_x11_handle(parent.into())) }
+            .expect("gui.set_parent");
         gui.show(&mut handle).expect("gui.show");
         (size.width, size.height)
     }
 
     /// Asks the editor to take a new size, as a host does when the user resizes its window.
     pub fn resize_editor(&mut self, width: u32, height: u32) -> bool {
-        let gui = self.instance.access_shared_handler(|h| *h.gui.get().expect("initialized")).expect("the plugin has the gui extension");
+        let gui = self
+            .instance
+            .access_shared_handler(|h| *h.gui.get().expect("initialized"))
+            .expect("the plugin has the gui extension");
         gui.set_size(&mut self.instance.plugin_handle(), GuiSize { width, height }).is_ok()
     }
 
     /// Closes the editor.
     pub fn close_editor(&mut self) {
-        let gui = self.instance.access_shared_handler(|h| *h.gui.get().expect("initialized")).expect("the plugin has the gui extension");
+        let gui = self
+            .instance
+            .access_shared_handler(|h| *h.gui.get().expect("initialized"))
+            .expect("the plugin has the gui extension");
         gui.destroy(&mut self.instance.plugin_handle());
     }
 
     /// Saves the plugin state (what a DAW stores in the project).
     pub fn save_state(&mut self) -> Vec<u8> {
-        let ext = self.instance.access_shared_handler(|h| *h.state.get().expect("initialized")).expect("the plugin has the state extension");
+        let ext = self
+            .instance
+            .access_shared_handler(|h| *h.state.get().expect("initialized"))
+            .expect("the plugin has the state extension");
         let mut out = Vec::new();
         ext.save(&mut self.instance.plugin_handle(), &mut out).expect("state saves");
         out
@@ -368,8 +505,12 @@ impl Host {
 
     /// Loads a saved state.
     pub fn load_state(&mut self, bytes: &[u8]) {
-        let ext = self.instance.access_shared_handler(|h| *h.state.get().expect("initialized")).expect("the plugin has the state extension");
-        ext.load(&mut self.instance.plugin_handle(), &mut std::io::Cursor::new(bytes)).expect("state loads");
+        let ext = self
+            .instance
+            .access_shared_handler(|h| *h.state.get().expect("initialized"))
+            .expect("the plugin has the state extension");
+        ext.load(&mut self.instance.plugin_handle(), &mut std::io::Cursor::new(bytes))
+            .expect("state loads");
     }
 }
 
@@ -433,12 +574,20 @@ impl NoteLedger {
             match note {
                 Note::On { key, .. } => {
                     assert!(!self.sounding.contains(&key), "note-on of key {key} already on");
-                    assert!(!self.monophonic || self.sounding.is_empty(), "note-on of key {key} while {:?} sound", self.sounding);
+                    assert!(
+                        !self.monophonic || self.sounding.is_empty(),
+                        "note-on of key {key} while {:?} sound",
+                        self.sounding
+                    );
                     self.sounding.push(key);
                     self.ons += 1;
                 }
                 Note::Off { key } => {
-                    let i = self.sounding.iter().position(|k| *k == key).unwrap_or_else(|| panic!("note-off of key {key} not on"));
+                    let i = self
+                        .sounding
+                        .iter()
+                        .position(|k| *k == key)
+                        .unwrap_or_else(|| panic!("note-off of key {key} not on"));
                     self.sounding.remove(i);
                     self.offs += 1;
                 }

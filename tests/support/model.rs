@@ -16,7 +16,13 @@ pub fn model_melody(seed: u64, key_root: u8) -> Melody {
 /// The same, `bars` long.
 pub fn model_melody_of(seed: u64, key_root: u8, bars: usize) -> Melody {
     let mut generator = neume::default_generator().expect("the default model loads");
-    let options = GenerateOptions { bars, seed, key_root, scale: Some(Scale::Chromatic), ..Default::default() };
+    let options = GenerateOptions {
+        bars,
+        seed,
+        key_root,
+        scale: Some(Scale::Chromatic),
+        ..Default::default()
+    };
     generate(&mut generator, &options).expect("the default model runs")
 }
 

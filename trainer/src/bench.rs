@@ -67,7 +67,8 @@ pub struct BenchReport {
 pub fn run(config: &BenchConfig, device: &Device) -> Result<BenchReport, String> {
     let device = device.clone().autodiff();
     let shape = config.shape;
-    let wait = |device: &Device| device.sync().map_err(|e| format!("waiting for the device: {e:?}"));
+    let wait =
+        |device: &Device| device.sync().map_err(|e| format!("waiting for the device: {e:?}"));
     let mut model = Vae::new(&shape, &device);
     let mut optim: ModuleOptimizer = AdamConfig::new().init();
     let mut rng = Rng::new(1);
@@ -90,7 +91,11 @@ pub fn run(config: &BenchConfig, device: &Device) -> Result<BenchReport, String>
             Ok(Instant::now())
         };
         let timed = phases.is_some();
-        let eps = Tensor::<2>::random([config.batch, shape.latent], Distribution::Normal(0.0, 1.0), &device);
+        let eps = Tensor::<2>::random(
+            [config.batch, shape.latent],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        );
         let start = Instant::now();
         let (x, features) = batches[i % BATCHES].clone();
         let loss = model.loss(x, features, eps, 1.0, 0.1);
@@ -123,7 +128,11 @@ pub fn run(config: &BenchConfig, device: &Device) -> Result<BenchReport, String>
             model = step(model, i, Some(&mut phases))?;
         }
         let n = config.steps.max(1) as f64;
-        phases = Phases { forward_ms: phases.forward_ms / n, backward_ms: phases.backward_ms / n, optimizer_ms: phases.optimizer_ms / n };
+        phases = Phases {
+            forward_ms: phases.forward_ms / n,
+            backward_ms: phases.backward_ms / n,
+            optimizer_ms: phases.optimizer_ms / n,
+        };
     }
     Ok(BenchReport {
         framework: "burn 0.22.1".to_string(),

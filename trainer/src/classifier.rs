@@ -59,7 +59,8 @@ pub fn features(melody: &Melody) -> Vec<f64> {
     let mut onsets = [0f64; STEPS_PER_BAR];
     let mut interval_duration = [0f64; 35];
     let notes = &melody.notes;
-    let moves: Vec<i32> = notes.windows(2).map(|w| i32::from(w[1].pitch) - i32::from(w[0].pitch)).collect();
+    let moves: Vec<i32> =
+        notes.windows(2).map(|w| i32::from(w[1].pitch) - i32::from(w[0].pitch)).collect();
     for (i, &m) in moves.iter().enumerate() {
         intervals[(m.clamp(-12, 12) + 12) as usize] += 1.0;
         interval_duration[interval_class(m) * 5 + duration_class(notes[i + 1].len_steps)] += 1.0;
@@ -78,7 +79,8 @@ pub fn features(melody: &Melody) -> Vec<f64> {
     }
     let sounding: u32 = notes.iter().map(|n| n.len_steps).sum();
     let len = f64::from(melody.len_steps.max(1));
-    let (low, high) = notes.iter().fold((u8::MAX, 0u8), |(l, h), n| (l.min(n.pitch), h.max(n.pitch)));
+    let (low, high) =
+        notes.iter().fold((u8::MAX, 0u8), |(l, h), n| (l.min(n.pitch), h.max(n.pitch)));
     out.push(notes.len() as f64 / len);
     out.push(1.0 - f64::from(sounding).min(len) / len);
     out.push(if notes.is_empty() { 0.0 } else { f64::from(high - low) / 24.0 });
@@ -107,7 +109,9 @@ impl Binned {
             .map(|f| {
                 let mut values: Vec<f64> = rows.iter().map(|r| r[f]).collect();
                 values.sort_by(f64::total_cmp);
-                let mut e: Vec<f64> = (1..BINS).map(|b| values[(b * values.len() / BINS).min(values.len() - 1)]).collect();
+                let mut e: Vec<f64> = (1..BINS)
+                    .map(|b| values[(b * values.len() / BINS).min(values.len() - 1)])
+                    .collect();
                 e.dedup();
                 e
             })
@@ -120,7 +124,9 @@ impl Binned {
     }
 
     fn rows(&self, rows: &[&Vec<f64>]) -> Vec<Vec<u8>> {
-        rows.iter().map(|r| r.iter().enumerate().map(|(f, &v)| self.bin(f, v) as u8).collect()).collect()
+        rows.iter()
+            .map(|r| r.iter().enumerate().map(|(f, &v)| self.bin(f, v) as u8).collect())
+            .collect()
     }
 }
 
@@ -186,7 +192,8 @@ fn boost(data: &[Vec<u8>], labels: &[f64]) -> Vec<Tree> {
         let g: Vec<f64> = labels.iter().zip(&p).map(|(y, p)| y - p).collect();
         let h: Vec<f64> = p.iter().map(|p| (p * (1.0 - p)).max(1e-6)).collect();
         let root = best_split(data, &all, &g, &h);
-        let (left, right): (Vec<usize>, Vec<usize>) = all.iter().partition(|&&i| data[i][root.0] <= root.1);
+        let (left, right): (Vec<usize>, Vec<usize>) =
+            all.iter().partition(|&&i| data[i][root.0] <= root.1);
         let children = [best_split(data, &left, &g, &h), best_split(data, &right, &g, &h)];
         let mut leaves = [0f64; 4];
         for (side, rows) in [left, right].iter().enumerate() {
@@ -220,7 +227,12 @@ pub struct TwoSample {
 /// classifier cannot score by recognising a tune it was trained on. Give every melody its own
 /// group when they are independent (generated ones). The larger set is cut to the smaller
 /// (whole groups are kept in shuffled order until the size is reached).
-pub fn two_sample(a: &[(Melody, usize)], b: &[(Melody, usize)], folds: usize, seed: u64) -> TwoSample {
+pub fn two_sample(
+    a: &[(Melody, usize)],
+    b: &[(Melody, usize)],
+    folds: usize,
+    seed: u64,
+) -> TwoSample {
     let mut rng = Rng::new(seed);
     let per_set = a.len().min(b.len());
     // Keep `per_set` melodies of a set: groups in shuffled order, members in order.
@@ -229,7 +241,8 @@ pub fn two_sample(a: &[(Melody, usize)], b: &[(Melody, usize)], folds: usize, se
         groups.sort_unstable();
         groups.dedup();
         rng.shuffle(&mut groups);
-        let rank: std::collections::HashMap<usize, usize> = groups.iter().enumerate().map(|(r, &g)| (g, r)).collect();
+        let rank: std::collections::HashMap<usize, usize> =
+            groups.iter().enumerate().map(|(r, &g)| (g, r)).collect();
         let mut order: Vec<usize> = (0..set.len()).collect();
         order.sort_by_key(|&i| (rank[&set[i].1], i));
         order.into_iter().take(per_set).map(|i| (features(&set[i].0), rank[&set[i].1])).collect()
@@ -247,7 +260,11 @@ pub fn two_sample(a: &[(Melody, usize)], b: &[(Melody, usize)], folds: usize, se
         let mut test: Vec<(&Vec<f64>, f64)> = Vec::new();
         for (set, label) in [(&fa, 1.0), (&fb, 0.0)] {
             for (row, group) in set.iter() {
-                if group % folds == k { test.push((row, label)) } else { train.push((row, label)) }
+                if group % folds == k {
+                    test.push((row, label))
+                } else {
+                    train.push((row, label))
+                }
             }
         }
         if test.is_empty() || train.is_empty() {
@@ -276,7 +293,8 @@ pub fn two_sample(a: &[(Melody, usize)], b: &[(Melody, usize)], folds: usize, se
     // balanced. The spread is over the folds.
     let accuracy = correct_all as f64 / tested_all.max(1) as f64;
     let mean = accuracies.iter().sum::<f64>() / accuracies.len().max(1) as f64;
-    let var = accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / accuracies.len().max(1) as f64;
+    let var =
+        accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / accuracies.len().max(1) as f64;
     TwoSample { accuracy, spread: var.sqrt(), per_set }
 }
 
@@ -288,9 +306,11 @@ pub fn ungrouped(melodies: &[Melody]) -> Vec<(Melody, usize)> {
 /// Shares of a set's note-to-note moves: (steps of 1–2 semitones, repeated notes, leaps of
 /// 5 or more, two steps in a row in the same direction among consecutive move pairs).
 pub fn interval_rates(melodies: &[Melody]) -> IntervalRates {
-    let (mut moves, mut steps, mut repeats, mut leaps, mut pairs, mut runs) = (0usize, 0usize, 0usize, 0usize, 0usize, 0usize);
+    let (mut moves, mut steps, mut repeats, mut leaps, mut pairs, mut runs) =
+        (0usize, 0usize, 0usize, 0usize, 0usize, 0usize);
     for m in melodies {
-        let ms: Vec<i32> = m.notes.windows(2).map(|w| i32::from(w[1].pitch) - i32::from(w[0].pitch)).collect();
+        let ms: Vec<i32> =
+            m.notes.windows(2).map(|w| i32::from(w[1].pitch) - i32::from(w[0].pitch)).collect();
         for &d in &ms {
             moves += 1;
             steps += usize::from((1..=2).contains(&d.abs()));
@@ -299,11 +319,20 @@ pub fn interval_rates(melodies: &[Melody]) -> IntervalRates {
         }
         for w in ms.windows(2) {
             pairs += 1;
-            runs += usize::from((1..=2).contains(&w[0].abs()) && (1..=2).contains(&w[1].abs()) && w[0].signum() == w[1].signum());
+            runs += usize::from(
+                (1..=2).contains(&w[0].abs())
+                    && (1..=2).contains(&w[1].abs())
+                    && w[0].signum() == w[1].signum(),
+            );
         }
     }
     let share = |k: usize, n: usize| if n == 0 { 0.0 } else { k as f64 / n as f64 };
-    IntervalRates { step: share(steps, moves), repeat: share(repeats, moves), leap: share(leaps, moves), run: share(runs, pairs) }
+    IntervalRates {
+        step: share(steps, moves),
+        repeat: share(repeats, moves),
+        leap: share(leaps, moves),
+        run: share(runs, pairs),
+    }
 }
 
 /// Interval shares of a set of melodies (see [`interval_rates`]).
@@ -325,7 +354,11 @@ mod tests {
     use neume::encoding::Note;
 
     fn line(pitches: &[u8], len: u32) -> Melody {
-        let notes = pitches.iter().enumerate().map(|(i, &p)| Note { pitch: p, start_step: i as u32 * len, len_steps: len }).collect();
+        let notes = pitches
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| Note { pitch: p, start_step: i as u32 * len, len_steps: len })
+            .collect();
         Melody { notes, len_steps: pitches.len() as u32 * len }
     }
 
@@ -345,12 +378,22 @@ mod tests {
         // Set A walks in steps; set B leaps by fifths; C is drawn like A.
         let walk = |rng: &mut Rng| {
             let mut p = 60i32;
-            let pitches: Vec<u8> = (0..16).map(|_| { p += [-2, -1, 1, 2][rng.below(4)]; p.clamp(48, 83) as u8 }).collect();
+            let pitches: Vec<u8> = (0..16)
+                .map(|_| {
+                    p += [-2, -1, 1, 2][rng.below(4)];
+                    p.clamp(48, 83) as u8
+                })
+                .collect();
             line(&pitches, 4)
         };
         let leap = |rng: &mut Rng| {
             let mut p = 60i32;
-            let pitches: Vec<u8> = (0..16).map(|_| { p += [-7, 7, -5, 5][rng.below(4)]; p.clamp(48, 83) as u8 }).collect();
+            let pitches: Vec<u8> = (0..16)
+                .map(|_| {
+                    p += [-7, 7, -5, 5][rng.below(4)];
+                    p.clamp(48, 83) as u8
+                })
+                .collect();
             line(&pitches, 4)
         };
         let a: Vec<Melody> = (0..150).map(|_| walk(&mut rng)).collect();

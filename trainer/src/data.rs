@@ -4,9 +4,11 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 
-use neume::encoding::{centring_octave_shift, Melody, Token, PITCH_HIGH, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE};
-use neume::rng::Rng;
+use neume::encoding::{
+    centring_octave_shift, Melody, Token, PITCH_HIGH, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE,
+};
 use neume::midi::{self, MidiMelody};
+use neume::rng::Rng;
 use neume::theory::wrap_semitones;
 
 /// A tune read from disk, moved into the C major / A minor frame.
@@ -48,13 +50,19 @@ pub fn midi_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         if !seen_dirs.insert(real) {
             continue;
         }
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&d)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let mut entries: Vec<PathBuf> =
+            std::fs::read_dir(&d)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
         entries.sort();
         for path in entries {
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi")) {
-                if seen_files.insert(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())) {
+            } else if path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
+            {
+                if seen_files.insert(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()))
+                {
                     out.push(path);
                 }
             }
@@ -75,7 +83,8 @@ pub fn frame_transpose(midi: &MidiMelody) -> i32 {
 
 /// The transposition (in -5..=6) that puts the most note time into the C major scale.
 pub fn estimate_frame_transpose(melody: &Melody) -> i32 {
-    const C_MAJOR: [bool; 12] = [true, false, true, false, true, true, false, true, false, true, false, true];
+    const C_MAJOR: [bool; 12] =
+        [true, false, true, false, true, true, false, true, false, true, false, true];
     (0..12)
         .map(wrap_semitones)
         .max_by_key(|&t| {
@@ -130,7 +139,11 @@ pub fn collections(dir: &Path, selection: &Selection) -> Vec<String> {
 /// The licence of a set of the corpus's collections: Essen's encodings are licensed for
 /// non-commercial use only; the others are public-domain music (see the corpus README).
 pub fn licence_of(collections: &[String]) -> &'static str {
-    if collections.iter().any(|c| c == "essen") { "non-commercial" } else { "public-domain" }
+    if collections.iter().any(|c| c == "essen") {
+        "non-commercial"
+    } else {
+        "public-domain"
+    }
 }
 
 /// Reads every MIDI file under `dir`. Unreadable files are skipped with one warning line
@@ -145,7 +158,8 @@ pub fn load_selection(dir: &Path, selection: &Selection, warn: bool) -> std::io:
     let mut skipped = Vec::new();
     for path in midi_files(dir)?.into_iter().filter(|p| !selection.excludes(dir, p)) {
         match midi::read_file(&path) {
-            Ok(midi) if selection.duple_only && ![8, 16].contains(&midi.time_signature.bar_steps()) => {}
+            Ok(midi)
+                if selection.duple_only && ![8, 16].contains(&midi.time_signature.bar_steps()) => {}
             Ok(midi) => {
                 let transpose = frame_transpose(&midi);
                 tunes.push(Tune {
@@ -183,7 +197,8 @@ pub fn windows(tunes: &[Tune], bars: usize, stride_bars: usize) -> Vec<Window> {
             if w.notes.len() >= 4 && w.notes[0].start_step == 0 {
                 out.push(encode_window(&w));
             }
-            start = start.saturating_add(tune.bar_steps.max(1).saturating_mul(stride_bars.max(1) as u32));
+            start = start
+                .saturating_add(tune.bar_steps.max(1).saturating_mul(stride_bars.max(1) as u32));
             if start == u32::MAX {
                 break;
             }
@@ -204,7 +219,10 @@ pub fn reference_windows(tunes: &[Tune], bars: usize) -> Vec<(Melody, usize)> {
         while start.checked_add(len).is_some_and(|end| end <= tune.melody.len_steps) {
             let w = tune.melody.window(start, len);
             if w.notes.len() >= 4 && w.notes[0].start_step == 0 {
-                out.push((w.transposed(centring_octave_shift(w.notes.iter().map(|n| n.pitch))), index));
+                out.push((
+                    w.transposed(centring_octave_shift(w.notes.iter().map(|n| n.pitch))),
+                    index,
+                ));
                 start += len.div_ceil(tune.bar_steps.max(1)) * tune.bar_steps.max(1);
             } else {
                 start += tune.bar_steps.max(1);
@@ -223,7 +241,9 @@ pub fn encode_window(melody: &Melody) -> Window {
 /// Moves a window by `semitones` if every note stays inside the range; else leaves it.
 pub fn transpose_window(window: &mut [u8], semitones: i32) {
     let fits = window.iter().all(|&i| match Token::from_index(usize::from(i)) {
-        Some(Token::Note(p)) => (i32::from(PITCH_LOW)..=i32::from(PITCH_HIGH)).contains(&(i32::from(p) + semitones)),
+        Some(Token::Note(p)) => {
+            (i32::from(PITCH_LOW)..=i32::from(PITCH_HIGH)).contains(&(i32::from(p) + semitones))
+        }
         _ => true,
     });
     if !fits {
@@ -241,7 +261,8 @@ pub fn transpose_window(window: &mut [u8], semitones: i32) {
 pub fn one_hot(windows: &[&[u8]], device: &Device) -> Tensor<2> {
     let steps = windows.first().map_or(0, |w| w.len());
     let tokens: Vec<i32> = windows.iter().flat_map(|w| w.iter().map(|&t| i32::from(t))).collect();
-    let tokens = Tensor::<2, Int>::from_data(TensorData::new(tokens, [windows.len(), steps]), device);
+    let tokens =
+        Tensor::<2, Int>::from_data(TensorData::new(tokens, [windows.len(), steps]), device);
     tokens.one_hot::<3>(VOCAB_SIZE).float().reshape([windows.len(), steps * VOCAB_SIZE])
 }
 
@@ -253,7 +274,8 @@ pub fn random_windows(count: usize, steps: usize, rng: &mut Rng) -> Vec<Window> 
 
 /// Decodes a window back into a melody.
 pub fn window_melody(window: &[u8]) -> Melody {
-    let tokens: Vec<Token> = window.iter().filter_map(|&i| Token::from_index(usize::from(i))).collect();
+    let tokens: Vec<Token> =
+        window.iter().filter_map(|&i| Token::from_index(usize::from(i))).collect();
     Melody::from_tokens(&tokens)
 }
 
@@ -275,8 +297,11 @@ mod tests {
 
     #[test]
     fn windows_start_on_bar_lines_and_transpose_in_range() {
-        let notes = (0..24).map(|i| Note { pitch: 60 + (i % 5) as u8, start_step: i * 4, len_steps: 4 }).collect();
-        let tune = Tune { path: "t.mid".into(), melody: Melody { notes, len_steps: 96 }, bar_steps: 12 };
+        let notes = (0..24)
+            .map(|i| Note { pitch: 60 + (i % 5) as u8, start_step: i * 4, len_steps: 4 })
+            .collect();
+        let tune =
+            Tune { path: "t.mid".into(), melody: Melody { notes, len_steps: 96 }, bar_steps: 12 };
         let ws = windows(&[tune], 4, 1);
         // 96 steps, 3/4 bars of 12 steps, 64-step windows: starts 0, 12, 24 fit.
         assert_eq!(ws.len(), 3);

@@ -77,7 +77,8 @@ pub fn probe_gpu_in_child() -> Result<(), String> {
     if cfg!(not(feature = "gpu")) {
         return gpu().map(drop);
     }
-    let exe = std::env::current_exe().map_err(|e| format!("finding this executable to probe the GPU: {e}"))?;
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("finding this executable to probe the GPU: {e}"))?;
     let mut child = std::process::Command::new(&exe)
         .env(PROBE_ENV, "1")
         .stdin(std::process::Stdio::null())
@@ -96,11 +97,16 @@ pub fn probe_gpu_in_child() -> Result<(), String> {
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
             Ok(None) => {
                 child.kill().ok();
                 child.wait().ok();
-                return Err(format!("the GPU probe did not finish in {} s (a hung driver?)", PROBE_TIMEOUT.as_secs()));
+                return Err(format!(
+                    "the GPU probe did not finish in {} s (a hung driver?)",
+                    PROBE_TIMEOUT.as_secs()
+                ));
             }
             Err(e) => return Err(format!("waiting for the GPU probe: {e}")),
         }
@@ -112,7 +118,10 @@ pub fn probe_gpu_in_child() -> Result<(), String> {
     let said = said.lines().filter(|l| !l.contains("XDG_RUNTIME_DIR")).last().unwrap_or("").trim();
     #[cfg(unix)]
     if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
-        return Err(format!("the GPU driver crashed (signal {signal}) running its first kernels{}", if said.is_empty() { String::new() } else { format!(" after: {said}") }));
+        return Err(format!(
+            "the GPU driver crashed (signal {signal}) running its first kernels{}",
+            if said.is_empty() { String::new() } else { format!(" after: {said}") }
+        ));
     }
     Err(if said.is_empty() { format!("the GPU probe failed ({status})") } else { said.to_string() })
 }
@@ -123,7 +132,8 @@ pub fn probe_gpu_in_child() -> Result<(), String> {
 pub fn probe_main() -> std::process::ExitCode {
     match gpu() {
         Ok(device) => {
-            let parity = parity(&device, &ModelShape { bars: 1, latent: 4, hidden: 16, layers: 2 }, 8, 1);
+            let parity =
+                parity(&device, &ModelShape { bars: 1, latent: 4, hidden: 16, layers: 2 }, 8, 1);
             if !parity.roughly_agrees() {
                 eprintln!("{} computed other numbers than the CPU: {parity:?}", describe(&device));
                 return std::process::ExitCode::FAILURE;
@@ -150,7 +160,10 @@ pub fn gpu() -> Result<Device, String> {
     match probe {
         Ok((device, sum)) if sum == 6.0 => Ok(device),
         Ok((_, sum)) => Err(format!("the Vulkan device computed 1 + 2 + 3 = {sum}")),
-        Err(_) => Err("no Vulkan adapter could be opened (are libvulkan.so.1 and a GPU driver installed?)".into()),
+        Err(_) => Err(
+            "no Vulkan adapter could be opened (are libvulkan.so.1 and a GPU driver installed?)"
+                .into(),
+        ),
     }
 }
 
@@ -246,21 +259,31 @@ pub fn parity(device: &Device, shape: &ModelShape, batch: usize, seed: u64) -> P
     let eps: Vec<f32> = (0..batch * shape.latent).map(|_| rng.normal() as f32).collect();
     let windows = random_windows(batch, shape.steps(), &mut rng);
     let windows: Vec<&[u8]> = windows.iter().map(Vec::as_slice).collect();
-    let tensor = |values: &[f32], dims: [usize; 2], device: &Device| Tensor::<2>::from_data(TensorData::new(values.to_vec(), dims), device);
+    let tensor = |values: &[f32], dims: [usize; 2], device: &Device| {
+        Tensor::<2>::from_data(TensorData::new(values.to_vec(), dims), device)
+    };
     let logits = |model: &Vae, device: &Device| -> Vec<f32> {
         let features = step_features_batch(&windows, None, shape, device);
         let out = model.decoder.forward(features, tensor(&z, [batch, shape.latent], device)); // [batch, steps, vocab]
-        // The decoder's output is f32 on both backends.
+                                                                                              // The decoder's output is f32 on both backends.
         out.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 logits")
     };
-    let max_abs_diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| (p - q).abs() as f64).fold(0.0, f64::max);
+    let max_abs_diff = |a: &[f32], b: &[f32]| {
+        a.iter().zip(b).map(|(p, q)| (p - q).abs() as f64).fold(0.0, f64::max)
+    };
 
     let before_cpu = logits(&model_cpu, &cpu);
     let before_dev = logits(&model_dev, &device);
 
     let step = |model: Vae, device: &Device| -> (Vae, f64, f64, usize) {
         let features = step_features_batch(&windows, None, shape, device);
-        let loss = model.loss(one_hot(&windows, device), features, tensor(&eps, [batch, shape.latent], device), 1.0, 0.1);
+        let loss = model.loss(
+            one_hot(&windows, device),
+            features,
+            tensor(&eps, [batch, shape.latent], device),
+            1.0,
+            0.1,
+        );
         let recon = loss.recon.clone().into_scalar::<f32>() as f64;
         let kl = loss.kl.clone().into_scalar::<f32>() as f64;
         let grads = GradientsParams::from_grads(loss.total.backward(), &model);
@@ -278,7 +301,10 @@ pub fn parity(device: &Device, shape: &ModelShape, batch: usize, seed: u64) -> P
         recon: [recon_cpu, recon_dev],
         kl: [kl_cpu, kl_dev],
         params_with_grads: [grads_cpu, grads_dev],
-        after_step_max_abs_diff: max_abs_diff(&logits(&model_cpu, &cpu), &logits(&model_dev, &device)),
+        after_step_max_abs_diff: max_abs_diff(
+            &logits(&model_cpu, &cpu),
+            &logits(&model_dev, &device),
+        ),
     }
 }
 
@@ -296,14 +322,16 @@ mod tests {
         // Encoder l1, l2, mu, logvar, decoder 2 × (input, recurrent) and out: a weight and a
         // bias each; the decoder's latent projection: a weight.
         assert_eq!(same.params_with_grads, [19, 19]);
-        let off = Parity { decoder_max_abs_diff: same.decoder_max_abs.max(1.0) * 2e-3, ..same.clone() };
+        let off =
+            Parity { decoder_max_abs_diff: same.decoder_max_abs.max(1.0) * 2e-3, ..same.clone() };
         assert!(!off.agrees());
         let off = Parity { recon: [same.recon[0], same.recon[0] * 1.001], ..same.clone() };
         assert!(!off.agrees());
         let off = Parity { params_with_grads: [same.params_with_grads[0], 0], ..same.clone() };
         assert!(!off.agrees() && !off.roughly_agrees());
         // Reduced-precision products pass the probe's bar, not the strict one; NaN passes neither.
-        let tf32 = Parity { decoder_max_abs_diff: same.decoder_max_abs.max(1.0) * 1e-2, ..same.clone() };
+        let tf32 =
+            Parity { decoder_max_abs_diff: same.decoder_max_abs.max(1.0) * 1e-2, ..same.clone() };
         assert!(!tf32.agrees() && tf32.roughly_agrees());
         let nan = Parity { recon: [same.recon[0], f64::NAN], ..same };
         assert!(!nan.agrees() && !nan.roughly_agrees());

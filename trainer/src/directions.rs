@@ -19,7 +19,12 @@ const MAX_WINDOWS: usize = 8192;
 
 /// Principal directions of the posterior means of `windows`, with the standard deviation of
 /// the data along each: `(std, unit vector)`, strongest first.
-pub fn measure(encoder: &Encoder, windows: &[Window], latent: usize, device: &Device) -> Vec<(f32, Vec<f32>)> {
+pub fn measure(
+    encoder: &Encoder,
+    windows: &[Window],
+    latent: usize,
+    device: &Device,
+) -> Vec<(f32, Vec<f32>)> {
     let stride = windows.len().div_ceil(MAX_WINDOWS).max(1);
     let chosen: Vec<&[u8]> = windows.iter().step_by(stride).map(|w| w.as_slice()).collect();
     let mut means: Vec<Vec<f64>> = Vec::with_capacity(chosen.len());
@@ -53,7 +58,8 @@ pub fn principal_directions(rows: &[Vec<f64>], count: usize) -> Vec<(f32, Vec<f3
         .take(count)
         .map(|k| {
             let mut v: Vec<f64> = (0..dim).map(|i| vectors[i][k]).collect();
-            let largest = v.iter().copied().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
+            let largest =
+                v.iter().copied().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
             if largest < 0.0 {
                 v.iter_mut().for_each(|x| *x = -*x);
             }
@@ -65,9 +71,13 @@ pub fn principal_directions(rows: &[Vec<f64>], count: usize) -> Vec<(f32, Vec<f3
 /// Eigenvalues and eigenvectors (columns) of a symmetric matrix, by cyclic Jacobi rotations.
 pub fn jacobi_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
     let n = a.len();
-    let mut v: Vec<Vec<f64>> = (0..n).map(|i| (0..n).map(|j| f64::from(u8::from(i == j))).collect()).collect();
+    let mut v: Vec<Vec<f64>> =
+        (0..n).map(|i| (0..n).map(|j| f64::from(u8::from(i == j))).collect()).collect();
     for _sweep in 0..100 {
-        let off: f64 = (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i][j] * a[i][j]).sum();
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i][j] * a[i][j])
+            .sum();
         if off < 1e-22 {
             break;
         }
@@ -109,8 +119,14 @@ pub fn metadata(directions: &[(f32, Vec<f32>)]) -> BTreeMap<String, String> {
     }
     let join = |v: &[f32]| v.iter().map(|x| format!("{x:.6}")).collect::<Vec<_>>().join(",");
     BTreeMap::from([
-        (meta::LATENT_DIRECTIONS.to_string(), directions.iter().map(|(_, d)| join(d)).collect::<Vec<_>>().join(";")),
-        (meta::LATENT_SCALES.to_string(), join(&directions.iter().map(|(s, _)| *s).collect::<Vec<_>>())),
+        (
+            meta::LATENT_DIRECTIONS.to_string(),
+            directions.iter().map(|(_, d)| join(d)).collect::<Vec<_>>().join(";"),
+        ),
+        (
+            meta::LATENT_SCALES.to_string(),
+            join(&directions.iter().map(|(s, _)| *s).collect::<Vec<_>>()),
+        ),
     ])
 }
 

@@ -52,15 +52,36 @@ const BASELINES: [&str; 2] = ["markov", "markov-notes"];
 /// Melodies from whatever `spec` names.
 /// Melodies from whatever `spec` names, each with its group (its tune for real windows; its
 /// own index for generated ones).
-fn melodies_of(spec: &str, args: &EvalArgs<'_>, baselines: &Baselines, rng: &mut Rng) -> Result<Vec<(Melody, usize)>, String> {
+fn melodies_of(
+    spec: &str,
+    args: &EvalArgs<'_>,
+    baselines: &Baselines,
+    rng: &mut Rng,
+) -> Result<Vec<(Melody, usize)>, String> {
     let len_steps = (args.bars * STEPS_PER_BAR) as u32;
     match spec {
-        "markov" => return Ok(ungrouped(&(0..args.count).map(|_| baselines.tokens.generate(len_steps, rng)).collect::<Vec<_>>())),
-        "markov-notes" => return Ok(ungrouped(&(0..args.count).map(|_| baselines.notes.generate(len_steps, rng)).collect::<Vec<_>>())),
+        "markov" => {
+            return Ok(ungrouped(
+                &(0..args.count)
+                    .map(|_| baselines.tokens.generate(len_steps, rng))
+                    .collect::<Vec<_>>(),
+            ))
+        }
+        "markov-notes" => {
+            return Ok(ungrouped(
+                &(0..args.count)
+                    .map(|_| baselines.notes.generate(len_steps, rng))
+                    .collect::<Vec<_>>(),
+            ))
+        }
         _ => {}
     }
     let path = Path::new(spec);
-    let onnx = if path.is_dir() && path.join("model.onnx").is_file() { path.join("model.onnx") } else { path.to_path_buf() };
+    let onnx = if path.is_dir() && path.join("model.onnx").is_file() {
+        path.join("model.onnx")
+    } else {
+        path.to_path_buf()
+    };
     if onnx.is_file() {
         let mut generator = Generator::from_file(&onnx).map_err(|e| e.to_string())?;
         eprintln!("{}: {} model on {}", onnx.display(), generator.info().kind, generator.backend());
@@ -77,7 +98,8 @@ fn melodies_of(spec: &str, args: &EvalArgs<'_>, baselines: &Baselines, rng: &mut
             .collect();
     }
     if path.is_dir() {
-        let corpus = data::load_selection(path, &args.selection, true).map_err(|e| format!("{}: {e}", path.display()))?;
+        let corpus = data::load_selection(path, &args.selection, true)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         let windows = data::reference_windows(&corpus.tunes, args.bars);
         return Ok(shuffled_take(windows, args.count, rng));
     }
@@ -88,17 +110,28 @@ fn melodies_of(spec: &str, args: &EvalArgs<'_>, baselines: &Baselines, rng: &mut
 /// Markov baselines).
 pub fn evaluate(args: &EvalArgs<'_>) -> Result<Vec<Report>, String> {
     let mut rng = Rng::new(args.seed);
-    let reference_corpus = data::load_selection(args.reference, &args.selection, true).map_err(|e| format!("{}: {e}", args.reference.display()))?;
-    let reference_grouped = shuffled_take(data::reference_windows(&reference_corpus.tunes, args.bars), args.count, &mut rng);
+    let reference_corpus = data::load_selection(args.reference, &args.selection, true)
+        .map_err(|e| format!("{}: {e}", args.reference.display()))?;
+    let reference_grouped = shuffled_take(
+        data::reference_windows(&reference_corpus.tunes, args.bars),
+        args.count,
+        &mut rng,
+    );
     let reference: Vec<Melody> = reference_grouped.iter().map(|(m, _)| m.clone()).collect();
-    let training = data::load_selection(args.train, &args.selection, false).map_err(|e| format!("{}: {e}", args.train.display()))?;
+    let training = data::load_selection(args.train, &args.selection, false)
+        .map_err(|e| format!("{}: {e}", args.train.display()))?;
     let training_melodies: Vec<Melody> = training.tunes.iter().map(|t| t.melody.clone()).collect();
     let patterns = metrics::pattern_set(training_melodies.iter());
     let centred: Vec<Melody> = training_melodies
         .iter()
-        .map(|m| m.transposed(neume::encoding::centring_octave_shift(m.notes.iter().map(|n| n.pitch))))
+        .map(|m| {
+            m.transposed(neume::encoding::centring_octave_shift(m.notes.iter().map(|n| n.pitch)))
+        })
         .collect();
-    let baselines = Baselines { tokens: TokenMarkov::fit(centred.iter()), notes: NoteMarkov::fit(centred.iter()) };
+    let baselines = Baselines {
+        tokens: TokenMarkov::fit(centred.iter()),
+        notes: NoteMarkov::fit(centred.iter()),
+    };
     eprintln!(
         "reference: {} windows from {}; training patterns from {} tunes",
         reference.len(),
@@ -117,7 +150,8 @@ pub fn evaluate(args: &EvalArgs<'_>) -> Result<Vec<Report>, String> {
         classifier_spread: f64::NAN,
         intervals: crate::classifier::interval_rates(&reference),
     }];
-    let specs = std::iter::once(args.model).chain(BASELINES.into_iter().filter(|b| *b != args.model));
+    let specs =
+        std::iter::once(args.model).chain(BASELINES.into_iter().filter(|b| *b != args.model));
     for spec in specs {
         let generated = melodies_of(spec, args, &baselines, &mut rng)?;
         reports.push(metrics::report(spec, &generated, &reference_grouped, &patterns));
@@ -133,7 +167,10 @@ pub fn print_table(reports: &[Report]) {
     for s in short {
         print!(" {s:>5}");
     }
-    println!(" {:>8} {:>6} {:>12} {:>5} {:>5} {:>5} {:>5}", "in-scale", "copy", "classifier", "step", "rep", "leap", "run");
+    println!(
+        " {:>8} {:>6} {:>12} {:>5} {:>5} {:>5} {:>5}",
+        "in-scale", "copy", "classifier", "step", "rep", "leap", "run"
+    );
     for r in reports {
         print!("{:<40} {:>6.3}", truncate(&r.name, 40), r.mean_overlap);
         for v in &r.overlap {
@@ -156,6 +193,9 @@ fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {
-        format!("…{}", s.chars().rev().take(n - 1).collect::<Vec<_>>().into_iter().rev().collect::<String>())
+        format!(
+            "…{}",
+            s.chars().rev().take(n - 1).collect::<Vec<_>>().into_iter().rev().collect::<String>()
+        )
     }
 }

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use burn::nn::Linear;
 use neume::encoding::{ENCODING_VERSION, PITCH_COUNT, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE};
-use neume::onnx::{self, Attribute, ProtoWriter};
 use neume::model_file::{self as contract, meta, vocab_string};
+use neume::onnx::{self, Attribute, ProtoWriter};
 
 use crate::model::{Decoder, Encoder, GruLayer, ModelShape, LOGVAR_LIMIT};
 
@@ -32,14 +32,20 @@ fn weights(layer: &Linear) -> Weights {
     // Float parameters convert to f32 data; a failure would be a burn bug.
     let w = weight.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 weights");
     let b = match &layer.bias {
-        Some(bias) => bias.val().into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 bias"),
+        Some(bias) => {
+            bias.val().into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 bias")
+        }
         None => vec![0.0; cols],
     };
     Weights { w, rows, cols, b }
 }
 
 /// The metadata every exported model carries; `role` is `decoder` or `encoder`.
-pub fn metadata(shape: &ModelShape, role: &str, extra: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub fn metadata(
+    shape: &ModelShape,
+    role: &str,
+    extra: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut md = BTreeMap::from([
         (meta::ENCODING_VERSION.to_string(), ENCODING_VERSION.to_string()),
         (meta::LATENT_SIZE.to_string(), shape.latent.to_string()),
@@ -69,7 +75,13 @@ impl Graph {
         Graph { proto }
     }
 
-    fn node(&mut self, op: &str, name: &str, inputs: &[&str], attributes: &[Attribute<'_>]) -> String {
+    fn node(
+        &mut self,
+        op: &str,
+        name: &str,
+        inputs: &[&str],
+        attributes: &[Attribute<'_>],
+    ) -> String {
         self.proto.message(1, onnx::node(op, name, inputs, &[name], attributes));
         name.to_string()
     }
@@ -80,7 +92,12 @@ impl Graph {
         self.proto.message(5, onnx::float_tensor(&w_name, &[w.rows as i64, w.cols as i64], &w.w));
         self.proto.message(5, onnx::float_tensor(&b_name, &[w.cols as i64], &w.b));
         // burn stores Linear weights as [in, out]: Y = X·W + b, no transposition.
-        self.node("Gemm", name, &[input, &w_name, &b_name], &[Attribute::Float("alpha", 1.0), Attribute::Float("beta", 1.0)])
+        self.node(
+            "Gemm",
+            name,
+            &[input, &w_name, &b_name],
+            &[Attribute::Float("alpha", 1.0), Attribute::Float("beta", 1.0)],
+        )
     }
 
     /// One GRU layer as ONNX's `GRU` operator run for one step (`linear_before_reset = 1`:
@@ -92,7 +109,14 @@ impl Graph {
     /// One node per layer: per step, the runtime's fixed cost per node, not the arithmetic, is
     /// most of what a small GRU pays (23 elementwise nodes measured 26 µs a step on ONNX
     /// Runtime, this form 21 µs; tract 33 µs and 20 µs).
-    fn gru_layer(&mut self, prefix: &str, layer: &GruLayer, latent: Option<&Linear>, x: &str, h: &str) -> String {
+    fn gru_layer(
+        &mut self,
+        prefix: &str,
+        layer: &GruLayer,
+        latent: Option<&Linear>,
+        x: &str,
+        h: &str,
+    ) -> String {
         let mut wx = weights(&layer.input);
         if let Some(latent) = latent {
             let wz = weights(latent);
@@ -113,17 +137,30 @@ impl Graph {
             }
             t
         };
-        let bias = |m: &Weights| order.iter().flat_map(|&g| m.b[g * hidden..(g + 1) * hidden].to_vec()).collect::<Vec<f32>>();
+        let bias = |m: &Weights| {
+            order
+                .iter()
+                .flat_map(|&g| m.b[g * hidden..(g + 1) * hidden].to_vec())
+                .collect::<Vec<f32>>()
+        };
         let (w, r, b) = (format!("{prefix}.W"), format!("{prefix}.R"), format!("{prefix}.B"));
         let gates = 3 * hidden as i64;
-        self.proto.message(5, onnx::float_tensor(&w, &[1, gates, wx.rows as i64], &transposed(&wx)));
+        self.proto
+            .message(5, onnx::float_tensor(&w, &[1, gates, wx.rows as i64], &transposed(&wx)));
         self.proto.message(5, onnx::float_tensor(&r, &[1, gates, hidden as i64], &transposed(&wh)));
-        self.proto.message(5, onnx::float_tensor(&b, &[1, 2 * gates], &[bias(&wx), bias(&wh)].concat()));
+        self.proto
+            .message(5, onnx::float_tensor(&b, &[1, 2 * gates], &[bias(&wx), bias(&wh)].concat()));
         let h3 = self.node("Reshape", &format!("{prefix}.h"), &[h, STEP_SHAPE], &[]);
         let out = format!("{prefix}.h_out");
-        let attributes = [Attribute::Int("hidden_size", hidden as i64), Attribute::Int("linear_before_reset", 1)];
+        let attributes = [
+            Attribute::Int("hidden_size", hidden as i64),
+            Attribute::Int("linear_before_reset", 1),
+        ];
         // Inputs X, W, R, B, sequence_lens (absent), initial_h; outputs Y (absent), Y_h.
-        self.proto.message(1, onnx::node("GRU", prefix, &[x, &w, &r, &b, "", &h3], &["", &out], &attributes));
+        self.proto.message(
+            1,
+            onnx::node("GRU", prefix, &[x, &w, &r, &b, "", &h3], &["", &out], &attributes),
+        );
         out
     }
 }
@@ -136,7 +173,11 @@ const ROW_SHAPE: &str = "row_shape";
 /// Encodes the decoder as one ONNX step (batch 1, fixed shapes): input `x`
 /// `[1, step_input]` (see [`neume::encoding::step_input`]) and one state `stateK` `[1, hidden]`
 /// per layer; outputs `logits` `[1, vocab]` and the new states `stateK_out`.
-pub fn export_decoder(decoder: &Decoder, shape: &ModelShape, extra: &BTreeMap<String, String>) -> Vec<u8> {
+pub fn export_decoder(
+    decoder: &Decoder,
+    shape: &ModelShape,
+    extra: &BTreeMap<String, String>,
+) -> Vec<u8> {
     let mut graph = Graph::new("neume_decoder_step");
     graph.proto.message(5, onnx::int64_tensor(STEP_SHAPE, &[3], &[1, 1, -1]));
     graph.proto.message(5, onnx::int64_tensor(ROW_SHAPE, &[2], &[1, -1]));
@@ -144,12 +185,15 @@ pub fn export_decoder(decoder: &Decoder, shape: &ModelShape, extra: &BTreeMap<St
     let mut state_out = String::new();
     for (i, layer) in decoder.layers.iter().enumerate() {
         let latent = (i == 0).then_some(&decoder.latent);
-        input = graph.gru_layer(&format!("gru{i}"), layer, latent, &input, &contract::state_input(i));
+        input =
+            graph.gru_layer(&format!("gru{i}"), layer, latent, &input, &contract::state_input(i));
         state_out = graph.node("Reshape", &contract::state_output(i), &[&input, ROW_SHAPE], &[]);
     }
     graph.gemm(contract::LOGITS, &state_out, &weights(&decoder.out));
     let hidden = shape.hidden as i64;
-    graph.proto.message(11, onnx::value_info(contract::STEP_INPUT, &[1, shape.step_input() as i64]));
+    graph
+        .proto
+        .message(11, onnx::value_info(contract::STEP_INPUT, &[1, shape.step_input() as i64]));
     for i in 0..decoder.layers.len() {
         graph.proto.message(11, onnx::value_info(&contract::state_input(i), &[1, hidden]));
     }
@@ -162,7 +206,11 @@ pub fn export_decoder(decoder: &Decoder, shape: &ModelShape, extra: &BTreeMap<St
 
 /// Encodes the encoder as ONNX: input `tokens` `[1, steps, vocab]` (a one-hot window in the
 /// model's frame), outputs `mu` and `logvar` `[1, latent]`.
-pub fn export_encoder(encoder: &Encoder, shape: &ModelShape, extra: &BTreeMap<String, String>) -> Vec<u8> {
+pub fn export_encoder(
+    encoder: &Encoder,
+    shape: &ModelShape,
+    extra: &BTreeMap<String, String>,
+) -> Vec<u8> {
     let mut graph = Graph::new("neume_encoder");
     graph.proto.message(5, onnx::int64_tensor("flat_shape", &[2], &[1, shape.flat() as i64]));
     let flat = graph.node("Reshape", "flat", &[contract::ENCODER_INPUT, "flat_shape"], &[]);
@@ -175,7 +223,10 @@ pub fn export_encoder(encoder: &Encoder, shape: &ModelShape, extra: &BTreeMap<St
     graph.proto.message(5, onnx::float_tensor("logvar.min", &[], &[-LOGVAR_LIMIT]));
     graph.proto.message(5, onnx::float_tensor("logvar.max", &[], &[LOGVAR_LIMIT]));
     graph.node("Clip", contract::LOGVAR, &[&raw, "logvar.min", "logvar.max"], &[]);
-    graph.proto.message(11, onnx::value_info(contract::ENCODER_INPUT, &[1, shape.steps() as i64, VOCAB_SIZE as i64]));
+    graph.proto.message(
+        11,
+        onnx::value_info(contract::ENCODER_INPUT, &[1, shape.steps() as i64, VOCAB_SIZE as i64]),
+    );
     graph.proto.message(12, onnx::value_info(contract::MU, &[1, shape.latent as i64]));
     graph.proto.message(12, onnx::value_info(contract::LOGVAR, &[1, shape.latent as i64]));
     onnx::model(graph.proto, OPSET, "neume-train", &metadata(shape, "encoder", extra))

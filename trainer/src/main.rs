@@ -7,14 +7,18 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use neume_train::bench::{self, BenchConfig};
-use neume_train::device;
-use neume_train::model::ModelShape;
 use neume_train::data::Selection;
-use neume_train::training::{self, Kind, TrainConfig};
+use neume_train::device;
 use neume_train::eval;
+use neume_train::model::ModelShape;
+use neume_train::training::{self, Kind, TrainConfig};
 
 #[derive(Parser)]
-#[command(name = "neume-train", version, about = "Train, evaluate and export Neume melody generators")]
+#[command(
+    name = "neume-train",
+    version,
+    about = "Train, evaluate and export Neume melody generators"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -174,7 +178,12 @@ fn run() -> Result<(), String> {
                 kind: args.model,
                 data: args.data,
                 valid: args.valid,
-                shape: ModelShape { bars: usize::from(args.bars), latent: args.latent, hidden: args.hidden, layers: args.layers },
+                shape: ModelShape {
+                    bars: usize::from(args.bars),
+                    latent: args.latent,
+                    hidden: args.hidden,
+                    layers: args.layers,
+                },
                 epochs: args.epochs,
                 batch: args.batch.max(2),
                 lr: args.lr.unwrap_or(2e-3),
@@ -186,16 +195,39 @@ fn run() -> Result<(), String> {
                 kl_warmup_steps: 1000,
                 token_dropout: args.token_dropout,
                 selection: Selection { exclude: args.exclude, duple_only: args.duple_only },
-                command: std::iter::once("neume-train".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" "),
+                command: std::iter::once("neume-train".to_string())
+                    .chain(std::env::args().skip(1))
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 save_epochs: args.save_epochs,
             };
             ctrlc::set_handler(|| training::STOP.store(true, std::sync::atomic::Ordering::Relaxed))
                 .map_err(|e| format!("installing the Ctrl-C handler: {e}"))?;
             training::train(config, &args.out, args.resume, &device.autodiff())
         }
-        Command::Eval { model, reference, train, count, bars, temperature, seed, json, exclude, duple_only } => {
+        Command::Eval {
+            model,
+            reference,
+            train,
+            count,
+            bars,
+            temperature,
+            seed,
+            json,
+            exclude,
+            duple_only,
+        } => {
             let selection = Selection { exclude, duple_only };
-            let args = eval::EvalArgs { model: &model, reference: &reference, train: &train, count, bars, temperature, seed, selection };
+            let args = eval::EvalArgs {
+                model: &model,
+                reference: &reference,
+                train: &train,
+                count,
+                bars,
+                temperature,
+                seed,
+                selection,
+            };
             let reports = eval::evaluate(&args)?;
             eval::print_table(&reports);
             if let Some(path) = json {
@@ -206,13 +238,20 @@ fn run() -> Result<(), String> {
         }
         Command::Bench { device, batch, steps, warmup, profile } => {
             let device = device::select(&device)?;
-            let config = BenchConfig { shape: ModelShape::DEFAULT, batch: batch.max(1), steps: steps.max(1), warmup, profile };
+            let config = BenchConfig {
+                shape: ModelShape::DEFAULT,
+                batch: batch.max(1),
+                steps: steps.max(1),
+                warmup,
+                profile,
+            };
             let report = bench::run(&config, &device)?;
             println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             Ok(())
         }
         Command::Parity => {
-            let device = device::open_gpu().map_err(|why| format!("no GPU to compare with the CPU: {why}"))?;
+            let device = device::open_gpu()
+                .map_err(|why| format!("no GPU to compare with the CPU: {why}"))?;
             eprintln!("device: {}", device::describe(&device));
             let parity = device::parity(&device, &ModelShape::DEFAULT, 64, 7);
             println!("{}", serde_json::to_string(&parity).map_err(|e| e.to_string())?);

@@ -39,7 +39,12 @@ fn draw<E: Copy>(list: &[(E, u32)], rng: &mut Rng) -> E {
 
 impl<E: Copy + Eq + Hash> Chain<E> {
     fn fit(sequences: impl Iterator<Item = Vec<E>>) -> Self {
-        let mut c = Chain { order2: HashMap::new(), order1: HashMap::new(), order0: Vec::new(), starts: Vec::new() };
+        let mut c = Chain {
+            order2: HashMap::new(),
+            order1: HashMap::new(),
+            order0: Vec::new(),
+            starts: Vec::new(),
+        };
         for events in sequences {
             if events.len() >= 2 {
                 c.starts.push((events[0], events[1]));
@@ -100,7 +105,9 @@ pub struct NoteMarkov(Chain<(u8, u32)>);
 impl NoteMarkov {
     /// Fits the chain on whole melodies.
     pub fn fit<'a>(melodies: impl Iterator<Item = &'a Melody>) -> Self {
-        NoteMarkov(Chain::fit(melodies.map(|m| m.notes.iter().map(|n| (n.pitch, n.len_steps)).collect())))
+        NoteMarkov(Chain::fit(
+            melodies.map(|m| m.notes.iter().map(|n| (n.pitch, n.len_steps)).collect()),
+        ))
     }
 
     /// Generates notes until `len_steps` is filled; the last note is cut at the end.
@@ -124,7 +131,13 @@ mod tests {
     use super::*;
 
     fn scale_melody() -> Melody {
-        let notes = (0..16).map(|i| Note { pitch: [60, 62, 64, 65][i % 4], start_step: i as u32 * 4, len_steps: 4 }).collect();
+        let notes = (0..16)
+            .map(|i| Note {
+                pitch: [60, 62, 64, 65][i % 4],
+                start_step: i as u32 * 4,
+                len_steps: 4,
+            })
+            .collect();
         Melody { notes, len_steps: 64 }
     }
 

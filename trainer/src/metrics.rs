@@ -46,9 +46,11 @@ pub fn features(m: &Melody) -> [Vec<f64>; 9] {
         (Some(hi), Some(lo)) => f64::from(hi - lo),
         _ => 0.0,
     };
-    let intervals: Vec<f64> = pitches.windows(2).map(|w| (f64::from(w[1]) - f64::from(w[0])).abs()).collect();
+    let intervals: Vec<f64> =
+        pitches.windows(2).map(|w| (f64::from(w[1]) - f64::from(w[0])).abs()).collect();
     let avg_interval = mean(&intervals);
-    let iois: Vec<f64> = m.notes.windows(2).map(|w| f64::from(w[1].start_step - w[0].start_step)).collect();
+    let iois: Vec<f64> =
+        m.notes.windows(2).map(|w| f64::from(w[1].start_step - w[0].start_step)).collect();
     let classes: Vec<usize> = m.notes.iter().map(|n| length_class(n.len_steps)).collect();
     let k = LENGTH_CLASSES.len();
     let mut nlh = vec![0.0; k];
@@ -122,8 +124,10 @@ pub fn overlap_area(a: &[f64], b: &[f64]) -> f64 {
         return 0.0;
     }
     let (ka, kb) = (Kde::new(a), Kde::new(b));
-    let lo = a.iter().chain(b).copied().fold(f64::INFINITY, f64::min) - 4.0 * ka.bandwidth.max(kb.bandwidth);
-    let hi = a.iter().chain(b).copied().fold(f64::NEG_INFINITY, f64::max) + 4.0 * ka.bandwidth.max(kb.bandwidth);
+    let lo = a.iter().chain(b).copied().fold(f64::INFINITY, f64::min)
+        - 4.0 * ka.bandwidth.max(kb.bandwidth);
+    let hi = a.iter().chain(b).copied().fold(f64::NEG_INFINITY, f64::max)
+        + 4.0 * ka.bandwidth.max(kb.bandwidth);
     let n = 512;
     let dx = (hi - lo) / n as f64;
     (0..=n).map(|i| lo + i as f64 * dx).map(|x| ka.pdf(x).min(kb.pdf(x)) * dx).sum::<f64>().min(1.0)
@@ -162,8 +166,10 @@ pub fn overlap_areas(generated: &[Melody], reference: &[Melody], seed: u64) -> [
         (0..MAX_PAIRS).map(|_| (rng.below(gf.len()), rng.below(rf.len()))).collect()
     };
     let feature = |f: usize| {
-        let intra: Vec<f64> = intra_pairs.iter().map(|&(i, j)| distance(&rf[i][f], &rf[j][f])).collect();
-        let inter: Vec<f64> = inter_pairs.iter().map(|&(i, j)| distance(&gf[i][f], &rf[j][f])).collect();
+        let intra: Vec<f64> =
+            intra_pairs.iter().map(|&(i, j)| distance(&rf[i][f], &rf[j][f])).collect();
+        let inter: Vec<f64> =
+            inter_pairs.iter().map(|&(i, j)| distance(&gf[i][f], &rf[j][f])).collect();
         overlap_area(&intra, &inter)
     };
     // The density estimates dominate (2 × 513 grid points × up to 20,000 distances per
@@ -186,7 +192,9 @@ pub fn in_scale_rate(melodies: &[Melody]) -> f64 {
         .filter(|m| !m.notes.is_empty())
         .map(|m| {
             let best = (0..12u8)
-                .map(|root| m.notes.iter().filter(|n| MAJOR.contains(&((n.pitch + 12 - root) % 12))).count())
+                .map(|root| {
+                    m.notes.iter().filter(|n| MAJOR.contains(&((n.pitch + 12 - root) % 12))).count()
+                })
                 .max()
                 .unwrap_or(0);
             best as f64 / m.notes.len() as f64
@@ -200,11 +208,15 @@ pub const COPY_PATTERN_NOTES: usize = 8;
 
 /// Interval patterns (7 successive intervals of 8 notes) of a melody.
 fn interval_patterns(m: &Melody) -> impl Iterator<Item = [i8; COPY_PATTERN_NOTES - 1]> + '_ {
-    m.notes.windows(COPY_PATTERN_NOTES).map(|w| std::array::from_fn(|i| (i16::from(w[i + 1].pitch) - i16::from(w[i].pitch)) as i8))
+    m.notes
+        .windows(COPY_PATTERN_NOTES)
+        .map(|w| std::array::from_fn(|i| (i16::from(w[i + 1].pitch) - i16::from(w[i].pitch)) as i8))
 }
 
 /// Every 8-note interval pattern of a training set.
-pub fn pattern_set<'a>(melodies: impl Iterator<Item = &'a Melody>) -> HashSet<[i8; COPY_PATTERN_NOTES - 1]> {
+pub fn pattern_set<'a>(
+    melodies: impl Iterator<Item = &'a Melody>,
+) -> HashSet<[i8; COPY_PATTERN_NOTES - 1]> {
     melodies.flat_map(interval_patterns).collect()
 }
 
@@ -249,7 +261,12 @@ pub struct Report {
 /// Evaluates `generated` against `reference`.
 /// Each melody comes with its group (the tune a window was cut from; see
 /// [`crate::classifier::two_sample`]).
-pub fn report(name: &str, generated_grouped: &[(Melody, usize)], reference_grouped: &[(Melody, usize)], training_patterns: &HashSet<[i8; 7]>) -> Report {
+pub fn report(
+    name: &str,
+    generated_grouped: &[(Melody, usize)],
+    reference_grouped: &[(Melody, usize)],
+    training_patterns: &HashSet<[i8; 7]>,
+) -> Report {
     let two_sample = crate::classifier::two_sample(generated_grouped, reference_grouped, 5, 1);
     let generated: Vec<Melody> = generated_grouped.iter().map(|(m, _)| m.clone()).collect();
     let reference: Vec<Melody> = reference_grouped.iter().map(|(m, _)| m.clone()).collect();

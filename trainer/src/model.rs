@@ -106,7 +106,9 @@ impl Decoder {
     pub fn new(shape: &ModelShape, device: &Device) -> Self {
         let features = step_features(shape.bars);
         let layers = (0..shape.layers.max(1))
-            .map(|i| GruLayer::new(if i == 0 { features } else { shape.hidden }, shape.hidden, device))
+            .map(|i| {
+                GruLayer::new(if i == 0 { features } else { shape.hidden }, shape.hidden, device)
+            })
             .collect();
         Decoder {
             latent: LinearConfig::new(shape.latent, 3 * shape.hidden).with_bias(false).init(device),
@@ -139,7 +141,12 @@ impl Decoder {
     /// One step for every row: `features: [batch, step_features]`, `z: [batch, latent]`, one
     /// state `[batch, hidden]` per layer (zeros at the start) → logits `[batch, vocab]` and the
     /// new states.
-    pub fn step(&self, features: Tensor<2>, z: Tensor<2>, states: Vec<Tensor<2>>) -> (Tensor<2>, Vec<Tensor<2>>) {
+    pub fn step(
+        &self,
+        features: Tensor<2>,
+        z: Tensor<2>,
+        states: Vec<Tensor<2>>,
+    ) -> (Tensor<2>, Vec<Tensor<2>>) {
         let mut input = features;
         let mut next = Vec::with_capacity(states.len());
         for (i, (layer, h)) in self.layers.iter().zip(states).enumerate() {
@@ -157,7 +164,12 @@ impl Decoder {
 /// `[batch, step_features]` tensor per step, built as the runtime builds them
 /// ([`neume::encoding::step_input`]) with an empty latent part. Where `dropout` says so, the
 /// previous token is hidden (token dropout, which makes the decoder lean on `z`).
-pub fn step_features_batch(windows: &[&[u8]], mut dropout: Option<&mut dyn FnMut() -> bool>, shape: &ModelShape, device: &Device) -> Vec<Tensor<2>> {
+pub fn step_features_batch(
+    windows: &[&[u8]],
+    mut dropout: Option<&mut dyn FnMut() -> bool>,
+    shape: &ModelShape,
+    device: &Device,
+) -> Vec<Tensor<2>> {
     let width = step_features(shape.bars);
     let batch = windows.len();
     (0..shape.steps())
@@ -165,7 +177,11 @@ pub fn step_features_batch(windows: &[&[u8]], mut dropout: Option<&mut dyn FnMut
             let mut data = vec![0f32; batch * width];
             for (row, window) in data.chunks_exact_mut(width).zip(windows) {
                 let dropped = dropout.as_mut().is_some_and(|drop| drop());
-                let previous = if step == 0 || dropped { None } else { Token::from_index(usize::from(window[step - 1])) };
+                let previous = if step == 0 || dropped {
+                    None
+                } else {
+                    Token::from_index(usize::from(window[step - 1]))
+                };
                 neume::encoding::step_input(row, previous, step, shape.bars, &[]);
             }
             Tensor::from_data(TensorData::new(data, [batch, width]), device)
@@ -236,7 +252,14 @@ impl Vae {
 
     /// Loss on a batch. `x: [batch, steps * vocab]` one-hot windows, `features` their
     /// decoder step features ([`step_features_batch`]), `eps: [batch, latent]` ~ N(0, I).
-    pub fn loss(&self, x: Tensor<2>, features: Vec<Tensor<2>>, eps: Tensor<2>, beta: f64, free_bits: f64) -> VaeLoss {
+    pub fn loss(
+        &self,
+        x: Tensor<2>,
+        features: Vec<Tensor<2>>,
+        eps: Tensor<2>,
+        beta: f64,
+        free_bits: f64,
+    ) -> VaeLoss {
         let [batch, _] = x.dims();
         let (mu, logvar) = self.encoder.forward(x.clone());
         let z = mu.clone() + (logvar.clone() * 0.5).exp() * eps;

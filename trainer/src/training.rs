@@ -13,13 +13,13 @@ use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use neume::encoding::{step_features, step_input, Melody, Token, VOCAB_SIZE};
 use neume::generate::Sampler;
-use neume::rng::Rng;
 use neume::model_file::meta;
+use neume::rng::Rng;
 
+use crate::classifier;
 use crate::data::{self, Window};
 use crate::device::memory_reserved_mib;
 use crate::directions;
-use crate::classifier;
 use crate::export::{export_decoder, export_encoder};
 use crate::metrics;
 use crate::model::{step_features_batch, Decoder, ModelShape, Vae};
@@ -30,7 +30,9 @@ pub static STOP: AtomicBool = AtomicBool::new(false);
 /// Which generator family to train. Model v2 has one: a VAE with an autoregressive decoder.
 /// (The GAN of model v1 is gone: its generator wrote all steps at once, and an autoregressive
 /// one would have to be trained through 64 sampled steps; see `models/README.md`.)
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Variational autoencoder (GRU decoder, free bits, KL annealing, token dropout).
@@ -112,7 +114,14 @@ fn worst_accuracy() -> f64 {
 
 impl Default for RunState {
     fn default() -> Self {
-        RunState { epochs_done: 0, steps_done: 0, best_valid_overlap: 0.0, best_valid_accuracy: 1.0, best_temperature: 1.0, best_epoch: 0 }
+        RunState {
+            epochs_done: 0,
+            steps_done: 0,
+            best_valid_overlap: 0.0,
+            best_valid_accuracy: 1.0,
+            best_temperature: 1.0,
+            best_epoch: 0,
+        }
     }
 }
 
@@ -122,11 +131,21 @@ pub const VALID_TEMPERATURES: [f32; 4] = [0.7, 0.8, 0.9, 1.0];
 
 /// Metadata of a best model: its temperature and validation scores.
 fn best_metadata(state: &RunState) -> BTreeMap<String, String> {
-    epoch_metadata(state.best_temperature, state.best_valid_overlap, state.best_valid_accuracy, state.best_epoch)
+    epoch_metadata(
+        state.best_temperature,
+        state.best_valid_overlap,
+        state.best_valid_accuracy,
+        state.best_epoch,
+    )
 }
 
 /// Metadata of an epoch's model: the temperature it scored best at, and its scores.
-fn epoch_metadata(temperature: f32, valid_mean_overlap: f64, valid_accuracy: f64, epoch: usize) -> BTreeMap<String, String> {
+fn epoch_metadata(
+    temperature: f32,
+    valid_mean_overlap: f64,
+    valid_accuracy: f64,
+    epoch: usize,
+) -> BTreeMap<String, String> {
     BTreeMap::from([
         (neume::model_file::meta::TEMPERATURE.to_string(), format!("{temperature}")),
         ("neume.valid_mean_overlap".to_string(), format!("{valid_mean_overlap:.4}")),
@@ -148,13 +167,24 @@ struct Learner {
 impl Learner {
     fn new(config: &TrainConfig, device: &Device) -> Learner {
         // Clipping the gradient norm keeps the recurrent decoder from the occasional exploding step.
-        let adam = AdamConfig::new().with_grad_clipping(Some(burn::grad_clipping::GradientClippingConfig::Norm(1.0)));
+        let adam = AdamConfig::new()
+            .with_grad_clipping(Some(burn::grad_clipping::GradientClippingConfig::Norm(1.0)));
         Learner { model: Vae::new(&config.shape, device), optim: adam.init() }
     }
 
     /// The latent directions the knobs use (see [`directions`]).
-    fn directions_metadata(&self, config: &TrainConfig, windows: &[Window], device: &Device) -> BTreeMap<String, String> {
-        directions::metadata(&directions::measure(&self.model.encoder, windows, config.shape.latent, device))
+    fn directions_metadata(
+        &self,
+        config: &TrainConfig,
+        windows: &[Window],
+        device: &Device,
+    ) -> BTreeMap<String, String> {
+        directions::metadata(&directions::measure(
+            &self.model.encoder,
+            windows,
+            config.shape.latent,
+            device,
+        ))
     }
 
     fn decoder(&self) -> &Decoder {
@@ -163,14 +193,17 @@ impl Learner {
 
     fn save(&self, dir: &Path) -> Result<(), String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let err = |e: burn::store::RecordError| format!("saving checkpoint in {}: {e:?}", dir.display());
+        let err =
+            |e: burn::store::RecordError| format!("saving checkpoint in {}: {e:?}", dir.display());
         self.model.clone().save_file(dir.join("model.bpk")).map_err(err)?;
         self.optim.save(dir.join("optim.bpk")).map_err(err)?;
         Ok(())
     }
 
     fn load(self, dir: &Path) -> Result<Learner, String> {
-        let err = |e: burn::store::RecordError| format!("loading checkpoint from {}: {e:?}", dir.display());
+        let err = |e: burn::store::RecordError| {
+            format!("loading checkpoint from {}: {e:?}", dir.display())
+        };
         Ok(Learner {
             model: self.model.try_load_file(dir.join("model.bpk")).map_err(err)?,
             optim: self.optim.load(dir.join("optim.bpk")).map_err(err)?,
@@ -178,14 +211,26 @@ impl Learner {
     }
 
     /// One optimiser step; returns named losses, still on the device (`[1]` each).
-    fn step(self, batch: &[&[u8]], config: &TrainConfig, step: usize, rng: &mut Rng, device: &Device) -> (Learner, Vec<(&'static str, Tensor<1>)>) {
+    fn step(
+        self,
+        batch: &[&[u8]],
+        config: &TrainConfig,
+        step: usize,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> (Learner, Vec<(&'static str, Tensor<1>)>) {
         let b = batch.len();
         let shape = config.shape;
         let x = data::one_hot(batch, device); // [batch, steps * vocab]
         let eps: Vec<f32> = (0..b * shape.latent).map(|_| rng.normal() as f32).collect();
         let eps = Tensor::<2>::from_data(TensorData::new(eps, [b, shape.latent]), device);
         let mut drop = || rng.uniform() < config.token_dropout;
-        let features = step_features_batch(batch, (config.token_dropout > 0.0).then_some(&mut drop as &mut dyn FnMut() -> bool), &shape, device);
+        let features = step_features_batch(
+            batch,
+            (config.token_dropout > 0.0).then_some(&mut drop as &mut dyn FnMut() -> bool),
+            &shape,
+            device,
+        );
         let Learner { model, mut optim } = self;
         let beta = ((step + 1) as f64 / config.kl_warmup_steps.max(1) as f64).min(1.0);
         let loss = model.loss(x, features, eps, beta, config.free_bits);
@@ -199,7 +244,10 @@ impl Learner {
 
 /// Reads the losses gathered since the last read (one wait for the device), adds them to
 /// `sums`, and returns the newest value of each as a progress message.
-fn read_losses(pending: &mut Vec<(&'static str, Tensor<1>)>, sums: &mut BTreeMap<&'static str, f64>) -> String {
+fn read_losses(
+    pending: &mut Vec<(&'static str, Tensor<1>)>,
+    sums: &mut BTreeMap<&'static str, f64>,
+) -> String {
     if pending.is_empty() {
         return String::new();
     }
@@ -216,12 +264,21 @@ fn read_losses(pending: &mut Vec<(&'static str, Tensor<1>)>, sums: &mut BTreeMap
 
 /// Samples `n` melodies from a decoder with burn (no export needed), stepping all of them
 /// at once with the runtime's step inputs and sampler.
-pub fn sample_melodies(decoder: &Decoder, shape: &ModelShape, n: usize, temperature: f32, seed: u64, device: &Device) -> Vec<Melody> {
+pub fn sample_melodies(
+    decoder: &Decoder,
+    shape: &ModelShape,
+    n: usize,
+    temperature: f32,
+    seed: u64,
+    device: &Device,
+) -> Vec<Melody> {
     let mut rng = Rng::new(seed);
-    let zs: Vec<Vec<f32>> = (0..n).map(|_| (0..shape.latent).map(|_| rng.normal() as f32).collect()).collect();
+    let zs: Vec<Vec<f32>> =
+        (0..n).map(|_| (0..shape.latent).map(|_| rng.normal() as f32).collect()).collect();
     let mut samplers: Vec<Sampler> = (0..n).map(|_| Sampler::new(|_| true)).collect();
     let mut tokens: Vec<Vec<Token>> = vec![Vec::with_capacity(shape.steps()); n];
-    let mut states: Vec<Tensor<2>> = (0..decoder.layers.len()).map(|_| Tensor::zeros([n, shape.hidden], device)).collect();
+    let mut states: Vec<Tensor<2>> =
+        (0..decoder.layers.len()).map(|_| Tensor::zeros([n, shape.hidden], device)).collect();
     let width = step_features(shape.bars);
     let z = Tensor::<2>::from_data(TensorData::new(zs.concat(), [n, shape.latent]), device);
     let mut rows = vec![0f32; n * width];
@@ -265,7 +322,8 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
     write_json(&out.join("config.json"), &config)?;
 
     eprintln!("reading training data from {}", config.data.display());
-    let corpus = data::load_selection(&config.data, &config.selection, true).map_err(|e| format!("{}: {e}", config.data.display()))?;
+    let corpus = data::load_selection(&config.data, &config.selection, true)
+        .map_err(|e| format!("{}: {e}", config.data.display()))?;
     let windows: Vec<Window> = data::windows(&corpus.tunes, config.shape.bars, 1);
     eprintln!(
         "{} files used, {} skipped, {} windows of {} bars",
@@ -277,7 +335,8 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
     if windows.len() < config.batch.min(2) {
         return Err(format!("{}: not enough usable melodies to train on", config.data.display()));
     }
-    let valid = data::load_selection(&config.valid, &config.selection, true).map_err(|e| format!("{}: {e}", config.valid.display()))?;
+    let valid = data::load_selection(&config.valid, &config.selection, true)
+        .map_err(|e| format!("{}: {e}", config.valid.display()))?;
     let valid_grouped = data::reference_windows(&valid.tunes, config.shape.bars);
     let valid_reference: Vec<Melody> = valid_grouped.iter().map(|(m, _)| m.clone()).collect();
     eprintln!("{} validation windows", valid_reference.len());
@@ -294,7 +353,8 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
 
     let steps_per_epoch = {
         let full = windows.len() / config.batch;
-        if config.max_steps_per_epoch > 0 { full.min(config.max_steps_per_epoch) } else { full }.max(1)
+        if config.max_steps_per_epoch > 0 { full.min(config.max_steps_per_epoch) } else { full }
+            .max(1)
     };
     let batch = config.batch.min(windows.len());
     let mut metrics_file = std::fs::OpenOptions::new()
@@ -310,9 +370,11 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         rng.shuffle(&mut order);
         let bar = ProgressBar::new(steps_per_epoch as u64);
         bar.set_style(
-            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} ETA {eta} {msg}")
-                .expect("static template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} ETA {eta} {msg}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
         );
         bar.set_prefix(format!("{}/{}", epoch + 1, config.epochs));
         let mut sums: BTreeMap<&'static str, f64> = BTreeMap::new();
@@ -342,9 +404,19 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
                 bar.abandon_with_message("stopped");
                 save_checkpoint(&learner, &state, &checkpoint_dir)?;
                 if !out.join("model.onnx").exists() {
-                    write_model(&learner, &config, &out.join("model.onnx"), &BTreeMap::new(), &windows, device)?;
+                    write_model(
+                        &learner,
+                        &config,
+                        &out.join("model.onnx"),
+                        &BTreeMap::new(),
+                        &windows,
+                        device,
+                    )?;
                 }
-                eprintln!("stopped: checkpoint saved in {}; continue with --resume", checkpoint_dir.display());
+                eprintln!(
+                    "stopped: checkpoint saved in {}; continue with --resume",
+                    checkpoint_dir.display()
+                );
                 return Ok(());
             }
         }
@@ -355,8 +427,22 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         // Validation: music statistics of generated melodies against the valid split, at
         // each candidate sampling temperature; the best pair (epoch, temperature) is kept.
         let decoder = learner.decoder().valid();
-        let samples: Vec<(f32, Vec<Melody>)> =
-            VALID_TEMPERATURES.iter().map(|&t| (t, sample_melodies(&decoder, &config.shape, config.valid_samples, t, 12345, device))).collect();
+        let samples: Vec<(f32, Vec<Melody>)> = VALID_TEMPERATURES
+            .iter()
+            .map(|&t| {
+                (
+                    t,
+                    sample_melodies(
+                        &decoder,
+                        &config.shape,
+                        config.valid_samples,
+                        t,
+                        12345,
+                        device,
+                    ),
+                )
+            })
+            .collect();
         // The statistics run on the CPU, one thread per temperature (and per feature inside).
         // The statistics run on the CPU, one thread per temperature (and per feature inside).
         let sweep: Vec<(f32, [f64; 9], f64, f64)> = std::thread::scope(|scope| {
@@ -365,8 +451,19 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
                 .map(|(t, generated)| {
                     let (reference, grouped) = (&valid_reference, &valid_grouped);
                     scope.spawn(move || {
-                        let accuracy = classifier::two_sample(&classifier::ungrouped(generated), grouped, 5, 1).accuracy;
-                        (*t, metrics::overlap_areas(generated, reference, 1), metrics::in_scale_rate(generated), accuracy)
+                        let accuracy = classifier::two_sample(
+                            &classifier::ungrouped(generated),
+                            grouped,
+                            5,
+                            1,
+                        )
+                        .accuracy;
+                        (
+                            *t,
+                            metrics::overlap_areas(generated, reference, 1),
+                            metrics::in_scale_rate(generated),
+                            accuracy,
+                        )
                     })
                 })
                 .collect();
@@ -380,9 +477,12 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
             sweep.iter().min_by(|a, b| a.3.total_cmp(&b.3)).copied().expect("temperatures to try");
         let mean_overlap = mean(&overlap);
         state.epochs_done = epoch + 1;
-        let train_losses: BTreeMap<&str, f64> = sums.iter().map(|(k, v)| (*k, v / steps_per_epoch as f64)).collect();
-        let by_temperature: BTreeMap<String, f64> = sweep.iter().map(|(t, o, _, _)| (format!("{t}"), mean(o))).collect();
-        let accuracy_by_temperature: BTreeMap<String, f64> = sweep.iter().map(|(t, _, _, a)| (format!("{t}"), *a)).collect();
+        let train_losses: BTreeMap<&str, f64> =
+            sums.iter().map(|(k, v)| (*k, v / steps_per_epoch as f64)).collect();
+        let by_temperature: BTreeMap<String, f64> =
+            sweep.iter().map(|(t, o, _, _)| (format!("{t}"), mean(o))).collect();
+        let accuracy_by_temperature: BTreeMap<String, f64> =
+            sweep.iter().map(|(t, _, _, a)| (format!("{t}"), *a)).collect();
         let steps_per_s = steps_per_epoch as f64 / train_seconds;
         let samples_per_s = steps_per_s * batch as f64;
         let record = serde_json::json!({
@@ -415,14 +515,28 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
             let dir = out.join("epochs");
             std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             let metadata = epoch_metadata(temperature, mean_overlap, accuracy, epoch + 1);
-            write_model(&learner, &config, &dir.join(format!("epoch-{:03}.onnx", epoch + 1)), &metadata, &windows, device)?;
+            write_model(
+                &learner,
+                &config,
+                &dir.join(format!("epoch-{:03}.onnx", epoch + 1)),
+                &metadata,
+                &windows,
+                device,
+            )?;
         }
         if accuracy < state.best_valid_accuracy {
             state.best_valid_accuracy = accuracy;
             state.best_valid_overlap = mean_overlap;
             state.best_temperature = temperature;
             state.best_epoch = epoch + 1;
-            write_model(&learner, &config, &out.join("model.onnx"), &best_metadata(&state), &windows, device)?;
+            write_model(
+                &learner,
+                &config,
+                &out.join("model.onnx"),
+                &best_metadata(&state),
+                &windows,
+                device,
+            )?;
             learner.save(&out.join("best"))?;
             write_json(&out.join("best/state.json"), &state)?;
         }
@@ -446,7 +560,14 @@ fn save_checkpoint(learner: &Learner, state: &RunState, dir: &Path) -> Result<()
 /// Writes the learner's decoder to `path` and its encoder beside it (`name.encoder.onnx`),
 /// with `extra` metadata, the provenance of the run and the latent directions measured on
 /// `windows`. Both files carry the same model id (a hash of the decoder file).
-fn write_model(learner: &Learner, config: &TrainConfig, path: &Path, extra: &BTreeMap<String, String>, windows: &[Window], device: &Device) -> Result<(), String> {
+fn write_model(
+    learner: &Learner,
+    config: &TrainConfig,
+    path: &Path,
+    extra: &BTreeMap<String, String>,
+    windows: &[Window],
+    device: &Device,
+) -> Result<(), String> {
     let mut extra = extra.clone();
     extra.extend(learner.directions_metadata(config, windows, device));
     extra.extend(provenance(config));
@@ -461,14 +582,20 @@ fn write_model(learner: &Learner, config: &TrainConfig, path: &Path, extra: &BTr
 
 /// FNV-1a, 64 bits: a stable fingerprint of a file's bytes.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Where a run's model comes from: its collections, their licence, the date and the command.
 fn provenance(config: &TrainConfig) -> BTreeMap<String, String> {
     let collections = data::collections(&config.data, &config.selection);
     let meter = if config.selection.duple_only { " (duple-meter tunes only)" } else { "" };
-    let date = std::process::Command::new("date").args(["-u", "+%Y-%m-%d"]).output().ok().and_then(|o| String::from_utf8(o.stdout).ok());
+    let date = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok());
     let mut md = BTreeMap::from([
         (meta::TRAINING_DATA.to_string(), format!("{}{meter}", collections.join(","))),
         (meta::DATA_LICENCE.to_string(), data::licence_of(&collections).to_string()),
@@ -496,19 +623,34 @@ pub fn load_decoder(run: &Path, device: &Device) -> Result<(Decoder, TrainConfig
 
 /// Writes the ONNX file of a run's best checkpoint to `path`, with its tuned temperature and,
 /// for a VAE, the latent directions measured on `data` (default: the run's training folder).
-pub fn export_run(run: &Path, path: &Path, data: Option<&Path>, device: &Device) -> Result<(), String> {
+pub fn export_run(
+    run: &Path,
+    path: &Path,
+    data: Option<&Path>,
+    device: &Device,
+) -> Result<(), String> {
     let (learner, config) = load_learner(run, device)?;
-    let state_path = if run.join("best/state.json").exists() { run.join("best/state.json") } else { run.join("checkpoint/state.json") };
+    let state_path = if run.join("best/state.json").exists() {
+        run.join("best/state.json")
+    } else {
+        run.join("checkpoint/state.json")
+    };
     let extra = match std::fs::read_to_string(&state_path) {
-        Ok(text) => best_metadata(&serde_json::from_str(&text).map_err(|e| format!("{}: {e}", state_path.display()))?),
+        Ok(text) => best_metadata(
+            &serde_json::from_str(&text).map_err(|e| format!("{}: {e}", state_path.display()))?,
+        ),
         Err(_) => BTreeMap::new(),
     };
     // The latent directions are measured on training windows.
     let folder = data.unwrap_or(&config.data);
-    let corpus = data::load_selection(folder, &config.selection, false).map_err(|e| format!("{}: {e}", folder.display()))?;
+    let corpus = data::load_selection(folder, &config.selection, false)
+        .map_err(|e| format!("{}: {e}", folder.display()))?;
     let windows = data::windows(&corpus.tunes, config.shape.bars, 1);
     if windows.is_empty() {
-        return Err(format!("{}: no training windows to measure the latent directions on", folder.display()));
+        return Err(format!(
+            "{}: no training windows to measure the latent directions on",
+            folder.display()
+        ));
     }
     write_model(&learner, &config, path, &extra, &windows, device)
 }

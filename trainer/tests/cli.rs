@@ -68,7 +68,10 @@ fn eval_puts_the_baselines_beside_every_figure() {
 fn device_gpu_without_a_gpu_build_falls_back_to_the_cpu_with_a_message() {
     let out = std::env::temp_dir().join(format!("neume-gpu-fallback-{}", std::process::id()));
     std::fs::remove_dir_all(&out).ok();
-    let output = train_command(&out, "1").args(["--device", "gpu", "--max-steps", "2", "--save-epochs"]).output().unwrap();
+    let output = train_command(&out, "1")
+        .args(["--device", "gpu", "--max-steps", "2", "--save-epochs"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     if cfg!(not(feature = "gpu")) {
@@ -88,7 +91,18 @@ fn device_gpu_without_a_gpu_build_falls_back_to_the_cpu_with_a_message() {
 #[test]
 fn bench_times_the_training_step_and_its_phases() {
     let output = trainer()
-        .args(["bench", "--device", "cpu", "--batch", "8", "--steps", "3", "--warmup", "1", "--profile"])
+        .args([
+            "bench",
+            "--device",
+            "cpu",
+            "--batch",
+            "8",
+            "--steps",
+            "3",
+            "--warmup",
+            "1",
+            "--profile",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -98,7 +112,10 @@ fn bench_times_the_training_step_and_its_phases() {
     assert_eq!(report["steps"], 3);
     let steps_per_s = report["steps_per_s"].as_f64().unwrap();
     assert!(steps_per_s > 0.0 && steps_per_s.is_finite(), "{report}");
-    assert!((report["samples_per_s"].as_f64().unwrap() / steps_per_s - 8.0).abs() < 1e-9, "{report}");
+    assert!(
+        (report["samples_per_s"].as_f64().unwrap() / steps_per_s - 8.0).abs() < 1e-9,
+        "{report}"
+    );
     for phase in ["forward_ms", "backward_ms", "optimizer_ms"] {
         assert!(report["phases"][phase].as_f64().unwrap() > 0.0, "{report}");
     }
@@ -110,7 +127,10 @@ fn parity_without_a_gpu_says_so() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     if cfg!(not(feature = "gpu")) {
         assert!(!output.status.success());
-        assert!(stderr.contains("error: no GPU to compare with the CPU: this build has no GPU support"), "{stderr}");
+        assert!(
+            stderr.contains("error: no GPU to compare with the CPU: this build has no GPU support"),
+            "{stderr}"
+        );
     }
 }
 
@@ -119,11 +139,13 @@ fn the_same_seed_repeats_a_run() {
     let run = |name: &str| -> serde_json::Value {
         let out = std::env::temp_dir().join(format!("neume-seed-{name}-{}", std::process::id()));
         std::fs::remove_dir_all(&out).ok();
-        let output = train_command(&out, "1").args(["--max-steps", "4", "--seed", "9"]).output().unwrap();
+        let output =
+            train_command(&out, "1").args(["--max-steps", "4", "--seed", "9"]).output().unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
         std::fs::remove_dir_all(&out).ok();
-        let record: serde_json::Value = serde_json::from_str(metrics.lines().next().unwrap()).unwrap();
+        let record: serde_json::Value =
+            serde_json::from_str(metrics.lines().next().unwrap()).unwrap();
         // Everything but the timings.
         serde_json::json!([record["train"], record["valid_overlap"], record["valid_temperature"]])
     };

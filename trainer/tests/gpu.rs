@@ -14,7 +14,11 @@ mod support;
 use support::{train_command, trainer};
 
 fn gpu() -> burn::prelude::Device {
-    device::gpu().unwrap_or_else(|why| panic!("this test needs a Vulkan device (mesa-vulkan-drivers provides a software one): {why}"))
+    device::gpu().unwrap_or_else(|why| {
+        panic!(
+            "this test needs a Vulkan device (mesa-vulkan-drivers provides a software one): {why}"
+        )
+    })
 }
 
 #[test]
@@ -23,20 +27,27 @@ fn the_gpu_computes_what_the_cpu_computes() {
     eprintln!("{parity:?}");
     assert!(parity.device.starts_with("GPU "), "{parity:?}");
     assert!(parity.agrees(), "{parity:?}");
-    assert!(parity.decoder_max_abs_diff > 0.0 || parity.after_step_max_abs_diff > 0.0, "two backends that agree to the last bit: was the GPU used at all? {parity:?}");
+    assert!(
+        parity.decoder_max_abs_diff > 0.0 || parity.after_step_max_abs_diff > 0.0,
+        "two backends that agree to the last bit: was the GPU used at all? {parity:?}"
+    );
 }
 
 #[test]
 fn train_on_the_gpu_trains_and_exports() {
     let out = std::env::temp_dir().join(format!("neume-gpu-train-{}", std::process::id()));
     std::fs::remove_dir_all(&out).ok();
-    let output = train_command(&out, "2").args(["--device", "gpu", "--max-steps", "4", "--save-epochs"]).output().unwrap();
+    let output = train_command(&out, "2")
+        .args(["--device", "gpu", "--max-steps", "4", "--save-epochs"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("device: GPU "), "{stderr}");
     assert!(!stderr.contains("no GPU"), "{stderr}");
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
-    let records: Vec<serde_json::Value> = metrics.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<serde_json::Value> =
+        metrics.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(records.len(), 2);
     assert!(records[1]["device_memory_mib"].as_f64().unwrap() > 0.0, "{}", records[1]);
     // The exported models run in the plugin's runtime.

@@ -27,7 +27,8 @@ fn hostile_file() -> Vec<u8> {
 
 fn copy_fixtures(to: &Path, count: usize) -> usize {
     std::fs::create_dir_all(to).unwrap();
-    let mut files: Vec<_> = std::fs::read_dir(fixtures("train")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(fixtures("train")).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     for f in files.iter().take(count) {
         std::fs::copy(f, to.join(f.file_name().unwrap())).unwrap();
@@ -42,7 +43,8 @@ fn a_messy_folder_is_read_once_and_bad_files_are_named() {
     let good = copy_fixtures(&dir.join("collection"), 40);
     assert_eq!(hostile_file().len(), 70);
     std::fs::write(dir.join("collection/huge-gaps.mid"), hostile_file()).unwrap();
-    let status = std::process::Command::new("mkfifo").arg(dir.join("collection/fifo.mid")).status().unwrap();
+    let status =
+        std::process::Command::new("mkfifo").arg(dir.join("collection/fifo.mid")).status().unwrap();
     assert!(status.success());
     // The collection linked in a second time, and a link from inside it back to the top.
     std::os::unix::fs::symlink(dir.join("collection"), dir.join("linked")).unwrap();
@@ -51,12 +53,21 @@ fn a_messy_folder_is_read_once_and_bad_files_are_named() {
     // In a thread: a FIFO read would block forever; the test fails instead of hanging.
     let (tx, rx) = mpsc::channel();
     let root = dir.clone();
-    std::thread::spawn(move || tx.send(neume_train::data::load_folder(&root, false).map(|c| (c.tunes.len(), c.skipped))).unwrap());
-    let (tunes, skipped) = rx.recv_timeout(Duration::from_secs(60)).expect("loading the folder hangs").expect("the folder loads");
+    std::thread::spawn(move || {
+        tx.send(neume_train::data::load_folder(&root, false).map(|c| (c.tunes.len(), c.skipped)))
+            .unwrap()
+    });
+    let (tunes, skipped) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("loading the folder hangs")
+        .expect("the folder loads");
     assert_eq!(tunes, good, "each good tune once");
     assert_eq!(skipped.len(), 2, "{skipped:?}");
     assert!(skipped.iter().any(|s| s.contains("fifo.mid: not a regular file")), "{skipped:?}");
-    assert!(skipped.iter().any(|s| s.contains("huge-gaps.mid: the melody reaches bar")), "{skipped:?}");
+    assert!(
+        skipped.iter().any(|s| s.contains("huge-gaps.mid: the melody reaches bar")),
+        "{skipped:?}"
+    );
 
     // The same through the command a user runs: warnings name the files, eval goes on.
     let out = trainer()
@@ -70,6 +81,9 @@ fn a_messy_folder_is_read_once_and_bad_files_are_named() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("fifo.mid: not a regular file") && stderr.contains("huge-gaps.mid"), "{stderr}");
+    assert!(
+        stderr.contains("fifo.mid: not a regular file") && stderr.contains("huge-gaps.mid"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -75,7 +75,10 @@ fn vae_loss_falls_and_training_resumes() {
     // The run's model loads in the runtime, and export writes the same kind of file.
     let generator = Generator::from_file(&run.join("model.onnx")).unwrap();
     assert_eq!(generator.info().kind, "vae");
-    assert!(generator.has_encoder(), "model.encoder.onnx is written beside model.onnx and loaded with it");
+    assert!(
+        generator.has_encoder(),
+        "model.encoder.onnx is written beside model.onnx and loaded with it"
+    );
     let exported = run.join("exported.onnx");
     training::export_run(&run, &exported, None, &Device::flex()).unwrap();
     let info = Generator::from_file(&exported).unwrap().info().clone();
@@ -83,7 +86,11 @@ fn vae_loss_falls_and_training_resumes() {
     // The VAE carries its latent directions for the plugin's knobs: unit vectors, strongest first.
     assert_eq!(info.directions.len(), 8);
     for pair in info.directions.windows(2) {
-        assert!(pair[0].0 >= pair[1].0, "scales not in order: {:?}", info.directions.iter().map(|d| d.0).collect::<Vec<_>>());
+        assert!(
+            pair[0].0 >= pair[1].0,
+            "scales not in order: {:?}",
+            info.directions.iter().map(|d| d.0).collect::<Vec<_>>()
+        );
     }
     for (_, d) in &info.directions {
         assert!((d.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-3);
@@ -100,7 +107,10 @@ fn rerun_on_tract(test: &str) -> (bool, String) {
         .env("NEUME_EXPECT_TRACT", "1")
         .output()
         .unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    (
+        out.status.success(),
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    )
 }
 
 /// Window tokens for the parity checks: a scale line with holds and a rest.
@@ -124,35 +134,48 @@ fn onnx_export_matches_burn_and_passes_the_checker() {
     let vae = Vae::new(&shape, &device);
     let decoder_bytes = export_decoder(&vae.decoder, &shape, &BTreeMap::new());
     let encoder_bytes = export_encoder(&vae.encoder, &shape, &BTreeMap::new());
-    let mut generator =
-        Generator::from_bytes(&decoder_bytes, "parity.onnx").unwrap().with_encoder(&encoder_bytes, "parity.encoder.onnx").unwrap();
+    let mut generator = Generator::from_bytes(&decoder_bytes, "parity.onnx")
+        .unwrap()
+        .with_encoder(&encoder_bytes, "parity.encoder.onnx")
+        .unwrap();
     let on_tract = std::env::var_os("NEUME_EXPECT_TRACT").is_some();
     assert_eq!(*generator.backend() == Backend::Tract, on_tract, "backend {}", generator.backend());
 
     let (mut worst_logits, mut worst_encoder) = (0f32, 0f32);
     for k in 0..4 {
         let window = parity_window(&shape, k);
-        let z: Vec<f32> = (0..shape.latent).map(|i| ((i * 7 + k * 13) % 11) as f32 / 5.0 - 1.0).collect();
+        let z: Vec<f32> =
+            (0..shape.latent).map(|i| ((i * 7 + k * 13) % 11) as f32 / 5.0 - 1.0).collect();
         // burn, teacher-forced over the whole window.
         let features = step_features_batch(&[window.as_slice()], None, &shape, &device);
-        let z_tensor = Tensor::<2>::from_data(TensorData::new(z.clone(), [1, shape.latent]), &device);
-        let burn_logits = vae.decoder.forward(features, z_tensor).into_data().try_to_vec::<f32>().unwrap();
+        let z_tensor =
+            Tensor::<2>::from_data(TensorData::new(z.clone(), [1, shape.latent]), &device);
+        let burn_logits =
+            vae.decoder.forward(features, z_tensor).into_data().try_to_vec::<f32>().unwrap();
         // ONNX, one step at a time, fed the same previous tokens.
         let mut state = generator.start();
         let mut row = vec![0f32; generator.info().step_input()];
         for step in 0..shape.steps() {
-            let previous = (step > 0).then(|| Token::from_index(usize::from(window[step - 1])).unwrap());
+            let previous =
+                (step > 0).then(|| Token::from_index(usize::from(window[step - 1])).unwrap());
             step_input(&mut row, previous, step, shape.bars, &z);
             let logits = generator.step(&row, &mut state).unwrap();
-            for (a, b) in burn_logits[step * VOCAB_SIZE..(step + 1) * VOCAB_SIZE].iter().zip(&logits) {
+            for (a, b) in
+                burn_logits[step * VOCAB_SIZE..(step + 1) * VOCAB_SIZE].iter().zip(&logits)
+            {
                 worst_logits = worst_logits.max((a - b).abs());
             }
         }
         // The encoder.
         let x = one_hot(&[window.as_slice()], &device);
         let (mu, logvar) = vae.encoder.forward(x);
-        let burn_posterior = [mu.into_data().try_to_vec::<f32>().unwrap(), logvar.into_data().try_to_vec::<f32>().unwrap()].concat();
-        let tokens: Vec<Token> = window.iter().map(|&i| Token::from_index(usize::from(i)).unwrap()).collect();
+        let burn_posterior = [
+            mu.into_data().try_to_vec::<f32>().unwrap(),
+            logvar.into_data().try_to_vec::<f32>().unwrap(),
+        ]
+        .concat();
+        let tokens: Vec<Token> =
+            window.iter().map(|&i| Token::from_index(usize::from(i)).unwrap()).collect();
         let (mu, logvar) = generator.encode(&tokens).unwrap();
         for (a, b) in burn_posterior.iter().zip(mu.iter().chain(&logvar)) {
             worst_encoder = worst_encoder.max((a - b).abs());
@@ -160,17 +183,25 @@ fn onnx_export_matches_burn_and_passes_the_checker() {
     }
     assert!(worst_logits <= 1e-5, "decoder: largest difference {worst_logits}");
     assert!(worst_encoder <= 1e-5, "encoder: largest difference {worst_encoder}");
-    eprintln!("parity on {}: decoder {worst_logits:e}, encoder {worst_encoder:e}", generator.backend());
+    eprintln!(
+        "parity on {}: decoder {worst_logits:e}, encoder {worst_encoder:e}",
+        generator.backend()
+    );
 
     for (name, bytes) in [("decoder", &decoder_bytes), ("encoder", &encoder_bytes)] {
-        let path = temp_run(&format!("checker-{name}-{}", u8::from(on_tract))).with_extension("onnx");
+        let path =
+            temp_run(&format!("checker-{name}-{}", u8::from(on_tract))).with_extension("onnx");
         std::fs::write(&path, bytes).unwrap();
         let out = Command::new("python3")
             .args(["-c", "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)"])
             .arg(&path)
             .output()
             .expect("python3 runs (scripts/test.sh installs onnx)");
-        assert!(out.status.success(), "ONNX checker on the {name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ONNX checker on the {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         std::fs::remove_file(&path).ok();
     }
 }

@@ -10,7 +10,11 @@ const ORT_VERSION: &str = include_str!("../../scripts/onnxruntime.version");
 
 /// Files of the native runtime, as `scripts/fetch-onnxruntime.sh` leaves them.
 fn runtime_files() -> [String; 3] {
-    [format!("libonnxruntime.so.{}", ORT_VERSION.trim()), "LICENSE".into(), "ThirdPartyNotices.txt".into()]
+    [
+        format!("libonnxruntime.so.{}", ORT_VERSION.trim()),
+        "LICENSE".into(),
+        "ThirdPartyNotices.txt".into(),
+    ]
 }
 
 fn main() {
@@ -35,7 +39,10 @@ fn add_runtime(target: &Path) -> Result<(), String> {
     let _ = std::fs::remove_file(bundled.join("Neume"));
     let source = target.join("onnxruntime");
     if !source.join(&runtime_files()[0]).is_file() {
-        let status = Command::new("bash").arg("scripts/fetch-onnxruntime.sh").status().map_err(|e| format!("running scripts/fetch-onnxruntime.sh: {e}"))?;
+        let status = Command::new("bash")
+            .arg("scripts/fetch-onnxruntime.sh")
+            .status()
+            .map_err(|e| format!("running scripts/fetch-onnxruntime.sh: {e}"))?;
         if !status.success() {
             eprintln!(
                 "cargo xtask: warning: could not fetch the ONNX Runtime library ({status}); the bundles will run on the built-in pure-Rust backend"
@@ -43,11 +50,16 @@ fn add_runtime(target: &Path) -> Result<(), String> {
             return Ok(());
         }
     }
-    let destinations: Vec<PathBuf> = vec![bundled.join("onnxruntime"), bundled.join("Neume.vst3/Contents/x86_64-linux/onnxruntime")];
+    let destinations: Vec<PathBuf> = vec![
+        bundled.join("onnxruntime"),
+        bundled.join("Neume.vst3/Contents/x86_64-linux/onnxruntime"),
+    ];
     for dest in &destinations {
         std::fs::create_dir_all(dest).map_err(|e| format!("creating {}: {e}", dest.display()))?;
         for file in runtime_files() {
-            std::fs::copy(source.join(&file), dest.join(&file)).map_err(|e| format!("copying {} to {}: {e}", source.join(&file).display(), dest.display()))?;
+            std::fs::copy(source.join(&file), dest.join(&file)).map_err(|e| {
+                format!("copying {} to {}: {e}", source.join(&file).display(), dest.display())
+            })?;
         }
         eprintln!("Added the ONNX Runtime library to {}", dest.display());
     }

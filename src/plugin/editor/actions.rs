@@ -9,12 +9,12 @@ use nice_plug::prelude::*;
 
 use crate::encoding::Melody;
 use crate::plugin::params::NeumeParams;
-use crate::plugin::shared::WorkerLink;
-use crate::rng::Rng;
 use crate::plugin::params::{KNOB_RANGE, LATENT_KNOBS};
-use crate::plugin::state::SavedMelody;
 use crate::plugin::request::{set_as_gesture, Request};
+use crate::plugin::shared::WorkerLink;
+use crate::plugin::state::SavedMelody;
 use crate::ratings::{self, Ratings};
+use crate::rng::Rng;
 
 /// Melodies kept for undo/redo.
 const HISTORY_LEN: usize = 50;
@@ -54,8 +54,19 @@ pub(super) struct HistoryEntry {
 
 impl Actions {
     pub(super) fn new(params: Arc<NeumeParams>, shared: Arc<WorkerLink>) -> Actions {
-        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
-        Actions { params, shared, history: Vec::new(), cursor: 0, ratings: None, ratings_model: None, ratings_error: None, rng: Rng::new(seed) }
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64);
+        Actions {
+            params,
+            shared,
+            history: Vec::new(),
+            cursor: 0,
+            ratings: None,
+            ratings_model: None,
+            ratings_error: None,
+            rng: Rng::new(seed),
+        }
     }
 
     /// Why the ratings could not be loaded, once.
@@ -66,7 +77,11 @@ impl Actions {
     /// The key of the current model's ratings: its id once the worker has loaded it.
     pub(super) fn model_name(&self) -> String {
         let id = self.shared.status.lock().model_id.clone();
-        if id.is_empty() { self.params.model_path.read().clone().unwrap_or_else(|| "default".into()) } else { id }
+        if id.is_empty() {
+            self.params.model_path.read().clone().unwrap_or_else(|| "default".into())
+        } else {
+            id
+        }
     }
 
     /// The ratings of the current model, (re)loaded when the model changes.
@@ -96,8 +111,13 @@ impl Actions {
         }
         // The request that made it, as the worker reports it: the parameters may not have
         // caught up with an action yet.
-        let made_from = self.shared.status.lock().made_from.clone().filter(|r| r.key() == saved.key);
-        let Some(request) = made_from.or_else(|| Some(Request::read(&self.params)).filter(|r| r.key() == saved.key)) else { return };
+        let made_from =
+            self.shared.status.lock().made_from.clone().filter(|r| r.key() == saved.key);
+        let Some(request) = made_from
+            .or_else(|| Some(Request::read(&self.params)).filter(|r| r.key() == saved.key))
+        else {
+            return;
+        };
         let entry = HistoryEntry { key: saved.key, request, melody: saved.melody() };
         // A new melody after an undo drops the redo branch.
         self.history.truncate(self.cursor + 1);
@@ -134,14 +154,20 @@ impl Actions {
             _ => None,
         };
         let seed = self.rng.next_u64() % 100_000;
-        let request = Request { base_point: base, knobs: [0.0; LATENT_KNOBS], seed, ..self.shared.current_request(&self.params) };
+        let request = Request {
+            base_point: base,
+            knobs: [0.0; LATENT_KNOBS],
+            seed,
+            ..self.shared.current_request(&self.params)
+        };
         self.act(request, setter);
     }
 
     /// Mutate: a small random step of every latent knob.
     pub(super) fn mutate(&mut self, setter: &ParamSetter) {
         for param in self.params.knob_params() {
-            let value = (param.value() + MUTATE_STEP * self.rng.normal() as f32).clamp(-KNOB_RANGE, KNOB_RANGE);
+            let value = (param.value() + MUTATE_STEP * self.rng.normal() as f32)
+                .clamp(-KNOB_RANGE, KNOB_RANGE);
             set_as_gesture(setter, param, value);
         }
     }
@@ -161,20 +187,33 @@ impl Actions {
             request.morph = if b { 1.0 } else { 0.0 };
         }
         self.act(request, setter);
-        Some((format!("Stored the current melody's latent point as {}", if b { "B" } else { "A" }), false))
+        Some((
+            format!("Stored the current melody's latent point as {}", if b { "B" } else { "A" }),
+            false,
+        ))
     }
 
     pub(super) fn rate(&mut self, rating: i8) -> Option<Message> {
-        let (latent, seed) = self.params.melody.read().as_ref().map(|m| (m.latent.clone(), self.params.seed.value().max(0) as u64))?;
+        let (latent, seed) = self
+            .params
+            .melody
+            .read()
+            .as_ref()
+            .map(|m| (m.latent.clone(), self.params.seed.value().max(0) as u64))?;
         let result = match self.ratings() {
             Some(r) => r.add(rating, latent, seed).map_err(|e| e.to_string()),
             None => Err("no per-user data folder to store ratings in".into()),
         };
         Some(match result {
-            Ok(()) => (if rating > 0 { "Liked: new melodies will lean towards this one".into() } else { "Disliked: new melodies will keep away from this one".into() }, false),
+            Ok(()) => (
+                if rating > 0 {
+                    "Liked: new melodies will lean towards this one".into()
+                } else {
+                    "Disliked: new melodies will keep away from this one".into()
+                },
+                false,
+            ),
             Err(e) => (e, true),
         })
     }
 }
-
-

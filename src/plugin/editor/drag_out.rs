@@ -26,7 +26,9 @@ const DRAG_FILE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(2
 /// where there is one, else the user's cache folder. Never a shared `/tmp` path another user
 /// could prepare.
 fn drag_dir() -> Result<PathBuf, String> {
-    let base = dirs::runtime_dir().or_else(dirs::cache_dir).ok_or("no per-user folder for drag files (neither XDG_RUNTIME_DIR nor a cache folder)")?;
+    let base = dirs::runtime_dir()
+        .or_else(dirs::cache_dir)
+        .ok_or("no per-user folder for drag files (neither XDG_RUNTIME_DIR nor a cache folder)")?;
     Ok(base.join("neume-drag"))
 }
 
@@ -38,11 +40,17 @@ pub fn new_drag_file(name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
     let root = drag_dir()?;
     create_private_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
     remove_old_drags(&root);
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     let dir = root.join(format!("{}-{stamp}", std::process::id()));
     std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join(name);
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     file.write_all(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
 }
@@ -59,7 +67,12 @@ fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
 fn remove_old_drags(root: &Path) {
     let Ok(entries) = std::fs::read_dir(root) else { return };
     for entry in entries.flatten() {
-        let old = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age > DRAG_FILE_LIFETIME);
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > DRAG_FILE_LIFETIME);
         if old && entry.file_type().is_ok_and(|t| t.is_dir()) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
@@ -74,7 +87,10 @@ pub struct DragOut {
 impl DragOut {
     /// Starts dragging `file` (it must exist until the drag ends).
     pub fn start(file: PathBuf) -> Result<DragOut, String> {
-        let thread = std::thread::Builder::new().name("neume-drag".into()).spawn(move || drag_file(&file)).map_err(|e| format!("cannot start the drag: {e}"))?;
+        let thread = std::thread::Builder::new()
+            .name("neume-drag".into())
+            .spawn(move || drag_file(&file))
+            .map_err(|e| format!("cannot start the drag: {e}"))?;
         Ok(DragOut { thread })
     }
 
@@ -106,7 +122,11 @@ const DRAG_ICON_PNG: &[u8] = include_bytes!("drag-icon.png");
 /// Starts the OS drag of `file` from the editor's window; the outcome arrives later through
 /// `done` (Windows runs the drag modally inside this call).
 #[cfg(any(target_os = "windows", target_os = "macos"))]
-pub fn start_native_drag(window: &nice_plug_egui::baseview::WindowContext, file: PathBuf, done: std::sync::Arc<parking_lot::Mutex<Option<DragOutcome>>>) -> Result<(), String> {
+pub fn start_native_drag(
+    window: &nice_plug_egui::baseview::WindowContext,
+    file: PathBuf,
+    done: std::sync::Arc<parking_lot::Mutex<Option<DragOutcome>>>,
+) -> Result<(), String> {
     let item = drag::DragItem::Files(vec![file]);
     let image = drag::Image::Raw(DRAG_ICON_PNG.to_vec());
     let on_drop = move |result: drag::DragResult, _position: drag::CursorPosition| {
@@ -115,7 +135,8 @@ pub fn start_native_drag(window: &nice_plug_egui::baseview::WindowContext, file:
             drag::DragResult::Cancel => DragOutcome::Cancelled,
         });
     };
-    drag::start_drag(window, item, image, on_drop, drag::Options::default()).map_err(|e| format!("drag-out: {e}"))
+    drag::start_drag(window, item, image, on_drop, drag::Options::default())
+        .map_err(|e| format!("drag-out: {e}"))
 }
 
 /// `file://` URI of an absolute path, percent-encoding what RFC 3986 requires.
@@ -169,8 +190,8 @@ pub mod x11 {
 
     use x11rb::connection::Connection;
     use x11rb::protocol::xproto::{
-        AtomEnum, ClientMessageEvent, ConnectionExt as _, CreateWindowAux, EventMask, KeyButMask, PropMode, SelectionNotifyEvent, Window, WindowClass,
-        SELECTION_NOTIFY_EVENT,
+        AtomEnum, ClientMessageEvent, ConnectionExt as _, CreateWindowAux, EventMask, KeyButMask,
+        PropMode, SelectionNotifyEvent, Window, WindowClass, SELECTION_NOTIFY_EVENT,
     };
     use x11rb::protocol::Event;
     use x11rb::wrapper::ConnectionExt as _;
@@ -218,16 +239,28 @@ pub mod x11 {
     }
 
     /// The XDND-aware window under root position (`px`, `py`) and its version, if any.
-    fn target_at(conn: &impl Connection, atoms: &Atoms, root: Window, px: i16, py: i16, own: Window) -> Result<Option<(Window, u32)>> {
+    fn target_at(
+        conn: &impl Connection,
+        atoms: &Atoms,
+        root: Window,
+        px: i16,
+        py: i16,
+        own: Window,
+    ) -> Result<Option<(Window, u32)>> {
         let mut window = root;
         for _depth in 0..32 {
             if window != root && window != own {
-                let aware = conn.get_property(false, window, atoms.XdndAware, AtomEnum::ATOM, 0, 1).map_err(x)?.reply().map_err(x)?;
+                let aware = conn
+                    .get_property(false, window, atoms.XdndAware, AtomEnum::ATOM, 0, 1)
+                    .map_err(x)?
+                    .reply()
+                    .map_err(x)?;
                 if let Some(version) = aware.value32().and_then(|mut v| v.next()) {
                     return Ok(Some((window, version.min(VERSION))));
                 }
             }
-            let at = conn.translate_coordinates(root, window, px, py).map_err(x)?.reply().map_err(x)?;
+            let at =
+                conn.translate_coordinates(root, window, px, py).map_err(x)?.reply().map_err(x)?;
             if at.child == NONE {
                 return Ok(None);
             }
@@ -242,7 +275,20 @@ pub mod x11 {
         let root = conn.setup().roots[screen_num].root;
         let atoms = Atoms::new(&conn).map_err(x)?.reply().map_err(x)?;
         let source = conn.generate_id().map_err(x)?;
-        conn.create_window(0, source, root, -10, -10, 1, 1, 0, WindowClass::INPUT_ONLY, 0, &CreateWindowAux::new()).map_err(x)?;
+        conn.create_window(
+            0,
+            source,
+            root,
+            -10,
+            -10,
+            1,
+            1,
+            0,
+            WindowClass::INPUT_ONLY,
+            0,
+            &CreateWindowAux::new(),
+        )
+        .map_err(x)?;
         conn.set_selection_owner(source, atoms.XdndSelection, CURRENT_TIME).map_err(x)?;
         conn.flush().map_err(x)?;
         let uri_list = format!("{}\r\n", file_uri(file));
@@ -263,13 +309,33 @@ pub mod x11 {
                         }
                     }
                     Event::ClientMessage(m) if m.type_ == atoms.XdndFinished => finished = true,
-                    Event::SelectionRequest(request) if request.selection == atoms.XdndSelection => {
-                        let property = if request.property == NONE { request.target } else { request.property };
+                    Event::SelectionRequest(request)
+                        if request.selection == atoms.XdndSelection =>
+                    {
+                        let property = if request.property == NONE {
+                            request.target
+                        } else {
+                            request.property
+                        };
                         let served = if request.target == atoms.TEXT_URI_LIST {
-                            conn.change_property8(PropMode::REPLACE, request.requestor, property, atoms.TEXT_URI_LIST, uri_list.as_bytes()).map_err(x)?;
+                            conn.change_property8(
+                                PropMode::REPLACE,
+                                request.requestor,
+                                property,
+                                atoms.TEXT_URI_LIST,
+                                uri_list.as_bytes(),
+                            )
+                            .map_err(x)?;
                             true
                         } else if request.target == atoms.TARGETS {
-                            conn.change_property32(PropMode::REPLACE, request.requestor, property, AtomEnum::ATOM, &[atoms.TARGETS, atoms.TEXT_URI_LIST]).map_err(x)?;
+                            conn.change_property32(
+                                PropMode::REPLACE,
+                                request.requestor,
+                                property,
+                                AtomEnum::ATOM,
+                                &[atoms.TARGETS, atoms.TEXT_URI_LIST],
+                            )
+                            .map_err(x)?;
                             true
                         } else {
                             false
@@ -283,7 +349,8 @@ pub mod x11 {
                             target: request.target,
                             property: if served { property } else { NONE },
                         };
-                        conn.send_event(false, request.requestor, EventMask::NO_EVENT, notify).map_err(x)?;
+                        conn.send_event(false, request.requestor, EventMask::NO_EVENT, notify)
+                            .map_err(x)?;
                     }
                     _ => {}
                 }
@@ -308,7 +375,12 @@ pub mod x11 {
                     send(&conn, old, atoms.XdndLeave, [source, 0, 0, 0, 0])?;
                 }
                 if let Some((new, version)) = under {
-                    send(&conn, new, atoms.XdndEnter, [source, version << 24, atoms.TEXT_URI_LIST, 0, 0])?;
+                    send(
+                        &conn,
+                        new,
+                        atoms.XdndEnter,
+                        [source, version << 24, atoms.TEXT_URI_LIST, 0, 0],
+                    )?;
                 }
                 target = under;
                 accepted = false;
@@ -317,7 +389,12 @@ pub mod x11 {
             if let Some((t, _)) = target {
                 if last_position != Some((px, py)) {
                     let position = (u32::from(px as u16) << 16) | u32::from(py as u16);
-                    send(&conn, t, atoms.XdndPosition, [source, 0, position, CURRENT_TIME, atoms.XdndActionCopy])?;
+                    send(
+                        &conn,
+                        t,
+                        atoms.XdndPosition,
+                        [source, 0, position, CURRENT_TIME, atoms.XdndActionCopy],
+                    )?;
                     last_position = Some((px, py));
                 }
             }
@@ -359,11 +436,20 @@ mod tests {
         assert_eq!(std::fs::read(&a).unwrap(), b"MThd first");
         assert_eq!(std::fs::read(&b).unwrap(), b"MThd second");
         let root = a.parent().and_then(Path::parent).unwrap();
-        assert!(!root.starts_with(std::env::temp_dir()), "{} is under the shared temporary folder", root.display());
+        assert!(
+            !root.starts_with(std::env::temp_dir()),
+            "{} is under the shared temporary folder",
+            root.display()
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(root).unwrap().permissions().mode() & 0o077, 0, "{} is open to others", root.display());
+            assert_eq!(
+                std::fs::metadata(root).unwrap().permissions().mode() & 0o077,
+                0,
+                "{} is open to others",
+                root.display()
+            );
         }
         for f in [a, b] {
             std::fs::remove_dir_all(f.parent().unwrap()).unwrap();

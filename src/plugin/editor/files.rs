@@ -9,9 +9,9 @@ use std::sync::Arc;
 use super::actions::Message;
 use super::drag_out::{self, DragOut, DragOutcome};
 use crate::encoding::Melody;
+use crate::midi::{self, TimeSignature, WriteOptions};
 use crate::plugin::params::NeumeParams;
 use crate::plugin::shared::AudioTelemetry;
-use crate::midi::{self, TimeSignature, WriteOptions};
 use crate::ratings;
 use crate::theory;
 
@@ -30,7 +30,8 @@ pub(super) struct Files {
 
 impl Files {
     pub(super) fn new(params: Arc<NeumeParams>, telemetry: Arc<AudioTelemetry>) -> Files {
-        let last_dir = read_settings().unwrap_or_else(|| dirs::home_dir().unwrap_or_else(std::env::temp_dir));
+        let last_dir =
+            read_settings().unwrap_or_else(|| dirs::home_dir().unwrap_or_else(std::env::temp_dir));
         Files { params, telemetry, last_dir, drag: None, native_drag: Arc::default() }
     }
 
@@ -97,7 +98,9 @@ impl Files {
             Err(e) => return Some((e, true)),
         }
         #[cfg(any(target_os = "windows", target_os = "macos"))]
-        if let Err(e) = drag_out::start_native_drag(frame.baseview_window(), path, self.native_drag.clone()) {
+        if let Err(e) =
+            drag_out::start_native_drag(frame.baseview_window(), path, self.native_drag.clone())
+        {
             return Some((e, true));
         }
         None

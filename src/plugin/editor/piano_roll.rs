@@ -16,7 +16,8 @@ const PLAYHEAD: Color32 = Color32::from_rgb(250, 190, 80);
 
 /// Pitch range shown: the melody's, padded, at least two octaves.
 fn pitch_range(notes: &[Note]) -> (u8, u8) {
-    let (lo, hi) = notes.iter().fold((u8::MAX, 0), |(lo, hi), n| (lo.min(n.pitch), hi.max(n.pitch)));
+    let (lo, hi) =
+        notes.iter().fold((u8::MAX, 0), |(lo, hi), n| (lo.min(n.pitch), hi.max(n.pitch)));
     if lo > hi {
         return (60, 84);
     }
@@ -27,7 +28,15 @@ fn pitch_range(notes: &[Note]) -> (u8, u8) {
 
 /// The piano roll: `notes` over `len_steps` steps (output pitches), rows of `scale` on
 /// `key_root` shaded, the playhead at `playhead_steps`.
-pub fn piano_roll(ui: &mut Ui, size: Vec2, notes: &[Note], len_steps: u32, key_root: u8, scale: Scale, playhead_steps: Option<f32>) {
+pub fn piano_roll(
+    ui: &mut Ui,
+    size: Vec2,
+    notes: &[Note],
+    len_steps: u32,
+    key_root: u8,
+    scale: Scale,
+    playhead_steps: Option<f32>,
+) {
     let (rect, _) = ui.allocate_exact_size(size, Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 4.0, BACKGROUND);
@@ -39,22 +48,38 @@ pub fn piano_roll(ui: &mut Ui, size: Vec2, notes: &[Note], len_steps: u32, key_r
     let y_of = |pitch: u8| rect.bottom() - (f32::from(pitch - lo) + 1.0) * row_h;
     for pitch in lo..=hi {
         if scale != Scale::Chromatic && scale.contains(key_root, pitch % 12) {
-            painter.rect_filled(Rect::from_min_size(Pos2::new(rect.left(), y_of(pitch)), Vec2::new(rect.width(), row_h)), 0.0, SCALE_ROW);
+            painter.rect_filled(
+                Rect::from_min_size(
+                    Pos2::new(rect.left(), y_of(pitch)),
+                    Vec2::new(rect.width(), row_h),
+                ),
+                0.0,
+                SCALE_ROW,
+            );
         }
     }
     for step in (0..len_steps).step_by(4) {
         let x = rect.left() + step as f32 * step_w;
         let color = if step as usize % STEPS_PER_BAR == 0 { BAR_LINE } else { BEAT_LINE };
-        painter.line_segment([Pos2::new(x, rect.top()), Pos2::new(x, rect.bottom())], Stroke::new(1.0, color));
+        painter.line_segment(
+            [Pos2::new(x, rect.top()), Pos2::new(x, rect.bottom())],
+            Stroke::new(1.0, color),
+        );
     }
     for note in notes.iter().filter(|n| (lo..=hi).contains(&n.pitch)) {
         let min = Pos2::new(rect.left() + note.start_step as f32 * step_w, y_of(note.pitch));
-        let r = Rect::from_min_size(min, Vec2::new((note.len_steps as f32 * step_w - 1.0).max(2.0), row_h.max(2.0)));
+        let r = Rect::from_min_size(
+            min,
+            Vec2::new((note.len_steps as f32 * step_w - 1.0).max(2.0), row_h.max(2.0)),
+        );
         painter.rect_filled(r, 2.0, NOTE);
     }
     if let Some(p) = playhead_steps {
         let x = rect.left() + (p % steps) * step_w;
-        painter.line_segment([Pos2::new(x, rect.top()), Pos2::new(x, rect.bottom())], Stroke::new(2.0, PLAYHEAD));
+        painter.line_segment(
+            [Pos2::new(x, rect.top()), Pos2::new(x, rect.bottom())],
+            Stroke::new(2.0, PLAYHEAD),
+        );
     }
 }
 
@@ -68,10 +93,24 @@ pub fn thumbnail(ui: &mut Ui, notes: &[Note], len_steps: u32, current: bool) -> 
     let step_w = rect.width() / len_steps.max(1) as f32;
     for n in notes {
         let y = rect.bottom() - (f32::from(n.pitch.saturating_sub(lo)) + 1.0) * row_h;
-        let r = Rect::from_min_size(Pos2::new(rect.left() + n.start_step as f32 * step_w, y), Vec2::new((n.len_steps as f32 * step_w).max(1.0), row_h.max(1.0)));
+        let r = Rect::from_min_size(
+            Pos2::new(rect.left() + n.start_step as f32 * step_w, y),
+            Vec2::new((n.len_steps as f32 * step_w).max(1.0), row_h.max(1.0)),
+        );
         painter.rect_filled(r, 0.0, NOTE);
     }
-    let outline = if current { PLAYHEAD } else if response.hovered() { BAR_LINE } else { BEAT_LINE };
-    painter.rect_stroke(rect, 2.0, Stroke::new(if current { 2.0 } else { 1.0 }, outline), egui::StrokeKind::Inside);
+    let outline = if current {
+        PLAYHEAD
+    } else if response.hovered() {
+        BAR_LINE
+    } else {
+        BEAT_LINE
+    };
+    painter.rect_stroke(
+        rect,
+        2.0,
+        Stroke::new(if current { 2.0 } else { 1.0 }, outline),
+        egui::StrokeKind::Inside,
+    );
     response
 }
