@@ -19,6 +19,7 @@ pub mod midi_out;
 pub mod models;
 pub mod params;
 pub mod request;
+pub mod settings;
 pub mod shared;
 pub mod state;
 pub mod wake;
@@ -32,10 +33,11 @@ use std::time::Duration;
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
-use audio_thread::{NoteOut, PlaySettings, Sequencer, TransportInfo};
+use audio_thread::{NoteOut, Sequencer, TransportInfo};
 use handoff::{MelodyReceiver, MelodySender};
 use midi_out::{OwedOffs, Passed, Verdict};
 use params::NeumeParams;
+use settings::PlaySettings;
 use shared::{AudioTelemetry, OfflineWaiter, WorkerLink};
 use worker_thread::WorkerHandle;
 

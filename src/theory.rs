@@ -208,7 +208,8 @@ mod tests {
             // A minor key moves to A minor: its relative major to C.
             assert_eq!(minor.transpose_to_c(), wrap_semitones(9 - i32::from(root)));
         }
-        assert_eq!(KeySignature { sharps: 1, minor: false }.transpose_to_c(), 5); // G up to C
-        assert_eq!(KeySignature { sharps: -3, minor: true }.transpose_to_c(), -3); // C minor to A minor
+        // G major moves up a fourth to C; C minor moves down a minor third to A minor.
+        assert_eq!(KeySignature { sharps: 1, minor: false }.transpose_to_c(), 5);
+        assert_eq!(KeySignature { sharps: -3, minor: true }.transpose_to_c(), -3);
     }
 }

@@ -11,6 +11,7 @@
 //! stopped transport is silent.
 
 use super::handoff::PlayMelody;
+use super::settings::PlaySettings;
 use crate::encoding::STEPS_PER_BAR;
 use crate::played;
 
@@ -57,37 +58,6 @@ const ROUNDING_BEATS: f64 = 1.0 / 960.0;
 
 /// Song positions at or beyond this many beats are not played (see `next_onset`).
 const MAX_POSITION_BEATS: f64 = (1u64 << 40) as f64;
-
-/// Playback settings read from the parameters once per block.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PlaySettings {
-    /// Octave shift, −2..=2.
-    pub octave: i8,
-    /// Note-on velocity, 1..=127.
-    pub velocity: u8,
-    /// Sounding fraction of each note's length, 0.05..=1.
-    pub gate: f32,
-    /// Delay of odd 16ths as a fraction of half a step, 0..=1 (0.67 ≈ triplet swing).
-    pub swing: f32,
-    /// Swap a new melody in at the next bar line (else at once).
-    pub swap_at_bar: bool,
-    /// The MIDI channel the melody plays on, 0..=15 (the sequencer ignores it; the output
-    /// sends on it).
-    pub channel: u8,
-}
-
-impl Default for PlaySettings {
-    fn default() -> Self {
-        PlaySettings {
-            octave: 0,
-            velocity: 100,
-            gate: 0.9,
-            swing: 0.0,
-            swap_at_bar: true,
-            channel: 0,
-        }
-    }
-}
 
 /// A note event, with its offset in samples from the start of the block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
 
-use super::audio_thread::PlaySettings;
+use super::settings::PlaySettings;
 use super::state::SavedMelody;
 use super::wake::Wake;
 use crate::theory::{self, Scale};
