@@ -67,19 +67,27 @@ pub fn native_library_candidates(dirs: &[PathBuf]) -> Vec<PathBuf> {
             let Ok(entries) = std::fs::read_dir(&dir) else { continue };
             let mut found: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                    name.starts_with("libonnxruntime.so")
-                        || name == "libonnxruntime.dylib"
-                        || name == "onnxruntime.dll"
-                })
-                .filter(|p| !p.to_string_lossy().contains("providers"))
+                .filter(|p| is_native_library_name(p.file_name().and_then(|n| n.to_str())))
                 .collect();
             found.sort();
             out.extend(found);
         }
     }
     out
+}
+
+/// Whether `name` is this platform's ONNX Runtime library: `libonnxruntime.so[.version]` on
+/// Linux, `libonnxruntime[.version].dylib` on macOS, `onnxruntime.dll` on Windows. Another
+/// platform's file (a Linux `.so` left in a folder a Windows build searches) is not tried.
+pub fn is_native_library_name(name: Option<&str>) -> bool {
+    let Some(name) = name else { return false };
+    if cfg!(windows) {
+        name.eq_ignore_ascii_case("onnxruntime.dll")
+    } else if cfg!(target_os = "macos") {
+        name.starts_with("libonnxruntime.") && name.ends_with(".dylib")
+    } else {
+        name == "libonnxruntime.so" || name.starts_with("libonnxruntime.so.")
+    }
 }
 
 /// Directories beside the running executable: its own folder and `../onnxruntime`
@@ -422,5 +430,32 @@ impl Generator {
         let (_, mu) = outputs[MU].try_extract_tensor::<f32>().map_err(runtime)?;
         let (_, logvar) = outputs[LOGVAR].try_extract_tensor::<f32>().map_err(runtime)?;
         Ok((mu.to_vec(), logvar.to_vec()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_native_library_name;
+
+    #[test]
+    fn only_this_platforms_runtime_library_is_tried() {
+        let ok = |name: &str| is_native_library_name(Some(name));
+        assert!(!ok("libonnxruntime_providers_shared.so") && !ok("LICENSE"));
+        assert!(!ok("libonnxruntime_providers_shared.dylib"));
+        #[cfg(target_os = "linux")]
+        {
+            assert!(ok("libonnxruntime.so.1.31.1") && ok("libonnxruntime.so"));
+            assert!(!ok("onnxruntime.dll") && !ok("libonnxruntime.dylib"));
+        }
+        #[cfg(windows)]
+        {
+            assert!(ok("onnxruntime.dll") && ok("ONNXRUNTIME.DLL"));
+            assert!(!ok("libonnxruntime.so.1.31.1"));
+        }
+        #[cfg(target_os = "macos")]
+        {
+            assert!(ok("libonnxruntime.dylib") && ok("libonnxruntime.1.31.1.dylib"));
+            assert!(!ok("libonnxruntime.so.1.31.1") && !ok("onnxruntime.dll"));
+        }
     }
 }
