@@ -16,3 +16,6 @@ export NEUME_ORT_LIB="$PWD/target/onnxruntime/libonnxruntime.so.$(tr -d '[:space
 # tests load: build every target first (same features as the tests, so nothing builds twice).
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked "$@"
+# The Windows build under Wine (scripts/windows.sh; skipped with a message outside CI when the
+# Rust target, mingw-w64 or Wine are missing).
+bash scripts/windows.sh test

@@ -2,11 +2,19 @@
 # Neume for Windows, built on Linux with mingw-w64 and run with Wine. Windows builds live in
 # target/windows/ (as `cargo xtask bundle neume --release --target x86_64-pc-windows-gnu` puts them).
 #
-#   scripts/windows.sh setup   the Rust target, Debian's mingw-w64 linker and Wine, the
-#                              Windows ONNX Runtime DLL (target/windows/onnxruntime/)
-#   scripts/windows.sh cli     builds neume.exe (release) and checks under Wine that
-#                              `neume.exe generate` writes the same bytes as the Linux build,
-#                              on ONNX Runtime's DLL and on the pure-Rust fallback
+#   scripts/windows.sh setup          installs the Rust target, Debian's mingw-w64 linker and
+#                                     Wine, and the Windows ONNX Runtime DLL
+#                                     (target/windows/onnxruntime/); `.ci/run` calls it
+#   scripts/windows.sh test           builds Neume's tests for Windows and runs them under Wine:
+#                                     the library, the runtime, the CLI, the MIDI files, the
+#                                     plugin in the project's CLAP host (notes to the sample, no
+#                                     stuck notes, state, thru, offline render), the worker and
+#                                     the transport property test; then `cli debug`.
+#                                     `scripts/test.sh` calls it. Without the tools it skips with
+#                                     a message, except under CI, where that is a failure.
+#   scripts/windows.sh cli [release]  checks that `neume.exe generate` writes the Linux build's
+#                                     bytes, on ONNX Runtime's DLL (found by neume.exe itself)
+#                                     and on the pure-Rust fallback (default profile: debug)
 #
 # Wine 8 (Debian 12) lacks bcryptprimitives.dll, whose ProcessPrng Rust's std imports. For
 # runs under Wine only, a stand-in that forwards to RtlGenRandom is built into
@@ -17,6 +25,7 @@ cd "$(dirname "$0")/.."
 
 TARGET=x86_64-pc-windows-gnu
 SUPPORT=target/wine-support
+WINDOWS_TARGET_DIR=target/windows
 
 setup() {
     rustup target add "$TARGET"
@@ -31,6 +40,18 @@ setup() {
     fi
     bash scripts/fetch-onnxruntime.sh windows
     stand_in
+}
+
+# Whether everything the Windows run needs is here; names what is missing.
+ready() {
+    local missing=()
+    rustup target list --installed 2>/dev/null | grep -qx "$TARGET" || missing+=("the Rust target $TARGET")
+    command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=("mingw-w64 (gcc-mingw-w64-x86-64)")
+    command -v wine >/dev/null || missing+=("Wine")
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "missing: ${missing[*]} (bash scripts/windows.sh setup installs them)"
+        return 1
+    fi
 }
 
 # The test-only bcryptprimitives.dll stand-in (see above).
@@ -54,21 +75,56 @@ C
         "$SUPPORT/bcryptprimitives.c" -ladvapi32
 }
 
-cli() {
-    stand_in
+# Wine's settings for every run: quiet, no display needed, the stand-in on the DLL path.
+wine_env() {
+    export WINEDEBUG=-all
+    export DISPLAY=
+    WINEPATH=$(winepath -w "$PWD/$SUPPORT" 2>/dev/null)
+    export WINEPATH
+}
+
+test_windows() {
+    if ! ready; then
+        if [ -n "${CI:-}" ]; then
+            echo "Windows tests: cannot run under CI" >&2
+            exit 1
+        fi
+        echo "Windows tests skipped"
+        return 0
+    fi
     bash scripts/fetch-onnxruntime.sh windows
-    cargo build --release --locked --bin neume
-    CARGO_TARGET_DIR=target/windows cargo build --release --locked --bin neume --target "$TARGET"
-    local exe=target/windows/$TARGET/release/neume.exe
+    stand_in
+    wine_env
+    # The cdylib the host tests load (target/windows/<target>/debug/neume.dll) and the tests.
+    CARGO_TARGET_DIR=$WINDOWS_TARGET_DIR cargo build --locked --target "$TARGET" \
+        -p neume --all-targets
+    # Linux-only tests stay out: editor_gui (X11, XDND) and ardour (a Linux DAW).
+    NEUME_ORT_LIB=$(winepath -w "$PWD/$WINDOWS_TARGET_DIR/onnxruntime/onnxruntime.dll" 2>/dev/null) \
+        CARGO_TARGET_DIR=$WINDOWS_TARGET_DIR cargo test --locked --target "$TARGET" \
+        -p neume --lib --test runtime --test cli --test midi_files --test plugin_host \
+        --test plugin_worker --test plugin_properties
+    cli debug
+}
+
+cli() {
+    local profile=${1:-debug}
+    local flag=()
+    [ "$profile" = release ] && flag=(--release)
+    stand_in
+    wine_env
+    bash scripts/fetch-onnxruntime.sh
+    bash scripts/fetch-onnxruntime.sh windows
+    cargo build "${flag[@]}" --locked --bin neume
+    CARGO_TARGET_DIR=$WINDOWS_TARGET_DIR cargo build "${flag[@]}" --locked --bin neume \
+        --target "$TARGET"
+    local exe=$WINDOWS_TARGET_DIR/$TARGET/$profile/neume.exe
     local out=target/windows-check
     rm -rf "$out" && mkdir -p "$out"
-    local winepath
-    winepath=$(winepath -w "$PWD/$SUPPORT" 2>/dev/null)
     local linux_lib
     linux_lib="$PWD/target/onnxruntime/libonnxruntime.so.$(tr -d '[:space:]' < scripts/onnxruntime.version)"
     local failed=0
     for seed in 1 3; do
-        NEUME_ORT_LIB="$linux_lib" target/release/neume generate --seed "$seed" --bars 8 \
+        NEUME_ORT_LIB="$linux_lib" "target/$profile/neume" generate --seed "$seed" --bars 8 \
             --out "$out/linux-$seed.mid" >/dev/null 2>&1
         for backend in native tract; do
             # native: no NEUME_ORT_LIB, so neume.exe must find the DLL itself (it looks beside
@@ -76,8 +132,8 @@ cli() {
             # target/windows/onnxruntime/); tract: a DLL that is not there.
             local env=(env -u NEUME_ORT_LIB)
             [ "$backend" = tract ] && env=(env 'NEUME_ORT_LIB=C:\nonexistent\onnxruntime.dll')
-            "${env[@]}" WINEDEBUG=-all WINEPATH="$winepath" wine "$exe" generate --seed "$seed" --bars 8 \
-                --out "$(winepath -w "$PWD/$out/windows-$backend-$seed.mid")" \
+            "${env[@]}" wine "$exe" generate --seed "$seed" --bars 8 \
+                --out "$(winepath -w "$PWD/$out/windows-$backend-$seed.mid" 2>/dev/null)" \
                 > "$out/windows-$backend-$seed.log" 2>&1 || true
             local expect="backend: ONNX Runtime"
             [ "$backend" = tract ] && expect="backend: tract"
@@ -85,9 +141,9 @@ cli() {
                 echo "seed $seed, $backend: neume.exe did not run on $backend (see $out/windows-$backend-$seed.log)"
                 failed=1
             elif cmp -s "$out/linux-$seed.mid" "$out/windows-$backend-$seed.mid"; then
-                echo "seed $seed, $backend: neume.exe wrote the Linux build's bytes"
+                echo "seed $seed, $backend: neume.exe ($profile) wrote the Linux build's bytes"
             else
-                echo "seed $seed, $backend: DIFFERENT (see $out/windows-$backend-$seed.log)"
+                echo "seed $seed, $backend: DIFFERENT from the Linux build (see $out/windows-$backend-$seed.log)"
                 failed=1
             fi
         done
@@ -97,7 +153,8 @@ cli() {
 
 case "${1:-}" in
     setup) setup ;;
-    cli) cli ;;
+    test) test_windows ;;
+    cli) cli "${2:-debug}" ;;
     stand-in) stand_in ;;
-    *) echo "usage: $0 setup|cli|stand-in" >&2; exit 2 ;;
+    *) echo "usage: $0 setup|test|cli [debug|release]|stand-in" >&2; exit 2 ;;
 esac

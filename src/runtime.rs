@@ -118,6 +118,10 @@ pub fn init_backend(candidates: &[PathBuf]) -> &'static BackendState {
                 notes.push(format!("{}: no such file", path.display()));
                 continue;
             }
+            if let Err(e) = preload(&path) {
+                notes.push(format!("{}: {e}", path.display()));
+                continue;
+            }
             match ort::init_from(&path).map_err(|e| e.to_string()).and_then(|b| {
                 b.with_name("neume").with_telemetry(false).build().map_err(|e| e.to_string())
             }) {
@@ -133,6 +137,53 @@ pub fn init_backend(candidates: &[PathBuf]) -> &'static BackendState {
         }
         init_tract(notes)
     })
+}
+
+/// Loads the runtime library by its full path, its own dependencies (the MSVC runtime) from
+/// its own folder or System32 only, never from the DAW's folder, the current directory or
+/// `PATH` (DLL search-order hijacking). `ort` then opens the same path and gets this module.
+/// The module stays loaded for the life of the process, as the backend does.
+#[cfg(windows)]
+fn preload(path: &Path) -> Result<(), String> {
+    use std::os::windows::ffi::OsStrExt;
+    const LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR: u32 = 0x100;
+    const LOAD_LIBRARY_SEARCH_SYSTEM32: u32 = 0x800;
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn LoadLibraryExW(
+            name: *const u16,
+            file: *mut std::ffi::c_void,
+            flags: u32,
+        ) -> *mut std::ffi::c_void;
+        fn GetLastError() -> u32;
+    }
+    let wide: Vec<u16> = path.as_os_str().encode_wide().chain(std::iter::once(0)).collect();
+    // SAFETY: `wide` is a NUL-terminated path that outlives the call; no file handle is passed.
+    let module = unsafe {
+        LoadLibraryExW(
+            wide.as_ptr(),
+            std::ptr::null_mut(),
+            LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR | LOAD_LIBRARY_SEARCH_SYSTEM32,
+        )
+    };
+    if module.is_null() {
+        // SAFETY: reads this thread's last error, set by the failed call just above.
+        let code = unsafe { GetLastError() };
+        let hint = if code == 126 {
+            " (a library it needs is missing: ONNX Runtime needs the Microsoft Visual C++ \
+             Redistributable 2015-2022, x64)"
+        } else {
+            ""
+        };
+        return Err(format!("could not load it (Windows error {code}){hint}"));
+    }
+    Ok(())
+}
+
+/// Elsewhere `ort` opens the library by its full path itself.
+#[cfg(not(windows))]
+fn preload(_path: &Path) -> Result<(), String> {
+    Ok(())
 }
 
 #[cfg(feature = "tract")]

@@ -144,6 +144,11 @@ for msg in f.tracks[0]:
 }
 
 #[test]
+#[cfg_attr(
+    windows,
+    ignore = "runs Python's mido, which a Windows build under Wine cannot start; the Linux run \
+              reads the same bytes (scripts/windows.sh compares the files)"
+)]
 fn an_independent_reader_sees_the_same_notes() {
     let dir = std::env::temp_dir().join(format!("neume-mido-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
