@@ -103,7 +103,7 @@ test_windows() {
         CARGO_TARGET_DIR=$WINDOWS_TARGET_DIR cargo test --locked --target "$TARGET" \
         -p neume --lib --test runtime --test cli --test midi_files --test plugin_host \
         --test plugin_worker --test plugin_properties
-    cli debug
+    cli debug prebuilt
 }
 
 cli() {
@@ -114,9 +114,13 @@ cli() {
     wine_env
     bash scripts/fetch-onnxruntime.sh
     bash scripts/fetch-onnxruntime.sh windows
-    cargo build "${flag[@]}" --locked --bin neume
-    CARGO_TARGET_DIR=$WINDOWS_TARGET_DIR cargo build "${flag[@]}" --locked --bin neume \
-        --target "$TARGET"
+    # `test` has just built both (scripts/test.sh the Linux workspace, `test` the Windows
+    # package): building `--bin neume` alone would unify other features and rebuild.
+    if [ "${2:-}" != prebuilt ]; then
+        cargo build "${flag[@]}" --locked --bin neume
+        CARGO_TARGET_DIR=$WINDOWS_TARGET_DIR cargo build "${flag[@]}" --locked --bin neume \
+            --target "$TARGET"
+    fi
     local exe=$WINDOWS_TARGET_DIR/$TARGET/$profile/neume.exe
     local out=target/windows-check
     rm -rf "$out" && mkdir -p "$out"
