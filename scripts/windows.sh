@@ -27,31 +27,44 @@ TARGET=x86_64-pc-windows-gnu
 SUPPORT=target/wine-support
 WINDOWS_TARGET_DIR=target/windows
 
+# Debian packages the Windows run needs that are not installed, one name a line.
+missing_packages() {
+    command -v x86_64-w64-mingw32-gcc >/dev/null || echo gcc-mingw-w64-x86-64
+    command -v wine >/dev/null || printf 'wine\nwine64\n'
+}
+
 setup() {
     rustup target add "$TARGET"
-    local missing=()
-    command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-x86-64)
-    command -v wine >/dev/null || missing+=(wine wine64)
-    if [ ${#missing[@]} -gt 0 ]; then
+    local missing
+    missing=$(missing_packages)
+    if [ -n "$missing" ]; then
         local sudo=""
         [ "$(id -u)" -ne 0 ] && sudo="sudo"
         $sudo apt-get update -q
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+        # shellcheck disable=SC2086 # one package a word
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing
     fi
-    bash scripts/fetch-onnxruntime.sh windows
-    stand_in
+    prepare
 }
 
 # Whether everything the Windows run needs is here; names what is missing.
 ready() {
-    local missing=()
-    rustup target list --installed 2>/dev/null | grep -qx "$TARGET" || missing+=("the Rust target $TARGET")
-    command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=("mingw-w64 (gcc-mingw-w64-x86-64)")
-    command -v wine >/dev/null || missing+=("Wine")
-    if [ ${#missing[@]} -gt 0 ]; then
-        echo "missing: ${missing[*]} (bash scripts/windows.sh setup installs them)"
+    local missing
+    missing=$(missing_packages | tr '\n' ' ')
+    rustup target list --installed 2>/dev/null | grep -qx "$TARGET" || missing+="the Rust target $TARGET"
+    if [ -n "$missing" ]; then
+        echo "missing: $missing (bash scripts/windows.sh setup installs them)"
         return 1
     fi
+}
+
+# What every run takes from here: both platforms' runtime libraries, the stand-in, Wine's
+# settings.
+prepare() {
+    bash scripts/fetch-onnxruntime.sh
+    bash scripts/fetch-onnxruntime.sh windows
+    stand_in
+    wine_env
 }
 
 # The test-only bcryptprimitives.dll stand-in (see above).
@@ -92,9 +105,7 @@ test_windows() {
         echo "Windows tests skipped"
         return 0
     fi
-    bash scripts/fetch-onnxruntime.sh windows
-    stand_in
-    wine_env
+    prepare
     # The cdylib the host tests load (target/windows/<target>/debug/neume.dll) and the tests.
     CARGO_TARGET_DIR=$WINDOWS_TARGET_DIR cargo build --locked --target "$TARGET" \
         -p neume --all-targets
@@ -110,10 +121,6 @@ cli() {
     local profile=${1:-debug}
     local flag=()
     [ "$profile" = release ] && flag=(--release)
-    stand_in
-    wine_env
-    bash scripts/fetch-onnxruntime.sh
-    bash scripts/fetch-onnxruntime.sh windows
     # `test` has just built both (scripts/test.sh the Linux workspace, `test` the Windows
     # package): building `--bin neume` alone would unify other features and rebuild.
     if [ "${2:-}" != prebuilt ]; then
@@ -158,7 +165,7 @@ cli() {
 case "${1:-}" in
     setup) setup ;;
     test) test_windows ;;
-    cli) cli "${2:-debug}" ;;
+    cli) prepare && cli "${2:-debug}" ;;
     stand-in) stand_in ;;
     *) echo "usage: $0 setup|test|cli [debug|release]|stand-in" >&2; exit 2 ;;
 esac
