@@ -12,11 +12,142 @@
 ///
 /// 1: the token grid, read by an MLP decoder that emitted all steps at once.
 /// 2: the same grid, plus the per-step decoder input of [`step_input`] (an autoregressive
-///    decoder stepped by the runtime).
-pub const ENCODING_VERSION: u32 = 2;
+///    decoder stepped by the runtime), in 4/4 only.
+/// 3: every [`Meter`]: the step input carries the step in a bar of up to [`MAX_BAR_STEPS`]
+///    and the meter; the encoder's window is padded to `bars × MAX_BAR_STEPS` steps.
+pub const ENCODING_VERSION: u32 = 3;
 
-/// Grid resolution: 16th notes, so a 4/4 bar has 16 steps.
+/// The oldest version this runtime still plays (in 4/4 only).
+pub const OLDEST_PLAYABLE_VERSION: u32 = 2;
+
+/// Grid resolution: 16th notes, so a 4/4 bar has 16 steps (and a 6/8 bar 12).
 pub const STEPS_PER_BAR: usize = 16;
+
+/// Steps per quarter note.
+pub const STEPS_PER_QUARTER: usize = 4;
+
+/// Steps of the longest bar of any [`Meter`] (9/8).
+pub const MAX_BAR_STEPS: usize = 18;
+
+/// A meter the models of this encoding know. Bars always start on the grid's step 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Meter {
+    /// 2/4: two quarter beats.
+    TwoFour,
+    /// 3/4: three quarter beats.
+    ThreeFour,
+    /// 4/4: four quarter beats.
+    FourFour,
+    /// 2/2: two half-note beats (reels, hornpipes, chorales in alla breve).
+    TwoTwo,
+    /// 6/8: two dotted-quarter beats (jigs).
+    SixEight,
+    /// 9/8: three dotted-quarter beats (slip jigs).
+    NineEight,
+}
+
+/// Number of meters (the width of the step input's meter one-hot).
+pub const METERS: usize = Meter::ALL.len();
+
+impl Meter {
+    /// Every meter, in the order of the step input's meter columns.
+    pub const ALL: [Meter; 6] = [
+        Meter::TwoFour,
+        Meter::ThreeFour,
+        Meter::FourFour,
+        Meter::TwoTwo,
+        Meter::SixEight,
+        Meter::NineEight,
+    ];
+
+    /// Column of this meter in the step input's meter one-hot.
+    pub fn index(self) -> usize {
+        Meter::ALL.iter().position(|&m| m == self).unwrap_or(0)
+    }
+
+    /// Time signature `(numerator, denominator)`.
+    pub fn signature(self) -> (u8, u8) {
+        match self {
+            Meter::TwoFour => (2, 4),
+            Meter::ThreeFour => (3, 4),
+            Meter::FourFour => (4, 4),
+            Meter::TwoTwo => (2, 2),
+            Meter::SixEight => (6, 8),
+            Meter::NineEight => (9, 8),
+        }
+    }
+
+    /// Steps (16ths) per bar.
+    pub fn bar_steps(self) -> usize {
+        let (numerator, denominator) = self.signature();
+        usize::from(numerator) * STEPS_PER_BAR / usize::from(denominator)
+    }
+
+    /// The pulses of the bar, coarsest first, as periods in steps: the bar, its beats, and
+    /// their divisions down to the 16th. An onset's metrical level is the first pulse it is on.
+    pub fn pulses(self) -> &'static [usize] {
+        match self {
+            Meter::TwoFour => &[8, 4, 2, 1],
+            Meter::ThreeFour => &[12, 4, 2, 1],
+            Meter::FourFour => &[16, 8, 4, 2, 1],
+            Meter::TwoTwo => &[16, 8, 4, 2, 1],
+            Meter::SixEight => &[12, 6, 2, 1],
+            Meter::NineEight => &[18, 6, 2, 1],
+        }
+    }
+
+    /// How weak the metrical position of bar step `step` is: 0 on the downbeat, 1 on the
+    /// weakest 16th, in equal parts between.
+    pub fn weakness(self, step: usize) -> f64 {
+        let pulses = self.pulses();
+        let level = pulses.iter().position(|&p| step % p == 0).unwrap_or(pulses.len() - 1);
+        level as f64 / (pulses.len() - 1) as f64
+    }
+
+    /// The meter of a time signature, when it is one of these.
+    pub fn from_signature(numerator: u8, denominator: u8) -> Option<Meter> {
+        Meter::ALL.into_iter().find(|m| m.signature() == (numerator, denominator))
+    }
+
+    /// The meter Neume plays a host's time signature in, and how many of its bars make one
+    /// of the host's: the meter itself; 12/8 as two bars of 6/8, 6/4 and 3/2 as two of 3/4,
+    /// 4/2 as two of 4/4 (the bar lines stay the host's). `None`: not supported (5/4, 7/8 …).
+    pub fn for_signature(numerator: u8, denominator: u8) -> Option<(Meter, usize)> {
+        if let Some(meter) = Meter::from_signature(numerator, denominator) {
+            return Some((meter, 1));
+        }
+        match (numerator, denominator) {
+            (12, 8) => Some((Meter::SixEight, 2)),
+            (6, 4) | (3, 2) => Some((Meter::ThreeFour, 2)),
+            (4, 2) => Some((Meter::FourFour, 2)),
+            _ => None,
+        }
+    }
+
+    /// Reads `6/8`; other signatures get an error naming the meters there are.
+    pub fn parse(text: &str) -> Result<Meter, String> {
+        let supported = || Meter::ALL.map(|m| m.to_string()).join(", ");
+        let (n, d) = text
+            .trim()
+            .split_once('/')
+            .and_then(|(n, d)| Some((n.trim().parse::<u8>().ok()?, d.trim().parse::<u8>().ok()?)))
+            .ok_or_else(|| format!("`{text}` is not a time signature like 6/8"))?;
+        match Meter::for_signature(n, d) {
+            Some((meter, 1)) => Ok(meter),
+            Some((meter, k)) => Err(format!(
+                "{n}/{d} is written as {k} bars of {meter} here: use --meter {meter} and twice the bars"
+            )),
+            None => Err(format!("{n}/{d} is not supported; the meters are {}", supported())),
+        }
+    }
+}
+
+impl std::fmt::Display for Meter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (n, d) = self.signature();
+        write!(f, "{n}/{d}")
+    }
+}
 
 /// Lowest pitch a token can carry (C3). The corpus, transposed to C/Am and re-centred
 /// by octave, has 99.98% of its notes inside a three-octave window; this is that window.
@@ -42,31 +173,80 @@ pub const VOCAB_SIZE: usize = FIRST_NOTE_INDEX + PITCH_COUNT;
 pub const START_INDEX: usize = VOCAB_SIZE;
 
 /// Width of a decoder step input before the latent point: previous token (one-hot over the
-/// vocabulary), start flag, step in the bar (one-hot), bar in the window (one-hot).
+/// vocabulary), start flag, step in the bar (one-hot over [`MAX_BAR_STEPS`]), bar in the
+/// window (one-hot), meter (one-hot over [`Meter::ALL`]).
 pub const fn step_features(bars: usize) -> usize {
-    VOCAB_SIZE + 1 + STEPS_PER_BAR + bars
+    VOCAB_SIZE + 1 + MAX_BAR_STEPS + bars + METERS
 }
 
-/// Writes the decoder input of grid step `step` into `row` (`step_features(bars) + z.len()`
-/// wide): the previous token (`None` at step 0, or to hide it), the start flag at step 0,
-/// the step inside its bar, the bar inside the model's window (`bars` bars, counted modulo
-/// for longer melodies), then the latent point `z`.
+/// Writes the decoder input of grid step `step` of a melody in `meter` into `row`
+/// (`step_features(bars) + z.len()` wide): the previous token (`None` at step 0, or to hide
+/// it), the start flag at step 0, the step inside its bar, the bar inside the model's window
+/// (`bars` bars, counted modulo for longer melodies), the meter, then the latent point `z`.
 ///
 /// This is the decoder's contract: the trainer builds the same rows for every step at once,
 /// the runtime one step at a time.
-pub fn step_input(row: &mut [f32], previous: Option<Token>, step: usize, bars: usize, z: &[f32]) {
-    let features = step_features(bars);
-    debug_assert_eq!(row.len(), features + z.len());
-    row.fill(0.0);
-    if let Some(token) = previous {
-        row[token.index()] = 1.0;
+pub fn step_input(
+    row: &mut [f32],
+    previous: Option<Token>,
+    step: usize,
+    bars: usize,
+    meter: Meter,
+    z: &[f32],
+) {
+    StepLayout { version: ENCODING_VERSION, bars }.write(row, previous, step, meter, z);
+}
+
+/// The step input of a model of some encoding version: what the runtime builds for the model
+/// it has loaded (version 2 models knew 4/4 only, with a 16-step bar and no meter columns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepLayout {
+    /// The model's encoding version (2 or 3).
+    pub version: u32,
+    /// Bars of the model's window.
+    pub bars: usize,
+}
+
+impl StepLayout {
+    /// Columns before the latent point.
+    pub fn features(&self) -> usize {
+        if self.version == 2 {
+            VOCAB_SIZE + 1 + STEPS_PER_BAR + self.bars
+        } else {
+            step_features(self.bars)
+        }
     }
-    if step == 0 {
-        row[START_INDEX] = 1.0;
+
+    /// See [`step_input`]. A version 2 layout ignores `meter` (its models are 4/4 only).
+    pub fn write(
+        &self,
+        row: &mut [f32],
+        previous: Option<Token>,
+        step: usize,
+        meter: Meter,
+        z: &[f32],
+    ) {
+        let features = self.features();
+        debug_assert_eq!(row.len(), features + z.len());
+        let (bar_steps, bar_columns) = if self.version == 2 {
+            (STEPS_PER_BAR, STEPS_PER_BAR)
+        } else {
+            (meter.bar_steps(), MAX_BAR_STEPS)
+        };
+        row.fill(0.0);
+        if let Some(token) = previous {
+            row[token.index()] = 1.0;
+        }
+        if step == 0 {
+            row[START_INDEX] = 1.0;
+        }
+        row[START_INDEX + 1 + step % bar_steps] = 1.0;
+        row[START_INDEX + 1 + bar_columns + (step / bar_steps) % self.bars.max(1)] = 1.0;
+        if self.version != 2 {
+            row[START_INDEX + 1 + bar_columns + self.bars + meter.index()] = 1.0;
+        }
+        row[features..].copy_from_slice(z);
     }
-    row[START_INDEX + 1 + step % STEPS_PER_BAR] = 1.0;
-    row[START_INDEX + 1 + STEPS_PER_BAR + (step / STEPS_PER_BAR) % bars.max(1)] = 1.0;
-    row[features..].copy_from_slice(z);
 }
 
 /// One step of the grid.
@@ -322,18 +502,46 @@ mod tests {
 
     #[test]
     fn step_input_layout() {
-        // 2 bars, z of 3: 38 tokens + start + 16 positions + 2 bars + 3 = 60 columns.
+        // 2 bars, z of 3: 38 tokens + start + 18 bar positions + 2 bars + 6 meters + 3 = 68.
         let mut row = vec![9.0; step_features(2) + 3];
+        assert_eq!(row.len(), 68);
+        step_input(&mut row, None, 0, 2, Meter::FourFour, &[0.5, -1.0, 2.0]);
+        let ones: Vec<usize> = (0..65).filter(|&i| row[i] == 1.0).collect();
+        assert_eq!(ones, vec![38, 39, 57, 61]); // start, step 0 of the bar, bar 0, 4/4 (third)
+        assert_eq!(&row[65..], &[0.5, -1.0, 2.0]);
+        // Step 37 of a longer 4/4 melody: bar 2 of the melody is bar 0 of a 2-bar window, step 5.
+        step_input(&mut row, Some(Token::Note(60)), 37, 2, Meter::FourFour, &[0.0; 3]);
+        let ones: Vec<usize> = (0..65).filter(|&i| row[i] == 1.0).collect();
+        assert_eq!(ones, vec![2 + 12, 39 + 5, 57, 61]);
+        assert_eq!(row.iter().sum::<f32>(), 4.0);
+        // Step 13 in 6/8 (12 steps a bar): step 1 of bar 1; 6/8 is the fifth meter.
+        step_input(&mut row, Some(Token::Hold), 13, 2, Meter::SixEight, &[0.0; 3]);
+        let ones: Vec<usize> = (0..65).filter(|&i| row[i] == 1.0).collect();
+        assert_eq!(ones, vec![1, 39 + 1, 58, 63]);
+        // A version 2 model's row: 16 bar positions, no meter: 38 + 1 + 16 + 2 = 57 columns.
+        let old = StepLayout { version: 2, bars: 2 };
+        let mut row = vec![9.0; old.features() + 3];
         assert_eq!(row.len(), 60);
-        step_input(&mut row, None, 0, 2, &[0.5, -1.0, 2.0]);
+        old.write(&mut row, None, 0, Meter::FourFour, &[0.5, -1.0, 2.0]);
         let ones: Vec<usize> = (0..57).filter(|&i| row[i] == 1.0).collect();
-        assert_eq!(ones, vec![38, 39, 55]); // start, step 0 of the bar, bar 0
-        assert_eq!(&row[57..], &[0.5, -1.0, 2.0]);
-        // Step 37 of a longer melody: bar 2 of the melody is bar 0 of a 2-bar window, step 5.
-        step_input(&mut row, Some(Token::Note(60)), 37, 2, &[0.0; 3]);
-        let ones: Vec<usize> = (0..57).filter(|&i| row[i] == 1.0).collect();
-        assert_eq!(ones, vec![2 + 12, 39 + 5, 55]);
-        assert_eq!(row.iter().sum::<f32>(), 3.0);
+        assert_eq!(ones, vec![38, 39, 55]);
+    }
+
+    #[test]
+    fn meters_and_their_bars() {
+        let bars: Vec<usize> = Meter::ALL.iter().map(|m| m.bar_steps()).collect();
+        assert_eq!(bars, vec![8, 12, 16, 16, 12, 18]);
+        assert!(Meter::ALL.iter().all(|m| m.bar_steps() <= MAX_BAR_STEPS));
+        assert_eq!(Meter::parse("6/8"), Ok(Meter::SixEight));
+        assert_eq!(Meter::parse(" 3 / 4 "), Ok(Meter::ThreeFour));
+        assert!(Meter::parse("5/4").unwrap_err().contains("not supported"));
+        assert!(Meter::parse("12/8").unwrap_err().contains("2 bars of 6/8"));
+        assert!(Meter::parse("waltz").is_err());
+        assert_eq!(Meter::for_signature(12, 8), Some((Meter::SixEight, 2)));
+        // 6/8: downbeat strongest, the second dotted quarter next, then 8ths, then 16ths.
+        let w: Vec<f64> = [0, 6, 2, 1].iter().map(|&s| Meter::SixEight.weakness(s)).collect();
+        assert_eq!(w, vec![0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0]);
+        assert_eq!(Meter::FourFour.weakness(8), 0.25);
     }
 
     #[test]

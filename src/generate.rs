@@ -4,14 +4,93 @@
 //! Sampling lives here, in Rust, so the same arguments give the same notes on every
 //! backend and in every host.
 
-use crate::encoding::{
-    step_features, step_input, Melody, Token, FIRST_NOTE_INDEX, HOLD_INDEX, STEPS_PER_BAR,
-    VOCAB_SIZE,
-};
+use crate::encoding::{Melody, Meter, Token, FIRST_NOTE_INDEX, HOLD_INDEX, VOCAB_SIZE};
 use crate::rng::Rng;
 use crate::runtime::{Generator, ModelError};
 use crate::theory::wrap_semitones;
 pub use crate::theory::{parse_key, Scale};
+
+/// How the phrases of a long melody relate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Form {
+    /// Every phrase new (each from its own latent point, correlated with the first).
+    Through,
+    /// Phrases that repeat, vary and answer, as real tunes do: a plan such as A A′ B A′ (a
+    /// phrase comes back with its opening bars replayed and its cadence made anew), drawn
+    /// from the seed.
+    #[default]
+    Song,
+}
+
+impl Form {
+    /// Every form, in the order of the plugin's parameter.
+    pub const ALL: [Form; 2] = [Form::Song, Form::Through];
+
+    /// The name used on the command line and in the editor.
+    pub fn name(self) -> &'static str {
+        match self {
+            Form::Through => "through",
+            Form::Song => "song",
+        }
+    }
+
+    /// Reads `song` or `through`.
+    pub fn parse(text: &str) -> Result<Form, String> {
+        Form::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(text.trim()))
+            .ok_or_else(|| format!("`{text}` is not a form: use song or through"))
+    }
+}
+
+/// One phrase of a plan: which phrase label it sings, and how many of its opening bars come
+/// back exactly from that label's first phrase (the rest are made anew from the label's point).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Phrase {
+    /// Phrases with one label share a latent point.
+    pub label: usize,
+    /// Opening bars replayed from the label's first phrase (0 for a label's first phrase).
+    pub replay_bars: usize,
+}
+
+/// The song-form plans of four phrases, with how often each is drawn (out of their sum).
+/// A phrase is a model window (4 bars); `(label, replayed bars)`.
+const SONG_PLANS: [(u32, [(usize, usize); 4]); 4] = [
+    // A A′ B A′: a period, an answer, the period again.
+    (4, [(0, 0), (0, 3), (1, 0), (0, 3)]),
+    // A A′ B B′: two strains, each repeated with a new cadence.
+    (3, [(0, 0), (0, 3), (1, 0), (1, 3)]),
+    // A B A B′: a question and an answer, twice.
+    (2, [(0, 0), (1, 0), (0, 3), (1, 2)]),
+    // A A′ B C: an opening that comes back once, then new ground.
+    (1, [(0, 0), (0, 2), (1, 0), (2, 0)]),
+];
+
+/// The phrase plan of a melody of `phrases` phrases in `form`, drawn with `rng` for song form.
+pub fn plan(form: Form, phrases: usize, rng: &mut Rng) -> Vec<Phrase> {
+    match form {
+        Form::Through => (0..phrases).map(|label| Phrase { label, replay_bars: 0 }).collect(),
+        Form::Song => {
+            let total: u32 = SONG_PLANS.iter().map(|(w, _)| w).sum();
+            let mut pick = (rng.uniform() * f64::from(total)) as u32;
+            let mut chosen = &SONG_PLANS[0].1;
+            for (weight, plan) in &SONG_PLANS {
+                chosen = plan;
+                if pick < *weight {
+                    break;
+                }
+                pick -= weight;
+            }
+            // Longer melodies repeat the plan with fresh labels; shorter ones take its start.
+            (0..phrases)
+                .map(|i| {
+                    let (label, replay_bars) = chosen[i % 4];
+                    Phrase { label: label + 3 * (i / 4), replay_bars }
+                })
+                .collect()
+        }
+    }
+}
 
 /// Everything that shapes one generation.
 #[derive(Clone, Debug)]
@@ -30,6 +109,12 @@ pub struct GenerateOptions {
     pub scale: Option<Scale>,
     /// Latent point; drawn from the seed when `None`. Shorter vectors are zero-padded.
     pub latent: Option<Vec<f32>>,
+    /// A move added in full to every phrase's latent point (the knobs); none when `None`.
+    pub shift: Option<Vec<f32>>,
+    /// The meter; the model must know it ([`crate::model_file::ModelInfo::check_meter`]).
+    pub meter: Meter,
+    /// How the phrases of a melody longer than the model's window relate.
+    pub form: Form,
 }
 
 impl Default for GenerateOptions {
@@ -41,6 +126,9 @@ impl Default for GenerateOptions {
             key_root: 0,
             scale: None,
             latent: None,
+            shift: None,
+            meter: Meter::FourFour,
+            form: Form::Song,
         }
     }
 }
@@ -59,36 +147,49 @@ pub fn draw_latent(rng: &mut Rng, latent_size: usize) -> Vec<f32> {
     (0..latent_size).map(|_| rng.normal() as f32).collect()
 }
 
-/// How strongly the latent points of the chunks of a long melody differ from the first
-/// chunk's (0 = the same, 1 = independent). Each chunk's point stays a draw from N(0, I).
+/// How strongly the latent points of a long melody's other phrases differ from the first
+/// one's (0 = the same, 1 = independent). Each phrase's point stays a draw from N(0, I).
 const CHUNK_LATENT_SPREAD: f32 = 0.6;
 
-/// Generates a melody of `options.bars` bars, in the output key: the decoder is stepped one
-/// 16th at a time, each step sampled (with the scale mask and the grammar) before the next
-/// is computed from it. Past the model's window the state runs on, and the latent point moves
-/// to a point correlated with the first one for each further window.
+/// A latent vector of the model's size from `values`: zero-padded, and refused when not finite.
+fn latent_of(values: &[f32], size: usize, what: &str) -> Result<Vec<f32>, ModelError> {
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(ModelError::Input(format!(
+            "the {what}'s value {} ({}) is not a finite number",
+            i + 1,
+            values[i]
+        )));
+    }
+    Ok((0..size).map(|i| values.get(i).copied().unwrap_or(0.0)).collect())
+}
+
+/// Generates a melody of `options.bars` bars in `options.meter`, in the output key: the
+/// decoder is stepped one 16th at a time, each step sampled (with the scale mask and the
+/// grammar) before the next is computed from it. A melody longer than the model's window is
+/// sung in phrases of a window each, planned by `options.form`; the state runs on across them.
 pub fn generate(
     generator: &mut Generator,
     options: &GenerateOptions,
 ) -> Result<Melody, ModelError> {
-    let info = generator.info();
-    let (latent_size, model_bars, model_steps) = (info.latent_size, info.bars, info.steps());
+    let info = generator.info().clone();
+    info.check_meter(options.meter)?;
+    let latent_size = info.latent_size;
+    let layout = info.layout();
     let temperature = options.temperature.unwrap_or(info.temperature);
     let mut rng = Rng::new(options.seed);
-    let z0: Vec<f32> = match &options.latent {
-        Some(z) => {
-            if let Some(i) = z.iter().position(|v| !v.is_finite()) {
-                return Err(ModelError::Input(format!(
-                    "the latent point's value {} ({}) is not a finite number",
-                    i + 1,
-                    z[i]
-                )));
-            }
-            (0..latent_size).map(|i| z.get(i).copied().unwrap_or(0.0)).collect()
-        }
+    let z0 = match &options.latent {
+        Some(z) => latent_of(z, latent_size, "latent point")?,
         None => draw_latent(&mut rng, latent_size),
     };
-    let want_steps = options.bars.clamp(1, 16) * STEPS_PER_BAR;
+    let shift = match &options.shift {
+        Some(s) => latent_of(s, latent_size, "knob move")?,
+        None => vec![0.0; latent_size],
+    };
+    let bar_steps = options.meter.bar_steps();
+    let bars = options.bars.clamp(1, 16);
+    let phrase_bars = info.bars.max(1);
+    let phrases = bars.div_ceil(phrase_bars);
+    let plan = plan(options.form, phrases, &mut rng);
     let transpose = options.transpose();
     let mut sampler = Sampler::new(|pitch| match options.scale {
         Some(scale) => {
@@ -96,18 +197,41 @@ pub fn generate(
         }
         None => true,
     });
-    let mut z = z0.clone();
+    // Each label's point (the first is the melody's own) and its first phrase's start step.
+    let mut points: Vec<Option<(Vec<f32>, usize)>> = vec![None; phrases];
     let mut state = generator.start();
-    let mut row = vec![0f32; step_features(model_bars) + latent_size];
-    let mut tokens = Vec::with_capacity(want_steps);
-    for step in 0..want_steps {
-        if step > 0 && step % model_steps == 0 {
-            let keep = (1.0 - CHUNK_LATENT_SPREAD * CHUNK_LATENT_SPREAD).sqrt();
-            z = z0.iter().map(|&v| keep * v + CHUNK_LATENT_SPREAD * rng.normal() as f32).collect();
+    let mut row = vec![0f32; layout.features() + latent_size];
+    let want_steps = bars * bar_steps;
+    let mut tokens: Vec<Token> = Vec::with_capacity(want_steps);
+    for (index, phrase) in plan.iter().enumerate() {
+        let start = index * phrase_bars * bar_steps;
+        let end = (start + phrase_bars * bar_steps).min(want_steps);
+        let slot = &mut points[phrase.label.min(phrases - 1)];
+        let (z, first_start, replay) = match slot {
+            Some((z, first)) => (z.clone(), *first, phrase.replay_bars * bar_steps),
+            None => {
+                let z = if index == 0 {
+                    z0.clone()
+                } else {
+                    let keep = (1.0 - CHUNK_LATENT_SPREAD * CHUNK_LATENT_SPREAD).sqrt();
+                    z0.iter()
+                        .map(|&v| keep * v + CHUNK_LATENT_SPREAD * rng.normal() as f32)
+                        .collect()
+                };
+                *slot = Some((z.clone(), start));
+                (z, start, 0)
+            }
+        };
+        let z: Vec<f32> = z.iter().zip(&shift).map(|(v, s)| v + s).collect();
+        for step in start..end {
+            layout.write(&mut row, tokens.last().copied(), step, options.meter, &z);
+            let logits = generator.step(&row, &mut state)?;
+            let sampled = sampler.next(&logits, temperature, &mut rng);
+            let token =
+                if step - start < replay { tokens[first_start + step - start] } else { sampled };
+            sampler.follow(token);
+            tokens.push(token);
         }
-        step_input(&mut row, tokens.last().copied(), step, model_bars, &z);
-        let logits = generator.step(&row, &mut state)?;
-        tokens.push(sampler.next(&logits, temperature, &mut rng));
     }
     Ok(Melody::from_tokens(&tokens).transposed(transpose))
 }
@@ -177,8 +301,13 @@ impl Sampler {
         };
         // `index` < VOCAB_SIZE by construction.
         let token = Token::from_index(index).expect("index inside the vocabulary");
-        self.sounding = !matches!(token, Token::Rest);
+        self.follow(token);
         token
+    }
+
+    /// Takes `token` as the line's last step (a sampled one, or one replayed in its place).
+    pub fn follow(&mut self, token: Token) {
+        self.sounding = !matches!(token, Token::Rest);
     }
 }
 

@@ -12,6 +12,7 @@
 //! - [`theory`]: scales, key names and key signatures;
 //! - `plugin` (feature `plugin`): the CLAP/VST3 plugin and its editor.
 
+pub mod attributes;
 pub mod encoding;
 pub mod generate;
 pub mod midi;

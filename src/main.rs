@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use neume::generate::{generate, parse_key, GenerateOptions, Scale};
+use neume::encoding::Meter;
+use neume::generate::{generate, parse_key, Form, GenerateOptions, Scale};
 use neume::midi::{self, TimeSignature, WriteOptions};
 use neume::runtime::Generator;
 
@@ -32,7 +33,7 @@ struct GenerateArgs {
     /// Model file (.onnx); the embedded default model when omitted.
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Length in bars (16ths grid, 4/4).
+    /// Length in bars (of --meter, on a 16ths grid).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=16))]
     bars: u8,
     /// Random seed; the same seed and arguments give the same file. Random when omitted.
@@ -51,6 +52,17 @@ struct GenerateArgs {
     /// Latent point as comma-separated numbers (zero-padded to the model's latent size).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     latent: Option<Vec<f32>>,
+    /// Time signature: 2/4, 3/4, 4/4, 2/2, 6/8 or 9/8 (those the model knows; see `neume info`).
+    #[arg(long, default_value = "4/4", value_parser = Meter::parse)]
+    meter: Meter,
+    /// How the 4-bar phrases of a longer melody relate: `song` (they repeat, vary and answer)
+    /// or `through` (every phrase new).
+    #[arg(long, default_value = "song", value_parser = Form::parse)]
+    form: Form,
+    /// A knob's value in standard deviations, `name=value` (repeatable): density, rhythm,
+    /// range, contour, leaps, latent6 … as the model names them (see `neume info`).
+    #[arg(long = "knob", allow_hyphen_values = true)]
+    knobs: Vec<String>,
     /// Number of melodies; seeds count up from --seed.
     #[arg(long, default_value_t = 1)]
     count: u32,
@@ -86,6 +98,33 @@ fn load(model: Option<&Path>) -> Result<Generator, String> {
     Ok(generator)
 }
 
+/// Knob slots a command line can set (the plugin's eight).
+const KNOBS: usize = 8;
+
+/// The latent move of `--knob name=value` arguments; `None` when there are none.
+fn knob_shift(
+    info: &neume::model_file::ModelInfo,
+    knobs: &[String],
+) -> Result<Option<Vec<f32>>, String> {
+    if knobs.is_empty() {
+        return Ok(None);
+    }
+    let mut values = [0f32; KNOBS];
+    for arg in knobs {
+        let (name, value) = arg
+            .split_once('=')
+            .ok_or_else(|| format!("--knob `{arg}` is not name=value (e.g. density=1.5)"))?;
+        let value: f32 = value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &f32| v.is_finite() && v.abs() <= 10.0)
+            .ok_or_else(|| format!("--knob `{arg}`: the value is not a number in -10..=10"))?;
+        values[info.knob_index(name, KNOBS)?] = value;
+    }
+    Ok(Some(info.knob_shift(&values)))
+}
+
 fn run_generate(args: GenerateArgs) -> Result<(), String> {
     if let Some(t) = args.temperature.filter(|t| !(0.0..=5.0).contains(t)) {
         return Err(format!("--temperature {t} is outside 0..=5"));
@@ -94,6 +133,8 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
         return Err(format!("--tempo {} is outside 20..=400", args.tempo));
     }
     let mut generator = load(args.model.as_deref())?;
+    generator.info().check_meter(args.meter).map_err(|e| e.to_string())?;
+    let shift = knob_shift(generator.info(), &args.knobs)?;
     let first_seed = args.seed.unwrap_or_else(|| {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -114,13 +155,19 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
             key_root: args.key,
             scale: args.scale,
             latent: args.latent.clone(),
+            shift: shift.clone(),
+            meter: args.meter,
+            form: args.form,
         };
         let melody = generate(&mut generator, &options).map_err(|e| e.to_string())?;
         let path =
             if single { args.out.clone() } else { args.out.join(format!("neume-{seed}.mid")) };
         let write = WriteOptions {
             tempo_bpm: args.tempo,
-            time_signature: TimeSignature::COMMON,
+            time_signature: TimeSignature {
+                numerator: args.meter.signature().0,
+                denominator: args.meter.signature().1,
+            },
             // Without a scale the melody keeps the model's frame: a major key's signature.
             key: neume::theory::key_signature(args.key, args.scale.unwrap_or(Scale::Major)),
             name: format!("Neume seed {seed}"),

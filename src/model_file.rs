@@ -6,7 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::encoding::{ENCODING_VERSION, PITCH_COUNT, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE};
+use crate::attributes::Attribute;
+use crate::encoding::{
+    Meter, StepLayout, ENCODING_VERSION, MAX_BAR_STEPS, OLDEST_PLAYABLE_VERSION, PITCH_COUNT,
+    PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE,
+};
 use crate::onnx;
 
 /// Decoder input: one step's features and the latent point, `[1, step_input]` (see
@@ -14,7 +18,9 @@ use crate::onnx;
 pub const STEP_INPUT: &str = "x";
 /// Decoder output: the next token's logits, `[1, VOCAB_SIZE]`.
 pub const LOGITS: &str = "logits";
-/// Encoder input: a one-hot window in the model's frame, `[1, bars * STEPS_PER_BAR, VOCAB_SIZE]`.
+/// Encoder input: a one-hot window in the model's frame, `[1, bars * MAX_BAR_STEPS, VOCAB_SIZE]`
+/// (version 3; the steps past the window's end are all zero), `[1, bars * 16, VOCAB_SIZE]` in
+/// version 2.
 pub const ENCODER_INPUT: &str = "tokens";
 /// Encoder output: the posterior mean, `[1, latent]`.
 pub const MU: &str = "mu";
@@ -76,6 +82,13 @@ pub mod meta {
     pub const COMMAND: &str = "neume.command";
     /// Provenance: figures measured on held-out data (`name=value` pairs, `;` between them).
     pub const FIGURES: &str = "neume.figures";
+    /// Version 3: the meters the model was trained on, with their training windows
+    /// (`6/8=21000,4/4=…`). A version 2 model knows 4/4 only.
+    pub const METERS: &str = "neume.meters";
+    /// Optional: latent dimensions tied to attributes, each with the standard deviation one
+    /// knob unit stands for (`Density=0:0.93,Rhythm=1:1.02,…`). They are also the first
+    /// [`LATENT_DIRECTIONS`] (unit axes), in this order, so knob `i` is named by entry `i`.
+    pub const KNOB_ATTRIBUTES: &str = "neume.knob_attributes";
 }
 
 /// The vocabulary string stored in [`meta::VOCAB`].
@@ -195,19 +208,85 @@ pub struct ModelInfo {
     /// Main directions of variation of the latent space with their standard deviations
     /// (from [`meta::LATENT_DIRECTIONS`]; empty when the model has none).
     pub directions: Vec<(f32, Vec<f32>)>,
+    /// The encoding version the model was trained with (2 or 3).
+    pub encoding_version: u32,
+    /// The meters it knows (4/4 only for version 2).
+    pub meters: Vec<Meter>,
+    /// Latent dimensions tied to attributes: `(attribute, dimension, scale)`.
+    pub knob_attributes: Vec<(Attribute, usize, f32)>,
     /// All metadata, for display.
     pub metadata: BTreeMap<String, String>,
 }
 
 impl ModelInfo {
-    /// Steps of one window.
+    /// Steps of one window in 4/4.
     pub fn steps(&self) -> usize {
         self.bars * STEPS_PER_BAR
     }
 
+    /// How the decoder's step input is laid out.
+    pub fn layout(&self) -> StepLayout {
+        StepLayout { version: self.encoding_version, bars: self.bars }
+    }
+
     /// Width of the decoder's step input.
     pub fn step_input(&self) -> usize {
-        crate::encoding::step_features(self.bars) + self.latent_size
+        self.layout().features() + self.latent_size
+    }
+
+    /// Steps of the encoder's input window.
+    pub fn encoder_steps(&self) -> usize {
+        encoder_steps(self.encoding_version, self.bars)
+    }
+
+    /// Whether the model can play `meter`; the error names the meters it knows.
+    pub fn check_meter(&self, meter: Meter) -> Result<(), ModelError> {
+        if self.meters.contains(&meter) {
+            return Ok(());
+        }
+        let known = self.meters.iter().map(Meter::to_string).collect::<Vec<_>>().join(", ");
+        let why = if self.encoding_version == 2 {
+            " (a model trained before meters were learned: retrain it with this neume-train)"
+        } else {
+            ""
+        };
+        Err(ModelError::Input(format!("this model knows {known} only{why}; {meter} is not one")))
+    }
+
+    /// The names of `count` knobs, in the order of [`ModelInfo::knob_directions`]: the
+    /// attributes the model ties to its first directions (`Density` …), then `Latent i`.
+    pub fn knob_names(&self, count: usize) -> Vec<String> {
+        (0..count)
+            .map(|i| match self.knob_attributes.get(i) {
+                Some((attribute, ..)) => attribute.name().to_string(),
+                None => format!("Latent {}", i + 1),
+            })
+            .collect()
+    }
+
+    /// The knob of a name (`density`, `Latent 6`, `latent6`), as an index into
+    /// [`ModelInfo::knob_names`]; the error lists the model's knobs.
+    pub fn knob_index(&self, name: &str, count: usize) -> Result<usize, String> {
+        let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        let names = self.knob_names(count);
+        names.iter().position(|n| squash(n).eq_ignore_ascii_case(&squash(name))).ok_or_else(|| {
+            format!("this model has no knob `{name}`; its knobs are {}", names.join(", "))
+        })
+    }
+
+    /// The latent move of knob values (standard deviations along each knob's direction):
+    /// what is added to every phrase's point.
+    pub fn knob_shift(&self, knobs: &[f32]) -> Vec<f32> {
+        let mut shift = vec![0.0; self.latent_size];
+        for (knob, (scale, direction)) in knobs.iter().zip(self.knob_directions(knobs.len())) {
+            shift.iter_mut().zip(&direction).for_each(|(v, d)| *v += knob * scale * d);
+        }
+        shift
+    }
+
+    /// The latent dimension and scale of a named knob, if the model ties one to `attribute`.
+    pub fn knob_attribute(&self, attribute: Attribute) -> Option<(usize, f32)> {
+        self.knob_attributes.iter().find(|(a, ..)| *a == attribute).map(|&(_, d, s)| (d, s))
     }
 
     /// `count` directions for latent knobs, each with the standard deviation one knob unit
@@ -283,6 +362,58 @@ fn parse_directions(
     Ok(scales.into_iter().zip(vectors).collect())
 }
 
+/// Steps of an encoder's input window in encoding `version`.
+fn encoder_steps(version: u32, bars: usize) -> usize {
+    bars * if version == 2 { STEPS_PER_BAR } else { MAX_BAR_STEPS }
+}
+
+/// Parses `4/4=100,6/8=20` (counts optional).
+fn parse_meters(text: &str) -> Result<Vec<Meter>, String> {
+    let mut out = Vec::new();
+    for part in text.split(',').filter(|p| !p.trim().is_empty()) {
+        let signature = part.split('=').next().unwrap_or(part);
+        let meter =
+            Meter::parse(signature).map_err(|e| format!("metadata `{}`: {e}", meta::METERS))?;
+        if !out.contains(&meter) {
+            out.push(meter);
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("metadata `{}` names no meter", meta::METERS));
+    }
+    Ok(out)
+}
+
+/// Parses `Density=0:0.93,Contour=3:1.1`: attribute, latent dimension, scale.
+fn parse_knob_attributes(
+    text: &str,
+    latent_size: usize,
+) -> Result<Vec<(Attribute, usize, f32)>, String> {
+    let bad =
+        |part: &str, why: &str| format!("metadata `{}`: `{part}` {why}", meta::KNOB_ATTRIBUTES);
+    let mut out: Vec<(Attribute, usize, f32)> = Vec::new();
+    for part in text.split(',').filter(|p| !p.trim().is_empty()) {
+        let (name, rest) =
+            part.split_once('=').ok_or_else(|| bad(part, "is not name=dim:scale"))?;
+        let attribute =
+            Attribute::from_name(name).ok_or_else(|| bad(part, "names no attribute"))?;
+        let (dim, scale) = rest.split_once(':').unwrap_or((rest, "1"));
+        let dim: usize = dim.trim().parse().map_err(|_| bad(part, "has no dimension number"))?;
+        let scale: f32 = scale.trim().parse().map_err(|_| bad(part, "has no scale"))?;
+        if dim >= latent_size || !(scale.is_finite() && scale > 0.0) {
+            return Err(bad(
+                part,
+                "is outside the latent space or has a scale that is not positive",
+            ));
+        }
+        if out.iter().any(|(a, d, _)| *a == attribute || *d == dim) {
+            return Err(bad(part, "repeats an attribute or a dimension"));
+        }
+        out.push((attribute, dim, scale));
+    }
+    Ok(out)
+}
+
 /// Which of a model's two files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -334,13 +465,20 @@ pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, 
             Err(invalid(format!("metadata `{key}` is {got}, this build of Neume needs {want}")))
         }
     };
-    if number(meta::ENCODING_VERSION)? == 1 {
+    let version = number(meta::ENCODING_VERSION)?;
+    if version == 1 {
         return Err(invalid(format!(
-            "a version 1 Neume model (an MLP decoder that writes all steps at once); this Neume plays version {ENCODING_VERSION} \
+            "a version 1 Neume model (an MLP decoder that writes all steps at once); this Neume plays version {OLDEST_PLAYABLE_VERSION}..={ENCODING_VERSION} \
              models (a decoder stepped one 16th at a time): retrain it with this version's neume-train, or use the default model"
         )));
     }
-    expect(meta::ENCODING_VERSION, ENCODING_VERSION as usize)?;
+    if !(OLDEST_PLAYABLE_VERSION as usize..=ENCODING_VERSION as usize).contains(&version) {
+        return Err(invalid(format!(
+            "metadata `{}` is {version}, this build of Neume plays versions {OLDEST_PLAYABLE_VERSION}..={ENCODING_VERSION}",
+            meta::ENCODING_VERSION
+        )));
+    }
+    let version = version as u32;
     expect(meta::STEPS_PER_BAR, STEPS_PER_BAR)?;
     expect(meta::PITCH_LOW, usize::from(PITCH_LOW))?;
     expect(meta::PITCH_COUNT, PITCH_COUNT)?;
@@ -425,7 +563,8 @@ pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, 
     }
     let (inputs, outputs): (Vec<(String, Vec<i64>)>, Vec<(String, Vec<i64>)>) = match role {
         Role::Decoder => {
-            let step_input = (crate::encoding::step_features(bars) + latent_size) as i64;
+            let layout = StepLayout { version, bars };
+            let step_input = (layout.features() + latent_size) as i64;
             let state = |name: String| (name, vec![1, hidden as i64]);
             (
                 std::iter::once((STEP_INPUT.to_string(), vec![1, step_input]))
@@ -439,7 +578,7 @@ pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, 
         Role::Encoder => (
             vec![(
                 ENCODER_INPUT.to_string(),
-                vec![1, (bars * STEPS_PER_BAR) as i64, VOCAB_SIZE as i64],
+                vec![1, encoder_steps(version, bars) as i64, VOCAB_SIZE as i64],
             )],
             vec![
                 (MU.to_string(), vec![1, latent_size as i64]),
@@ -470,6 +609,15 @@ pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, 
     check(&summary.inputs, &inputs, "inputs")?;
     check(&summary.outputs, &outputs, "outputs")?;
     let directions = parse_directions(md, latent_size).map_err(invalid)?;
+    let meters = match (version, md.get(meta::METERS)) {
+        (2, _) => vec![Meter::FourFour],
+        (_, Some(text)) => parse_meters(text).map_err(invalid)?,
+        (_, None) => return Err(invalid(format!("metadata key `{}` is missing", meta::METERS))),
+    };
+    let knob_attributes = match md.get(meta::KNOB_ATTRIBUTES) {
+        Some(text) => parse_knob_attributes(text, latent_size).map_err(invalid)?,
+        None => Vec::new(),
+    };
     Ok(ModelInfo {
         latent_size,
         bars,
@@ -478,6 +626,9 @@ pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, 
         hidden,
         temperature,
         directions,
+        encoding_version: version,
+        meters,
+        knob_attributes,
         metadata: summary.metadata,
     })
 }

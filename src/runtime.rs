@@ -456,8 +456,9 @@ impl Generator {
         Ok(logits)
     }
 
-    /// Runs the encoder on a window of tokens in the model's frame (`steps()` long; shorter
-    /// windows are padded with rests, longer ones cut): returns (mu, logvar).
+    /// Runs the encoder on a window of tokens in the model's frame (`bars` bars of its meter;
+    /// longer windows are cut at `encoder_steps()`): returns (mu, logvar). Past the window the
+    /// grid is empty (version 3) or rests (version 2, whose windows are 4/4 only).
     pub fn encode(
         &mut self,
         tokens: &[crate::encoding::Token],
@@ -470,11 +471,13 @@ impl Generator {
                 problem: "this model has no encoder file".into(),
             });
         };
-        let steps = self.info.steps();
+        let steps = self.info.encoder_steps();
+        let pad = (self.info.encoding_version == 2).then_some(crate::encoding::Token::Rest);
         let mut grid = vec![0f32; steps * VOCAB_SIZE];
         for step in 0..steps {
-            let token = tokens.get(step).copied().unwrap_or(crate::encoding::Token::Rest);
-            grid[step * VOCAB_SIZE + token.index()] = 1.0;
+            if let Some(token) = tokens.get(step).copied().or(pad) {
+                grid[step * VOCAB_SIZE + token.index()] = 1.0;
+            }
         }
         let input = Tensor::from_array(([1usize, steps, VOCAB_SIZE], grid)).map_err(runtime)?;
         let outputs = encoder.run(ort::inputs![ENCODER_INPUT => input]).map_err(runtime)?;

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use neume::encoding::{
-    step_features, step_input, Token, ENCODING_VERSION, PITCH_COUNT, PITCH_LOW, STEPS_PER_BAR,
-    VOCAB_SIZE,
+    step_features, step_input, Meter, StepLayout, Token, ENCODING_VERSION, MAX_BAR_STEPS,
+    PITCH_COUNT, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE,
 };
 use neume::model_file::{self as contract, meta};
 use neume::onnx::{self, Attribute, ProtoWriter};
@@ -28,6 +28,7 @@ fn good_metadata() -> BTreeMap<String, String> {
         (meta::ROLE.into(), "decoder".into()),
         (meta::LAYERS.into(), "1".into()),
         (meta::HIDDEN.into(), HIDDEN.to_string()),
+        (meta::METERS.into(), "4/4=10,6/8=5".into()),
     ])
 }
 
@@ -39,7 +40,16 @@ fn step_width() -> usize {
 /// A one-layer step model: logits = x · W + b with W[i][j] = (i + 1) · j / 1000 and b = 0.5
 /// (`op` computes it), and a state that grows by [1, 2] per step.
 fn tiny_model(metadata: &BTreeMap<String, String>, op: &str, vocab: usize, bias: f32) -> Vec<u8> {
-    let rows = step_width();
+    tiny_model_of_width(metadata, op, vocab, bias, step_width())
+}
+
+fn tiny_model_of_width(
+    metadata: &BTreeMap<String, String>,
+    op: &str,
+    vocab: usize,
+    bias: f32,
+    rows: usize,
+) -> Vec<u8> {
     let w: Vec<f32> =
         (0..rows * vocab).map(|k| ((k / vocab + 1) * (k % vocab)) as f32 / 1000.0).collect();
     let mut graph = ProtoWriter::new();
@@ -86,7 +96,7 @@ fn a_valid_model_steps_and_computes_the_right_numbers() {
     let mut generator = Generator::from_bytes(&good_model(), "tiny.onnx").unwrap();
     let mut row = vec![0f32; step_width()];
     let z = [1.0, -2.0, 0.5, 3.0];
-    step_input(&mut row, Some(Token::Note(62)), 5, BARS, &z);
+    step_input(&mut row, Some(Token::Note(62)), 5, BARS, Meter::FourFour, &z);
     let mut state = generator.start();
     assert_eq!(state.layers(), &[vec![0.0, 0.0]]);
     let logits = generator.step(&row, &mut state).unwrap();
@@ -95,19 +105,51 @@ fn a_valid_model_steps_and_computes_the_right_numbers() {
     assert_eq!(state.layers(), &[vec![2.0, 4.0]], "two steps of growth [1, 2]");
     assert_eq!(logits.len(), VOCAB_SIZE);
     // The step input, written out: the one-hot columns of note 62 (2 + 14), step 5 of the
-    // bar (39 + 5), bar 0 (55), then z at columns 56..60.
-    let ones = [2 + 14, 39 + 5, 55];
+    // bar (39 + 5; 18 bar positions), bar 0 (57), 4/4 (the third of six meters: 58 + 2), then
+    // z at columns 64..68.
+    let ones = [2 + 14, 39 + 5, 57, 60];
     for j in [0, 1, 17, VOCAB_SIZE - 1] {
         let w = |i: usize| (i + 1) as f64 * j as f64 / 1000.0;
         let want: f64 = ones.iter().map(|&i| w(i)).sum::<f64>()
-            + z.iter().enumerate().map(|(k, &v)| f64::from(v) * w(56 + k)).sum::<f64>()
+            + z.iter().enumerate().map(|(k, &v)| f64::from(v) * w(64 + k)).sum::<f64>()
             + 0.5;
         assert!((f64::from(logits[j]) - want).abs() < 1e-3, "logit {j}: {} vs {want}", logits[j]);
     }
     let err = generator.step(&[1.0], &mut state).unwrap_err().to_string();
-    assert!(err.contains("step input has 1 values, the model takes 60"), "{err}");
+    assert!(err.contains("step input has 1 values, the model takes 68"), "{err}");
     let err = generator.encode(&[Token::Rest]).unwrap_err().to_string();
     assert!(err.contains("no encoder"), "{err}");
+}
+
+/// A model trained before meters (encoding version 2: 16 bar positions, no meter columns)
+/// still loads and plays in 4/4, with its own step layout; other meters are refused by name.
+#[test]
+fn a_version_2_model_plays_in_4_4_only() {
+    let mut md = good_metadata();
+    md.insert(meta::ENCODING_VERSION.into(), "2".into());
+    md.remove(meta::METERS);
+    let v2 = StepLayout { version: 2, bars: BARS };
+    // 38 tokens + start + 16 positions + 1 bar = 56 columns, then z.
+    assert_eq!(v2.features(), 56);
+    let bytes = tiny_model_of_width(&md, "Gemm", VOCAB_SIZE, 0.5, v2.features() + LATENT);
+    let mut generator = Generator::from_bytes(&bytes, "old.onnx").unwrap();
+    assert_eq!(generator.info().meters, vec![Meter::FourFour]);
+    assert_eq!(generator.info().step_input(), 60);
+    let options =
+        |meter| neume::generate::GenerateOptions { bars: 2, seed: 3, meter, ..Default::default() };
+    let melody = neume::generate::generate(&mut generator, &options(Meter::FourFour)).unwrap();
+    assert_eq!(melody.len_steps, 32);
+    let err = neume::generate::generate(&mut generator, &options(Meter::SixEight))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("knows 4/4 only") && err.contains("6/8"), "{err}");
+    // A version 3 model must say which meters it knows.
+    let mut md = good_metadata();
+    md.remove(meta::METERS);
+    expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "nometer.onnx", "neume.meters");
+    let mut md = good_metadata();
+    md.insert(meta::ENCODING_VERSION.into(), "4".into());
+    expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "future.onnx", "versions 2..=3");
 }
 
 #[test]
@@ -218,7 +260,7 @@ fn model_files_that_are_not_regular_files_are_refused_without_reading() {
 /// A tiny encoder of the tiny decoder's shape (latent size, bars): tokens → Reshape → Gemm
 /// for `mu` and for `logvar`, with `metadata`.
 fn tiny_encoder(metadata: &BTreeMap<String, String>) -> Vec<u8> {
-    let flat = (BARS * STEPS_PER_BAR * VOCAB_SIZE) as i64;
+    let flat = (BARS * MAX_BAR_STEPS * VOCAB_SIZE) as i64;
     let w = vec![0.01f32; flat as usize * LATENT];
     let mut graph = ProtoWriter::new();
     graph
@@ -236,7 +278,7 @@ fn tiny_encoder(metadata: &BTreeMap<String, String>) -> Vec<u8> {
             11,
             onnx::value_info(
                 contract::ENCODER_INPUT,
-                &[1, (BARS * STEPS_PER_BAR) as i64, VOCAB_SIZE as i64],
+                &[1, (BARS * MAX_BAR_STEPS) as i64, VOCAB_SIZE as i64],
             ),
         )
         .message(12, onnx::value_info(contract::MU, &[1, LATENT as i64]))

@@ -23,10 +23,31 @@ pub const LATENT_KNOBS: usize = 8;
 /// Range of a latent knob, in standard deviations along its direction.
 pub const KNOB_RANGE: f32 = 3.0;
 
+/// The Form parameter: how the phrases of a melody of 8 bars or more relate
+/// ([`crate::generate::Form`], in the order of [`crate::generate::Form::ALL`]).
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormChoice {
+    /// Phrases that repeat, vary and answer (A A′ B A′ …).
+    #[id = "song"]
+    #[name = "Song form"]
+    Song,
+    /// Every phrase new.
+    #[id = "through"]
+    #[name = "Through-composed"]
+    Through,
+}
+
+/// The names of the knobs in the host: the attributes the default model (and every model
+/// trained with `--attribute-weight`) ties to its first five latent directions, then latent
+/// directions. A model without named knobs shows `Latent i` in the editor instead.
+pub const KNOB_NAMES: [&str; LATENT_KNOBS] =
+    ["Density", "Rhythm", "Range", "Contour", "Leaps", "Latent 6", "Latent 7", "Latent 8"];
+
 /// All parameters, and the state saved with the project beside them.
 #[derive(Params)]
 pub struct NeumeParams {
-    /// Latent knobs: offsets along the model's main directions of variation.
+    /// Latent knobs: offsets along the model's knob directions (the first five named after
+    /// the attributes they move, see [`KNOB_NAMES`]). Ids stay `z1`…`z8`.
     #[id = "z1"]
     pub z1: FloatParam,
     #[id = "z2"]
@@ -82,6 +103,9 @@ pub struct NeumeParams {
     /// The MIDI channel the melody plays on, 1..=16 (thru keeps each event's own channel).
     #[id = "chan"]
     pub melody_channel: IntParam,
+    /// How the phrases of a long melody relate.
+    #[id = "form"]
+    pub form: EnumParam<FormChoice>,
 
     /// The current melody; written by the worker, read when the host saves.
     #[persist = "melody"]
@@ -115,13 +139,17 @@ impl NeumeParams {
         let on_i32: Arc<dyn Fn(i32) + Send + Sync> = Arc::new(move |_| {
             w.wake();
         });
-        let w = wake;
+        let w = wake.clone();
         let on_scale: Arc<dyn Fn(Scale) + Send + Sync> = Arc::new(move |_| {
+            w.wake();
+        });
+        let w = wake;
+        let on_form: Arc<dyn Fn(FormChoice) + Send + Sync> = Arc::new(move |_| {
             w.wake();
         });
         let knob = |i: usize| {
             FloatParam::new(
-                format!("Latent {i}"),
+                KNOB_NAMES[i - 1],
                 0.0,
                 FloatRange::Linear { min: -KNOB_RANGE, max: KNOB_RANGE },
             )
@@ -178,6 +206,7 @@ impl NeumeParams {
                 1,
                 IntRange::Linear { min: 1, max: 16 },
             ),
+            form: EnumParam::new("Form", FormChoice::Song).with_callback(on_form),
             melody: RwLock::new(None),
             point_a: RwLock::new(None),
             point_b: RwLock::new(None),

@@ -4,8 +4,9 @@
 
 use nice_plug::prelude::{Enum, Param, ParamSetter};
 
-use super::params::{NeumeParams, LATENT_KNOBS};
-use crate::generate::{draw_latent, GenerateOptions};
+use super::params::{FormChoice, NeumeParams, LATENT_KNOBS};
+use crate::encoding::Meter;
+use crate::generate::{draw_latent, Form, GenerateOptions};
 use crate::rng::Rng;
 use crate::runtime;
 use crate::theory::Scale;
@@ -35,6 +36,10 @@ pub struct Request {
     pub base_point: Option<Vec<f32>>,
     /// A user model file; `None` = the embedded default model.
     pub model_path: Option<String>,
+    /// The host's meter, as the audio thread last saw it; `None`: the host gives none (4/4).
+    pub meter: Option<Meter>,
+    /// Index of the form parameter's variant ([`Form::ALL`]).
+    pub form_index: usize,
 }
 
 impl Request {
@@ -52,7 +57,14 @@ impl Request {
             point_b: params.point_b.read().clone(),
             base_point: params.base_point.read().clone(),
             model_path: params.model_path.read().clone(),
+            meter: None,
+            form_index: params.form.value().to_index(),
         }
+    }
+
+    /// The request in the host's meter.
+    pub fn in_meter(self, meter: Option<Meter>) -> Request {
+        Request { meter, ..self }
     }
 
     /// The request with its values as the parameters will hold them (step sizes, float
@@ -85,6 +97,7 @@ impl Request {
         set_as_gesture(setter, &params.scale, Scale::from_index(self.scale_index));
         set_as_gesture(setter, &params.morph, self.morph);
         set_as_gesture(setter, &params.seed, self.seed as i32);
+        set_as_gesture(setter, &params.form, FormChoice::from_index(self.form_index));
     }
 
     /// The A↔B points when both are stored.
@@ -106,6 +119,8 @@ impl Request {
         h.u64(self.bars as u64);
         h.u64(u64::from(self.key_root));
         h.u64(self.scale_index as u64);
+        h.u64(self.meter.map_or(0, |m| m.index() as u64 + 1));
+        h.u64(self.form_index as u64);
         if let Some((a, b)) = self.morph_points() {
             h.u64(u64::from(self.morph.to_bits()));
             a.iter().chain(b).for_each(|v| h.u64(u64::from(v.to_bits())));
@@ -117,28 +132,24 @@ impl Request {
         h.0
     }
 
-    /// The latent point: the A↔B blend when both are stored, else the editor's base point,
-    /// else the seed's point; moved by the knobs along the model's directions. `None` when it
-    /// is exactly the seed's point (drawn inside `generate`, so the plugin and
+    /// The base latent point: the A↔B blend when both are stored, else the editor's base
+    /// point. `None`: the seed's point (drawn inside `generate`, so the plugin and
     /// `neume generate --seed` agree).
-    pub fn latent(&self, info: &runtime::ModelInfo) -> Option<Vec<f32>> {
+    pub fn base(&self, info: &runtime::ModelInfo) -> Option<Vec<f32>> {
         let n = info.latent_size;
-        let base = self
-            .morph_points()
+        self.morph_points()
             .filter(|(a, _)| a.len() == n)
             .map(|(a, b)| {
                 a.iter().zip(b).map(|(a, b)| a + (b - a) * self.morph).collect::<Vec<f32>>()
             })
-            .or_else(|| self.base_point.clone().filter(|p| p.len() == n));
-        if base.is_none() && self.knobs.iter().all(|k| *k == 0.0) {
-            return None;
-        }
-        let mut z = base.unwrap_or_else(|| self.seed_point(n));
-        for (knob, (scale, direction)) in self.knobs.iter().zip(info.knob_directions(LATENT_KNOBS))
-        {
-            z.iter_mut().zip(&direction).for_each(|(v, d)| *v += knob * scale * d);
-        }
-        Some(z)
+            .or_else(|| self.base_point.clone().filter(|p| p.len() == n))
+    }
+
+    /// The melody's latent point: the base point moved by the knobs along the model's
+    /// directions (what a rating or a stored point keeps).
+    pub fn latent(&self, info: &runtime::ModelInfo) -> Vec<f32> {
+        let base = self.base(info).unwrap_or_else(|| self.seed_point(info.latent_size));
+        base.iter().zip(info.knob_shift(&self.knobs)).map(|(b, s)| b + s).collect()
     }
 
     /// The seed's latent point: what `generate` draws first from the seed's generator.
@@ -155,7 +166,10 @@ impl Request {
             temperature: Some(info.temperature * self.variation.max(0.0)),
             key_root: self.key_root,
             scale: Some(Scale::from_index(self.scale_index)),
-            latent: self.latent(info),
+            latent: self.base(info),
+            shift: Some(info.knob_shift(&self.knobs)),
+            meter: self.meter.filter(|m| info.meters.contains(m)).unwrap_or(Meter::FourFour),
+            form: Form::ALL[self.form_index.min(Form::ALL.len() - 1)],
         }
     }
 }
@@ -210,6 +224,8 @@ mod tests {
             point_b: None,
             base_point: None,
             model_path: None,
+            meter: None,
+            form_index: 0,
         };
         let k = base.key();
         assert_eq!(k, base.clone().key());
@@ -225,5 +241,7 @@ mod tests {
             Request { point_a: Some(vec![0.0; 4]), point_b: Some(vec![1.0; 4]), ..base.clone() };
         assert_ne!(ab.key(), Request { morph: 0.5, ..ab.clone() }.key());
         assert_ne!(k, Request { base_point: Some(vec![0.5; 4]), ..base.clone() }.key());
+        assert_ne!(k, Request { meter: Some(Meter::SixEight), ..base.clone() }.key());
+        assert_ne!(k, Request { form_index: 1, ..base.clone() }.key());
     }
 }

@@ -174,8 +174,7 @@ impl Worker {
             }
         };
         let elapsed_ms = started.elapsed().as_secs_f32() * 1000.0;
-        let latent =
-            options.latent.unwrap_or_else(|| request.seed_point(generator.info().latent_size));
+        let latent = request.latent(generator.info());
         drop(generator);
         let saved = SavedMelody::new(key, &melody, latent);
         {

@@ -7,6 +7,7 @@ use std::time::Instant;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use neume::encoding::Meter;
 use neume::rng::Rng;
 
 use crate::data::{one_hot, random_windows};
@@ -77,7 +78,10 @@ pub fn run(config: &BenchConfig, device: &Device) -> Result<BenchReport, String>
             let windows = random_windows(config.batch, shape.steps(), &mut rng);
             let windows: Vec<&[u8]> = windows.iter().map(Vec::as_slice).collect();
             // [batch, steps * vocab] and the decoder's step features
-            (one_hot(&windows, &device), step_features_batch(&windows, None, &shape, &device))
+            (
+                one_hot(&windows, shape.encoder_steps(), &device),
+                step_features_batch(&windows, Meter::FourFour, None, &shape, &device),
+            )
         })
         .collect();
 
@@ -98,7 +102,7 @@ pub fn run(config: &BenchConfig, device: &Device) -> Result<BenchReport, String>
         );
         let start = Instant::now();
         let (x, features) = batches[i % BATCHES].clone();
-        let loss = model.loss(x, features, eps, 1.0, 0.1);
+        let loss = model.loss(x, features, eps, 1.0, 0.1, None);
         let forward = lap(timed)?;
         let grads = loss.total.backward();
         let backward = lap(timed)?;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 
 use neume::encoding::{
-    centring_octave_shift, Melody, Token, PITCH_HIGH, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE,
+    centring_octave_shift, Melody, Meter, Token, PITCH_HIGH, PITCH_LOW, VOCAB_SIZE,
 };
 use neume::midi::{self, MidiMelody};
 use neume::rng::Rng;
@@ -20,6 +20,9 @@ pub struct Tune {
     pub melody: Melody,
     /// Length of one of the tune's own bars, in steps (windows start on its bar lines).
     pub bar_steps: u32,
+    /// The meter its windows are learned in (12/8 tunes as 6/8, 6/4 as 3/4 …: see
+    /// [`Meter::for_signature`]).
+    pub meter: Meter,
 }
 
 /// What loading a folder found.
@@ -106,13 +109,28 @@ pub struct Selection {
     /// Subfolder names (collections) to leave out, e.g. `essen`.
     #[serde(default)]
     pub exclude: Vec<String>,
-    /// Only tunes in duple meter (bars of 8 or 16 sixteenths: 2/4, 4/4, 2/2), whose bar lines
-    /// fall where the model's 16-step bar input expects them.
+    /// Only tunes in duple meter (2/4, 4/4, 2/2): how model v2 was trained.
     #[serde(default)]
     pub duple_only: bool,
+    /// Only tunes in these meters (`6/8` …); empty: every meter Neume knows.
+    #[serde(default)]
+    pub meters: Vec<String>,
 }
 
 impl Selection {
+    /// Whether tunes in `meter` are kept.
+    pub fn keeps(&self, meter: Meter) -> bool {
+        let duple = [Meter::TwoFour, Meter::FourFour, Meter::TwoTwo];
+        (!self.duple_only || duple.contains(&meter))
+            && (self.meters.is_empty()
+                || self.meters.iter().any(|m| Meter::parse(m).is_ok_and(|m| m == meter)))
+    }
+
+    /// Checks the meters named: each one Neume knows.
+    pub fn check(&self) -> Result<(), String> {
+        self.meters.iter().try_for_each(|m| Meter::parse(m).map(|_| ()))
+    }
+
     /// Whether a file (below `root`) is in an excluded collection.
     fn excludes(&self, root: &Path, path: &Path) -> bool {
         let relative = path.strip_prefix(root).unwrap_or(path);
@@ -158,13 +176,27 @@ pub fn load_selection(dir: &Path, selection: &Selection, warn: bool) -> std::io:
     let mut skipped = Vec::new();
     for path in midi_files(dir)?.into_iter().filter(|p| !selection.excludes(dir, p)) {
         match midi::read_file(&path) {
-            Ok(midi)
-                if selection.duple_only && ![8, 16].contains(&midi.time_signature.bar_steps()) => {}
             Ok(midi) => {
+                let signature = midi.time_signature;
+                let Some((meter, _)) =
+                    Meter::for_signature(signature.numerator, signature.denominator)
+                else {
+                    skipped.push(format!(
+                        "{}: meter {}/{} is not one Neume learns",
+                        path.display(),
+                        signature.numerator,
+                        signature.denominator
+                    ));
+                    continue;
+                };
+                if !selection.keeps(meter) {
+                    continue;
+                }
                 let transpose = frame_transpose(&midi);
                 tunes.push(Tune {
                     melody: midi.melody.transposed(transpose),
-                    bar_steps: midi.time_signature.bar_steps(),
+                    bar_steps: meter.bar_steps() as u32,
+                    meter,
                     path,
                 });
             }
@@ -179,23 +211,29 @@ pub fn load_selection(dir: &Path, selection: &Selection, warn: bool) -> std::io:
     Ok(Corpus { tunes, skipped })
 }
 
-/// A training example: token indices, `bars * STEPS_PER_BAR` long.
-pub type Window = Vec<u8>;
+/// A training example: token indices, `bars` bars of its meter long.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// Token indices.
+    pub tokens: Vec<u8>,
+    /// Its meter.
+    pub meter: Meter,
+}
 
 /// Cuts `bars`-bar windows starting on each bar line of each tune (`stride_bars` apart),
 /// keeping windows whose first step sounds and that have at least 4 notes; octave-centres
 /// each window into the token range.
 pub fn windows(tunes: &[Tune], bars: usize, stride_bars: usize) -> Vec<Window> {
-    let len = (bars * STEPS_PER_BAR) as u32;
     let mut out = Vec::new();
     for tune in tunes {
+        let len = (bars * tune.meter.bar_steps()) as u32;
         // A tune shorter than a window gives one window, padded with rests.
         let last_start = tune.melody.len_steps.saturating_sub(len);
         let mut start = 0;
         while start <= last_start {
             let w = tune.melody.window(start, len);
             if w.notes.len() >= 4 && w.notes[0].start_step == 0 {
-                out.push(encode_window(&w));
+                out.push(Window { tokens: encode_window(&w), meter: tune.meter });
             }
             start = start
                 .saturating_add(tune.bar_steps.max(1).saturating_mul(stride_bars.max(1) as u32));
@@ -207,14 +245,28 @@ pub fn windows(tunes: &[Tune], bars: usize, stride_bars: usize) -> Vec<Window> {
     out
 }
 
+/// Training windows per meter, in [`Meter::ALL`]'s order (meters with none left out).
+pub fn meter_counts(windows: &[Window]) -> Vec<(Meter, usize)> {
+    Meter::ALL
+        .into_iter()
+        .map(|m| (m, windows.iter().filter(|w| w.meter == m).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
 /// Windows of `bars` bars cut one after another from each tune (no overlap, from bar lines),
 /// octave-centred: the reference sets of evaluation. Each comes with the index of the tune it
 /// was cut from (windows of one tune are alike, so a classifier test must keep them on one
 /// side of every split).
 pub fn reference_windows(tunes: &[Tune], bars: usize) -> Vec<(Melody, usize)> {
-    let len = (bars * STEPS_PER_BAR) as u32;
+    reference_windows_in_meters(tunes, bars).into_iter().map(|(m, i, _)| (m, i)).collect()
+}
+
+/// [`reference_windows`], each with its meter.
+pub fn reference_windows_in_meters(tunes: &[Tune], bars: usize) -> Vec<(Melody, usize, Meter)> {
     let mut out = Vec::new();
     for (index, tune) in tunes.iter().enumerate() {
+        let len = (bars * tune.meter.bar_steps()) as u32;
         let mut start = 0u32;
         while start.checked_add(len).is_some_and(|end| end <= tune.melody.len_steps) {
             let w = tune.melody.window(start, len);
@@ -222,6 +274,7 @@ pub fn reference_windows(tunes: &[Tune], bars: usize) -> Vec<(Melody, usize)> {
                 out.push((
                     w.transposed(centring_octave_shift(w.notes.iter().map(|n| n.pitch))),
                     index,
+                    tune.meter,
                 ));
                 start += len.div_ceil(tune.bar_steps.max(1)) * tune.bar_steps.max(1);
             } else {
@@ -233,7 +286,7 @@ pub fn reference_windows(tunes: &[Tune], bars: usize) -> Vec<(Melody, usize)> {
 }
 
 /// Token indices of a window, octave-centred into the range.
-pub fn encode_window(melody: &Melody) -> Window {
+pub fn encode_window(melody: &Melody) -> Vec<u8> {
     let shift = centring_octave_shift(melody.notes.iter().map(|n| n.pitch));
     melody.to_tokens(shift).into_iter().map(|t| t.index() as u8).collect()
 }
@@ -256,19 +309,27 @@ pub fn transpose_window(window: &mut [u8], semitones: i32) {
     }
 }
 
-/// One-hot encodes windows of equal length on `device`: the tokens go up as integers and
-/// expand there, a 38th of the bytes of the one-hot grid. `[batch, steps * VOCAB_SIZE]`.
-pub fn one_hot(windows: &[&[u8]], device: &Device) -> Tensor<2> {
-    let steps = windows.first().map_or(0, |w| w.len());
-    let tokens: Vec<i32> = windows.iter().flat_map(|w| w.iter().map(|&t| i32::from(t))).collect();
+/// One-hot encodes windows on `device`, each padded with empty steps to `steps` (the
+/// encoder's input: [`neume::encoding::MAX_BAR_STEPS`] a bar): the tokens go up as integers
+/// and expand there, a 38th of the bytes of the one-hot grid. `[batch, steps * VOCAB_SIZE]`.
+pub fn one_hot(windows: &[&[u8]], steps: usize, device: &Device) -> Tensor<2> {
+    let pad = VOCAB_SIZE as i32; // one past the vocabulary: a step with no token
+    let tokens: Vec<i32> = windows
+        .iter()
+        .flat_map(|w| (0..steps).map(move |i| w.get(i).map_or(pad, |&t| i32::from(t))))
+        .collect();
     let tokens =
         Tensor::<2, Int>::from_data(TensorData::new(tokens, [windows.len(), steps]), device);
-    tokens.one_hot::<3>(VOCAB_SIZE).float().reshape([windows.len(), steps * VOCAB_SIZE])
+    tokens
+        .one_hot::<3>(VOCAB_SIZE + 1)
+        .float()
+        .narrow(2, 0, VOCAB_SIZE)
+        .reshape([windows.len(), steps * VOCAB_SIZE])
 }
 
 /// `count` windows of `steps` uniformly random tokens: inputs for timing and comparing
 /// devices, where what the tokens mean does not matter.
-pub fn random_windows(count: usize, steps: usize, rng: &mut Rng) -> Vec<Window> {
+pub fn random_windows(count: usize, steps: usize, rng: &mut Rng) -> Vec<Vec<u8>> {
     (0..count).map(|_| (0..steps).map(|_| rng.below(VOCAB_SIZE) as u8).collect()).collect()
 }
 
@@ -300,16 +361,24 @@ mod tests {
         let notes = (0..24)
             .map(|i| Note { pitch: 60 + (i % 5) as u8, start_step: i * 4, len_steps: 4 })
             .collect();
-        let tune =
-            Tune { path: "t.mid".into(), melody: Melody { notes, len_steps: 96 }, bar_steps: 12 };
+        let tune = Tune {
+            path: "t.mid".into(),
+            melody: Melody { notes, len_steps: 96 },
+            bar_steps: 12,
+            meter: Meter::ThreeFour,
+        };
         let ws = windows(&[tune], 4, 1);
-        // 96 steps, 3/4 bars of 12 steps, 64-step windows: starts 0, 12, 24 fit.
-        assert_eq!(ws.len(), 3);
-        let mut w = ws[0].clone();
+        // 96 steps, 3/4 bars of 12 steps, 48-step windows: starts 0, 12, …, 48 fit.
+        assert_eq!(ws.len(), 5);
+        assert!(ws.iter().all(|w| w.tokens.len() == 48 && w.meter == Meter::ThreeFour));
+        let mut w = ws[0].tokens.clone();
         transpose_window(&mut w, 12);
-        assert_eq!(window_melody(&w).notes[0].pitch, window_melody(&ws[0]).notes[0].pitch + 12);
-        let mut far = ws[0].clone();
+        assert_eq!(
+            window_melody(&w).notes[0].pitch,
+            window_melody(&ws[0].tokens).notes[0].pitch + 12
+        );
+        let mut far = ws[0].tokens.clone();
         transpose_window(&mut far, 40); // would leave the range: unchanged
-        assert_eq!(far, ws[0]);
+        assert_eq!(far, ws[0].tokens);
     }
 }

@@ -7,6 +7,7 @@
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
+use neume::encoding::Meter;
 use neume::rng::Rng;
 
 use crate::data::{one_hot, random_windows};
@@ -263,7 +264,7 @@ pub fn parity(device: &Device, shape: &ModelShape, batch: usize, seed: u64) -> P
         Tensor::<2>::from_data(TensorData::new(values.to_vec(), dims), device)
     };
     let logits = |model: &Vae, device: &Device| -> Vec<f32> {
-        let features = step_features_batch(&windows, None, shape, device);
+        let features = step_features_batch(&windows, Meter::FourFour, None, shape, device);
         let out = model.decoder.forward(features, tensor(&z, [batch, shape.latent], device)); // [batch, steps, vocab]
                                                                                               // The decoder's output is f32 on both backends.
         out.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 logits")
@@ -276,13 +277,14 @@ pub fn parity(device: &Device, shape: &ModelShape, batch: usize, seed: u64) -> P
     let before_dev = logits(&model_dev, &device);
 
     let step = |model: Vae, device: &Device| -> (Vae, f64, f64, usize) {
-        let features = step_features_batch(&windows, None, shape, device);
+        let features = step_features_batch(&windows, Meter::FourFour, None, shape, device);
         let loss = model.loss(
-            one_hot(&windows, device),
+            one_hot(&windows, shape.encoder_steps(), device),
             features,
             tensor(&eps, [batch, shape.latent], device),
             1.0,
             0.1,
+            None,
         );
         let recon = loss.recon.clone().into_scalar::<f32>() as f64;
         let kl = loss.kl.clone().into_scalar::<f32>() as f64;

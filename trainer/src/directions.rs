@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 use burn::prelude::*;
 use neume::model_file::meta;
 
+use neume::attributes::Attribute;
+
 use crate::data::{one_hot, Window};
-use crate::model::Encoder;
+use crate::model::{Encoder, ModelShape};
 
 /// How many directions a model carries (the plugin has eight latent knobs).
 pub const DIRECTIONS: usize = 8;
@@ -17,23 +19,42 @@ pub const DIRECTIONS: usize = 8;
 /// At most this many training windows are encoded (evenly spread over the set).
 const MAX_WINDOWS: usize = 8192;
 
-/// Principal directions of the posterior means of `windows`, with the standard deviation of
-/// the data along each: `(std, unit vector)`, strongest first.
+/// The knobs' directions, measured on the posterior means of `windows`, with the standard
+/// deviation of the data along each, `(std, unit vector)`: first the latent axes 0..`named`
+/// (the attribute-tied dimensions), then the principal directions of what remains with those
+/// axes taken out, strongest first; [`DIRECTIONS`] in all.
 pub fn measure(
     encoder: &Encoder,
     windows: &[Window],
-    latent: usize,
+    shape: &ModelShape,
+    named: usize,
     device: &Device,
 ) -> Vec<(f32, Vec<f32>)> {
+    let latent = shape.latent;
     let stride = windows.len().div_ceil(MAX_WINDOWS).max(1);
-    let chosen: Vec<&[u8]> = windows.iter().step_by(stride).map(|w| w.as_slice()).collect();
+    let chosen: Vec<&[u8]> = windows.iter().step_by(stride).map(|w| w.tokens.as_slice()).collect();
     let mut means: Vec<Vec<f64>> = Vec::with_capacity(chosen.len());
     for batch in chosen.chunks(256) {
-        let (mu, _) = encoder.forward(one_hot(batch, device)); // [batch, latent]
+        let (mu, _) = encoder.forward(one_hot(batch, shape.encoder_steps(), device));
         let flat = mu.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 means");
         means.extend(flat.chunks(latent).map(|row| row.iter().map(|&v| f64::from(v)).collect()));
     }
-    principal_directions(&means, DIRECTIONS)
+    let named = named.min(latent).min(DIRECTIONS);
+    let n = means.len().max(2) as f64;
+    let mut out: Vec<(f32, Vec<f32>)> = (0..named)
+        .map(|k| {
+            let mean = means.iter().map(|r| r[k]).sum::<f64>() / n;
+            let var = means.iter().map(|r| (r[k] - mean).powi(2)).sum::<f64>() / (n - 1.0);
+            let mut axis = vec![0.0; latent];
+            axis[k] = 1.0;
+            (var.sqrt() as f32, axis)
+        })
+        .collect();
+    for row in &mut means {
+        row[..named].iter_mut().for_each(|v| *v = 0.0);
+    }
+    out.extend(principal_directions(&means, DIRECTIONS - named));
+    out
 }
 
 /// The `count` leading principal components of `rows`: `(std, unit vector)`. Each vector's
@@ -110,6 +131,26 @@ pub fn jacobi_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
         }
     }
     ((0..n).map(|i| a[i][i]).collect(), v)
+}
+
+/// The metadata entries for `directions` whose first `named` are the latent axes tied to
+/// [`Attribute::ALL`] in order ([`meta::KNOB_ATTRIBUTES`]).
+pub fn metadata_with_attributes(
+    directions: &[(f32, Vec<f32>)],
+    named: usize,
+) -> BTreeMap<String, String> {
+    let mut md = metadata(directions);
+    let tied: Vec<String> = Attribute::ALL
+        .iter()
+        .zip(directions)
+        .take(named)
+        .enumerate()
+        .map(|(dim, (attribute, (scale, _)))| format!("{}={dim}:{scale:.6}", attribute.name()))
+        .collect();
+    if !tied.is_empty() {
+        md.insert(meta::KNOB_ATTRIBUTES.to_string(), tied.join(","));
+    }
+    md
 }
 
 /// The metadata entries for `directions`.

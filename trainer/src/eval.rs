@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use neume::encoding::{Melody, STEPS_PER_BAR};
+use neume::encoding::{Melody, Meter};
 use neume::generate::{generate, GenerateOptions};
 use neume::rng::Rng;
 use neume::runtime::Generator;
@@ -32,6 +32,9 @@ pub struct EvalArgs<'a> {
     pub seed: u64,
     /// Which tunes of the reference, training and compared folders are used.
     pub selection: data::Selection,
+    /// The meters generated melodies are made in, one per melody, cycled; empty: the
+    /// reference windows' meters, in their proportions.
+    pub meters: Vec<Meter>,
 }
 
 fn shuffled_take<T>(mut v: Vec<T>, n: usize, rng: &mut Rng) -> Vec<T> {
@@ -58,19 +61,22 @@ fn melodies_of(
     baselines: &Baselines,
     rng: &mut Rng,
 ) -> Result<Vec<(Melody, usize)>, String> {
-    let len_steps = (args.bars * STEPS_PER_BAR) as u32;
+    let meter = |i: usize| {
+        args.meters.get(i % args.meters.len().max(1)).copied().unwrap_or(Meter::FourFour)
+    };
+    let len_steps = |i: usize| (args.bars * meter(i).bar_steps()) as u32;
     match spec {
         "markov" => {
             return Ok(ungrouped(
                 &(0..args.count)
-                    .map(|_| baselines.tokens.generate(len_steps, rng))
+                    .map(|i| baselines.tokens.generate(len_steps(i), rng))
                     .collect::<Vec<_>>(),
             ))
         }
         "markov-notes" => {
             return Ok(ungrouped(
                 &(0..args.count)
-                    .map(|_| baselines.notes.generate(len_steps, rng))
+                    .map(|i| baselines.notes.generate(len_steps(i), rng))
                     .collect::<Vec<_>>(),
             ))
         }
@@ -91,6 +97,7 @@ fn melodies_of(
                     bars: args.bars,
                     seed: args.seed.wrapping_add(i as u64),
                     temperature: args.temperature,
+                    meter: meter(i),
                     ..GenerateOptions::default()
                 };
                 Ok((generate(&mut generator, &options).map_err(|e| e.to_string())?, i))
@@ -112,11 +119,19 @@ pub fn evaluate(args: &EvalArgs<'_>) -> Result<Vec<Report>, String> {
     let mut rng = Rng::new(args.seed);
     let reference_corpus = data::load_selection(args.reference, &args.selection, true)
         .map_err(|e| format!("{}: {e}", args.reference.display()))?;
-    let reference_grouped = shuffled_take(
-        data::reference_windows(&reference_corpus.tunes, args.bars),
+    let in_meters = shuffled_take(
+        data::reference_windows_in_meters(&reference_corpus.tunes, args.bars),
         args.count,
         &mut rng,
     );
+    let meters = if args.meters.is_empty() {
+        in_meters.iter().map(|(_, _, m)| *m).collect()
+    } else {
+        args.meters.clone()
+    };
+    let args = &EvalArgs { meters, selection: args.selection.clone(), ..*args };
+    let reference_grouped: Vec<(Melody, usize)> =
+        in_meters.into_iter().map(|(m, i, _)| (m, i)).collect();
     let reference: Vec<Melody> = reference_grouped.iter().map(|(m, _)| m.clone()).collect();
     let training = data::load_selection(args.train, &args.selection, false)
         .map_err(|e| format!("{}: {e}", args.train.display()))?;

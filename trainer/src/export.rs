@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use burn::nn::Linear;
-use neume::encoding::{ENCODING_VERSION, PITCH_COUNT, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE};
+use neume::encoding::{Meter, ENCODING_VERSION, PITCH_COUNT, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE};
 use neume::model_file::{self as contract, meta, vocab_string};
 use neume::onnx::{self, Attribute, ProtoWriter};
 
@@ -58,6 +58,8 @@ pub fn metadata(
         (meta::ROLE.to_string(), role.to_string()),
         (meta::LAYERS.to_string(), shape.layers.to_string()),
         (meta::HIDDEN.to_string(), shape.hidden.to_string()),
+        // A trained model's own meters (with their window counts) replace this in `extra`.
+        (meta::METERS.to_string(), Meter::ALL.map(|m| m.to_string()).join(",")),
     ]);
     md.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
     md
@@ -225,7 +227,10 @@ pub fn export_encoder(
     graph.node("Clip", contract::LOGVAR, &[&raw, "logvar.min", "logvar.max"], &[]);
     graph.proto.message(
         11,
-        onnx::value_info(contract::ENCODER_INPUT, &[1, shape.steps() as i64, VOCAB_SIZE as i64]),
+        onnx::value_info(
+            contract::ENCODER_INPUT,
+            &[1, shape.encoder_steps() as i64, VOCAB_SIZE as i64],
+        ),
     );
     graph.proto.message(12, onnx::value_info(contract::MU, &[1, shape.latent as i64]));
     graph.proto.message(12, onnx::value_info(contract::LOGVAR, &[1, shape.latent as i64]));

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use neume::encoding::Meter;
 use neume_train::bench::{self, BenchConfig};
 use neume_train::data::Selection;
 use neume_train::device;
@@ -60,6 +61,10 @@ enum Command {
         /// Only tunes in duple meter (2/4, 4/4, 2/2).
         #[arg(long)]
         duple_only: bool,
+        /// Only these meters (`6/8`; repeat or separate with commas); generated melodies are
+        /// made in them. Default: every meter of the reference, in its proportions.
+        #[arg(long, value_delimiter = ',')]
+        meter: Vec<String>,
     },
     /// Write the ONNX model of a training run.
     Export {
@@ -140,9 +145,17 @@ struct TrainArgs {
     /// (non-commercial licence); repeat or separate with commas.
     #[arg(long, value_delimiter = ',')]
     exclude: Vec<String>,
-    /// Only tunes in duple meter (2/4, 4/4, 2/2).
+    /// Only tunes in duple meter (2/4, 4/4, 2/2), as model v2 was trained.
     #[arg(long)]
     duple_only: bool,
+    /// Only tunes in these meters (`6/8`; repeat or separate with commas). Default: every
+    /// meter Neume knows (2/4, 3/4, 4/4, 2/2, 6/8, 9/8; 12/8 tunes as 6/8, 6/4 and 3/2 as 3/4).
+    #[arg(long, value_delimiter = ',')]
+    meters: Vec<String>,
+    /// Weight γ of the attribute regularisation that gives the first five latent dimensions
+    /// their names (Density, Rhythm, Range, Contour, Leaps); 0 leaves the knobs unnamed.
+    #[arg(long, default_value_t = 0.0)]
+    attribute_weight: f64,
     /// Cap on optimiser steps per epoch (0: whole epoch).
     #[arg(long, default_value_t = 0)]
     max_steps: usize,
@@ -170,9 +183,34 @@ struct TrainArgs {
     out: PathBuf,
 }
 
+/// The command line that started this run, for the model's provenance: paths are written
+/// relative to the working folder, and an absolute path outside it keeps only its last two
+/// parts, so no model file carries the folders of the machine it was trained on.
+fn portable_command() -> String {
+    let cwd = std::env::current_dir().ok();
+    std::iter::once("neume-train".to_string())
+        .chain(std::env::args().skip(1).map(|arg| portable_arg(&arg, cwd.as_deref())))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn portable_arg(arg: &str, cwd: Option<&std::path::Path>) -> String {
+    let path = std::path::Path::new(arg);
+    if !path.is_absolute() {
+        return arg.to_string();
+    }
+    if let Some(relative) = cwd.and_then(|c| path.strip_prefix(c).ok()) {
+        return relative.display().to_string();
+    }
+    let tail: Vec<_> = path.components().rev().take(2).collect();
+    let tail: std::path::PathBuf = tail.into_iter().rev().collect();
+    format!("…/{}", tail.display())
+}
+
 fn run() -> Result<(), String> {
     match Cli::parse().command {
         Command::Train(args) => {
+            Selection { meters: args.meters.clone(), ..Selection::default() }.check()?;
             let device = device::select(&args.device)?;
             let config = TrainConfig {
                 kind: args.model,
@@ -194,11 +232,13 @@ fn run() -> Result<(), String> {
                 free_bits: args.free_bits,
                 kl_warmup_steps: 1000,
                 token_dropout: args.token_dropout,
-                selection: Selection { exclude: args.exclude, duple_only: args.duple_only },
-                command: std::iter::once("neume-train".to_string())
-                    .chain(std::env::args().skip(1))
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                selection: Selection {
+                    exclude: args.exclude,
+                    duple_only: args.duple_only,
+                    meters: args.meters,
+                },
+                attribute_weight: args.attribute_weight,
+                command: portable_command(),
                 save_epochs: args.save_epochs,
             };
             ctrlc::set_handler(|| training::STOP.store(true, std::sync::atomic::Ordering::Relaxed))
@@ -216,8 +256,10 @@ fn run() -> Result<(), String> {
             json,
             exclude,
             duple_only,
+            meter,
         } => {
-            let selection = Selection { exclude, duple_only };
+            let selection = Selection { exclude, duple_only, meters: meter.clone() };
+            let meters = meter.iter().map(|m| Meter::parse(m)).collect::<Result<Vec<_>, _>>()?;
             let args = eval::EvalArgs {
                 model: &model,
                 reference: &reference,
@@ -227,6 +269,7 @@ fn run() -> Result<(), String> {
                 temperature,
                 seed,
                 selection,
+                meters,
             };
             let reports = eval::evaluate(&args)?;
             eval::print_table(&reports);

@@ -14,7 +14,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, relu, sigmoid, tanh};
-use neume::encoding::{step_features, Token, STEPS_PER_BAR, VOCAB_SIZE};
+use neume::encoding::{step_features, Meter, Token, MAX_BAR_STEPS, STEPS_PER_BAR, VOCAB_SIZE};
 
 /// Shape of a model: what the exporter and the trainer agree on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -39,14 +39,19 @@ impl ModelShape {
     /// defaults.
     pub const DEFAULT: ModelShape = ModelShape { bars: 4, latent: 32, hidden: 128, layers: 2 };
 
-    /// Steps per window.
+    /// Steps per window in 4/4.
     pub fn steps(&self) -> usize {
         self.bars * STEPS_PER_BAR
     }
 
+    /// Steps of the encoder's input: a window of the longest bars, shorter ones padded.
+    pub fn encoder_steps(&self) -> usize {
+        self.bars * MAX_BAR_STEPS
+    }
+
     /// Flattened one-hot width of a window (the encoder's input).
     pub fn flat(&self) -> usize {
-        self.steps() * VOCAB_SIZE
+        self.encoder_steps() * VOCAB_SIZE
     }
 
     /// Width of the decoder's per-step input: the step features, then `z`.
@@ -160,19 +165,21 @@ impl Decoder {
     }
 }
 
-/// The decoder's teacher-forced step features of a batch of windows (token indices), one
-/// `[batch, step_features]` tensor per step, built as the runtime builds them
-/// ([`neume::encoding::step_input`]) with an empty latent part. Where `dropout` says so, the
-/// previous token is hidden (token dropout, which makes the decoder lean on `z`).
+/// The decoder's teacher-forced step features of a batch of windows (token indices, all of
+/// one length, in `meter`), one `[batch, step_features]` tensor per step, built as the runtime
+/// builds them ([`neume::encoding::step_input`]) with an empty latent part. Where `dropout`
+/// says so, the previous token is hidden (token dropout, which makes the decoder lean on `z`).
 pub fn step_features_batch(
     windows: &[&[u8]],
+    meter: Meter,
     mut dropout: Option<&mut dyn FnMut() -> bool>,
     shape: &ModelShape,
     device: &Device,
 ) -> Vec<Tensor<2>> {
     let width = step_features(shape.bars);
     let batch = windows.len();
-    (0..shape.steps())
+    let steps = windows.first().map_or(0, |w| w.len());
+    (0..steps)
         .map(|step| {
             let mut data = vec![0f32; batch * width];
             for (row, window) in data.chunks_exact_mut(width).zip(windows) {
@@ -182,7 +189,7 @@ pub fn step_features_batch(
                 } else {
                     Token::from_index(usize::from(window[step - 1]))
                 };
-                neume::encoding::step_input(row, previous, step, shape.bars, &[]);
+                neume::encoding::step_input(row, previous, step, shape.bars, meter, &[]);
             }
             Tensor::from_data(TensorData::new(data, [batch, width]), device)
         })
@@ -240,8 +247,49 @@ pub struct VaeLoss {
     pub recon: Tensor<1>,
     /// KL divergence to N(0, I), nats per window (before free bits).
     pub kl: Tensor<1>,
-    /// What is minimised: recon + beta · max(KL per dim, free bits).
+    /// Attribute regularisation: mean |tanh(δ·Δz) − sign(Δa)| over pairs, summed over the
+    /// regularised dimensions (0 without attributes).
+    pub attributes: Tensor<1>,
+    /// What is minimised: recon + beta · max(KL per dim, free bits) + γ · attributes.
     pub total: Tensor<1>,
+}
+
+/// Attribute targets of a batch for the regularised latent dimensions (Pati & Lerch 2020):
+/// for dimension `k`, `signs[k]` is the `[batch, batch]` matrix sign(a_i − a_j) of attribute
+/// `k`; the loss pulls the order of z_k within the batch to the order of the attribute.
+pub struct AttributeTargets {
+    /// One `[batch, batch]` sign matrix per regularised dimension (dimension k = attribute k).
+    pub signs: Vec<Tensor<2>>,
+    /// γ: the weight of the term.
+    pub weight: f64,
+    /// δ: the slope of tanh on latent differences.
+    pub sharpness: f64,
+}
+
+impl AttributeTargets {
+    /// Targets from per-window attribute values `values[i][k]`.
+    pub fn new(values: &[Vec<f64>], weight: f64, sharpness: f64, device: &Device) -> Self {
+        let batch = values.len();
+        let count = values.first().map_or(0, Vec::len);
+        let signs = (0..count)
+            .map(|k| {
+                let data: Vec<f32> = (0..batch * batch)
+                    .map(|ij| {
+                        let d = values[ij / batch][k] - values[ij % batch][k];
+                        if d > 0.0 {
+                            1.0
+                        } else if d < 0.0 {
+                            -1.0
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                Tensor::from_data(TensorData::new(data, [batch, batch]), device)
+            })
+            .collect();
+        AttributeTargets { signs, weight, sharpness }
+    }
 }
 
 impl Vae {
@@ -259,18 +307,32 @@ impl Vae {
         eps: Tensor<2>,
         beta: f64,
         free_bits: f64,
+        attributes: Option<&AttributeTargets>,
     ) -> VaeLoss {
         let [batch, _] = x.dims();
         let (mu, logvar) = self.encoder.forward(x.clone());
         let z = mu.clone() + (logvar.clone() * 0.5).exp() * eps;
-        let logits = self.decoder.forward(features, z); // [batch, steps, vocab]
+        let logits = self.decoder.forward(features, z.clone()); // [batch, steps, vocab]
         let [_, steps, vocab] = logits.dims();
-        let target = x.reshape([batch, steps, vocab]);
+        // The encoder's window is padded past the melody's steps: the target is its start.
+        let padded = x.dims()[1] / vocab;
+        let target = x.reshape([batch, padded, vocab]).narrow(1, 0, steps);
         let recon = (log_softmax(logits, 2) * target).sum().neg() / batch as f64;
         // KL per latent dimension, averaged over the batch: [1, latent].
         let kl_dims = (logvar.clone().exp() + mu.powi_scalar(2) - logvar - 1.0).mean_dim(0) * 0.5;
         let kl = kl_dims.clone().sum();
-        let total = recon.clone() + kl_dims.clamp_min(free_bits).sum() * beta;
-        VaeLoss { recon, kl, total }
+        let mut total = recon.clone() + kl_dims.clamp_min(free_bits).sum() * beta;
+        let mut regularisation = Tensor::<1>::zeros([1], &recon.device());
+        if let Some(targets) = attributes {
+            for (k, signs) in targets.signs.iter().enumerate() {
+                let zk = z.clone().narrow(1, k, 1); // [batch, 1]
+                let differences =
+                    zk.clone().repeat_dim(1, batch) - zk.transpose().repeat_dim(0, batch);
+                let term = (tanh(differences * targets.sharpness) - signs.clone()).abs().mean();
+                regularisation = regularisation + term;
+            }
+            total = total + regularisation.clone() * targets.weight;
+        }
+        VaeLoss { recon, kl, attributes: regularisation, total }
     }
 }

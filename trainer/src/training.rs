@@ -11,7 +11,8 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
-use neume::encoding::{step_features, step_input, Melody, Token, VOCAB_SIZE};
+use neume::attributes::Attribute;
+use neume::encoding::{step_features, step_input, Melody, Meter, Token, VOCAB_SIZE};
 use neume::generate::Sampler;
 use neume::model_file::meta;
 use neume::rng::Rng;
@@ -22,7 +23,7 @@ use crate::device::memory_reserved_mib;
 use crate::directions;
 use crate::export::{export_decoder, export_encoder};
 use crate::metrics;
-use crate::model::{step_features_batch, Decoder, ModelShape, Vae};
+use crate::model::{step_features_batch, AttributeTargets, Decoder, ModelShape, Vae};
 
 /// Set by the Ctrl-C handler; the loop checkpoints and stops at the next step.
 pub static STOP: AtomicBool = AtomicBool::new(false);
@@ -82,7 +83,15 @@ pub struct TrainConfig {
     /// the first epoch that reaches a quality bar on another split).
     #[serde(default)]
     pub save_epochs: bool,
+    /// γ of the attribute regularisation that ties latent dimension k to the k-th of
+    /// [`Attribute::ALL`] (0: no named knobs).
+    #[serde(default)]
+    pub attribute_weight: f64,
 }
+
+/// δ of the attribute regularisation: the slope of tanh on latent differences (Pati & Lerch
+/// 2020 use 10).
+const ATTRIBUTE_SHARPNESS: f64 = 10.0;
 
 /// Progress saved with every checkpoint.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -172,19 +181,19 @@ impl Learner {
         Learner { model: Vae::new(&config.shape, device), optim: adam.init() }
     }
 
-    /// The latent directions the knobs use (see [`directions`]).
+    /// The latent directions the knobs use (see [`directions`]): the attribute-tied dimensions
+    /// first (named knobs), then the main directions of the rest.
     fn directions_metadata(
         &self,
         config: &TrainConfig,
         windows: &[Window],
         device: &Device,
     ) -> BTreeMap<String, String> {
-        directions::metadata(&directions::measure(
-            &self.model.encoder,
-            windows,
-            config.shape.latent,
-            device,
-        ))
+        let named = if config.attribute_weight > 0.0 { Attribute::ALL.len() } else { 0 };
+        directions::metadata_with_attributes(
+            &directions::measure(&self.model.encoder, windows, &config.shape, named, device),
+            named,
+        )
     }
 
     fn decoder(&self) -> &Decoder {
@@ -214,6 +223,7 @@ impl Learner {
     fn step(
         self,
         batch: &[&[u8]],
+        meter: Meter,
         config: &TrainConfig,
         step: usize,
         rng: &mut Rng,
@@ -221,24 +231,33 @@ impl Learner {
     ) -> (Learner, Vec<(&'static str, Tensor<1>)>) {
         let b = batch.len();
         let shape = config.shape;
-        let x = data::one_hot(batch, device); // [batch, steps * vocab]
+        let x = data::one_hot(batch, shape.encoder_steps(), device); // [batch, steps * vocab]
+        let attributes = (config.attribute_weight > 0.0).then(|| {
+            let values: Vec<Vec<f64>> = batch
+                .iter()
+                .map(|w| Attribute::measure_all(&data::window_melody(w), meter).to_vec())
+                .collect();
+            AttributeTargets::new(&values, config.attribute_weight, ATTRIBUTE_SHARPNESS, device)
+        });
         let eps: Vec<f32> = (0..b * shape.latent).map(|_| rng.normal() as f32).collect();
         let eps = Tensor::<2>::from_data(TensorData::new(eps, [b, shape.latent]), device);
         let mut drop = || rng.uniform() < config.token_dropout;
         let features = step_features_batch(
             batch,
+            meter,
             (config.token_dropout > 0.0).then_some(&mut drop as &mut dyn FnMut() -> bool),
             &shape,
             device,
         );
         let Learner { model, mut optim } = self;
         let beta = ((step + 1) as f64 / config.kl_warmup_steps.max(1) as f64).min(1.0);
-        let loss = model.loss(x, features, eps, beta, config.free_bits);
+        let loss = model.loss(x, features, eps, beta, config.free_bits, attributes.as_ref());
         let recon = loss.recon.clone().detach();
         let kl = loss.kl.clone().detach();
+        let regularisation = loss.attributes.clone().detach();
         let grads = GradientsParams::from_grads(loss.total.backward(), &model);
         let model = optim.step(config.lr, model, grads);
-        (Learner { model, optim }, vec![("recon", recon), ("kl", kl)])
+        (Learner { model, optim }, vec![("recon", recon), ("kl", kl), ("attr", regularisation)])
     }
 }
 
@@ -262,16 +281,19 @@ fn read_losses(
     newest.iter().map(|(name, value)| format!("{name} {value:.3} ")).collect()
 }
 
-/// Samples `n` melodies from a decoder with burn (no export needed), stepping all of them
-/// at once with the runtime's step inputs and sampler.
+/// Samples one melody of the model's window per meter in `meters` from a decoder with burn
+/// (no export needed), stepping all of them at once with the runtime's step inputs and sampler.
 pub fn sample_melodies(
     decoder: &Decoder,
     shape: &ModelShape,
-    n: usize,
+    meters: &[Meter],
     temperature: f32,
     seed: u64,
     device: &Device,
 ) -> Vec<Melody> {
+    let n = meters.len();
+    let lengths: Vec<usize> = meters.iter().map(|m| shape.bars * m.bar_steps()).collect();
+    let longest = lengths.iter().copied().max().unwrap_or(0);
     let mut rng = Rng::new(seed);
     let zs: Vec<Vec<f32>> =
         (0..n).map(|_| (0..shape.latent).map(|_| rng.normal() as f32).collect()).collect();
@@ -282,9 +304,9 @@ pub fn sample_melodies(
     let width = step_features(shape.bars);
     let z = Tensor::<2>::from_data(TensorData::new(zs.concat(), [n, shape.latent]), device);
     let mut rows = vec![0f32; n * width];
-    for step in 0..shape.steps() {
+    for step in 0..longest {
         for (i, row) in rows.chunks_exact_mut(width).enumerate() {
-            step_input(row, tokens[i].last().copied(), step, shape.bars, &[]);
+            step_input(row, tokens[i].last().copied(), step, shape.bars, meters[i], &[]);
         }
         let x = Tensor::<2>::from_data(TensorData::new(rows.clone(), [n, width]), device);
         let (logits, next) = decoder.step(x, z.clone(), states);
@@ -295,7 +317,7 @@ pub fn sample_melodies(
             tokens[i].push(token);
         }
     }
-    tokens.iter().map(|t| Melody::from_tokens(t)).collect()
+    tokens.iter().zip(&lengths).map(|(t, &len)| Melody::from_tokens(&t[..len])).collect()
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
@@ -326,19 +348,34 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         .map_err(|e| format!("{}: {e}", config.data.display()))?;
     let windows: Vec<Window> = data::windows(&corpus.tunes, config.shape.bars, 1);
     eprintln!(
-        "{} files used, {} skipped, {} windows of {} bars",
+        "{} files used, {} skipped, {} windows of {} bars ({})",
         corpus.tunes.len(),
         corpus.skipped.len(),
         windows.len(),
-        config.shape.bars
+        config.shape.bars,
+        data::meter_counts(&windows)
+            .iter()
+            .map(|(m, n)| format!("{m}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     if windows.len() < config.batch.min(2) {
         return Err(format!("{}: not enough usable melodies to train on", config.data.display()));
     }
     let valid = data::load_selection(&config.valid, &config.selection, true)
         .map_err(|e| format!("{}: {e}", config.valid.display()))?;
-    let valid_grouped = data::reference_windows(&valid.tunes, config.shape.bars);
+    let valid_in_meters = data::reference_windows_in_meters(&valid.tunes, config.shape.bars);
+    let valid_grouped: Vec<(Melody, usize)> =
+        valid_in_meters.iter().map(|(m, i, _)| (m.clone(), *i)).collect();
     let valid_reference: Vec<Melody> = valid_grouped.iter().map(|(m, _)| m.clone()).collect();
+    // Validation melodies are sampled in the meters of the validation windows, in their
+    // proportions, so that the classifier compares like with like.
+    let valid_meters: Vec<Meter> = valid_in_meters
+        .iter()
+        .map(|(_, _, m)| *m)
+        .cycle()
+        .take(config.valid_samples.max(valid_in_meters.len().min(1)))
+        .collect();
     eprintln!("{} validation windows", valid_reference.len());
 
     // The initial weights come from the backend's generator: seed it, so a run repeats.
@@ -351,12 +388,27 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         eprintln!("resumed after epoch {}, step {}", state.epochs_done, state.steps_done);
     }
 
+    let batch = config.batch.min(windows.len());
+    // Every batch holds windows of one meter (one length); windows of a meter too rare to
+    // fill a batch are left out.
+    let meter_batches = |rng: &mut Rng| -> Vec<(Meter, Vec<usize>)> {
+        let mut order: Vec<usize> = (0..windows.len()).collect();
+        rng.shuffle(&mut order);
+        let mut batches = Vec::new();
+        for meter in Meter::ALL {
+            let of_meter: Vec<usize> =
+                order.iter().copied().filter(|&i| windows[i].meter == meter).collect();
+            batches.extend(of_meter.chunks_exact(batch).map(|c| (meter, c.to_vec())));
+        }
+        let mut shuffled: Vec<usize> = (0..batches.len()).collect();
+        rng.shuffle(&mut shuffled);
+        shuffled.into_iter().map(|i| batches[i].clone()).collect()
+    };
     let steps_per_epoch = {
-        let full = windows.len() / config.batch;
+        let full = meter_batches(&mut Rng::new(config.seed)).len();
         if config.max_steps_per_epoch > 0 { full.min(config.max_steps_per_epoch) } else { full }
             .max(1)
     };
-    let batch = config.batch.min(windows.len());
     let mut metrics_file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -366,8 +418,7 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
 
     for epoch in state.epochs_done..config.epochs {
         let mut rng = Rng::new(config.seed.wrapping_add(epoch as u64 * 7919));
-        let mut order: Vec<usize> = (0..windows.len()).collect();
-        rng.shuffle(&mut order);
+        let batches = meter_batches(&mut rng);
         let bar = ProgressBar::new(steps_per_epoch as u64);
         bar.set_style(
             ProgressStyle::with_template(
@@ -380,16 +431,18 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         let mut sums: BTreeMap<&'static str, f64> = BTreeMap::new();
         let mut pending: Vec<(&'static str, Tensor<1>)> = Vec::new();
         let epoch_started = Instant::now();
-        let mut buffers: Vec<Window> = vec![Vec::new(); batch];
+        let mut buffers: Vec<Vec<u8>> = vec![Vec::new(); batch];
         for step in 0..steps_per_epoch {
-            for (slot, &i) in buffers.iter_mut().zip(&order[step * batch..(step + 1) * batch]) {
-                slot.clone_from(&windows[i]);
+            let Some((meter, members)) = batches.get(step % batches.len().max(1)) else { break };
+            for (slot, &i) in buffers.iter_mut().zip(members) {
+                slot.clone_from(&windows[i].tokens);
                 // Augment by transposition: up or down an octave when it fits the range.
                 let shift = [0, 12, -12][rng.below(3)];
                 data::transpose_window(slot, shift);
             }
             let refs: Vec<&[u8]> = buffers.iter().map(|w| w.as_slice()).collect();
-            let (next, losses) = learner.step(&refs, &config, state.steps_done, &mut rng, device);
+            let (next, losses) =
+                learner.step(&refs, *meter, &config, state.steps_done, &mut rng, device);
             learner = next;
             state.steps_done += 1;
             pending.extend(losses);
@@ -430,17 +483,7 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         let samples: Vec<(f32, Vec<Melody>)> = VALID_TEMPERATURES
             .iter()
             .map(|&t| {
-                (
-                    t,
-                    sample_melodies(
-                        &decoder,
-                        &config.shape,
-                        config.valid_samples,
-                        t,
-                        12345,
-                        device,
-                    ),
-                )
+                (t, sample_melodies(&decoder, &config.shape, &valid_meters, t, 12345, device))
             })
             .collect();
         // The statistics run on the CPU, one thread per temperature (and per feature inside).
@@ -570,6 +613,14 @@ fn write_model(
 ) -> Result<(), String> {
     let mut extra = extra.clone();
     extra.extend(learner.directions_metadata(config, windows, device));
+    extra.insert(
+        meta::METERS.to_string(),
+        data::meter_counts(windows)
+            .iter()
+            .map(|(m, n)| format!("{m}={n}"))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
     extra.extend(provenance(config));
     let draft = export_decoder(learner.decoder(), &config.shape, &extra);
     extra.insert(meta::MODEL_ID.to_string(), format!("{:016x}", fnv1a(&draft)));
@@ -590,7 +641,13 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 /// Where a run's model comes from: its collections, their licence, the date and the command.
 fn provenance(config: &TrainConfig) -> BTreeMap<String, String> {
     let collections = data::collections(&config.data, &config.selection);
-    let meter = if config.selection.duple_only { " (duple-meter tunes only)" } else { "" };
+    let meter = if config.selection.duple_only {
+        " (duple-meter tunes only)".to_string()
+    } else if !config.selection.meters.is_empty() {
+        format!(" ({} only)", config.selection.meters.join(", "))
+    } else {
+        String::new()
+    };
     let date = std::process::Command::new("date")
         .args(["-u", "+%Y-%m-%d"])
         .output()

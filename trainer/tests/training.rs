@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use burn::prelude::*;
-use neume::encoding::{step_input, Token, VOCAB_SIZE};
+use neume::encoding::{step_input, Meter, Token, VOCAB_SIZE};
 use neume::runtime::{Backend, Generator};
 use neume_train::data::one_hot;
 use neume_train::export::{export_decoder, export_encoder};
@@ -37,6 +37,7 @@ fn config(kind: Kind, epochs: usize) -> TrainConfig {
         selection: Default::default(),
         command: "test".into(),
         save_epochs: false,
+        attribute_weight: 1.0,
     }
 }
 
@@ -114,8 +115,8 @@ fn rerun_on_tract(test: &str) -> (bool, String) {
 }
 
 /// Window tokens for the parity checks: a scale line with holds and a rest.
-fn parity_window(shape: &ModelShape, k: usize) -> Vec<u8> {
-    (0..shape.steps())
+fn parity_window(shape: &ModelShape, meter: Meter, k: usize) -> Vec<u8> {
+    (0..shape.bars * meter.bar_steps())
         .map(|s| match (s + k) % 5 {
             0 => Token::Note(60 + ((s * 2 + k) % 12) as u8).index() as u8,
             4 => Token::Rest.index() as u8,
@@ -143,11 +144,13 @@ fn onnx_export_matches_burn_and_passes_the_checker() {
 
     let (mut worst_logits, mut worst_encoder) = (0f32, 0f32);
     for k in 0..4 {
-        let window = parity_window(&shape, k);
+        // 4/4, then 6/8, 9/8 and 3/4: bars of 16, 12, 18 and 12 steps.
+        let meter = [Meter::FourFour, Meter::SixEight, Meter::NineEight, Meter::ThreeFour][k];
+        let window = parity_window(&shape, meter, k);
         let z: Vec<f32> =
             (0..shape.latent).map(|i| ((i * 7 + k * 13) % 11) as f32 / 5.0 - 1.0).collect();
         // burn, teacher-forced over the whole window.
-        let features = step_features_batch(&[window.as_slice()], None, &shape, &device);
+        let features = step_features_batch(&[window.as_slice()], meter, None, &shape, &device);
         let z_tensor =
             Tensor::<2>::from_data(TensorData::new(z.clone(), [1, shape.latent]), &device);
         let burn_logits =
@@ -155,10 +158,10 @@ fn onnx_export_matches_burn_and_passes_the_checker() {
         // ONNX, one step at a time, fed the same previous tokens.
         let mut state = generator.start();
         let mut row = vec![0f32; generator.info().step_input()];
-        for step in 0..shape.steps() {
+        for step in 0..window.len() {
             let previous =
                 (step > 0).then(|| Token::from_index(usize::from(window[step - 1])).unwrap());
-            step_input(&mut row, previous, step, shape.bars, &z);
+            step_input(&mut row, previous, step, shape.bars, meter, &z);
             let logits = generator.step(&row, &mut state).unwrap();
             for (a, b) in
                 burn_logits[step * VOCAB_SIZE..(step + 1) * VOCAB_SIZE].iter().zip(&logits)
@@ -167,7 +170,7 @@ fn onnx_export_matches_burn_and_passes_the_checker() {
             }
         }
         // The encoder.
-        let x = one_hot(&[window.as_slice()], &device);
+        let x = one_hot(&[window.as_slice()], shape.encoder_steps(), &device);
         let (mu, logvar) = vae.encoder.forward(x);
         let burn_posterior = [
             mu.into_data().try_to_vec::<f32>().unwrap(),
