@@ -76,7 +76,7 @@ fn main() {
 
     // The sequencer alone (library code, release).
     let mut seq = Sequencer::default();
-    seq.set_pending(PlayMelody::from_melody(&sixteenths(), 1));
+    seq.set_pending(PlayMelody::from_melody(&sixteenths(), neume::encoding::Meter::FourFour, 1));
     let settings = PlaySettings::default();
     let mut events = 0usize;
     let times: Vec<f64> = (0..blocks)
@@ -87,6 +87,7 @@ fn main() {
                 pos_beats: Some(b as f64 * 512.0 / 24_000.0),
                 pos_samples: Some(b as i64 * 512),
                 loop_beats: None,
+                bar: None,
             };
             let start = Instant::now();
             seq.process(512, 48_000.0, &t, &settings, &mut |e| {
@@ -104,7 +105,7 @@ fn main() {
     let params = NeumeParams::new(shared.wake.clone());
     let key = Request::read(&params).key();
     let melody = sixteenths();
-    let saved = SavedMelody::new(key, &melody, Vec::new());
+    let saved = SavedMelody::new(key, &melody, neume::encoding::Meter::FourFour, Vec::new());
     let mut plugin = Host::load();
     let mut state = plugin.state_json();
     state["fields"]["melody"] =

@@ -33,12 +33,12 @@ use std::time::Duration;
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
-use audio_thread::{NoteOut, Sequencer, TransportInfo};
+use audio_thread::{HostBar, NoteOut, Sequencer, TransportInfo};
 use handoff::{MelodyReceiver, MelodySender};
 use midi_out::{OwedOffs, Passed, Verdict};
 use params::NeumeParams;
 use settings::PlaySettings;
-use shared::{AudioTelemetry, OfflineWaiter, WorkerLink};
+use shared::{AudioTelemetry, OfflineWaiter, Wake, WorkerLink};
 use worker_thread::WorkerHandle;
 
 /// How long `activate` waits for the first melody before playing silence until it comes.
@@ -69,6 +69,8 @@ pub struct Neume {
 struct AudioSide {
     params: Arc<NeumeParams>,
     telemetry: Arc<AudioTelemetry>,
+    /// Wakes the worker when the host's meter changes (an atomic and a futex wake).
+    wake: Arc<Wake>,
     /// Melodies from the worker (and `activate`'s, while the audio thread is idle).
     from_worker: MelodyReceiver,
     sequencer: Sequencer,
@@ -91,6 +93,7 @@ impl Default for Neume {
         let audio = AudioSide {
             params: params.clone(),
             telemetry: link.telemetry.clone(),
+            wake: link.wake.clone(),
             from_worker,
             sequencer: Sequencer::default(),
             owed_offs: OwedOffs::default(),
@@ -224,12 +227,31 @@ impl AudioSide {
         let pos_samples = t.pos_samples.or_else(|| {
             t.pos_seconds.filter(|s| s.is_finite()).map(|s| (s * self.sample_rate).round() as i64)
         });
+        // The host's meter and bar, when it gives its time signature.
+        let signature = match (t.time_sig_numerator, t.time_sig_denominator) {
+            (Some(n), Some(d)) if (1..=64).contains(&n) && [1, 2, 4, 8, 16, 32].contains(&d) => {
+                Some((n as u8, d as u8))
+            }
+            _ => None,
+        };
+        let code = signature.map_or(0, |(n, d)| u16::from(n) << 8 | u16::from(d));
+        if self.telemetry.host_signature.swap(code, Ordering::Relaxed) != code {
+            self.wake.wake();
+        }
+        let bar = signature.and_then(|(n, d)| {
+            Some(HostBar {
+                start_beats: t.bar_start_pos_beats()?,
+                number: i64::from(t.bar_number()?),
+                len_beats: f64::from(n) * 4.0 / f64::from(d),
+            })
+        });
         let transport = TransportInfo {
             playing: t.playing,
             tempo_bpm: t.tempo,
             pos_beats: t.pos_beats(),
             pos_samples,
             loop_beats: t.loop_range_beats(),
+            bar,
         };
         let settings: PlaySettings = self.params.play_settings();
         let mut out = Output {

@@ -4,21 +4,25 @@
 //! Everything here is `Copy` data in fixed-size storage: nothing allocates, locks, logs or
 //! waits. The sequencer knows nothing of the plugin framework, so it is tested directly.
 //!
-//! Timeline: the melody loops every `len_steps` 16ths, aligned to beat 0 of the song (four
-//! 16ths per quarter-note beat, a melody bar is four beats). An event at beat `t` sounds at
-//! the first sample at or after `t`; each event falls in exactly one block. Playing without a
-//! position from the host free-runs from the last known tempo (120 BPM before any); a
+//! Timeline: the melody loops every `len_steps` 16ths (four 16ths per quarter-note beat). When
+//! the host gives its time signature and bar, every melody bar starts on one of the host's bar
+//! lines: melody bar `(host bar number × k) mod bars` plays in the host bar (`k` melody bars a
+//! host bar: 2 for 12/8 played as 6/8), so bar 1 lands on a bar line also after a meter change.
+//! Without them the melody is aligned to beat 0 of the song in 4/4. An event at beat `t` sounds
+//! at the first sample at or after `t`; each event falls in exactly one block. Playing without
+//! a position from the host free-runs from the last known tempo (120 BPM before any); a
 //! stopped transport is silent.
 
 use super::handoff::PlayMelody;
 use super::settings::PlaySettings;
-use crate::encoding::STEPS_PER_BAR;
+use crate::encoding::{STEPS_PER_BAR, STEPS_PER_QUARTER};
 use crate::played;
 
 /// 16th steps per quarter-note beat.
-pub const STEPS_PER_BEAT: f64 = 4.0;
+pub const STEPS_PER_BEAT: f64 = STEPS_PER_QUARTER as f64;
 
-/// Beats per melody bar (16 steps): melody swaps wait for multiples of this.
+/// Beats per bar (4/4) when the host gives no time signature: melody swaps wait for multiples
+/// of this.
 pub const BEATS_PER_BAR: f64 = STEPS_PER_BAR as f64 / STEPS_PER_BEAT;
 
 /// Tolerance, in samples, for rounding an event time to its sample (the host's position is
@@ -43,6 +47,31 @@ pub struct TransportInfo {
     pub pos_samples: Option<i64>,
     /// Active loop range in beats, `(start, end)`.
     pub loop_beats: Option<(f64, f64)>,
+    /// The host's bar at the block's start, when it gives its time signature.
+    pub bar: Option<HostBar>,
+}
+
+/// The host's bar at the start of a block.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HostBar {
+    /// Where the bar starts, in quarter-note beats.
+    pub start_beats: f64,
+    /// Its number, counted from 0 at the start of the song.
+    pub number: i64,
+    /// Its length in quarter-note beats (numerator × 4 / denominator).
+    pub len_beats: f64,
+}
+
+impl HostBar {
+    /// The bar, when its numbers are usable.
+    fn usable(self) -> Option<HostBar> {
+        (self.start_beats.is_finite()
+            && self.start_beats.abs() < MAX_POSITION_BEATS
+            && self.len_beats.is_finite()
+            && self.len_beats >= 0.25
+            && self.len_beats <= 64.0)
+            .then_some(self)
+    }
 }
 
 /// How far a block's song position may be from where the last block ended, in beats, and the
@@ -106,6 +135,8 @@ pub struct Sequencer {
     octave: i8,
     /// Position at the end of the last block, in melody steps (for the editor's playhead).
     position_steps: f64,
+    /// The host's bar of this block; `None`: the song is 4/4 bars from beat 0.
+    bar: Option<HostBar>,
 }
 
 impl Default for Sequencer {
@@ -119,6 +150,7 @@ impl Default for Sequencer {
             tempo_bpm: DEFAULT_TEMPO_BPM,
             octave: 0,
             position_steps: 0.0,
+            bar: None,
         }
     }
 }
@@ -159,6 +191,26 @@ impl Sequencer {
         }
     }
 
+    /// The beat where a pass of the current melody starts (any pass: passes are a period
+    /// apart): on the host's bar line that the bar numbers make the melody's first bar, or
+    /// beat 0 without them.
+    fn anchor_beats(&self) -> f64 {
+        let Some(bar) = self.bar else { return 0.0 };
+        let melody_bar_steps = f64::from(self.melody.bar_steps.max(1));
+        let melody_bar_beats = melody_bar_steps / STEPS_PER_BEAT;
+        let bars = (f64::from(self.melody.len_steps) / melody_bar_steps).ceil().max(1.0);
+        // Melody bars per host bar: 2 for a 12/8 host bar of two 6/8 bars; at least 1.
+        let per_host_bar = (bar.len_beats / melody_bar_beats).round().max(1.0);
+        let index = (bar.number as f64 * per_host_bar).rem_euclid(bars);
+        bar.start_beats - index * melody_bar_beats
+    }
+
+    /// The first bar line after `beat`: the host's, or every 4 beats from beat 0.
+    fn next_bar_line(&self, beat: f64) -> f64 {
+        let (origin, len) = self.bar.map_or((0.0, BEATS_PER_BAR), |b| (b.start_beats, b.len_beats));
+        origin + (((beat - origin) / len).floor() + 1.0) * len
+    }
+
     /// Plays one block of `frames` samples, calling `out` for each event in time order.
     pub fn process(
         &mut self,
@@ -183,6 +235,7 @@ impl Sequencer {
         if let Some(tempo) = transport.tempo_bpm.filter(|t| t.is_finite() && *t > 0.0) {
             self.tempo_bpm = tempo.clamp(1.0, 2000.0);
         }
+        self.bar = transport.bar.and_then(HostBar::usable);
         let spb = sample_rate * 60.0 / self.tempo_bpm; // samples per beat
         let pos = match transport.pos_beats.filter(|p| p.is_finite()) {
             Some(p) => p,
@@ -242,8 +295,11 @@ impl Sequencer {
         }
         self.expected_beats = Some(b0);
         let len_beats = f64::from(self.melody.len_steps) / STEPS_PER_BEAT;
-        self.position_steps =
-            if len_beats > 0.0 { b0.rem_euclid(len_beats) * STEPS_PER_BEAT } else { 0.0 };
+        self.position_steps = if len_beats > 0.0 {
+            (b0 - self.anchor_beats()).rem_euclid(len_beats) * STEPS_PER_BEAT
+        } else {
+            0.0
+        };
     }
 
     /// Plays samples `start..start + len`, where `start` is at beat `b0`.
@@ -271,8 +327,7 @@ impl Sequencer {
             let off = self.sounding.map(|s| s.off_beats).filter(|&t| t <= high);
             let swap = match self.pending {
                 Some(_) if settings.swap_at_bar => {
-                    let bar = ((self.cursor_beats / BEATS_PER_BAR).floor() + 1.0) * BEATS_PER_BAR;
-                    Some(bar).filter(|&t| t <= high)
+                    Some(self.next_bar_line(self.cursor_beats)).filter(|&t| t <= high)
                 }
                 _ => None,
             };
@@ -332,17 +387,19 @@ impl Sequencer {
         {
             return None;
         }
+        let anchor = self.anchor_beats();
         // Start one period early: a swung last note can reach into the next period.
-        let mut k = (after / period).floor() - 1.0;
-        while k * period <= high {
+        let mut k = ((after - anchor) / period).floor() - 1.0;
+        while anchor + k * period <= high {
+            let pass = anchor + k * period;
             for (i, note) in notes.iter().enumerate() {
-                let t = k * period
-                    + played::onset_steps(u32::from(note.start_step), swing) / STEPS_PER_BEAT;
+                let t =
+                    pass + played::onset_steps(u32::from(note.start_step), swing) / STEPS_PER_BEAT;
                 if t > high {
                     return None;
                 }
                 if t > after {
-                    return Some((t, i, k * period));
+                    return Some((t, i, pass));
                 }
             }
             k += 1.0;
@@ -374,13 +431,119 @@ mod tests {
         assert!(events > 0);
     }
 
+    /// A song's meter map: `(first bar, quarter beats per bar)` from the start, sorted.
+    type MeterMap = [(i64, f64)];
+
+    /// The bar at `beat` in `map`: its number, start and length (the oracle of the meter
+    /// tests, written from the map alone).
+    fn bar_at(map: &MeterMap, beat: f64) -> HostBar {
+        let (mut number, mut start) = (0i64, 0.0f64);
+        for (i, &(_, len)) in map.iter().enumerate() {
+            let next_change = map.get(i + 1).map(|&(bar, _)| bar);
+            loop {
+                if next_change == Some(number) {
+                    break;
+                }
+                if beat < start + len - 1e-12 || next_change.is_none() && beat < start + len {
+                    return HostBar { start_beats: start, number, len_beats: len };
+                }
+                start += len;
+                number += 1;
+            }
+        }
+        unreachable!("the last meter runs on")
+    }
+
+    /// Plays `melody` through odd-sized blocks (441 frames at 44.1 kHz, 100 BPM) over a song
+    /// with meter map `map` for `beats`; returns the note-ons: (absolute sample, pitch).
+    fn play_in_meters(melody: PlayMelody, map: &MeterMap, beats: f64) -> Vec<(u64, u8)> {
+        let (rate, tempo, frames) = (44_100.0, 100.0, 441u32);
+        let spb = rate * 60.0 / tempo;
+        let mut seq = Sequencer::default();
+        seq.set_pending(melody);
+        let mut ons = Vec::new();
+        let mut at = 0u64;
+        while (at as f64) < beats * spb {
+            let pos = at as f64 / spb;
+            let t = TransportInfo {
+                bar: Some(bar_at(map, pos)),
+                ..TransportInfo { tempo_bpm: Some(tempo), ..playing(pos) }
+            };
+            seq.process(frames, rate, &t, &PlaySettings::default(), &mut |e| {
+                if let NoteOut::On { offset_samples, pitch, .. } = e {
+                    ons.push((at + u64::from(offset_samples), pitch));
+                }
+            });
+            at += u64::from(frames);
+        }
+        ons
+    }
+
+    /// A melody of `bars` bars in `meter` with one note on each downbeat: pitch 60 + bar.
+    fn downbeats(meter: crate::encoding::Meter, bars: u32) -> PlayMelody {
+        use crate::encoding::{Melody, Note};
+        let bar = meter.bar_steps() as u32;
+        let notes = (0..bars)
+            .map(|b| Note { pitch: 60 + b as u8, start_step: b * bar, len_steps: 2 })
+            .collect();
+        PlayMelody::from_melody(&Melody { notes, len_steps: bars * bar }, meter, 1)
+    }
+
+    /// Every note-on lands on a host bar line, to the sample, and melody bar `j` plays in host
+    /// bar `n` with `j = n·k mod bars` (`k` melody bars per host bar).
+    fn assert_on_bar_lines(ons: &[(u64, u8)], map: &MeterMap, bars: i64, k: i64, melody_bar: f64) {
+        let spb = 44_100.0 * 60.0 / 100.0;
+        assert!(!ons.is_empty());
+        for &(sample, pitch) in ons {
+            let beat = sample as f64 / spb;
+            let host = bar_at(map, beat + 1e-9);
+            let sub = ((beat - host.start_beats) / melody_bar).round() as i64;
+            let want_beat = host.start_beats + sub as f64 * melody_bar;
+            let want_sample = (want_beat * spb - 1e-3).ceil() as u64;
+            assert_eq!(sample, want_sample, "pitch {pitch} at beat {beat}: not on a bar line");
+            let want_pitch = 60 + (host.number * k + sub).rem_euclid(bars) as u8;
+            assert_eq!(pitch, want_pitch, "host bar {} (beat {beat})", host.number);
+        }
+    }
+
+    #[test]
+    fn melody_bars_land_on_the_hosts_bar_lines_in_each_meter() {
+        use crate::encoding::Meter;
+        for meter in [Meter::ThreeFour, Meter::SixEight, Meter::FourFour, Meter::NineEight] {
+            let len = meter.bar_steps() as f64 / STEPS_PER_BEAT;
+            let map = [(0, len)];
+            let ons = play_in_meters(downbeats(meter, 4), &map, 40.0);
+            // 40 beats: every bar of the song has its downbeat note.
+            assert_eq!(ons.len(), (40.0 / len).ceil() as usize, "{meter}");
+            assert_on_bar_lines(&ons, &map, 4, 1, len);
+        }
+    }
+
+    #[test]
+    fn after_a_meter_change_bar_one_is_on_a_bar_line_again() {
+        use crate::encoding::Meter;
+        // Three bars of 4/4, then 3/4 from bar 3 (beat 12), with a 3/4 melody of 4 bars;
+        // then 5 bars of 6/8 from bar 10 (beat 33) and 3/4 again from bar 15 (beat 48).
+        let map = [(0, 4.0), (3, 3.0), (10, 3.0), (15, 3.0)];
+        let ons = play_in_meters(downbeats(Meter::ThreeFour, 4), &map, 60.0);
+        let from_change: Vec<_> =
+            ons.iter().copied().filter(|&(s, _)| s as f64 >= 12.0 * 26_460.0).collect();
+        assert_eq!(from_change.len(), 16);
+        assert_on_bar_lines(&from_change, &map, 4, 1, 3.0);
+        // A 12/8 song played as 6/8: two melody bars in each host bar, on its half.
+        let map = [(0, 6.0)];
+        let ons = play_in_meters(downbeats(Meter::SixEight, 4), &map, 36.0);
+        assert_eq!(ons.len(), 12);
+        assert_on_bar_lines(&ons, &map, 4, 2, 3.0);
+    }
+
     fn melody(notes: &[(u8, u32, u32)], len_steps: u32) -> PlayMelody {
         use crate::encoding::{Melody, Note};
         let notes = notes
             .iter()
             .map(|&(pitch, start_step, len_steps)| Note { pitch, start_step, len_steps })
             .collect();
-        PlayMelody::from_melody(&Melody { notes, len_steps }, 1)
+        PlayMelody::from_melody(&Melody { notes, len_steps }, crate::encoding::Meter::FourFour, 1)
     }
 
     fn playing(pos_beats: f64) -> TransportInfo {
@@ -390,6 +553,7 @@ mod tests {
             pos_beats: Some(pos_beats),
             pos_samples: None,
             loop_beats: None,
+            bar: None,
         }
     }
 
@@ -446,6 +610,7 @@ mod tests {
                 pos_beats: Some(report(b, beats)),
                 pos_samples: with_samples.then_some(at as i64),
                 loop_beats: None,
+                bar: None,
             };
             seq.process(frames, 48_000.0, &t, settings, &mut |e| {
                 match e {

@@ -303,7 +303,10 @@ impl NeumeEditor {
                 );
             }
         });
-        for e in [status.model_error, status.error, status.state_note].into_iter().flatten() {
+        for e in [status.model_error, status.error, status.state_note, status.meter_note]
+            .into_iter()
+            .flatten()
+        {
             ui.colored_label(ERROR, e);
         }
         if let Some((m, is_error)) = &self.message {

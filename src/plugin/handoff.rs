@@ -8,11 +8,12 @@ use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
-use crate::encoding::{Melody, Note, STEPS_PER_BAR};
+use crate::encoding::{Melody, Meter, Note, MAX_BAR_STEPS};
 use crate::played;
 
-/// Longest melody the audio thread holds: 16 bars of 16ths, one note per step at most.
-pub const MAX_NOTES: usize = 16 * STEPS_PER_BAR;
+/// Longest melody the audio thread holds: 16 of the longest bars (9/8) of 16ths, one note per
+/// step at most.
+pub const MAX_NOTES: usize = 16 * MAX_BAR_STEPS;
 
 /// One note of a [`PlayMelody`], in the model's output key (before the octave setting).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -31,8 +32,10 @@ pub struct PlayNote {
 pub struct PlayMelody {
     /// Identifies the generation that made it (the worker's request key).
     pub key: u64,
-    /// Loop length in steps (bars × 16), at most [`MAX_NOTES`].
+    /// Loop length in steps (bars × the bar's steps), at most [`MAX_NOTES`].
     pub len_steps: u16,
+    /// Steps per bar of the melody's meter (16 in 4/4, 12 in 6/8).
+    pub bar_steps: u16,
     /// How many entries of `notes` are used.
     pub count: u16,
     /// Notes in onset order, one per onset, not overlapping; `notes[..count]` are valid.
@@ -44,6 +47,7 @@ impl PlayMelody {
     pub const EMPTY: PlayMelody = PlayMelody {
         key: 0,
         len_steps: 0,
+        bar_steps: 16,
         count: 0,
         notes: [PlayNote { pitch: 0, start_step: 0, len_steps: 0 }; MAX_NOTES],
     };
@@ -51,10 +55,11 @@ impl PlayMelody {
     /// Copies a melody in (worker thread: it allocates): notes beyond [`MAX_NOTES`] steps are
     /// dropped, of two notes on one onset the first is kept whole (never cut to a step by its
     /// twin), and a note reaching past the next onset is cut there.
-    pub fn from_melody(melody: &Melody, key: u64) -> PlayMelody {
+    pub fn from_melody(melody: &Melody, meter: Meter, key: u64) -> PlayMelody {
         let mut out = PlayMelody {
             key,
             len_steps: melody.len_steps.min(MAX_NOTES as u32) as u16,
+            bar_steps: meter.bar_steps() as u16,
             ..PlayMelody::EMPTY
         };
         let mut sorted: Vec<Note> = melody
@@ -240,7 +245,11 @@ mod tests {
     fn two_notes_on_one_onset_keep_the_first_whole() {
         let notes = [(60, 0, 4), (64, 0, 4), (67, 8, 2)]
             .map(|(pitch, start_step, len_steps)| Note { pitch, start_step, len_steps });
-        let m = PlayMelody::from_melody(&Melody { notes: notes.to_vec(), len_steps: 16 }, 1);
+        let m = PlayMelody::from_melody(
+            &Melody { notes: notes.to_vec(), len_steps: 16 },
+            Meter::FourFour,
+            1,
+        );
         assert_eq!(
             m.notes(),
             &[
@@ -254,7 +263,11 @@ mod tests {
     fn from_melody_cuts_overlaps_and_keeps_order() {
         let notes = [(64, 4, 8), (60, 0, 10), (67, 30, 4)]
             .map(|(pitch, start_step, len_steps)| Note { pitch, start_step, len_steps });
-        let m = PlayMelody::from_melody(&Melody { notes: notes.to_vec(), len_steps: 32 }, 1);
+        let m = PlayMelody::from_melody(
+            &Melody { notes: notes.to_vec(), len_steps: 32 },
+            Meter::FourFour,
+            1,
+        );
         assert_eq!(
             m.notes(),
             &[

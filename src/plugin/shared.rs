@@ -10,7 +10,7 @@
 //!   real-time audio thread never sees it.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use super::params::NeumeParams;
 use super::request::Request;
 pub use super::wake::Wake;
+use crate::encoding::Meter;
 
 /// What the worker reports, for the editor and the tests. Written by the worker only.
 #[derive(Clone, Debug, Default)]
@@ -42,6 +43,9 @@ pub struct WorkerStatus {
     /// What happened to the project's stored melody when it was restored, if anything but
     /// playing as stored (a newer Neume's state, or a melody it could not play).
     pub state_note: Option<String>,
+    /// How the song's meter is played, when not as it is (12/8 as 6/8, 5/4 not at all), or
+    /// that the model does not know it.
+    pub meter_note: Option<String>,
     /// Wall time of the last generation, in milliseconds.
     pub last_generation_ms: f32,
     /// The request that made the stored melody (for the editor's history).
@@ -66,6 +70,39 @@ pub struct AudioTelemetry {
     pub dropped_events: AtomicU64,
     /// The host's tempo as of the last block, written by the audio thread (for saved files).
     pub tempo_bpm: atomic_float::AtomicF32,
+    /// The host's time signature as of the last block, `numerator << 8 | denominator`; 0
+    /// when it gives none. The audio thread wakes the worker when it changes.
+    pub host_signature: AtomicU16,
+}
+
+impl AudioTelemetry {
+    /// The host's time signature `(numerator, denominator)`, if it gives one.
+    pub fn host_signature(&self) -> Option<(u8, u8)> {
+        let code = self.host_signature.load(Ordering::Relaxed);
+        (code != 0).then_some(((code >> 8) as u8, code as u8))
+    }
+
+    /// The meter melodies are made in for the host's time signature, and a note when it is
+    /// not one Neume plays as it is (`None`: the host gives none; Neume plays 4/4).
+    pub fn host_meter(&self) -> (Option<Meter>, Option<String>) {
+        let Some((n, d)) = self.host_signature() else { return (None, None) };
+        match Meter::for_signature(n, d) {
+            Some((meter, 1)) => (Some(meter), None),
+            Some((meter, k)) => (
+                Some(meter),
+                Some(format!(
+                    "the song is in {n}/{d}: Neume plays {k} bars of {meter} in each bar"
+                )),
+            ),
+            None => (
+                None,
+                Some(format!(
+                    "the song is in {n}/{d}, which Neume does not play: its melodies are in 4/4, \
+                     each bar starting on one of the song's bar lines"
+                )),
+            ),
+        }
+    }
 }
 
 impl Default for AudioTelemetry {
@@ -75,6 +112,7 @@ impl Default for AudioTelemetry {
             position_steps: atomic_float::AtomicF32::new(0.0),
             dropped_events: AtomicU64::new(0),
             tempo_bpm: atomic_float::AtomicF32::new(120.0),
+            host_signature: AtomicU16::new(0),
         }
     }
 }

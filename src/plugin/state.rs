@@ -5,10 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::handoff::MAX_NOTES;
-use crate::encoding::{Melody, Note};
+use crate::encoding::{Melody, Meter, Note};
 
-/// Layout version of [`SavedMelody`] this build writes. 1: saved before the field existed.
-pub const STATE_VERSION: u32 = 2;
+/// Layout version of [`SavedMelody`] this build writes. 1: saved before the field existed;
+/// 2: before `meter` (4/4).
+pub const STATE_VERSION: u32 = 3;
 
 /// A melody as stored in the project, with the key of the request that made it.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
@@ -26,6 +27,9 @@ pub struct SavedMelody {
     pub notes: Vec<[u32; 3]>,
     /// The latent point it was generated from.
     pub latent: Vec<f32>,
+    /// Its time signature (`6/8`); absent in state saved before meters: 4/4.
+    #[serde(default)]
+    pub meter: Option<String>,
 }
 
 fn state_version_1() -> u32 {
@@ -34,10 +38,23 @@ fn state_version_1() -> u32 {
 
 impl SavedMelody {
     /// Stores `melody`, made by the request with `key` from the latent point `latent`.
-    pub fn new(key: u64, melody: &Melody, latent: Vec<f32>) -> SavedMelody {
+    pub fn new(key: u64, melody: &Melody, meter: Meter, latent: Vec<f32>) -> SavedMelody {
         let notes =
             melody.notes.iter().map(|n| [u32::from(n.pitch), n.start_step, n.len_steps]).collect();
-        SavedMelody { version: STATE_VERSION, key, len_steps: melody.len_steps, notes, latent }
+        SavedMelody {
+            version: STATE_VERSION,
+            key,
+            len_steps: melody.len_steps,
+            notes,
+            latent,
+            meter: Some(meter.to_string()),
+        }
+    }
+
+    /// The melody's meter: 4/4 when the state has none or one this build does not know
+    /// ([`SavedMelody::check`] reports the latter).
+    pub fn meter(&self) -> Meter {
+        self.meter.as_deref().and_then(|m| Meter::parse(m).ok()).unwrap_or(Meter::FourFour)
     }
 
     /// Why a restored melody cannot be played as stored, if it cannot: Neume plays at most
@@ -54,6 +71,9 @@ impl SavedMelody {
                 "the project's melody is {} 16ths long, outside 1..={MAX_NOTES}{newer}",
                 self.len_steps
             ));
+        }
+        if let Some(Err(e)) = self.meter.as_deref().map(Meter::parse) {
+            return Err(format!("the project's melody has a meter Neume cannot play: {e}{newer}"));
         }
         if self.notes.len() > self.len_steps as usize {
             return Err(format!(

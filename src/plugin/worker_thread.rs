@@ -89,7 +89,7 @@ struct Worker {
 
 /// A stored melody as the audio thread holds it.
 fn play_melody(saved: &SavedMelody) -> PlayMelody {
-    PlayMelody::from_melody(&saved.melody(), saved.key)
+    PlayMelody::from_melody(&saved.melody(), saved.meter(), saved.key)
 }
 
 impl Worker {
@@ -132,8 +132,20 @@ impl Worker {
         // The stored melody first, then the request: a host restores the parameters before
         // the stored melody, so a restored melody is always seen with its own parameters.
         let stored = self.params.melody.read().clone();
-        let request = self.shared.current_request(&self.params);
+        let (meter, meter_note) = self.shared.telemetry.host_meter();
+        let unmetered = self.shared.current_request(&self.params);
+        let request = unmetered.clone().in_meter(meter);
         let key = request.key();
+        // A melody keyed before the host's meter was known (a restored project, before the
+        // first block) is kept when it is already in that meter.
+        if let Some((saved, k)) = self.playing.as_mut() {
+            if *k != key
+                && *k == unmetered.key()
+                && saved.meter() == meter.unwrap_or(crate::encoding::Meter::FourFour)
+            {
+                *k = key;
+            }
+        }
         if let Some(saved) =
             stored.as_ref().filter(|s| self.playing.as_ref().is_none_or(|(p, _)| p != *s))
         {
@@ -165,6 +177,22 @@ impl Worker {
         let Some(model) = self.generator.clone() else { return };
         let mut generator = model.lock();
         let options = request.options(generator.info());
+        let meter_note = match meter {
+            Some(m) if m != options.meter => Some(format!(
+                "this model knows {} only: its melodies are in {}, each bar starting on one of \
+                 the song's bar lines",
+                generator
+                    .info()
+                    .meters
+                    .iter()
+                    .map(|m| m.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                options.meter
+            )),
+            _ => meter_note,
+        };
+        self.shared.report(|s| s.meter_note = meter_note);
         let started = Instant::now();
         let melody = match generate(&mut generator, &options) {
             Ok(m) => m,
@@ -176,7 +204,7 @@ impl Worker {
         let elapsed_ms = started.elapsed().as_secs_f32() * 1000.0;
         let latent = request.latent(generator.info());
         drop(generator);
-        let saved = SavedMelody::new(key, &melody, latent);
+        let saved = SavedMelody::new(key, &melody, options.meter, latent);
         {
             let mut slot = self.params.melody.write();
             if *slot != stored {
