@@ -51,25 +51,34 @@ pub struct Phrase {
     pub label: usize,
     /// Opening bars replayed from the label's first phrase (0 for a label's first phrase).
     pub replay_bars: usize,
+    /// A label's first phrase only: its third bar repeats its first (a b a c).
+    pub echo: bool,
 }
 
-/// The song-form plans of four phrases, with how often each is drawn (out of their sum).
-/// A phrase is a model window (4 bars); `(label, replayed bars)`.
+/// The song-form plans of four phrases (a phrase is a model window, 4 bars), with how often
+/// each is drawn (out of their sum): `(label, replayed bars)` per phrase. The mixture was
+/// fitted to the similarity-by-lag profile of real tunes of 16 bars or more (`test` split;
+/// see `neume-train eval --form` and the README), keeping near repeats under 45 % of bars.
 const SONG_PLANS: [(u32, [(usize, usize); 4]); 4] = [
     // A A′ B A′: a period, an answer, the period again.
-    (4, [(0, 0), (0, 3), (1, 0), (0, 3)]),
-    // A A′ B B′: two strains, each repeated with a new cadence.
-    (3, [(0, 0), (0, 3), (1, 0), (1, 3)]),
-    // A B A B′: a question and an answer, twice.
-    (2, [(0, 0), (1, 0), (0, 3), (1, 2)]),
-    // A A′ B C: an opening that comes back once, then new ground.
-    (1, [(0, 0), (0, 2), (1, 0), (2, 0)]),
+    (3, [(0, 0), (0, 3), (1, 0), (0, 3)]),
+    // A A″ B C: an opening that comes back once, then new ground.
+    (4, [(0, 0), (0, 2), (1, 0), (2, 0)]),
+    // A A′ A A″: one strain, played twice with new cadences.
+    (3, [(0, 0), (0, 3), (0, 4), (0, 2)]),
+    // A B A′ C: a phrase that returns after an answer.
+    (2, [(0, 0), (1, 0), (0, 3), (2, 0)]),
 ];
+
+/// How often a melody's new phrases repeat their first bar as their third.
+const ECHO_SHARE: f64 = 0.3;
 
 /// The phrase plan of a melody of `phrases` phrases in `form`, drawn with `rng` for song form.
 pub fn plan(form: Form, phrases: usize, rng: &mut Rng) -> Vec<Phrase> {
     match form {
-        Form::Through => (0..phrases).map(|label| Phrase { label, replay_bars: 0 }).collect(),
+        Form::Through => {
+            (0..phrases).map(|label| Phrase { label, replay_bars: 0, echo: false }).collect()
+        }
         Form::Song => {
             let total: u32 = SONG_PLANS.iter().map(|(w, _)| w).sum();
             let mut pick = (rng.uniform() * f64::from(total)) as u32;
@@ -81,11 +90,12 @@ pub fn plan(form: Form, phrases: usize, rng: &mut Rng) -> Vec<Phrase> {
                 }
                 pick -= weight;
             }
+            let echo = rng.uniform() < ECHO_SHARE;
             // Longer melodies repeat the plan with fresh labels; shorter ones take its start.
             (0..phrases)
                 .map(|i| {
                     let (label, replay_bars) = chosen[i % 4];
-                    Phrase { label: label + 3 * (i / 4), replay_bars }
+                    Phrase { label: label + 3 * (i / 4), replay_bars, echo }
                 })
                 .collect()
         }
@@ -223,12 +233,19 @@ pub fn generate(
             }
         };
         let z: Vec<f32> = z.iter().zip(&shift).map(|(v, s)| v + s).collect();
+        let new_material = first_start == start;
         for step in start..end {
             layout.write(&mut row, tokens.last().copied(), step, options.meter, &z);
             let logits = generator.step(&row, &mut state)?;
             let sampled = sampler.next(&logits, temperature, &mut rng);
-            let token =
-                if step - start < replay { tokens[first_start + step - start] } else { sampled };
+            let in_phrase = step - start;
+            let token = if in_phrase < replay {
+                tokens[first_start + in_phrase]
+            } else if phrase.echo && new_material && in_phrase / bar_steps == 2 {
+                tokens[step - 2 * bar_steps]
+            } else {
+                sampled
+            };
             sampler.follow(token);
             tokens.push(token);
         }

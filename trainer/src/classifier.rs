@@ -308,11 +308,14 @@ pub fn ungrouped(melodies: &[Melody]) -> Vec<(Melody, usize)> {
 pub fn interval_rates(melodies: &[Melody]) -> IntervalRates {
     let (mut moves, mut steps, mut repeats, mut leaps, mut pairs, mut runs) =
         (0usize, 0usize, 0usize, 0usize, 0usize, 0usize);
+    let (mut size, mut notes) = (0u64, 0usize);
     for m in melodies {
+        notes += m.notes.len();
         let ms: Vec<i32> =
             m.notes.windows(2).map(|w| i32::from(w[1].pitch) - i32::from(w[0].pitch)).collect();
         for &d in &ms {
             moves += 1;
+            size += u64::from(d.unsigned_abs());
             steps += usize::from((1..=2).contains(&d.abs()));
             repeats += usize::from(d == 0);
             leaps += usize::from(d.abs() >= 5);
@@ -332,6 +335,8 @@ pub fn interval_rates(melodies: &[Melody]) -> IntervalRates {
         repeat: share(repeats, moves),
         leap: share(leaps, moves),
         run: share(runs, pairs),
+        mean_interval: if moves == 0 { 0.0 } else { size as f64 / moves as f64 },
+        notes: share(notes, melodies.len()),
     }
 }
 
@@ -346,6 +351,10 @@ pub struct IntervalRates {
     pub leap: f64,
     /// Pairs of consecutive steps in the same direction (scale runs).
     pub run: f64,
+    /// Mean size of a move, in semitones.
+    pub mean_interval: f64,
+    /// Mean notes per melody.
+    pub notes: f64,
 }
 
 #[cfg(test)]

@@ -4,12 +4,14 @@
 use std::path::Path;
 
 use neume::encoding::{Melody, Meter};
-use neume::generate::{generate, GenerateOptions};
+use neume::generate::{generate, Form, GenerateOptions};
 use neume::rng::Rng;
 use neume::runtime::Generator;
 
 use crate::classifier::ungrouped;
 use crate::data;
+use crate::form::{profile_distance, FormProfile, FORM_BARS};
+use crate::knobs::KnobRow;
 use crate::markov::{NoteMarkov, TokenMarkov};
 use crate::metrics::{self, Report, FEATURE_NAMES};
 
@@ -35,6 +37,24 @@ pub struct EvalArgs<'a> {
     /// The meters generated melodies are made in, one per melody, cycled; empty: the
     /// reference windows' meters, in their proportions.
     pub meters: Vec<Meter>,
+    /// Also measure the form of 16-bar melodies against the reference tunes' first 16 bars.
+    pub form: bool,
+    /// Also sweep the model's named knobs (see [`crate::knobs`]).
+    pub knobs: bool,
+}
+
+/// Bars of the windows the quality figures are measured on: melodies longer than this are
+/// cut into windows of it (the model's phrase), so 8 and 16 bars are measured as 4 are.
+pub const QUALITY_WINDOW_BARS: usize = 4;
+
+/// The windows of `QUALITY_WINDOW_BARS` bars of a melody of `bars` bars in `meter` (the
+/// melody itself when it is not longer).
+fn quality_windows(melody: &Melody, meter: Meter, bars: usize) -> Vec<Melody> {
+    if bars <= QUALITY_WINDOW_BARS {
+        return vec![melody.clone()];
+    }
+    let len = (QUALITY_WINDOW_BARS * meter.bar_steps()) as u32;
+    (0..bars / QUALITY_WINDOW_BARS).map(|w| melody.window(w as u32 * len, len)).collect()
 }
 
 fn shuffled_take<T>(mut v: Vec<T>, n: usize, rng: &mut Rng) -> Vec<T> {
@@ -91,23 +111,28 @@ fn melodies_of(
     if onnx.is_file() {
         let mut generator = Generator::from_file(&onnx).map_err(|e| e.to_string())?;
         eprintln!("{}: {} model on {}", onnx.display(), generator.info().kind, generator.backend());
-        return (0..args.count)
-            .map(|i| -> Result<(Melody, usize), String> {
-                let options = GenerateOptions {
-                    bars: args.bars,
-                    seed: args.seed.wrapping_add(i as u64),
-                    temperature: args.temperature,
-                    meter: meter(i),
-                    ..GenerateOptions::default()
-                };
-                Ok((generate(&mut generator, &options).map_err(|e| e.to_string())?, i))
-            })
-            .collect();
+        // A melody longer than a window counts as its windows: as many as the reference has.
+        let windows_per_melody = (args.bars / QUALITY_WINDOW_BARS).max(1);
+        let mut out = Vec::new();
+        for i in 0..args.count.div_ceil(windows_per_melody) {
+            let options = GenerateOptions {
+                bars: args.bars,
+                seed: args.seed.wrapping_add(i as u64),
+                temperature: args.temperature,
+                meter: meter(i),
+                ..GenerateOptions::default()
+            };
+            let melody = generate(&mut generator, &options).map_err(|e| e.to_string())?;
+            // The windows of one melody stay one group for the classifier.
+            out.extend(quality_windows(&melody, meter(i), args.bars).into_iter().map(|w| (w, i)));
+        }
+        out.truncate(args.count);
+        return Ok(out);
     }
     if path.is_dir() {
         let corpus = data::load_selection(path, &args.selection, true)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        let windows = data::reference_windows(&corpus.tunes, args.bars);
+        let windows = data::reference_windows(&corpus.tunes, args.bars.min(QUALITY_WINDOW_BARS));
         return Ok(shuffled_take(windows, args.count, rng));
     }
     Err(format!("{spec}: neither an .onnx file, a run folder, a folder of MIDI files, `markov` nor `markov-notes`"))
@@ -120,7 +145,10 @@ pub fn evaluate(args: &EvalArgs<'_>) -> Result<Vec<Report>, String> {
     let reference_corpus = data::load_selection(args.reference, &args.selection, true)
         .map_err(|e| format!("{}: {e}", args.reference.display()))?;
     let in_meters = shuffled_take(
-        data::reference_windows_in_meters(&reference_corpus.tunes, args.bars),
+        data::reference_windows_in_meters(
+            &reference_corpus.tunes,
+            args.bars.min(QUALITY_WINDOW_BARS),
+        ),
         args.count,
         &mut rng,
     );
@@ -183,8 +211,8 @@ pub fn print_table(reports: &[Report]) {
         print!(" {s:>5}");
     }
     println!(
-        " {:>8} {:>6} {:>12} {:>5} {:>5} {:>5} {:>5}",
-        "in-scale", "copy", "classifier", "step", "rep", "leap", "run"
+        " {:>8} {:>6} {:>12} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5}",
+        "in-scale", "copy", "classifier", "step", "rep", "leap", "run", "|int|", "notes"
     );
     for r in reports {
         print!("{:<40} {:>6.3}", truncate(&r.name, 40), r.mean_overlap);
@@ -198,8 +226,8 @@ pub fn print_table(reports: &[Report]) {
         };
         let i = &r.intervals;
         println!(
-            " {:>8.3} {:>6.3} {classifier:>12} {:>5.3} {:>5.3} {:>5.3} {:>5.3}",
-            r.in_scale_rate, r.copy_rate, i.step, i.repeat, i.leap, i.run
+            " {:>8.3} {:>6.3} {classifier:>12} {:>5.3} {:>5.3} {:>5.3} {:>5.3} {:>5.2} {:>5.1}",
+            r.in_scale_rate, r.copy_rate, i.step, i.repeat, i.leap, i.run, i.mean_interval, i.notes
         );
     }
 }
@@ -213,4 +241,96 @@ fn truncate(s: &str, n: usize) -> String {
             s.chars().rev().take(n - 1).collect::<Vec<_>>().into_iter().rev().collect::<String>()
         )
     }
+}
+
+/// The form figures of a model's 16-bar melodies in song form and through-composed, and of
+/// the reference tunes' first 16 bars.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FormReport {
+    /// The reference tunes (those of 16 bars or more).
+    pub reference: FormProfile,
+    /// The model's melodies in song form.
+    pub song: FormProfile,
+    /// The model's melodies through-composed.
+    pub through: FormProfile,
+    /// Mean |difference| of the song form's similarity by lag from the reference's.
+    pub song_distance: f64,
+}
+
+/// Measures the form of `count` 16-bar melodies of the model at `path`, in the meters of the
+/// reference tunes, against those tunes' first 16 bars.
+pub fn form_report(path: &Path, args: &EvalArgs<'_>) -> Result<FormReport, String> {
+    let corpus = data::load_selection(args.reference, &args.selection, false)
+        .map_err(|e| format!("{}: {e}", args.reference.display()))?;
+    let tunes: Vec<(Melody, Meter)> = corpus
+        .tunes
+        .iter()
+        .filter(|t| t.melody.len_steps as usize >= FORM_BARS * t.meter.bar_steps())
+        .map(|t| (t.melody.clone(), t.meter))
+        .collect();
+    if tunes.is_empty() {
+        return Err(format!("{}: no tune of 16 bars or more", args.reference.display()));
+    }
+    let mut generator = Generator::from_file(path).map_err(|e| e.to_string())?;
+    let mut made = |form: Form| -> Result<Vec<(Melody, Meter)>, String> {
+        (0..args.count)
+            .map(|i| {
+                let meter = tunes[i % tunes.len()].1;
+                let meter =
+                    if generator.info().meters.contains(&meter) { meter } else { Meter::FourFour };
+                let options = GenerateOptions {
+                    bars: FORM_BARS,
+                    seed: args.seed.wrapping_add(i as u64),
+                    temperature: args.temperature,
+                    meter,
+                    form,
+                    ..GenerateOptions::default()
+                };
+                Ok((generate(&mut generator, &options).map_err(|e| e.to_string())?, meter))
+            })
+            .collect()
+    };
+    let song = crate::form::profile(&made(Form::Song)?);
+    let through = crate::form::profile(&made(Form::Through)?);
+    let reference = crate::form::profile(&tunes);
+    Ok(FormReport { song_distance: profile_distance(&song, &reference), reference, song, through })
+}
+
+/// Prints a form report.
+pub fn print_form(report: &FormReport) {
+    println!("similarity by lag (bars 1–16), and the share of bars 5–16 that nearly repeat the bar 4 or 8 before");
+    print!("{:<22} {:>5}", "set", "n");
+    for lag in 1..FORM_BARS {
+        print!(" {lag:>4}");
+    }
+    println!(" {:>7}", "repeat");
+    for (name, p) in [
+        ("reference (real)", &report.reference),
+        ("song form", &report.song),
+        ("through-composed", &report.through),
+    ] {
+        print!("{name:<22} {:>5}", p.melodies);
+        for v in &p.by_lag {
+            print!(" {v:>4.2}");
+        }
+        println!(" {:>7.3}", p.near_repeat_rate);
+    }
+    println!("song form: mean |difference| from the reference by lag {:.3}", report.song_distance);
+}
+
+/// Sweeps the named knobs of the model at `path` (4/4, 4 bars, 60 base points) and reads them
+/// against the attributes' correlations in the reference windows.
+pub fn knob_report(path: &Path, args: &EvalArgs<'_>) -> Result<Vec<KnobRow>, String> {
+    let corpus = data::load_selection(args.reference, &args.selection, false)
+        .map_err(|e| format!("{}: {e}", args.reference.display()))?;
+    let windows: Vec<(Melody, Meter)> = data::reference_windows_in_meters(&corpus.tunes, 4)
+        .into_iter()
+        .map(|(m, _, meter)| (m, meter))
+        .collect();
+    let real = crate::knobs::real_correlations(&windows);
+    let mut generator = Generator::from_file(path).map_err(|e| e.to_string())?;
+    if generator.info().knob_attributes.is_empty() {
+        return Err(format!("{}: the model has no named knobs", path.display()));
+    }
+    crate::knobs::sweep(&mut generator, Meter::FourFour, 60, args.seed, &real)
 }

@@ -1,7 +1,7 @@
 //! Neume's trainer: MIDI folders in, ONNX melody generators out.
 //!
 //! Split the way burn's examples are: [`data`], [`model`], [`training`], [`export`], and the
-//! evaluation ([`metrics`], [`markov`], [`eval`]); `main.rs` is the thin command line, and the
+//! evaluation ([`metrics`], [`markov`], [`eval`], [`form`], [`knobs`]); `main.rs` is the thin command line, and the
 //! backend is chosen there, once, through [`device`]; [`bench`] times the training step.
 
 pub mod bench;
@@ -11,6 +11,8 @@ pub mod device;
 pub mod directions;
 pub mod eval;
 pub mod export;
+pub mod form;
+pub mod knobs;
 pub mod markov;
 pub mod metrics;
 pub mod model;

@@ -65,6 +65,14 @@ enum Command {
         /// made in them. Default: every meter of the reference, in its proportions.
         #[arg(long, value_delimiter = ',')]
         meter: Vec<String>,
+        /// Also measure the form of 16-bar melodies (similarity by lag, near repeats) against
+        /// the reference tunes' first 16 bars.
+        #[arg(long)]
+        form: bool,
+        /// Also sweep the model's named knobs: Spearman ρ with their attributes, linearity,
+        /// and what they move besides.
+        #[arg(long)]
+        knobs: bool,
     },
     /// Write the ONNX model of a training run.
     Export {
@@ -257,6 +265,8 @@ fn run() -> Result<(), String> {
             exclude,
             duple_only,
             meter,
+            form,
+            knobs,
         } => {
             let selection = Selection { exclude, duple_only, meters: meter.clone() };
             let meters = meter.iter().map(|m| Meter::parse(m)).collect::<Result<Vec<_>, _>>()?;
@@ -270,11 +280,35 @@ fn run() -> Result<(), String> {
                 seed,
                 selection,
                 meters,
+                form,
+                knobs,
             };
             let reports = eval::evaluate(&args)?;
             eval::print_table(&reports);
+            let model_file = {
+                let path = std::path::Path::new(&model);
+                if path.is_dir() {
+                    path.join("model.onnx")
+                } else {
+                    path.to_path_buf()
+                }
+            };
+            let form_report =
+                if form { Some(eval::form_report(&model_file, &args)?) } else { None };
+            if let Some(report) = &form_report {
+                eval::print_form(report);
+            }
+            let knob_rows = if knobs { Some(eval::knob_report(&model_file, &args)?) } else { None };
+            if let Some(rows) = &knob_rows {
+                neume_train::knobs::print_table(rows);
+            }
             if let Some(path) = json {
-                let text = serde_json::to_string_pretty(&reports).map_err(|e| e.to_string())?;
+                let all = serde_json::json!({
+                    "reports": reports,
+                    "form": form_report,
+                    "knobs": knob_rows,
+                });
+                let text = serde_json::to_string_pretty(&all).map_err(|e| e.to_string())?;
                 std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
             }
             Ok(())
