@@ -83,6 +83,15 @@ impl Meter {
         usize::from(numerator) * STEPS_PER_BAR / usize::from(denominator)
     }
 
+    /// Steps per beat: a quarter (x/4), a half (2/2) or a dotted quarter (6/8, 9/8).
+    pub fn beat_steps(self) -> usize {
+        match self {
+            Meter::TwoTwo => 8,
+            Meter::SixEight | Meter::NineEight => 6,
+            Meter::TwoFour | Meter::ThreeFour | Meter::FourFour => 4,
+        }
+    }
+
     /// The pulses of the bar, coarsest first, as periods in steps: the bar, its beats, and
     /// their divisions down to the 16th. An onset's metrical level is the first pulse it is on.
     pub fn pulses(self) -> &'static [usize] {

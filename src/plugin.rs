@@ -206,6 +206,21 @@ impl AudioSide {
             }
         }
         let frames = buffer.samples() as u32;
+        // The host's meter, when it gives its time signature: a new one wakes the worker
+        // before an offline render waits for it, so a bounce plays in it from its first block.
+        let signature = match {
+            let t = context.transport();
+            (t.time_sig_numerator, t.time_sig_denominator)
+        } {
+            (Some(n), Some(d)) if (1..=64).contains(&n) && [1, 2, 4, 8, 16, 32].contains(&d) => {
+                Some((n as u8, d as u8))
+            }
+            _ => None,
+        };
+        let code = signature.map_or(0, |(n, d)| u16::from(n) << 8 | u16::from(d));
+        if self.telemetry.host_signature.swap(code, Ordering::Relaxed) != code {
+            self.wake.wake();
+        }
         if let Some(waiter) = self.offline.take() {
             // A bounce runs faster than real time: wait (bounded) for the melody of this
             // block's parameter changes, so it swaps in at the bar where playback has it.
@@ -227,17 +242,6 @@ impl AudioSide {
         let pos_samples = t.pos_samples.or_else(|| {
             t.pos_seconds.filter(|s| s.is_finite()).map(|s| (s * self.sample_rate).round() as i64)
         });
-        // The host's meter and bar, when it gives its time signature.
-        let signature = match (t.time_sig_numerator, t.time_sig_denominator) {
-            (Some(n), Some(d)) if (1..=64).contains(&n) && [1, 2, 4, 8, 16, 32].contains(&d) => {
-                Some((n as u8, d as u8))
-            }
-            _ => None,
-        };
-        let code = signature.map_or(0, |(n, d)| u16::from(n) << 8 | u16::from(d));
-        if self.telemetry.host_signature.swap(code, Ordering::Relaxed) != code {
-            self.wake.wake();
-        }
         let bar = signature.and_then(|(n, d)| {
             Some(HostBar {
                 start_beats: t.bar_start_pos_beats()?,

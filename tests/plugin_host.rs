@@ -8,9 +8,9 @@ mod host;
 #[path = "support/model.rs"]
 mod model;
 
-use host::{Host, Note, NoteLedger, Transport};
-use model::{default_melody, model_melody, model_melody_of};
-use neume::encoding::Melody;
+use host::{bar_at, Host, Note, NoteLedger, Transport};
+use model::{default_melody, model_melody, model_melody_in, model_melody_of};
+use neume::encoding::{Melody, Meter};
 use neume::midi::{self, WriteOptions};
 
 const RATE: f64 = 48_000.0;
@@ -415,7 +415,8 @@ fn a_restored_melody_is_bounded_and_a_newer_state_plays_as_stored() {
         s
     };
     let saved = field(&state);
-    assert_eq!(saved["version"], 2, "{saved}");
+    assert_eq!(saved["version"], 3, "{saved}");
+    assert_eq!(saved["meter"], "4/4", "the host's meter is saved with the melody: {saved}");
 
     // A newer Neume's state with other notes (one note, C5 over the whole loop): it plays as
     // stored.
@@ -461,7 +462,7 @@ fn automated_render(offline: bool, paced: bool) -> Vec<(u64, Note)> {
         host.render_offline();
     }
     host.activate(RATE, 512);
-    let (seed, knob) = (host.param_id("Seed"), host.param_id("Latent 1"));
+    let (seed, knob) = (host.param_id("Seed"), host.param_id("Density"));
     let mut ledger = NoteLedger::melody();
     let mut events = Vec::new();
     let mut at = 0u64;
@@ -803,4 +804,96 @@ fn the_default_melody_is_the_one_fixed_in_the_repository() {
     }
     want.sort_by_key(|(t, n)| (*t, matches!(n, Note::On { .. })));
     assert_eq!(got, want);
+}
+
+/// Plays a song with `meters` (see [`Transport::meters`]) from beat 0 at 120 BPM in blocks of
+/// `frames`, rendered offline (each block waits for the melody its meter asks for), up to
+/// sample `end`; returns the note-ons and stops, checking no note stays on.
+fn play_in_meters(meters: &'static [(i32, u8, u8)], frames: u32, end: u64) -> Vec<(u64, u8)> {
+    let mut host = Host::load();
+    host.render_offline();
+    host.activate(RATE, frames);
+    let mut ledger = NoteLedger::melody();
+    let mut ons = Vec::new();
+    let mut at = 0u64;
+    while at < end {
+        let n = frames.min((end - at) as u32);
+        let t = Transport { meters, ..Transport::playing_at(at as f64 / 24_000.0, 120.0) };
+        let block = host.process(n, &t, &[]);
+        ledger.add(n, &block);
+        for (offset, note) in block {
+            if let Note::On { key, .. } = note {
+                ons.push((at + u64::from(offset), key));
+            }
+        }
+        at += u64::from(n);
+    }
+    stop(&mut host, &mut ledger);
+    ons
+}
+
+/// The note-ons the host should get from host bar `first` on, up to sample `end`, when the
+/// 4-bar `melody` in `meter` plays bar `n mod 4` of itself in host bar `n` (bars from
+/// `meters`, worked out here from the map alone).
+fn expected_ons_by_bar(
+    melody: &Melody,
+    meter: Meter,
+    meters: &[(i32, u8, u8)],
+    first: i32,
+    end: u64,
+) -> Vec<(u64, u8)> {
+    let bar_steps = meter.bar_steps() as u32;
+    let mut out = Vec::new();
+    let mut beat = bar_at(meters, 0.0).1;
+    loop {
+        let (number, start, len) = bar_at(meters, beat + 1e-9);
+        if (start * 24_000.0) as u64 >= end {
+            break;
+        }
+        if number >= first {
+            let j = (number as u32) % 4;
+            for n in melody.notes.iter().filter(|n| n.start_step / bar_steps == j) {
+                let at = ((start * 4.0 + f64::from(n.start_step - j * bar_steps)) * 6_000.0) as u64;
+                if at < end {
+                    out.push((at, n.pitch));
+                }
+            }
+        }
+        beat = start + len;
+    }
+    out
+}
+
+/// In 3/4, 6/8 and 4/4 every melody bar starts on one of the host's bar lines, to the sample:
+/// the host's melody is the library's melody in that meter, bar by bar.
+#[test]
+fn melodies_play_in_the_hosts_meter_bar_by_bar_on_its_bar_lines() {
+    const THREE_FOUR: &[(i32, u8, u8)] = &[(0, 3, 4)];
+    const SIX_EIGHT: &[(i32, u8, u8)] = &[(0, 6, 8)];
+    const FOUR_FOUR: &[(i32, u8, u8)] = &[(0, 4, 4)];
+    for (meter, meters) in
+        [(Meter::ThreeFour, THREE_FOUR), (Meter::SixEight, SIX_EIGHT), (Meter::FourFour, FOUR_FOUR)]
+    {
+        let melody = model_melody_in(1, 0, 4, meter);
+        assert_eq!(melody.len_steps, 4 * meter.bar_steps() as u32);
+        let end = 2 * u64::from(melody.len_steps) * SAMPLES_PER_STEP + 999;
+        let got = play_in_meters(meters, 441, end);
+        assert_eq!(got, expected_ons_by_bar(&melody, meter, meters, 0, end), "{meter}");
+    }
+}
+
+/// A meter change mid-song: two bars of 4/4, then 3/4. From the first whole bar in 3/4 on,
+/// melody bar `n mod 4` plays in host bar `n`, on its bar line (the bar of the change itself
+/// is the crossover: the 3/4 melody takes over when it is made).
+#[test]
+fn after_a_meter_change_the_melody_follows_the_new_bar_lines() {
+    let meters: &'static [(i32, u8, u8)] = &[(0, 4, 4), (2, 3, 4)];
+    let melody = model_melody_in(1, 0, 4, Meter::ThreeFour);
+    // Bar 3 starts at beat 8 + 3 = 11; play to beat 8 + 3 · 12.
+    let end = 44 * 24_000;
+    let got = play_in_meters(meters, 512, end);
+    let from_bar_3: Vec<_> = got.iter().copied().filter(|&(t, _)| t >= 11 * 24_000).collect();
+    assert_eq!(from_bar_3, expected_ons_by_bar(&melody, Meter::ThreeFour, meters, 3, end));
+    // Bar 1 of the melody comes back on bar 4's line (beat 14).
+    assert!(from_bar_3.contains(&(14 * 24_000, melody.notes[0].pitch)), "{from_bar_3:?}");
 }

@@ -261,7 +261,19 @@ impl Sequencer {
             self.note_off(0, out);
             self.octave = settings.octave;
         }
-        if !settings.swap_at_bar && self.pending.is_some() {
+        // A melody waiting in the host's meter replaces one that is not at once: its bars
+        // would not fit the song's until the next bar line.
+        let misfit = self.bar.is_some_and(|bar| {
+            let fits = |bar_steps: u16| {
+                let beats = f64::from(bar_steps) / STEPS_PER_BEAT;
+                let k = (bar.len_beats / beats).round().max(1.0);
+                (k * beats - bar.len_beats).abs() < 1e-9
+            };
+            self.melody.len_steps > 0
+                && !fits(self.melody.bar_steps)
+                && self.pending.is_some_and(|p| fits(p.bar_steps))
+        });
+        if (!settings.swap_at_bar || misfit) && self.pending.is_some() {
             self.note_off(0, out);
             self.swap_now();
         }

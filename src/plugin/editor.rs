@@ -29,6 +29,7 @@ use nice_plug_egui::{
 use super::params::{NeumeParams, LATENT_KNOBS};
 use super::shared::{Command, WorkerLink};
 use super::state::SavedMelody;
+use crate::attributes::Attribute;
 use crate::encoding::Note;
 use actions::{Actions, Message};
 use file_browser::{FileBrowser, Outcome, Purpose};
@@ -172,13 +173,24 @@ impl NeumeEditor {
     fn controls(&mut self, ui: &mut Ui, setter: &ParamSetter) {
         let p = self.params.clone();
         ui.horizontal_top(|ui| {
-            group(ui, "Latent", 430.0, |ui| {
+            // The loaded model names its knobs (a model without named knobs: `Latent i`).
+            let names = self.shared.status.lock().knob_names.clone();
+            group(ui, "Knobs", 430.0, |ui| {
                 egui::Grid::new("latent").num_columns(4).spacing([6.0, 4.0]).show(ui, |ui| {
                     let knobs = p.knob_params();
                     for row in 0..LATENT_KNOBS / 2 {
                         for i in [row, row + LATENT_KNOBS / 2] {
-                            ui.label(format!("{}", i + 1));
-                            ui.add(ParamSlider::for_param(knobs[i], setter).with_width(120.0));
+                            let name =
+                                names.get(i).cloned().unwrap_or_else(|| format!("{}", i + 1));
+                            let hint = Attribute::from_name(&name).map_or_else(
+                                || "A direction of the model's latent space".to_string(),
+                                |a| {
+                                    let (up, down) = a.words();
+                                    format!("Right: {up}; left: {down}")
+                                },
+                            );
+                            ui.label(name).on_hover_text(hint);
+                            ui.add(ParamSlider::for_param(knobs[i], setter).with_width(110.0));
                         }
                         ui.end_row();
                     }
@@ -188,6 +200,7 @@ impl NeumeEditor {
                 labelled(ui, "Variation", ParamSlider::for_param(&p.variation, setter));
                 labelled(ui, "Seed", ParamSlider::for_param(&p.seed, setter));
                 labelled(ui, "Bars", ParamSlider::for_param(&p.bars, setter));
+                labelled(ui, "Form", ParamSlider::for_param(&p.form, setter));
             });
         });
         ui.horizontal_top(|ui| {
@@ -287,6 +300,9 @@ impl NeumeEditor {
                 ui.label(RichText::new(format!("Trained on: {}", status.provenance)).color(DIM));
             }
             ui.label(RichText::new(format!("Backend: {}", status.backend)).color(DIM));
+            if !status.meters.is_empty() {
+                ui.label(RichText::new(format!("Meters: {}", status.meters)).color(DIM));
+            }
             ui.label(
                 RichText::new(format!("Last generation: {:.2} ms", status.last_generation_ms))
                     .color(DIM),
@@ -380,6 +396,7 @@ impl NiceEguiApp for NeumeEditor {
             let height = (ui.available_height() * 0.35).clamp(120.0, 320.0);
             let melody = saved.as_ref().map(SavedMelody::melody).unwrap_or_default();
             let len = saved.as_ref().map_or(64, |s| s.len_steps);
+            let meter = saved.as_ref().map_or(crate::encoding::Meter::FourFour, SavedMelody::meter);
             // The roll shows sounding pitches: the octave setting applied.
             let octave = 12 * self.params.octave.value();
             let shown: Vec<Note> = melody
@@ -393,6 +410,7 @@ impl NiceEguiApp for NeumeEditor {
                 Vec2::new(width, height),
                 &shown,
                 len,
+                meter,
                 self.params.key_root.value().clamp(0, 11) as u8,
                 self.params.scale.value(),
                 Some(playhead),

@@ -35,6 +35,10 @@ pub struct WorkerStatus {
     /// Where the model comes from: its training collections and their licence (from its
     /// metadata; empty when it does not say).
     pub provenance: String,
+    /// What the loaded model's knobs move (`Density` …, `Latent 6` …), in knob order.
+    pub knob_names: Vec<String>,
+    /// The meters the loaded model knows (`2/4, 3/4, …`).
+    pub meters: String,
     /// Why the last model file asked for did not load (the previous model plays on);
     /// cleared when a model loads.
     pub model_error: Option<String>,

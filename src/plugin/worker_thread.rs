@@ -254,6 +254,8 @@ impl Worker {
             let generator = model.lock();
             let (name, backend) = (generator.name().to_string(), generator.backend().to_string());
             let provenance = generator.info().provenance();
+            let knob_names = generator.info().knob_names(super::params::LATENT_KNOBS);
+            let meters = generator.info().meters.iter().map(|m| m.to_string()).collect::<Vec<_>>();
             let model_id =
                 generator.info().model_id().map_or_else(|| name.clone(), |id| format!("id:{id}"));
             self.shared.report(|s| {
@@ -261,6 +263,8 @@ impl Worker {
                 s.model_name = name;
                 s.backend = backend;
                 s.provenance = provenance;
+                s.knob_names = knob_names;
+                s.meters = meters.join(", ");
             });
         }
         self.generator = Some(model);

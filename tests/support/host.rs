@@ -140,6 +140,26 @@ pub struct Transport {
     pub beat_quantum: Option<f64>,
     /// Whether the host reports a position in seconds too (not only in beats).
     pub seconds_timeline: bool,
+    /// The song's meters: `(first bar, numerator, denominator)`, sorted, the last running on;
+    /// empty: the host gives no time signature.
+    pub meters: &'static [(i32, u8, u8)],
+}
+
+/// The bar at `pos` (quarter beats) of a song with `meters`: its number, start and length.
+pub fn bar_at(meters: &[(i32, u8, u8)], pos: f64) -> (i32, f64, f64) {
+    let (mut number, mut start) = (0i32, 0.0f64);
+    for (i, &(_, n, d)) in meters.iter().enumerate() {
+        let len = f64::from(n) * 4.0 / f64::from(d);
+        let next_change = meters.get(i + 1).map(|&(bar, ..)| bar);
+        while next_change != Some(number) {
+            if pos < start + len - 1e-9 || (next_change.is_none() && pos < start + len) {
+                return (number, start, len);
+            }
+            start += len;
+            number += 1;
+        }
+    }
+    (number, start, 4.0)
 }
 
 impl Transport {
@@ -151,6 +171,7 @@ impl Transport {
             loop_beats: None,
             beat_quantum: None,
             seconds_timeline: true,
+            meters: &[(0, 4, 4)],
         }
     }
 
@@ -159,7 +180,10 @@ impl Transport {
     }
 
     fn event(&self) -> TransportEvent {
-        let mut flags = TransportFlags::HAS_TEMPO | TransportFlags::HAS_TIME_SIGNATURE;
+        let mut flags = TransportFlags::HAS_TEMPO;
+        if !self.meters.is_empty() {
+            flags |= TransportFlags::HAS_TIME_SIGNATURE;
+        }
         if self.playing {
             flags |= TransportFlags::IS_PLAYING;
         }
@@ -174,6 +198,15 @@ impl Transport {
         }
         let pos = self.pos_beats.unwrap_or(0.0);
         let (ls, le) = self.loop_beats.unwrap_or((0.0, 0.0));
+        // Without a time signature a host still fills the fields: 4/4 from beat 0.
+        let meters: &[(i32, u8, u8)] =
+            if self.meters.is_empty() { &[(0, 4, 4)] } else { self.meters };
+        let (bar_number, bar_start, _) = bar_at(meters, pos);
+        let (numerator, denominator) = meters
+            .iter()
+            .rev()
+            .find(|(first, ..)| *first <= bar_number)
+            .map_or((4, 4), |&(_, n, d)| (u16::from(n), u16::from(d)));
         let seconds = |beats: f64| SecondsTime::from_float(beats * 60.0 / self.tempo_bpm);
         TransportEvent {
             header: EventHeader::new_core(0, EventFlags::empty()),
@@ -188,10 +221,10 @@ impl Transport {
             loop_end_beats: BeatTime::from_float(le),
             loop_start_seconds: seconds(ls),
             loop_end_seconds: seconds(le),
-            bar_start: BeatTime::from_float((pos / 4.0).floor() * 4.0),
-            bar_number: (pos / 4.0).floor() as i32,
-            time_signature_numerator: 4,
-            time_signature_denominator: 4,
+            bar_start: BeatTime::from_float(bar_start),
+            bar_number,
+            time_signature_numerator: numerator,
+            time_signature_denominator: denominator,
         }
     }
 }

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use neume::encoding::Melody;
+use neume::encoding::{Melody, Meter};
 use neume::generate::{generate, GenerateOptions};
 use neume::theory::Scale;
 
@@ -15,12 +15,18 @@ pub fn model_melody(seed: u64, key_root: u8) -> Melody {
 
 /// The same, `bars` long.
 pub fn model_melody_of(seed: u64, key_root: u8, bars: usize) -> Melody {
+    model_melody_in(seed, key_root, bars, Meter::FourFour)
+}
+
+/// The same, in `meter`.
+pub fn model_melody_in(seed: u64, key_root: u8, bars: usize, meter: Meter) -> Melody {
     let mut generator = neume::default_generator().expect("the default model loads");
     let options = GenerateOptions {
         bars,
         seed,
         key_root,
         scale: Some(Scale::Chromatic),
+        meter,
         ..Default::default()
     };
     generate(&mut generator, &options).expect("the default model runs")

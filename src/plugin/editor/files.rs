@@ -49,7 +49,10 @@ impl Files {
         let key_root = self.params.key_root.value().clamp(0, 11) as u8;
         let options = WriteOptions {
             tempo_bpm: f64::from(self.telemetry.tempo_bpm.load(Ordering::Relaxed)),
-            time_signature: TimeSignature::COMMON,
+            time_signature: {
+                let (numerator, denominator) = saved.meter().signature();
+                TimeSignature { numerator, denominator }
+            },
             key: theory::key_signature(key_root, self.params.scale.value()),
             name: format!("Neume seed {}", self.params.seed.value()),
             velocity: settings.velocity,

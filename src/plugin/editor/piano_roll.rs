@@ -3,7 +3,7 @@
 
 use egui::{Color32, Pos2, Rect, Sense, Stroke, Ui, Vec2};
 
-use crate::encoding::{Note, STEPS_PER_BAR};
+use crate::encoding::{Meter, Note};
 use crate::generate::Scale;
 
 /// Colours of the roll.
@@ -26,13 +26,14 @@ fn pitch_range(notes: &[Note]) -> (u8, u8) {
     (lo.saturating_sub(missing / 2), (hi + missing - missing / 2).min(127))
 }
 
-/// The piano roll: `notes` over `len_steps` steps (output pitches), rows of `scale` on
-/// `key_root` shaded, the playhead at `playhead_steps`.
+/// The piano roll: `notes` over `len_steps` steps (output pitches) with the bar and beat
+/// lines of `meter`, rows of `scale` on `key_root` shaded, the playhead at `playhead_steps`.
 pub fn piano_roll(
     ui: &mut Ui,
     size: Vec2,
     notes: &[Note],
     len_steps: u32,
+    meter: Meter,
     key_root: u8,
     scale: Scale,
     playhead_steps: Option<f32>,
@@ -58,9 +59,9 @@ pub fn piano_roll(
             );
         }
     }
-    for step in (0..len_steps).step_by(4) {
+    for step in (0..len_steps).step_by(meter.beat_steps()) {
         let x = rect.left() + step as f32 * step_w;
-        let color = if step as usize % STEPS_PER_BAR == 0 { BAR_LINE } else { BEAT_LINE };
+        let color = if step as usize % meter.bar_steps() == 0 { BAR_LINE } else { BEAT_LINE };
         painter.line_segment(
             [Pos2::new(x, rect.top()), Pos2::new(x, rect.bottom())],
             Stroke::new(1.0, color),
