@@ -187,3 +187,140 @@ fn a_non_finite_latent_point_is_refused() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The notes of a `.mid` file as its raw events say: (onset tick, key, length in ticks); and
+/// its time signature. Read with midly, not with Neume's reader.
+fn file_notes(path: &Path) -> (Vec<(u32, u8, u32)>, Option<(u8, u8)>) {
+    let bytes = std::fs::read(path).unwrap();
+    let smf = midly::Smf::parse(&bytes).unwrap();
+    let (mut tick, mut open, mut notes, mut signature) = (0u32, None, Vec::new(), None);
+    for event in &smf.tracks[0] {
+        tick += event.delta.as_int();
+        match event.kind {
+            midly::TrackEventKind::Meta(midly::MetaMessage::TimeSignature(n, d, ..)) => {
+                signature = Some((n, 1u8 << d));
+            }
+            midly::TrackEventKind::Midi { message, .. } => match message {
+                midly::MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
+                    open = Some((tick, key.as_int()));
+                }
+                midly::MidiMessage::NoteOn { .. } | midly::MidiMessage::NoteOff { .. } => {
+                    if let Some((start, key)) = open.take() {
+                        notes.push((start, key, tick - start));
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    (notes, signature)
+}
+
+#[test]
+fn meters_are_written_into_the_file_and_unknown_ones_are_refused() {
+    let dir = temp_dir("meter");
+    for (meter, bar_ticks) in [("6/8", 1440u32), ("3/4", 1440), ("9/8", 2160), ("2/4", 960)] {
+        let path = dir.join(format!("{}.mid", meter.replace('/', "-")));
+        ok(&neume(
+            &["generate", "--seed", "3", "--meter", meter, "--out", path.to_str().unwrap()],
+            &[],
+        ));
+        let (notes, signature) = file_notes(&path);
+        let (n, d) = meter.split_once('/').unwrap();
+        assert_eq!(signature, Some((n.parse().unwrap(), d.parse().unwrap())), "{meter}");
+        let end = notes.iter().map(|(s, _, l)| s + l).max().unwrap();
+        assert!(end <= 4 * bar_ticks, "{meter}: a note ends at tick {end}, past 4 bars");
+        assert!(notes.len() >= 4, "{meter}: {} notes", notes.len());
+    }
+    let out = neume(&["generate", "--meter", "5/4", "--out", "x.mid"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("5/4 is not supported"), "{err}");
+    assert!(err.contains("6/8") && err.contains("9/8"), "the error lists the meters: {err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn named_knobs_do_what_they_say_and_unknown_ones_are_refused() {
+    let dir = temp_dir("knobs");
+    let out = neume(&["generate", "--knob", "tempo=1", "--out", "x.mid"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("no knob `tempo`"), "{err}");
+    assert!(
+        err.contains("Density, Rhythm, Range, Contour, Leaps"),
+        "the error lists the knobs: {err}"
+    );
+    // Over ten seeds: Density up gives more notes than Density down; Contour up a higher end
+    // than start (least-squares slope of pitch over onset, computed here from the file).
+    let slope = |notes: &[(u32, u8, u32)]| {
+        let n = notes.len() as f64;
+        let mt = notes.iter().map(|x| f64::from(x.0)).sum::<f64>() / n;
+        let mp = notes.iter().map(|x| f64::from(x.1)).sum::<f64>() / n;
+        let cov: f64 = notes.iter().map(|x| (f64::from(x.0) - mt) * (f64::from(x.1) - mp)).sum();
+        let var: f64 = notes.iter().map(|x| (f64::from(x.0) - mt).powi(2)).sum();
+        cov / var
+    };
+    let mut totals = [0f64; 4];
+    for seed in 1..=10 {
+        for (i, knob) in ["density=-2", "density=2", "contour=-2", "contour=2"].iter().enumerate() {
+            let path = dir.join(format!("{seed}-{i}.mid"));
+            let seed = seed.to_string();
+            ok(&neume(
+                &["generate", "--seed", &seed, "--knob", knob, "--out", path.to_str().unwrap()],
+                &[],
+            ));
+            let (notes, _) = file_notes(&path);
+            totals[i] += if i < 2 { notes.len() as f64 } else { slope(&notes) };
+        }
+    }
+    assert!(totals[1] > totals[0] * 1.2, "Density: {} notes down, {} up", totals[0], totals[1]);
+    assert!(totals[3] > totals[2], "Contour: slope {} down, {} up", totals[2], totals[3]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn song_form_brings_bars_back_and_through_composed_does_not() {
+    let dir = temp_dir("form");
+    // The notes of each 4/4 bar (480 ticks a quarter): (onset in the bar, key, length).
+    let bars = |notes: &[(u32, u8, u32)]| -> Vec<Vec<(u32, u8, u32)>> {
+        (0..16u32)
+            .map(|b| {
+                notes
+                    .iter()
+                    .filter(|n| n.0 / 1920 == b)
+                    .map(|&(s, k, l)| (s - b * 1920, k, l.min((b + 1) * 1920 - s)))
+                    .collect()
+            })
+            .collect()
+    };
+    let mut returning = [0; 2];
+    for seed in 1..=10 {
+        for (i, form) in ["song", "through"].iter().enumerate() {
+            let path = dir.join(format!("{seed}-{form}.mid"));
+            let seed = seed.to_string();
+            ok(&neume(
+                &[
+                    "generate",
+                    "--seed",
+                    &seed,
+                    "--bars",
+                    "16",
+                    "--form",
+                    form,
+                    "--out",
+                    path.to_str().unwrap(),
+                ],
+                &[],
+            ));
+            let b = bars(&file_notes(&path).0);
+            let back = (4..16)
+                .any(|i| !b[i].is_empty() && (b[i] == b[i - 4] || (i >= 8 && b[i] == b[i - 8])));
+            returning[i] += usize::from(back);
+        }
+    }
+    assert!(returning[0] >= 8, "song form: {} of 10 melodies bring a bar back", returning[0]);
+    assert!(returning[1] <= 2, "through-composed: {} of 10 bring a bar back", returning[1]);
+    let out = neume(&["generate", "--form", "rondo", "--out", "x.mid"], &[]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a form"));
+    std::fs::remove_dir_all(&dir).ok();
+}

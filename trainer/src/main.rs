@@ -85,6 +85,13 @@ enum Command {
         /// VAE: MIDI folder to measure the latent directions on (default: the run's training data).
         #[arg(long)]
         data: Option<PathBuf>,
+        /// The sampling temperature the model plays at (default: the one training chose on
+        /// the validation set by the classifier alone). Choose it on `valid` with `eval`.
+        #[arg(long)]
+        temperature: Option<f32>,
+        /// Figures measured on held-out data, `name=value;…`, kept in the model's metadata.
+        #[arg(long)]
+        figures: Option<String>,
     },
     /// Time the VAE training step on a device (the twin of scripts/gpu/torch_baseline.py);
     /// prints one JSON line.
@@ -339,8 +346,18 @@ fn run() -> Result<(), String> {
                 Err(format!("parity: {} disagrees with the CPU (figures above)", parity.device))
             }
         }
-        Command::Export { run, out, data } => {
-            training::export_run(&run, &out, data.as_deref(), &device::cpu())?;
+        Command::Export { run, out, data, temperature, figures } => {
+            if let Some(t) = temperature.filter(|t| !(0.05..=2.0).contains(t)) {
+                return Err(format!("--temperature {t} is outside 0.05..=2"));
+            }
+            let mut extra = std::collections::BTreeMap::new();
+            if let Some(t) = temperature {
+                extra.insert(neume::model_file::meta::TEMPERATURE.to_string(), format!("{t}"));
+            }
+            if let Some(f) = figures {
+                extra.insert(neume::model_file::meta::FIGURES.to_string(), f);
+            }
+            training::export_run(&run, &out, data.as_deref(), &extra, &device::cpu())?;
             eprintln!("wrote {}", out.display());
             Ok(())
         }

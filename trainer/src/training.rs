@@ -684,6 +684,7 @@ pub fn export_run(
     run: &Path,
     path: &Path,
     data: Option<&Path>,
+    overrides: &BTreeMap<String, String>,
     device: &Device,
 ) -> Result<(), String> {
     let (learner, config) = load_learner(run, device)?;
@@ -698,6 +699,8 @@ pub fn export_run(
         ),
         Err(_) => BTreeMap::new(),
     };
+    let mut extra = extra;
+    extra.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
     // The latent directions are measured on training windows.
     let folder = data.unwrap_or(&config.data);
     let corpus = data::load_selection(folder, &config.selection, false)

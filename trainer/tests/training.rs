@@ -81,12 +81,20 @@ fn vae_loss_falls_and_training_resumes() {
         "model.encoder.onnx is written beside model.onnx and loaded with it"
     );
     let exported = run.join("exported.onnx");
-    training::export_run(&run, &exported, None, &Device::flex()).unwrap();
+    training::export_run(&run, &exported, None, &Default::default(), &Device::flex()).unwrap();
     let info = Generator::from_file(&exported).unwrap().info().clone();
     assert_eq!(info.latent_size, 8);
-    // The VAE carries its latent directions for the plugin's knobs: unit vectors, strongest first.
+    // The VAE carries its knobs' directions: the five attribute-tied latent axes, named, then
+    // the main directions of the rest, strongest first; all unit vectors.
     assert_eq!(info.directions.len(), 8);
-    for pair in info.directions.windows(2) {
+    let names = info.knob_names(8);
+    assert_eq!(&names[..6], ["Density", "Rhythm", "Range", "Contour", "Leaps", "Latent 6"]);
+    for (k, (_, d)) in info.directions.iter().take(5).enumerate() {
+        assert_eq!(d[k], 1.0, "knob {k} is latent axis {k}: {d:?}");
+    }
+    // The meters it learned, from the fixture tunes' time signatures.
+    assert!(!info.meters.is_empty() && info.metadata["neume.meters"].contains('='));
+    for pair in info.directions[5..].windows(2) {
         assert!(
             pair[0].0 >= pair[1].0,
             "scales not in order: {:?}",
