@@ -368,6 +368,32 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         "Undo did not restore the first melody's seed"
     );
 
+    // The host's meter: 3/4, then 6/8. The melody is made in it and drawn with its bars; a
+    // picture of each goes beside the screenshot (`-3-4.png`, `-6-8.png`: the README's).
+    const THREE_FOUR: &[(i32, u8, u8)] = &[(0, 3, 4)];
+    const SIX_EIGHT: &[(i32, u8, u8)] = &[(0, 6, 8)];
+    for (meters, name) in [(THREE_FOUR, "3/4"), (SIX_EIGHT, "6/8")] {
+        let started = Instant::now();
+        while !melody_of(&state_of(&mut host)).contains(&format!("\"meter\":\"{name}\"")) {
+            host.process(512, &Transport { meters, ..Transport::stopped() }, &[]);
+            host.main_thread_tick();
+            assert!(started.elapsed() < Duration::from_secs(20), "no melody in {name}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for _ in 0..6 {
+            host.main_thread_tick();
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let rgb = capture(&conn, parent, w as u16, h as u16);
+        let picture = shot.with_file_name(format!(
+            "{}-{}.png",
+            shot.file_stem().unwrap().to_string_lossy(),
+            name.replace('/', "-")
+        ));
+        write_png(&picture, &rgb, w, h);
+        eprintln!("screenshot in {name}: {}", picture.display());
+    }
+
     // A host-driven resize is saved with the project.
     assert!(host.resize_editor(1000, 720), "the editor refused to resize");
     let started = Instant::now();

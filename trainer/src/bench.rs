@@ -7,12 +7,16 @@ use std::time::Instant;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use neume::attributes::Attribute;
 use neume::encoding::Meter;
+
+/// γ of the attribute term, as the default model was trained (`--attribute-weight 5`).
+const ATTRIBUTE_WEIGHT: f64 = 5.0;
 use neume::rng::Rng;
 
-use crate::data::{one_hot, random_windows};
+use crate::data::{one_hot, random_windows, window_melody};
 use crate::device::{describe, memory_reserved_mib};
-use crate::model::{step_features_batch, ModelShape, Vae};
+use crate::model::{step_features_batch, AttributeTargets, ModelShape, Vae};
 
 /// Batches prepared on the device and cycled through, as the PyTorch twin does.
 pub const BATCHES: usize = 16;
@@ -73,14 +77,20 @@ pub fn run(config: &BenchConfig, device: &Device) -> Result<BenchReport, String>
     let mut model = Vae::new(&shape, &device);
     let mut optim: ModuleOptimizer = AdamConfig::new().init();
     let mut rng = Rng::new(1);
-    let batches: Vec<(Tensor<2>, Vec<Tensor<2>>)> = (0..BATCHES)
+    let batches: Vec<(Tensor<2>, Vec<Tensor<2>>, AttributeTargets)> = (0..BATCHES)
         .map(|_| {
             let windows = random_windows(config.batch, shape.steps(), &mut rng);
             let windows: Vec<&[u8]> = windows.iter().map(Vec::as_slice).collect();
-            // [batch, steps * vocab] and the decoder's step features
+            // The attribute targets of the named knobs, as training computes them.
+            let values: Vec<Vec<f64>> = windows
+                .iter()
+                .map(|w| Attribute::measure_all(&window_melody(w), Meter::FourFour).to_vec())
+                .collect();
+            // [batch, steps * vocab], the decoder's step features, the attribute signs
             (
                 one_hot(&windows, shape.encoder_steps(), &device),
                 step_features_batch(&windows, Meter::FourFour, None, &shape, &device),
+                AttributeTargets::new(&values, ATTRIBUTE_WEIGHT, 10.0, &device),
             )
         })
         .collect();
@@ -101,8 +111,8 @@ pub fn run(config: &BenchConfig, device: &Device) -> Result<BenchReport, String>
             &device,
         );
         let start = Instant::now();
-        let (x, features) = batches[i % BATCHES].clone();
-        let loss = model.loss(x, features, eps, 1.0, 0.1, None);
+        let (x, features, targets) = &batches[i % BATCHES];
+        let loss = model.loss(x.clone(), features.clone(), eps, 1.0, 0.1, Some(targets));
         let forward = lap(timed)?;
         let grads = loss.total.backward();
         let backward = lap(timed)?;
