@@ -26,6 +26,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use neume::encoding::Meter;
+
 const RATE: u64 = 48_000;
 /// Exported length: 8 s, two loops of a 4-bar melody at 120 BPM.
 const SECONDS: u64 = 8;
@@ -56,8 +58,8 @@ fn find_ardour() -> Option<(PathBuf, u32)> {
 
 /// The notes `neume::generate` makes for `track`, as played from sample 0 at 120 BPM with the
 /// default playback settings (gate 90 %), up to the export's end.
-fn expected(track: Track) -> Vec<Heard> {
-    let melody = model::model_melody(track.seed, track.key);
+fn expected(track: Track, meter: Meter) -> Vec<Heard> {
+    let melody = model::model_melody_in(track.seed, track.key, 4, meter);
     let period = u64::from(melody.len_steps) * SAMPLES_PER_STEP;
     let end = SECONDS * RATE;
     let mut notes = Vec::new();
@@ -141,13 +143,17 @@ const PLAYED_OTHER: [(u64, u64, u64, u64); 3] =
 
 /// The session script: `period` frames, one MIDI track per entry of `tracks` (Neume → recorder
 /// → synth), export to `out/neume.wav`, then print what each recorder saw.
-fn session_script(dir: &Path, period: u32, tracks: &[Track]) -> String {
+fn session_script(dir: &Path, period: u32, tracks: &[Track], meter: Meter) -> String {
+    let (numerator, denominator) = meter.signature();
     let mut lua = format!(
         r#"local backend = AudioEngine:set_backend ("None (Dummy)", "", "")
 assert (backend, "no dummy backend")
 backend:set_buffer_size ({period})
 backend:set_sample_rate ({RATE})
 assert (create_session ("{session}", "neume", {RATE}), "no session")
+local tm = Temporal.TempoMap.write_copy ()
+tm:set_meter (Temporal.Meter ({numerator}, {denominator}), Temporal.timepos_t (0))
+Temporal.TempoMap.update (tm)
 local synth, neume
 for p in ARDOUR.LuaAPI.list_plugins ():iter () do
 	if p.name == "ACE Reasonable Synth" then synth = p end
@@ -408,11 +414,21 @@ fn ardour_plays_the_models_notes_at_every_period() {
     assert!(scanned.contains("Found Plugin: Neume"), "the scanner did not find Neume:\n{scanned}");
 
     let tracks = [Track { seed: 1, key: 0 }, Track { seed: 7, key: 2 }];
-    let expected: Vec<Vec<Heard>> = tracks.iter().map(|&t| expected(t)).collect();
-    assert_ne!(expected[0], expected[1]);
     let mut crashes = Vec::new();
-    for period in [128u32, 512, 1024, 2048] {
-        let script = session_script(&dir, period, &tracks);
+    // Every period in 4/4, and one in 3/4: Neume reads Ardour's meter and plays a 3/4
+    // melody, each bar on Ardour's bar lines.
+    let runs = [
+        (128u32, Meter::FourFour),
+        (512, Meter::FourFour),
+        (1024, Meter::FourFour),
+        (2048, Meter::FourFour),
+        (512, Meter::ThreeFour),
+    ];
+    for (period, meter) in runs {
+        let expected: Vec<Vec<Heard>> = tracks.iter().map(|&t| expected(t, meter)).collect();
+        assert_ne!(expected[0], expected[1]);
+        let script = session_script(&dir, period, &tracks, meter);
+        let period = format!("{period} ({meter})");
         // Up to three tries: a crash before the end (about one run in twelve here) twice in a
         // row at one of four periods would otherwise fail one CI run in forty.
         let mut failures = Vec::new();
