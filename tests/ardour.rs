@@ -172,6 +172,7 @@ local function add_track (name, seed, key)
 	for j = 0, plug:parameter_count () - 1 do
 		local id = plug:nth_parameter (j, true)
 		local label = plug:parameter_label (id)
+		if #recorders == 0 then print ("parameter " .. label) end
 		if label == "Seed" then ARDOUR.LuaAPI.set_processor_param (p, id, seed) end
 		if label == "Key" then ARDOUR.LuaAPI.set_processor_param (p, id, key) end
 	end
@@ -449,6 +450,12 @@ fn ardour_plays_the_models_notes_at_every_period() {
         };
         if crashed {
             crashes.push(format!("period {period}: crashed after writing"));
+        }
+        // Ardour lists the knobs by their names.
+        let labels: Vec<&str> =
+            stdout.lines().filter_map(|l| l.strip_prefix("parameter ")).collect();
+        for want in ["Density", "Rhythm", "Range", "Contour", "Leaps", "Form"] {
+            assert!(labels.contains(&want), "Ardour's parameter list has no `{want}`: {labels:?}");
         }
         let received = received(&stdout, tracks.len());
         // MIDI thru: the keyboard's messages on track 0 pass Neume at their samples.

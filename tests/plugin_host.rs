@@ -864,6 +864,19 @@ fn expected_ons_by_bar(
     out
 }
 
+/// The host's parameter list names the knobs after what they move, and has the Form.
+#[test]
+fn the_knobs_carry_their_names_in_the_hosts_parameter_list() {
+    let mut host = Host::load();
+    let names: Vec<String> = host.params().into_iter().map(|(name, ..)| name).collect();
+    for want in ["Density", "Rhythm", "Range", "Contour", "Leaps", "Latent 6", "Form"] {
+        assert!(names.iter().any(|n| n == want), "no parameter `{want}` in {names:?}");
+    }
+    // And they are the default model's: its metadata ties the same attributes to knobs 1–5.
+    let info = neume::default_generator().unwrap().info().clone();
+    assert_eq!(&info.knob_names(8)[..5], ["Density", "Rhythm", "Range", "Contour", "Leaps"]);
+}
+
 /// In 3/4, 6/8 and 4/4 every melody bar starts on one of the host's bar lines, to the sample:
 /// the host's melody is the library's melody in that meter, bar by bar.
 #[test]

@@ -40,7 +40,19 @@ enum Step {
         blocks: u8,
         frames: u32,
     },
+    /// The song's meters change (none given, 3/4, 6/8, 12/8, 5/4, a change at bar 3).
+    Meters(&'static [(i32, u8, u8)]),
 }
+
+const METER_MAPS: [&[(i32, u8, u8)]; 7] = [
+    &[],
+    &[(0, 4, 4)],
+    &[(0, 3, 4)],
+    &[(0, 6, 8)],
+    &[(0, 12, 8)],
+    &[(0, 5, 4)],
+    &[(0, 4, 4), (3, 3, 4)],
+];
 
 fn step() -> impl Strategy<Value = Step> {
     let frames = prop_oneof![1u32..=64, 65u32..=1024, 1025u32..=8192];
@@ -58,6 +70,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::Stop),
         1 => Just(Step::Start),
         1 => (1u8..=6, frames).prop_map(|(blocks, frames)| Step::NoPosition { blocks, frames }),
+        1 => (0..METER_MAPS.len()).prop_map(|i| Step::Meters(METER_MAPS[i])),
     ]
 }
 
@@ -104,6 +117,10 @@ proptest! {
                 }
                 Step::Stop => {
                     transport.playing = false;
+                    (1, 128, true)
+                }
+                Step::Meters(meters) => {
+                    transport.meters = meters;
                     (1, 128, true)
                 }
                 Step::Start => {

@@ -8,8 +8,8 @@ use neume::encoding::{Melody, Meter};
 use neume::generate::{generate, GenerateOptions};
 use neume::runtime::Generator;
 
-/// Knob values of a sweep, in standard deviations.
-pub const SWEEP: [f32; 9] = [-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0];
+/// Knob values of a sweep, in standard deviations: the plugin knob's whole range.
+pub const SWEEP: [f32; 9] = [-3.0, -2.25, -1.5, -0.75, 0.0, 0.75, 1.5, 2.25, 3.0];
 
 /// One named knob's figures, means over the base points.
 #[derive(Clone, Debug, serde::Serialize)]
