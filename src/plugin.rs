@@ -242,12 +242,20 @@ impl AudioSide {
         let pos_samples = t.pos_samples.or_else(|| {
             t.pos_seconds.filter(|s| s.is_finite()).map(|s| (s * self.sample_rate).round() as i64)
         });
+        // CLAP gives the bar's start and number. VST3 gives no bar number, and hosts fill its
+        // bar position each their own way (Ardour 7: 4 beats before the song's first bar in
+        // 4/4, 2 beats in 3/4; others send the bar's index): there the bars are counted from
+        // the song position, the meter taken as running from the start of the song.
         let bar = signature.and_then(|(n, d)| {
-            Some(HostBar {
-                start_beats: t.bar_start_pos_beats()?,
-                number: i64::from(t.bar_number()?),
-                len_beats: f64::from(n) * 4.0 / f64::from(d),
-            })
+            let len_beats = f64::from(n) * 4.0 / f64::from(d);
+            let (start_beats, number) = match (t.bar_number, t.bar_start_pos_beats) {
+                (Some(number), Some(start)) => (start, i64::from(number)),
+                _ => {
+                    let bars = (t.pos_beats()? / len_beats).floor();
+                    (bars * len_beats, bars as i64)
+                }
+            };
+            Some(HostBar { start_beats, number, len_beats })
         });
         let transport = TransportInfo {
             playing: t.playing,
