@@ -8,7 +8,6 @@ use neume::generate::{generate, Form, GenerateOptions};
 use neume::rng::Rng;
 use neume::runtime::Generator;
 
-use crate::classifier::ungrouped;
 use crate::data;
 use crate::form::{profile_distance, FormProfile, FORM_BARS};
 use crate::knobs::KnobRow;
@@ -85,20 +84,21 @@ fn melodies_of(
         args.meters.get(i % args.meters.len().max(1)).copied().unwrap_or(Meter::FourFour)
     };
     let len_steps = |i: usize| (args.bars * meter(i).bar_steps()) as u32;
-    match spec {
-        "markov" => {
-            return Ok(ungrouped(
-                &(0..args.count)
-                    .map(|i| baselines.tokens.generate(len_steps(i), rng))
-                    .collect::<Vec<_>>(),
-            ))
+    // A melody longer than a window counts as its windows: as many as the reference has.
+    let windows_per_melody = (args.bars / QUALITY_WINDOW_BARS).max(1);
+    let windowed = |make: &mut dyn FnMut(usize) -> Melody| -> Vec<(Melody, usize)> {
+        let mut out = Vec::new();
+        for i in 0..args.count.div_ceil(windows_per_melody) {
+            let melody = make(i);
+            out.extend(quality_windows(&melody, meter(i), args.bars).into_iter().map(|w| (w, i)));
         }
+        out.truncate(args.count);
+        out
+    };
+    match spec {
+        "markov" => return Ok(windowed(&mut |i| baselines.tokens.generate(len_steps(i), rng))),
         "markov-notes" => {
-            return Ok(ungrouped(
-                &(0..args.count)
-                    .map(|i| baselines.notes.generate(len_steps(i), rng))
-                    .collect::<Vec<_>>(),
-            ))
+            return Ok(windowed(&mut |i| baselines.notes.generate(len_steps(i), rng)))
         }
         _ => {}
     }
@@ -111,8 +111,6 @@ fn melodies_of(
     if onnx.is_file() {
         let mut generator = Generator::from_file(&onnx).map_err(|e| e.to_string())?;
         eprintln!("{}: {} model on {}", onnx.display(), generator.info().kind, generator.backend());
-        // A melody longer than a window counts as its windows: as many as the reference has.
-        let windows_per_melody = (args.bars / QUALITY_WINDOW_BARS).max(1);
         let mut out = Vec::new();
         for i in 0..args.count.div_ceil(windows_per_melody) {
             let options = GenerateOptions {

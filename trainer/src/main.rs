@@ -395,3 +395,18 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::portable_arg;
+    use std::path::Path;
+
+    #[test]
+    fn the_command_in_a_model_holds_no_absolute_path() {
+        let cwd = Path::new("/home/me/neume");
+        assert_eq!(portable_arg("/home/me/neume/runs/v3", Some(cwd)), "runs/v3");
+        assert_eq!(portable_arg("/srv/data/melodies/train", Some(cwd)), "…/melodies/train");
+        assert_eq!(portable_arg("../shared/train", Some(cwd)), "../shared/train");
+        assert_eq!(portable_arg("--epochs", Some(cwd)), "--epochs");
+    }
+}
