@@ -207,35 +207,27 @@ pub fn generate(
         }
         None => true,
     });
-    // Each label's point (the first is the melody's own) and its first phrase's start step.
-    let mut points: Vec<Option<(Vec<f32>, usize)>> = vec![None; phrases];
+    let points = phrase_points(&plan, &z0, &shift, &mut rng);
+    // Each label's first phrase's start step.
+    let mut first_starts: Vec<Option<usize>> = vec![None; phrases];
     let mut state = generator.start();
     let mut row = vec![0f32; layout.features() + latent_size];
     let want_steps = bars * bar_steps;
     let mut tokens: Vec<Token> = Vec::with_capacity(want_steps);
-    for (index, phrase) in plan.iter().enumerate() {
+    for (index, (phrase, z)) in plan.iter().zip(&points).enumerate() {
         let start = index * phrase_bars * bar_steps;
         let end = (start + phrase_bars * bar_steps).min(want_steps);
-        let slot = &mut points[phrase.label.min(phrases - 1)];
-        let (z, first_start, replay) = match slot {
-            Some((z, first)) => (z.clone(), *first, phrase.replay_bars * bar_steps),
+        let slot = &mut first_starts[phrase.label.min(phrases - 1)];
+        let (first_start, replay) = match *slot {
+            Some(first) => (first, phrase.replay_bars * bar_steps),
             None => {
-                let z = if index == 0 {
-                    z0.clone()
-                } else {
-                    let keep = (1.0 - CHUNK_LATENT_SPREAD * CHUNK_LATENT_SPREAD).sqrt();
-                    z0.iter()
-                        .map(|&v| keep * v + CHUNK_LATENT_SPREAD * rng.normal() as f32)
-                        .collect()
-                };
-                *slot = Some((z.clone(), start));
-                (z, start, 0)
+                *slot = Some(start);
+                (start, 0)
             }
         };
-        let z: Vec<f32> = z.iter().zip(&shift).map(|(v, s)| v + s).collect();
         let new_material = first_start == start;
         for step in start..end {
-            layout.write(&mut row, tokens.last().copied(), step, options.meter, &z);
+            layout.write(&mut row, tokens.last().copied(), step, options.meter, z);
             let logits = generator.step(&row, &mut state)?;
             let sampled = sampler.next(&logits, temperature, &mut rng);
             let in_phrase = step - start;
@@ -251,6 +243,30 @@ pub fn generate(
         }
     }
     Ok(Melody::from_tokens(&tokens).transposed(transpose))
+}
+
+/// The latent point of each phrase of `plan`: a label's first phrase has the melody's own
+/// point `z0` (the first label) or one drawn correlated with it, phrases of one label share
+/// it, and the knob move `shift` is added in full to every one.
+pub fn phrase_points(plan: &[Phrase], z0: &[f32], shift: &[f32], rng: &mut Rng) -> Vec<Vec<f32>> {
+    let mut by_label: Vec<Option<Vec<f32>>> = vec![None; plan.len()];
+    plan.iter()
+        .enumerate()
+        .map(|(index, phrase)| {
+            let slot = &mut by_label[phrase.label.min(plan.len() - 1)];
+            let base = slot.get_or_insert_with(|| {
+                if index == 0 {
+                    z0.to_vec()
+                } else {
+                    let keep = (1.0 - CHUNK_LATENT_SPREAD * CHUNK_LATENT_SPREAD).sqrt();
+                    z0.iter()
+                        .map(|&v| keep * v + CHUNK_LATENT_SPREAD * rng.normal() as f32)
+                        .collect()
+                }
+            });
+            base.iter().zip(shift).map(|(v, s)| v + s).collect()
+        })
+        .collect()
 }
 
 /// Samples a token line one step at a time. A hold is only allowed while a note sounds;
@@ -353,6 +369,32 @@ mod tests {
         assert!(!Scale::Major.contains(2, 5)); // F not in D major
         let opts = GenerateOptions { key_root: 4, scale: Some(Scale::Minor), ..Default::default() };
         assert_eq!(opts.transpose(), -5); // A minor frame to E minor
+    }
+
+    #[test]
+    fn a_knob_move_reaches_every_phrase_in_full() {
+        // Through-composed: four phrases, four labels, three points drawn after the first.
+        let plan = plan(Form::Through, 4, &mut Rng::new(1));
+        let z0 = [0.5f32, -1.0, 2.0];
+        let shift = [1.5f32, 0.0, -0.75];
+        let moved = phrase_points(&plan, &z0, &shift, &mut Rng::new(9));
+        let still = phrase_points(&plan, &z0, &[0.0; 3], &mut Rng::new(9));
+        for (m, s) in moved.iter().zip(&still) {
+            for ((a, b), want) in m.iter().zip(s).zip(shift) {
+                assert!((a - b - want).abs() < 1e-6, "every phrase moves by the whole knob move");
+            }
+        }
+        assert_eq!(still[0], z0, "the first phrase sings the melody's own point");
+        assert_ne!(still[1], still[0], "later phrases draw their own");
+        // Song form: phrases of one label share their point.
+        let song = [
+            Phrase { label: 0, replay_bars: 0, echo: false },
+            Phrase { label: 0, replay_bars: 3, echo: false },
+            Phrase { label: 1, replay_bars: 0, echo: false },
+        ];
+        let points = phrase_points(&song, &z0, &shift, &mut Rng::new(9));
+        assert_eq!(points[0], points[1]);
+        assert_ne!(points[0], points[2]);
     }
 
     #[test]
