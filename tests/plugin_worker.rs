@@ -137,3 +137,29 @@ fn an_editor_action_makes_one_melody_from_its_whole_request() {
     assert_eq!(shared.status.lock().generations, generations);
     assert!(shared.action.lock().is_none(), "the action ends once the parameters caught up");
 }
+
+/// In a song with a meter, an action taken from the history carries that meter (the worker
+/// made it so); it still ends once the parameters caught up, which do not say the meter.
+#[test]
+fn an_action_in_a_meter_ends_once_the_parameters_caught_up() {
+    let (shared, params, mut ring, _worker) = start_worker();
+    shared.telemetry.host_signature.store(3 << 8 | 4, std::sync::atomic::Ordering::Relaxed);
+    let request = shared.wake.wake();
+    assert!(shared.wait_handled(request, Duration::from_secs(30), || {}));
+    let _ = newest(&mut ring);
+    let made = shared.status.lock().made_from.clone().expect("a melody in 3/4");
+    assert_eq!(made.meter, Some(neume::encoding::Meter::ThreeFour));
+    // Undo to it after a seed change: the editor acts with the history's request.
+    let action = Request { seed: 777, ..made };
+    shared.act(action.clone());
+    // SAFETY: what the host wrapper does for a parameter change; no other writer here.
+    unsafe { params.seed._internal_set_plain_value(777) };
+    let request = shared.wake.wake();
+    assert!(shared.wait_handled(request, Duration::from_secs(30), || {}));
+    let request = shared.wake.wake();
+    assert!(shared.wait_handled(request, Duration::from_secs(30), || {}));
+    assert!(shared.action.lock().is_none(), "the action ends once the parameters caught up");
+    let saved = params.melody.read().clone().unwrap();
+    assert_eq!(saved.meter.as_deref(), Some("3/4"));
+    assert_eq!(saved.key, action.key());
+}

@@ -226,15 +226,18 @@ impl Default for WorkerLink {
 
 impl WorkerLink {
     /// The request to make a melody for now: an editor action's until the parameters have
-    /// caught up with it (then it is cleared), else the parameters'.
+    /// caught up with it (then it is cleared), else the parameters'. Neither says the host's
+    /// meter (the worker adds it): an action taken from the history, which does, is compared
+    /// without it.
     pub fn current_request(&self, params: &NeumeParams) -> Request {
         let from_params = Request::read(params);
         let mut action = self.action.lock();
         match action.as_ref() {
             Some((request, since))
-                if request.key() != from_params.key() && since.elapsed() < ACTION_TIMEOUT =>
+                if request.clone().in_meter(None).key() != from_params.key()
+                    && since.elapsed() < ACTION_TIMEOUT =>
             {
-                request.clone()
+                request.clone().in_meter(None)
             }
             Some(_) => {
                 *action = None;
