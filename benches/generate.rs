@@ -1,5 +1,6 @@
 //! `cargo bench --bench generate`: how long the default model takes, per decoder step, per
-//! complete 4-bar melody (64 steps + sampling) and per encoder run, on the backend this
+//! complete 4-bar melody (64 steps + sampling), per 4- and 16-bar melody in 9/8 (the longest
+//! bars) and per encoder run, on the backend this
 //! process picks (`NEUME_ORT_LIB=/nonexistent` forces tract).
 
 #[path = "support/stats.rs"]
@@ -41,6 +42,22 @@ fn main() {
             std::hint::black_box(generate(&mut generator, &options).expect("generates"));
         }),
     );
+    // The longest bars: 4 bars of 9/8 are 72 steps, 16 bars 288 (song form).
+    for bars in [4usize, 16] {
+        report(
+            &format!("{bars}-bar melody in 9/8 ({} steps + sampling)", bars * 18),
+            "µs",
+            time_runs(runs / bars as u64, 1e6, |seed| {
+                let options = GenerateOptions {
+                    seed,
+                    bars,
+                    meter: neume::encoding::Meter::NineEight,
+                    ..GenerateOptions::default()
+                };
+                std::hint::black_box(generate(&mut generator, &options).expect("generates"));
+            }),
+        );
+    }
     let window = vec![neume::encoding::Token::Hold; generator.info().steps()];
     report(
         "encoder run (4-bar window)",
