@@ -38,11 +38,24 @@ fn expected_events(melody: &Melody, end: u64) -> Vec<(u64, Note)> {
 
 /// Plays from beat 0 at 120 BPM in blocks of `frames` up to `end` samples.
 fn play(host: &mut Host, ledger: &mut NoteLedger, frames: u32, end: u64) -> Vec<(u64, Note)> {
+    play_with(host, ledger, frames, end, |t| t)
+}
+
+/// Plays from beat 0 at 120 BPM in blocks of `frames` up to `end` samples, each block's
+/// transport made by `host_says` from the plain one (rounded positions, meters …).
+fn play_with(
+    host: &mut Host,
+    ledger: &mut NoteLedger,
+    frames: u32,
+    end: u64,
+    host_says: impl Fn(Transport) -> Transport,
+) -> Vec<(u64, Note)> {
     let mut events = Vec::new();
     let mut at = 0u64;
     while at < end {
         let n = frames.min((end - at) as u32);
-        let block = host.process(n, &Transport::playing_at(at as f64 / 24_000.0, 120.0), &[]);
+        let t = host_says(Transport::playing_at(at as f64 / 24_000.0, 120.0));
+        let block = host.process(n, &t, &[]);
         ledger.add(n, &block);
         events.extend(block.iter().map(|(offset, note)| (at + u64::from(*offset), *note)));
         at += u64::from(n);
@@ -181,20 +194,11 @@ fn rounded_host_positions_cut_no_note() {
                 let mut host = Host::load();
                 host.activate(RATE, frames);
                 let mut ledger = NoteLedger::melody();
-                let mut got = Vec::new();
-                let mut at = 0u64;
-                while at < end {
-                    let n = frames.min((end - at) as u32);
-                    let t = Transport {
-                        beat_quantum: Some(quantum),
-                        seconds_timeline,
-                        ..Transport::playing_at(at as f64 / 24_000.0, 120.0)
-                    };
-                    let block = host.process(n, &t, &[]);
-                    ledger.add(n, &block);
-                    got.extend(block.iter().map(|(o, note)| (at + u64::from(*o), *note)));
-                    at += u64::from(n);
-                }
+                let got = play_with(&mut host, &mut ledger, frames, end, |t| Transport {
+                    beat_quantum: Some(quantum),
+                    seconds_timeline,
+                    ..t
+                });
                 let what = format!(
                     "quantum 1/{}, seconds {seconds_timeline}, {frames} frames",
                     (1.0 / quantum).round()
@@ -814,22 +818,15 @@ fn play_in_meters(meters: &'static [(i32, u8, u8)], frames: u32, end: u64) -> Ve
     host.render_offline();
     host.activate(RATE, frames);
     let mut ledger = NoteLedger::melody();
-    let mut ons = Vec::new();
-    let mut at = 0u64;
-    while at < end {
-        let n = frames.min((end - at) as u32);
-        let t = Transport { meters, ..Transport::playing_at(at as f64 / 24_000.0, 120.0) };
-        let block = host.process(n, &t, &[]);
-        ledger.add(n, &block);
-        for (offset, note) in block {
-            if let Note::On { key, .. } = note {
-                ons.push((at + u64::from(offset), key));
-            }
-        }
-        at += u64::from(n);
-    }
+    let events = play_with(&mut host, &mut ledger, frames, end, |t| Transport { meters, ..t });
     stop(&mut host, &mut ledger);
-    ons
+    events
+        .into_iter()
+        .filter_map(|(at, note)| match note {
+            Note::On { key, .. } => Some((at, key)),
+            Note::Off { .. } => None,
+        })
+        .collect()
 }
 
 /// The note-ons the host should get from host bar `first` on, up to sample `end`, when the
