@@ -178,6 +178,38 @@ fn fake(conn: &RustConnection, root: Window, kind: u8, detail: u8, x: i16, y: i1
     conn.flush().unwrap();
 }
 
+/// Drags the melody from the editor's drag handle (top right of an editor `w` wide) onto a
+/// separate XDND drop target beside it; returns the path of the file dropped.
+fn drag_out(
+    conn: &RustConnection,
+    root: Window,
+    display: &str,
+    w: u32,
+    host: &mut Host,
+) -> PathBuf {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let display = display.to_string();
+    let target = std::thread::spawn(move || drop_target(display, w as i16 + 100, 200, tx));
+    rx.recv_timeout(Duration::from_secs(10)).expect("drop target ready");
+    let (hx, hy) = (w as i16 - 50, 24);
+    fake(conn, root, MOTION_NOTIFY_EVENT, 0, hx, hy);
+    std::thread::sleep(Duration::from_millis(300));
+    fake(conn, root, BUTTON_PRESS_EVENT, 1, 0, 0);
+    std::thread::sleep(Duration::from_millis(200));
+    for i in 1..=30 {
+        let x = hx + ((w as i16 + 250 - hx) * i) / 30;
+        let y = hy + ((300 - hy) * i) / 30;
+        fake(conn, root, MOTION_NOTIFY_EVENT, 0, x, y);
+        host.main_thread_tick();
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    fake(conn, root, BUTTON_RELEASE_EVENT, 1, 0, 0);
+    let uri_list =
+        target.join().expect("drop target thread").expect("the drop target received a file");
+    uri_path(uri_list.lines().next().unwrap_or("")).expect("a file:// URI")
+}
+
 #[test]
 fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     let Some(xvfb) = start_xvfb() else {
@@ -253,28 +285,7 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         shot.display()
     );
 
-    // A drop target beside the editor, then a drag from the handle (top right) onto it.
-    let (tx, rx) = std::sync::mpsc::channel();
-    let display = xvfb.display.clone();
-    let target = std::thread::spawn(move || drop_target(display, w as i16 + 100, 200, tx));
-    rx.recv_timeout(Duration::from_secs(10)).expect("drop target ready");
-    let (hx, hy) = (w as i16 - 50, 24);
-    fake(&conn, root, MOTION_NOTIFY_EVENT, 0, hx, hy);
-    std::thread::sleep(Duration::from_millis(300));
-    fake(&conn, root, BUTTON_PRESS_EVENT, 1, 0, 0);
-    std::thread::sleep(Duration::from_millis(200));
-    for i in 1..=30 {
-        let x = hx + ((w as i16 + 250 - hx) * i) / 30;
-        let y = hy + ((300 - hy) * i) / 30;
-        fake(&conn, root, MOTION_NOTIFY_EVENT, 0, x, y);
-        host.main_thread_tick();
-        std::thread::sleep(Duration::from_millis(40));
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    fake(&conn, root, BUTTON_RELEASE_EVENT, 1, 0, 0);
-    let uri_list =
-        target.join().expect("drop target thread").expect("the drop target received a file");
-    let path = uri_path(uri_list.lines().next().unwrap_or("")).expect("a file:// URI");
+    let path = drag_out(&conn, root, &xvfb.display, w, &mut host);
     let dropped =
         neume::midi::read_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 
@@ -392,6 +403,26 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         ));
         write_png(&picture, &rgb, w, h);
         eprintln!("screenshot in {name}: {}", picture.display());
+
+        // Dragged out (the file Save writes too), the melody carries the song's meter and the
+        // notes the library makes in it from the same seed.
+        let path = drag_out(&conn, root, &xvfb.display, w, &mut host);
+        let file =
+            neume::midi::read_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let (numerator, denominator) = (meters[0].1, meters[0].2);
+        assert!(file.has_time_signature, "{name}: the dragged file has no time signature");
+        assert_eq!(
+            (file.time_signature.numerator, file.time_signature.denominator),
+            (numerator, denominator),
+            "{name}: the dragged file's time signature"
+        );
+        let meter = neume::encoding::Meter::for_signature(numerator, denominator).unwrap().0;
+        let want = generate(
+            &mut generator,
+            &GenerateOptions { bars: 4, seed: 1, meter, ..Default::default() },
+        )
+        .unwrap();
+        assert_eq!(file.melody.notes, want.notes, "{name}: the dragged file's notes");
     }
 
     // A host-driven resize is saved with the project.
