@@ -92,6 +92,10 @@ enum Command {
         /// Figures measured on held-out data, `name=value;…`, kept in the model's metadata.
         #[arg(long)]
         figures: Option<String>,
+        /// Export this epoch (kept by `train --save-epochs`, or the last checkpoint) instead of
+        /// the one the classifier chose on `valid`: when another figure (the knobs) decides.
+        #[arg(long)]
+        epoch: Option<usize>,
     },
     /// Time the VAE training step on a device (the twin of scripts/gpu/torch_baseline.py);
     /// prints one JSON line.
@@ -346,7 +350,7 @@ fn run() -> Result<(), String> {
                 Err(format!("parity: {} disagrees with the CPU (figures above)", parity.device))
             }
         }
-        Command::Export { run, out, data, temperature, figures } => {
+        Command::Export { run, out, data, temperature, figures, epoch } => {
             if let Some(t) = temperature.filter(|t| !(0.05..=2.0).contains(t)) {
                 return Err(format!("--temperature {t} is outside 0.05..=2"));
             }
@@ -357,7 +361,7 @@ fn run() -> Result<(), String> {
             if let Some(f) = figures {
                 extra.insert(neume::model_file::meta::FIGURES.to_string(), f);
             }
-            training::export_run(&run, &out, data.as_deref(), &extra, &device::cpu())?;
+            training::export_run(&run, epoch, &out, data.as_deref(), &extra, &device::cpu())?;
             eprintln!("wrote {}", out.display());
             Ok(())
         }

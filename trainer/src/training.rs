@@ -336,8 +336,13 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
     let checkpoint_dir = out.join("checkpoint");
     let config = if resume {
         let saved: TrainConfig = read_json(&out.join("config.json"))?;
-        // The saved model, data and optimiser settings win; --epochs sets where to stop.
-        TrainConfig { epochs: config.epochs, ..saved }
+        // The saved model, data and optimiser settings win; --epochs sets where to stop, and
+        // --save-epochs can start keeping epochs.
+        TrainConfig {
+            epochs: config.epochs,
+            save_epochs: saved.save_epochs || config.save_epochs,
+            ..saved
+        }
     } else {
         config
     };
@@ -566,6 +571,12 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
                 &windows,
                 device,
             )?;
+            // Its weights too, so that `export --epoch` can ship an epoch other than the best.
+            learner
+                .model
+                .clone()
+                .save_file(epoch_weights(out, epoch + 1))
+                .map_err(|e| format!("saving epoch {} in {}: {e:?}", epoch + 1, dir.display()))?;
         }
         if accuracy < state.best_valid_accuracy {
             state.best_valid_accuracy = accuracy;
@@ -672,34 +683,97 @@ fn load_learner(run: &Path, device: &Device) -> Result<(Learner, TrainConfig), S
     Ok((learner, config))
 }
 
+/// Where `train --save-epochs` keeps the weights of epoch `epoch` (1-based).
+fn epoch_weights(run: &Path, epoch: usize) -> PathBuf {
+    run.join("epochs").join(format!("epoch-{epoch:03}.bpk"))
+}
+
+/// Loads the weights of one epoch of a run: those `--save-epochs` kept, or the last
+/// checkpoint when it is that epoch; with the epoch's metadata from `metrics.jsonl`.
+fn load_epoch(
+    run: &Path,
+    epoch: usize,
+    device: &Device,
+) -> Result<(Learner, TrainConfig, BTreeMap<String, String>), String> {
+    let config: TrainConfig = read_json(&run.join("config.json"))?;
+    let learner = Learner::new(&config, device);
+    let weights = epoch_weights(run, epoch);
+    let checkpoint: Option<RunState> = read_json(&run.join("checkpoint/state.json")).ok();
+    let learner = if weights.exists() {
+        let model = learner
+            .model
+            .try_load_file(&weights)
+            .map_err(|e| format!("loading {}: {e:?}", weights.display()))?;
+        Learner { model, optim: learner.optim }
+    } else if checkpoint.as_ref().is_some_and(|s| s.epochs_done == epoch) {
+        learner.load(&run.join("checkpoint"))?
+    } else {
+        return Err(format!(
+            "{}: no weights of epoch {epoch} (`train --save-epochs` keeps every epoch's; the \
+             last checkpoint is epoch {})",
+            run.display(),
+            checkpoint.map_or(0, |s| s.epochs_done)
+        ));
+    };
+    let metrics_path = run.join("metrics.jsonl");
+    let metrics = std::fs::read_to_string(&metrics_path)
+        .map_err(|e| format!("{}: {e}", metrics_path.display()))?;
+    let line: serde_json::Value = metrics
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["epoch"].as_u64() == Some(epoch as u64))
+        .last()
+        .ok_or_else(|| format!("{}: no line for epoch {epoch}", metrics_path.display()))?;
+    let figure = |key: &str| {
+        line[key]
+            .as_f64()
+            .ok_or_else(|| format!("{}: epoch {epoch} has no {key}", metrics_path.display()))
+    };
+    let metadata = epoch_metadata(
+        figure("valid_temperature")? as f32,
+        figure("valid_mean_overlap")?,
+        figure("valid_classifier_accuracy")?,
+        epoch,
+    );
+    Ok((learner, config, metadata))
+}
+
 /// Loads the decoder of a run's best (else latest) checkpoint.
 pub fn load_decoder(run: &Path, device: &Device) -> Result<(Decoder, TrainConfig), String> {
     let (learner, config) = load_learner(run, device)?;
     Ok((learner.decoder().clone(), config))
 }
 
-/// Writes the ONNX file of a run's best checkpoint to `path`, with its tuned temperature and,
-/// for a VAE, the latent directions measured on `data` (default: the run's training folder).
+/// Writes the ONNX file of a run's best checkpoint (or of `epoch`) to `path`, with its tuned
+/// temperature and, for a VAE, the latent directions measured on `data` (default: the run's
+/// training folder).
 pub fn export_run(
     run: &Path,
+    epoch: Option<usize>,
     path: &Path,
     data: Option<&Path>,
     overrides: &BTreeMap<String, String>,
     device: &Device,
 ) -> Result<(), String> {
-    let (learner, config) = load_learner(run, device)?;
-    let state_path = if run.join("best/state.json").exists() {
-        run.join("best/state.json")
-    } else {
-        run.join("checkpoint/state.json")
+    let (learner, config, mut extra) = match epoch {
+        Some(epoch) => load_epoch(run, epoch, device)?,
+        None => {
+            let (learner, config) = load_learner(run, device)?;
+            let state_path = if run.join("best/state.json").exists() {
+                run.join("best/state.json")
+            } else {
+                run.join("checkpoint/state.json")
+            };
+            let extra = match std::fs::read_to_string(&state_path) {
+                Ok(text) => best_metadata(
+                    &serde_json::from_str(&text)
+                        .map_err(|e| format!("{}: {e}", state_path.display()))?,
+                ),
+                Err(_) => BTreeMap::new(),
+            };
+            (learner, config, extra)
+        }
     };
-    let extra = match std::fs::read_to_string(&state_path) {
-        Ok(text) => best_metadata(
-            &serde_json::from_str(&text).map_err(|e| format!("{}: {e}", state_path.display()))?,
-        ),
-        Err(_) => BTreeMap::new(),
-    };
-    let mut extra = extra;
     extra.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
     // The latent directions are measured on training windows.
     let folder = data.unwrap_or(&config.data);

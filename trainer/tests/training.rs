@@ -66,8 +66,9 @@ fn vae_loss_falls_and_training_resumes() {
     assert!(recon(2) < 0.8 * recon(0), "reconstruction loss {} -> {}", recon(0), recon(2));
     assert!(run.join("checkpoint/model.bpk").is_file());
 
-    // Resume for one more epoch: it continues from the saved step count.
-    training::train(config(Kind::Vae, 4), &run, true, &device).unwrap();
+    // Resume for one more epoch (keeping it): it continues from the saved step count.
+    let keep = TrainConfig { save_epochs: true, ..config(Kind::Vae, 4) };
+    training::train(keep, &run, true, &device).unwrap();
     let m = epoch_metrics(&run);
     assert_eq!(m.len(), 4);
     assert_eq!(m[3]["epoch"], 4);
@@ -81,8 +82,40 @@ fn vae_loss_falls_and_training_resumes() {
         "model.encoder.onnx is written beside model.onnx and loaded with it"
     );
     let exported = run.join("exported.onnx");
-    training::export_run(&run, &exported, None, &Default::default(), &Device::flex()).unwrap();
+    training::export_run(&run, None, &exported, None, &Default::default(), &Device::flex())
+        .unwrap();
     let info = Generator::from_file(&exported).unwrap().info().clone();
+    // An epoch other than the best is exported with its own weights and figures; one whose
+    // weights were not kept is refused, naming the run and the epoch.
+    let fourth = run.join("epoch-4.onnx");
+    training::export_run(&run, Some(4), &fourth, None, &Default::default(), &Device::flex())
+        .unwrap();
+    let fourth_info = Generator::from_file(&fourth).unwrap().info().clone();
+    assert_eq!(fourth_info.metadata["neume.epoch"], "4");
+    let accuracy = m[3]["valid_classifier_accuracy"].as_f64().unwrap();
+    assert_eq!(fourth_info.metadata["neume.valid_classifier_accuracy"], format!("{accuracy:.4}"));
+    // Its weights are epoch 4's: the same melodies as the file training wrote after epoch 4.
+    let melody = |path: &Path, seed: u64| {
+        let mut generator = Generator::from_file(path).unwrap();
+        let meter = generator.info().meters[0];
+        let options = neume::generate::GenerateOptions {
+            seed,
+            temperature: Some(0.0),
+            meter,
+            ..Default::default()
+        };
+        neume::generate::generate(&mut generator, &options).unwrap().notes
+    };
+    for seed in 1..4 {
+        assert_eq!(melody(&fourth, seed), melody(&run.join("epochs/epoch-004.onnx"), seed));
+    }
+    let refused =
+        training::export_run(&run, Some(3), &fourth, None, &Default::default(), &Device::flex())
+            .unwrap_err();
+    assert!(
+        refused.contains("epoch 3") && refused.contains(&run.display().to_string()),
+        "{refused}"
+    );
     assert_eq!(info.latent_size, 8);
     // The VAE carries its knobs' directions: the five attribute-tied latent axes, named, then
     // the main directions of the rest, strongest first; all unit vectors.
