@@ -19,3 +19,5 @@ cargo test --workspace --locked "$@"
 # The Windows build under Wine (scripts/windows.sh; skipped with a message outside CI when the
 # Rust target, mingw-w64 or Wine are missing).
 bash scripts/windows.sh test
+# The macOS targets, compiled (scripts/macos.sh; no macOS SDK here to link or run them).
+bash scripts/macos.sh check
