@@ -76,7 +76,8 @@ pub struct TrainConfig {
     /// Which tunes of `data` and `valid` are used.
     #[serde(default)]
     pub selection: data::Selection,
-    /// The command line that started the run (provenance in the model's metadata).
+    /// The command lines that started and resumed the run (provenance in the model's
+    /// metadata), `; `-separated.
     #[serde(default)]
     pub command: String,
     /// Also write every epoch's generator to `epochs/epoch-NNN.onnx` (to find, after the run,
@@ -341,6 +342,7 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         TrainConfig {
             epochs: config.epochs,
             save_epochs: saved.save_epochs || config.save_epochs,
+            command: format!("{}; {}", saved.command, config.command),
             ..saved
         }
     } else {

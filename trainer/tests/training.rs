@@ -73,6 +73,10 @@ fn vae_loss_falls_and_training_resumes() {
     assert_eq!(m.len(), 4);
     assert_eq!(m[3]["epoch"], 4);
     assert_eq!(m[3]["steps"].as_u64().unwrap(), 4 * 12);
+    // Both command lines are the run's provenance.
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(saved["command"], "test; test");
 
     // The run's model loads in the runtime, and export writes the same kind of file.
     let generator = Generator::from_file(&run.join("model.onnx")).unwrap();
