@@ -40,6 +40,8 @@ pub struct EvalArgs<'a> {
     pub form: bool,
     /// Also sweep the model's named knobs (see [`crate::knobs`]).
     pub knobs: bool,
+    /// Also encode and decode the reference windows (see [`crate::reconstruction`]).
+    pub reconstruction: bool,
 }
 
 /// Bars of the windows the quality figures are measured on: melodies longer than this are
@@ -331,4 +333,23 @@ pub fn knob_report(path: &Path, args: &EvalArgs<'_>) -> Result<Vec<KnobRow>, Str
         return Err(format!("{}: the model has no named knobs", path.display()));
     }
     crate::knobs::sweep(&mut generator, Meter::FourFour, 60, args.seed, &real)
+}
+
+/// Encodes and decodes up to `count` reference windows (4 bars, in their meters) with the
+/// model at `path`, which needs its encoder.
+pub fn reconstruction_report(
+    path: &Path,
+    args: &EvalArgs<'_>,
+) -> Result<crate::reconstruction::Reconstruction, String> {
+    let corpus = data::load_selection(args.reference, &args.selection, false)
+        .map_err(|e| format!("{}: {e}", args.reference.display()))?;
+    let mut generator = Generator::from_file(path).map_err(|e| e.to_string())?;
+    let known = generator.info().meters.clone();
+    let windows: Vec<(Melody, Meter)> = data::reference_windows_in_meters(&corpus.tunes, 4)
+        .into_iter()
+        .filter(|(_, _, meter)| known.contains(meter))
+        .map(|(m, _, meter)| (m, meter))
+        .take(args.count)
+        .collect();
+    crate::reconstruction::measure(&mut generator, &windows)
 }

@@ -1,7 +1,7 @@
 //! Neume's trainer: MIDI folders in, ONNX melody generators out.
 //!
 //! Split the way burn's examples are: [`data`], [`model`], [`training`], [`export`], and the
-//! evaluation ([`metrics`], [`markov`], [`eval`], [`form`], [`knobs`]); `main.rs` is the thin command line, and the
+//! evaluation ([`metrics`], [`markov`], [`eval`], [`form`], [`knobs`], [`reconstruction`]); `main.rs` is the thin command line, and the
 //! backend is chosen there, once, through [`device`]; [`bench`] times the training step.
 
 pub mod bench;
@@ -16,4 +16,5 @@ pub mod knobs;
 pub mod markov;
 pub mod metrics;
 pub mod model;
+pub mod reconstruction;
 pub mod training;

@@ -73,6 +73,10 @@ enum Command {
         /// and what they move besides.
         #[arg(long)]
         knobs: bool,
+        /// Also encode and decode the reference windows at temperature 0: how much of each
+        /// comes back note for note (what a variation at Amount 0 rests on).
+        #[arg(long)]
+        reconstruction: bool,
     },
     /// Write the ONNX model of a training run.
     Export {
@@ -278,6 +282,7 @@ fn run() -> Result<(), String> {
             meter,
             form,
             knobs,
+            reconstruction,
         } => {
             let selection = Selection { exclude, duple_only, meters: meter.clone() };
             let meters = meter.iter().map(|m| Meter::parse(m)).collect::<Result<Vec<_>, _>>()?;
@@ -293,6 +298,7 @@ fn run() -> Result<(), String> {
                 meters,
                 form,
                 knobs,
+                reconstruction,
             };
             let reports = eval::evaluate(&args)?;
             eval::print_table(&reports);
@@ -313,11 +319,23 @@ fn run() -> Result<(), String> {
             if let Some(rows) = &knob_rows {
                 neume_train::knobs::print_table(rows);
             }
+            let rebuilt = if reconstruction {
+                Some(eval::reconstruction_report(&model_file, &args)?)
+            } else {
+                None
+            };
+            if let Some(r) = &rebuilt {
+                println!(
+                    "reconstruction of {} windows at temperature 0: note similarity {:.3}, notes given back {:.3}, windows given back whole {:.3}",
+                    r.windows, r.note_similarity, r.note_recall, r.exact
+                );
+            }
             if let Some(path) = json {
                 let all = serde_json::json!({
                     "reports": reports,
                     "form": form_report,
                     "knobs": knob_rows,
+                    "reconstruction": rebuilt,
                 });
                 let text = serde_json::to_string_pretty(&all).map_err(|e| e.to_string())?;
                 std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
