@@ -151,3 +151,35 @@ fn the_same_seed_repeats_a_run() {
     };
     assert_eq!(run("a"), run("b"));
 }
+
+#[test]
+fn eval_reconstruction_encodes_and_decodes_the_reference_windows() {
+    let model =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/neume-default.onnx");
+    let json = std::env::temp_dir().join(format!("neume-recon-{}.json", std::process::id()));
+    let out = trainer()
+        .args(["eval", "--count", "12", "--reconstruction", "--model"])
+        .arg(&model)
+        .arg("--reference")
+        .arg(fixtures("valid"))
+        .arg("--train")
+        .arg(fixtures("train"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("reconstruction of "), "{table}");
+    let all: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let r = &all["reconstruction"];
+    let figure = |k: &str| r[k].as_f64().unwrap_or_else(|| panic!("{k} in {r}"));
+    assert!(r["windows"].as_u64().unwrap() > 0, "{r}");
+    // |common| / |union| ≤ |common| / |window|, and a window given back whole scores 1 in both.
+    let (similarity, recall, exact) =
+        (figure("note_similarity"), figure("note_recall"), figure("exact"));
+    assert!(exact <= similarity && similarity <= recall && recall <= 1.0, "{r}");
+    assert!(recall > 0.0, "no note of any window came back: {r}");
+    std::fs::remove_file(&json).ok();
+}
