@@ -81,6 +81,7 @@ fn drop_target(
     display: String,
     x: i16,
     y: i16,
+    wait: Duration,
     ready: std::sync::mpsc::Sender<()>,
 ) -> Result<String, String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
@@ -97,7 +98,7 @@ fn drop_target(
     conn.map_window(win).map_err(|x| e(&x))?;
     conn.flush().map_err(|x| e(&x))?;
     let _ = ready.send(());
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + wait;
     let mut source: Window = 0;
     let mut entered = false;
     while Instant::now() < deadline {
@@ -179,7 +180,9 @@ fn fake(conn: &RustConnection, root: Window, kind: u8, detail: u8, x: i16, y: i1
 }
 
 /// Drags the melody from the editor's drag handle (top right of an editor `w` wide) onto a
-/// separate XDND drop target beside it; returns the path of the file dropped.
+/// separate XDND drop target beside it; returns the path of the file dropped. A loaded machine
+/// can render the editor too slowly to see a synthetic press before the pointer moves on, so a
+/// drag that drops nothing is tried again, with longer pauses, three times in all.
 fn drag_out(
     conn: &RustConnection,
     root: Window,
@@ -187,27 +190,42 @@ fn drag_out(
     w: u32,
     host: &mut Host,
 ) -> PathBuf {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let display = display.to_string();
-    let target = std::thread::spawn(move || drop_target(display, w as i16 + 100, 200, tx));
-    rx.recv_timeout(Duration::from_secs(10)).expect("drop target ready");
-    let (hx, hy) = (w as i16 - 50, 24);
-    fake(conn, root, MOTION_NOTIFY_EVENT, 0, hx, hy);
-    std::thread::sleep(Duration::from_millis(300));
-    fake(conn, root, BUTTON_PRESS_EVENT, 1, 0, 0);
-    std::thread::sleep(Duration::from_millis(200));
-    for i in 1..=30 {
-        let x = hx + ((w as i16 + 250 - hx) * i) / 30;
-        let y = hy + ((300 - hy) * i) / 30;
-        fake(conn, root, MOTION_NOTIFY_EVENT, 0, x, y);
-        host.main_thread_tick();
-        std::thread::sleep(Duration::from_millis(40));
+    let mut failures = Vec::new();
+    for attempt in 1..=3u64 {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let display = display.to_string();
+        let wait = Duration::from_secs(20);
+        let target =
+            std::thread::spawn(move || drop_target(display, w as i16 + 100, 200, wait, tx));
+        rx.recv_timeout(Duration::from_secs(10)).expect("drop target ready");
+        let pause = |ms: u64, host: &mut Host| {
+            let until = Instant::now() + Duration::from_millis(ms * attempt);
+            while Instant::now() < until {
+                host.main_thread_tick();
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+        let (hx, hy) = (w as i16 - 50, 24);
+        fake(conn, root, MOTION_NOTIFY_EVENT, 0, hx, hy);
+        pause(300, host);
+        fake(conn, root, BUTTON_PRESS_EVENT, 1, 0, 0);
+        pause(200, host);
+        for i in 1..=30 {
+            let x = hx + ((w as i16 + 250 - hx) * i) / 30;
+            let y = hy + ((300 - hy) * i) / 30;
+            fake(conn, root, MOTION_NOTIFY_EVENT, 0, x, y);
+            pause(40, host);
+        }
+        pause(300, host);
+        fake(conn, root, BUTTON_RELEASE_EVENT, 1, 0, 0);
+        match target.join().expect("drop target thread") {
+            Ok(uri_list) => {
+                return uri_path(uri_list.lines().next().unwrap_or("")).expect("a file:// URI")
+            }
+            Err(e) => failures.push(format!("attempt {attempt}: {e}")),
+        }
     }
-    std::thread::sleep(Duration::from_millis(300));
-    fake(conn, root, BUTTON_RELEASE_EVENT, 1, 0, 0);
-    let uri_list =
-        target.join().expect("drop target thread").expect("the drop target received a file");
-    uri_path(uri_list.lines().next().unwrap_or("")).expect("a file:// URI")
+    panic!("the drop target received no file: {}", failures.join("; "));
 }
 
 #[test]
