@@ -685,6 +685,26 @@ fn load_learner(run: &Path, device: &Device) -> Result<(Learner, TrainConfig), S
     Ok((learner, config))
 }
 
+/// Loads a run's best (else latest) checkpoint, with the metadata of its state.
+fn load_best(
+    run: &Path,
+    device: &Device,
+) -> Result<(Learner, TrainConfig, BTreeMap<String, String>), String> {
+    let (learner, config) = load_learner(run, device)?;
+    let state_path = if run.join("best/state.json").exists() {
+        run.join("best/state.json")
+    } else {
+        run.join("checkpoint/state.json")
+    };
+    let metadata = match std::fs::read_to_string(&state_path) {
+        Ok(text) => best_metadata(
+            &serde_json::from_str(&text).map_err(|e| format!("{}: {e}", state_path.display()))?,
+        ),
+        Err(_) => BTreeMap::new(),
+    };
+    Ok((learner, config, metadata))
+}
+
 /// Where `train --save-epochs` keeps the weights of epoch `epoch` (1-based).
 fn epoch_weights(run: &Path, epoch: usize) -> PathBuf {
     run.join("epochs").join(format!("epoch-{epoch:03}.bpk"))
@@ -759,22 +779,7 @@ pub fn export_run(
 ) -> Result<(), String> {
     let (learner, config, mut extra) = match epoch {
         Some(epoch) => load_epoch(run, epoch, device)?,
-        None => {
-            let (learner, config) = load_learner(run, device)?;
-            let state_path = if run.join("best/state.json").exists() {
-                run.join("best/state.json")
-            } else {
-                run.join("checkpoint/state.json")
-            };
-            let extra = match std::fs::read_to_string(&state_path) {
-                Ok(text) => best_metadata(
-                    &serde_json::from_str(&text)
-                        .map_err(|e| format!("{}: {e}", state_path.display()))?,
-                ),
-                Err(_) => BTreeMap::new(),
-            };
-            (learner, config, extra)
-        }
+        None => load_best(run, device)?,
     };
     extra.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
     // The latent directions are measured on training windows.
