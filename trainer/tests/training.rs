@@ -120,6 +120,15 @@ fn vae_loss_falls_and_training_resumes() {
         refused.contains("epoch 3") && refused.contains(&run.display().to_string()),
         "{refused}"
     );
+    // Once the run has gone on, epoch 4 is no longer the checkpoint: it comes from the
+    // weights `--save-epochs` kept.
+    let keep = TrainConfig { save_epochs: true, ..config(Kind::Vae, 5) };
+    training::train(keep, &run, true, &device).unwrap();
+    training::export_run(&run, Some(4), &fourth, None, &Default::default(), &Device::flex())
+        .unwrap();
+    for seed in 1..4 {
+        assert_eq!(melody(&fourth, seed), melody(&run.join("epochs/epoch-004.onnx"), seed));
+    }
     assert_eq!(info.latent_size, 8);
     // The VAE carries its knobs' directions: the five attribute-tied latent axes, named, then
     // the main directions of the rest, strongest first; all unit vectors.
