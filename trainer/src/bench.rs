@@ -90,7 +90,7 @@ pub fn run(config: &BenchConfig, device: &Device) -> Result<BenchReport, String>
             (
                 one_hot(&windows, shape.encoder_steps(), &device),
                 step_features_batch(&windows, Meter::FourFour, None, &shape, &device),
-                AttributeTargets::new(&values, ATTRIBUTE_WEIGHT, 10.0, &device),
+                AttributeTargets::order(&values, ATTRIBUTE_WEIGHT, 10.0, &device),
             )
         })
         .collect();

@@ -29,7 +29,7 @@ pub struct KnobRow {
 }
 
 /// Ranks with ties averaged (1-based).
-fn ranks(v: &[f64]) -> Vec<f64> {
+pub fn ranks(v: &[f64]) -> Vec<f64> {
     let mut order: Vec<usize> = (0..v.len()).collect();
     order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
     let mut out = vec![0.0; v.len()];

@@ -11,6 +11,7 @@ use neume_train::bench::{self, BenchConfig};
 use neume_train::data::Selection;
 use neume_train::device;
 use neume_train::eval;
+use neume_train::model::AttributeTie;
 use neume_train::model::ModelShape;
 use neume_train::training::{self, Kind, TrainConfig};
 
@@ -124,6 +125,26 @@ enum Command {
     /// through the decoder, the loss, and one optimiser step. Prints one JSON line; fails when
     /// they disagree or when there is no GPU.
     Parity,
+    /// How often the key finder (the plugin's Key "from input", a clip's key) names the key of
+    /// the reference tunes' 4-bar windows, each moved to a random key; prints one JSON line.
+    Key {
+        /// Folder of .mid files (tunes without a key signature are left out).
+        #[arg(long)]
+        reference: PathBuf,
+        /// Collections (subfolders) to leave out, e.g. `essen`.
+        #[arg(long, value_delimiter = ',')]
+        exclude: Vec<String>,
+        /// Bars per window.
+        #[arg(long, default_value_t = 4)]
+        bars: usize,
+        /// Seed of the transpositions.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Instead, print the major and minor key profiles of the folder's windows (how the
+        /// finder's profiles were made, from `train`).
+        #[arg(long)]
+        learn: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -179,6 +200,11 @@ struct TrainArgs {
     /// their names (Density, Rhythm, Range, Contour, Leaps); 0 leaves the knobs unnamed.
     #[arg(long, default_value_t = 0.0)]
     attribute_weight: f64,
+    /// How those dimensions are tied: `order` (their order within a batch follows the
+    /// attribute's; Pati & Lerch 2020) or `value` (each regresses on its attribute's normal
+    /// score in the window's meter, so a knob value means one quantile of the corpus).
+    #[arg(long, value_enum, default_value_t = AttributeTie::Order)]
+    attribute_tie: AttributeTie,
     /// Cap on optimiser steps per epoch (0: whole epoch).
     #[arg(long, default_value_t = 0)]
     max_steps: usize,
@@ -261,6 +287,7 @@ fn run() -> Result<(), String> {
                     meters: args.meters,
                 },
                 attribute_weight: args.attribute_weight,
+                attribute_tie: args.attribute_tie,
                 command: portable_command(),
                 save_epochs: args.save_epochs,
             };
@@ -352,6 +379,20 @@ fn run() -> Result<(), String> {
                 profile,
             };
             let report = bench::run(&config, &device)?;
+            println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::Key { reference, exclude, bars, seed, learn } => {
+            let selection = Selection { exclude, ..Selection::default() };
+            let corpus = neume_train::data::load_selection(&reference, &selection, false)
+                .map_err(|e| format!("{}: {e}", reference.display()))?;
+            if learn {
+                let [major, minor] = neume_train::key_bench::learn_profiles(&corpus.tunes, bars);
+                let row = |p: [f64; 12]| p.map(|v| format!("{v:.4}")).join(", ");
+                println!("major: [{}]\nminor: [{}]", row(major), row(minor));
+                return Ok(());
+            }
+            let report = neume_train::key_bench::run(&corpus.tunes, bars, seed);
             println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             Ok(())
         }

@@ -247,28 +247,58 @@ pub struct VaeLoss {
     pub recon: Tensor<1>,
     /// KL divergence to N(0, I), nats per window (before free bits).
     pub kl: Tensor<1>,
-    /// Attribute regularisation: mean |tanh(δ·Δz) − sign(Δa)| over pairs, summed over the
-    /// regularised dimensions (0 without attributes).
+    /// Attribute regularisation ([`AttributeTie`]), summed over the regularised dimensions
+    /// (0 without attributes).
     pub attributes: Tensor<1>,
     /// What is minimised: recon + beta · max(KL per dim, free bits) + γ · attributes.
     pub total: Tensor<1>,
 }
 
-/// Attribute targets of a batch for the regularised latent dimensions (Pati & Lerch 2020):
-/// for dimension `k`, `signs[k]` is the `[batch, batch]` matrix sign(a_i − a_j) of attribute
-/// `k`; the loss pulls the order of z_k within the batch to the order of the attribute.
+/// How the named latent dimensions are tied to their attributes.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum AttributeTie {
+    /// Pati & Lerch 2020: the order of z_k within a batch follows the order of the attribute
+    /// (mean |tanh(δ·Δz) − sign(Δa)| over pairs). Only the order is tied, not how far.
+    #[default]
+    Order,
+    /// z_k regresses on the attribute's normal score in its meter (squared error on the
+    /// sampled z_k, see [`crate::normal_scores`]): the value is tied, so the decoder learns
+    /// what melody a knob value means, and the posterior of z_k narrows.
+    Value,
+}
+
+/// Attribute targets of a batch for the regularised latent dimensions (dimension k =
+/// attribute k).
 pub struct AttributeTargets {
-    /// One `[batch, batch]` sign matrix per regularised dimension (dimension k = attribute k).
-    pub signs: Vec<Tensor<2>>,
+    /// What z_k is pulled to.
+    pub targets: Targets,
     /// γ: the weight of the term.
     pub weight: f64,
-    /// δ: the slope of tanh on latent differences.
-    pub sharpness: f64,
+}
+
+/// The per-batch targets of an [`AttributeTie`].
+pub enum Targets {
+    /// One `[batch, batch]` matrix sign(a_i − a_j) per dimension, with δ, the slope of tanh
+    /// on latent differences.
+    Order { signs: Vec<Tensor<2>>, sharpness: f64 },
+    /// `[batch, dimensions]` normal scores.
+    Value(Tensor<2>),
 }
 
 impl AttributeTargets {
-    /// Targets from per-window attribute values `values[i][k]`.
-    pub fn new(values: &[Vec<f64>], weight: f64, sharpness: f64, device: &Device) -> Self {
+    /// Order targets from per-window attribute values `values[i][k]`.
+    pub fn order(values: &[Vec<f64>], weight: f64, sharpness: f64, device: &Device) -> Self {
         let batch = values.len();
         let count = values.first().map_or(0, Vec::len);
         let signs = (0..count)
@@ -288,7 +318,35 @@ impl AttributeTargets {
                 Tensor::from_data(TensorData::new(data, [batch, batch]), device)
             })
             .collect();
-        AttributeTargets { signs, weight, sharpness }
+        AttributeTargets { targets: Targets::Order { signs, sharpness }, weight }
+    }
+
+    /// Value targets from per-window normal scores `scores[i][k]`.
+    pub fn value<const N: usize>(scores: &[[f32; N]], weight: f64, device: &Device) -> Self {
+        let data: Vec<f32> = scores.iter().flatten().copied().collect();
+        let targets = Tensor::from_data(TensorData::new(data, [scores.len(), N]), device);
+        AttributeTargets { targets: Targets::Value(targets), weight }
+    }
+
+    /// The term on sampled latent points `z: [batch, latent]`, summed over the dimensions.
+    fn loss(&self, z: Tensor<2>) -> Tensor<1> {
+        let [batch, _] = z.dims();
+        match &self.targets {
+            Targets::Order { signs, sharpness } => {
+                let mut sum = Tensor::<1>::zeros([1], &z.device());
+                for (k, signs) in signs.iter().enumerate() {
+                    let zk = z.clone().narrow(1, k, 1); // [batch, 1]
+                    let differences =
+                        zk.clone().repeat_dim(1, batch) - zk.transpose().repeat_dim(0, batch);
+                    sum = sum + (tanh(differences * *sharpness) - signs.clone()).abs().mean();
+                }
+                sum
+            }
+            Targets::Value(targets) => {
+                let named = z.narrow(1, 0, targets.dims()[1]);
+                (named - targets.clone()).powi_scalar(2).mean_dim(0).sum()
+            }
+        }
     }
 }
 
@@ -324,13 +382,7 @@ impl Vae {
         let mut total = recon.clone() + kl_dims.clamp_min(free_bits).sum() * beta;
         let mut regularisation = Tensor::<1>::zeros([1], &recon.device());
         if let Some(targets) = attributes {
-            for (k, signs) in targets.signs.iter().enumerate() {
-                let zk = z.clone().narrow(1, k, 1); // [batch, 1]
-                let differences =
-                    zk.clone().repeat_dim(1, batch) - zk.transpose().repeat_dim(0, batch);
-                let term = (tanh(differences * targets.sharpness) - signs.clone()).abs().mean();
-                regularisation = regularisation + term;
-            }
+            regularisation = targets.loss(z);
             total = total + regularisation.clone() * targets.weight;
         }
         VaeLoss { recon, kl, attributes: regularisation, total }

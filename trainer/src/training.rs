@@ -23,7 +23,8 @@ use crate::device::memory_reserved_mib;
 use crate::directions;
 use crate::export::{export_decoder, export_encoder};
 use crate::metrics;
-use crate::model::{step_features_batch, AttributeTargets, Decoder, ModelShape, Vae};
+use crate::model::{step_features_batch, AttributeTargets, AttributeTie, Decoder, ModelShape, Vae};
+use crate::normal_scores::normal_scores;
 
 /// Set by the Ctrl-C handler; the loop checkpoints and stops at the next step.
 pub static STOP: AtomicBool = AtomicBool::new(false);
@@ -88,6 +89,10 @@ pub struct TrainConfig {
     /// [`Attribute::ALL`] (0: no named knobs).
     #[serde(default)]
     pub attribute_weight: f64,
+    /// How those dimensions are tied to their attributes (runs from before this setting
+    /// tied their order).
+    #[serde(default)]
+    pub attribute_tie: AttributeTie,
 }
 
 /// δ of the attribute regularisation: the slope of tanh on latent differences (Pati & Lerch
@@ -221,9 +226,12 @@ impl Learner {
     }
 
     /// One optimiser step; returns named losses, still on the device (`[1]` each).
+    /// `scores`: the batch's normal scores when the tie is [`AttributeTie::Value`].
+    #[allow(clippy::too_many_arguments)]
     fn step(
         self,
         batch: &[&[u8]],
+        scores: Option<&[[f32; 5]]>,
         meter: Meter,
         config: &TrainConfig,
         step: usize,
@@ -233,12 +241,20 @@ impl Learner {
         let b = batch.len();
         let shape = config.shape;
         let x = data::one_hot(batch, shape.encoder_steps(), device); // [batch, steps * vocab]
-        let attributes = (config.attribute_weight > 0.0).then(|| {
-            let values: Vec<Vec<f64>> = batch
-                .iter()
-                .map(|w| Attribute::measure_all(&data::window_melody(w), meter).to_vec())
-                .collect();
-            AttributeTargets::new(&values, config.attribute_weight, ATTRIBUTE_SHARPNESS, device)
+        let attributes = (config.attribute_weight > 0.0).then(|| match scores {
+            Some(scores) => AttributeTargets::value(scores, config.attribute_weight, device),
+            None => {
+                let values: Vec<Vec<f64>> = batch
+                    .iter()
+                    .map(|w| Attribute::measure_all(&data::window_melody(w), meter).to_vec())
+                    .collect();
+                AttributeTargets::order(
+                    &values,
+                    config.attribute_weight,
+                    ATTRIBUTE_SHARPNESS,
+                    device,
+                )
+            }
         });
         let eps: Vec<f32> = (0..b * shape.latent).map(|_| rng.normal() as f32).collect();
         let eps = Tensor::<2>::from_data(TensorData::new(eps, [b, shape.latent]), device);
@@ -369,6 +385,15 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
     if windows.len() < config.batch.min(2) {
         return Err(format!("{}: not enough usable melodies to train on", config.data.display()));
     }
+    // Transposing a window by an octave (the augmentation) changes none of the attributes.
+    let scores = (config.attribute_weight > 0.0 && config.attribute_tie == AttributeTie::Value)
+        .then(|| {
+            let values: Vec<[f64; 5]> = windows
+                .iter()
+                .map(|w| Attribute::measure_all(&data::window_melody(&w.tokens), w.meter))
+                .collect();
+            normal_scores(&values, &windows.iter().map(|w| w.meter).collect::<Vec<_>>())
+        });
     let valid = data::load_selection(&config.valid, &config.selection, true)
         .map_err(|e| format!("{}: {e}", config.valid.display()))?;
     let valid_in_meters = data::reference_windows_in_meters(&valid.tunes, config.shape.bars);
@@ -448,8 +473,17 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
                 data::transpose_window(slot, shift);
             }
             let refs: Vec<&[u8]> = buffers.iter().map(|w| w.as_slice()).collect();
-            let (next, losses) =
-                learner.step(&refs, *meter, &config, state.steps_done, &mut rng, device);
+            let batch_scores: Option<Vec<[f32; 5]>> =
+                scores.as_ref().map(|s| members.iter().map(|&i| s[i]).collect());
+            let (next, losses) = learner.step(
+                &refs,
+                batch_scores.as_deref(),
+                *meter,
+                &config,
+                state.steps_done,
+                &mut rng,
+                device,
+            );
             learner = next;
             state.steps_done += 1;
             pending.extend(losses);

@@ -38,6 +38,7 @@ fn config(kind: Kind, epochs: usize) -> TrainConfig {
         command: "test".into(),
         save_epochs: false,
         attribute_weight: 1.0,
+        attribute_tie: Default::default(),
     }
 }
 
