@@ -7,6 +7,7 @@
 //! - [`model_file`]: what a Neume model file is, and the checks before a runtime sees one;
 //! - [`runtime`]: loading and running a generator model;
 //! - [`generate`]: sampling melodies from a model;
+//! - [`key_finding`]: which key a melody or the notes being played are in;
 //! - [`ratings`]: the user's likes and dislikes, which steer new melodies;
 //! - [`rng`]: seeded random numbers, the same in every version;
 //! - [`theory`]: scales, key names and key signatures;
@@ -15,6 +16,7 @@
 pub mod attributes;
 pub mod encoding;
 pub mod generate;
+pub mod key_finding;
 pub mod midi;
 pub mod model_file;
 pub mod onnx;

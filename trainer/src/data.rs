@@ -23,6 +23,9 @@ pub struct Tune {
     /// The meter its windows are learned in (12/8 tunes as 6/8, 6/4 as 3/4 …: see
     /// [`Meter::for_signature`]).
     pub meter: Meter,
+    /// Whether its key signature says minor (tonic A in the frame) or major (C); `None`
+    /// when the file has no key signature.
+    pub minor: Option<bool>,
 }
 
 /// What loading a folder found.
@@ -197,6 +200,7 @@ pub fn load_selection(dir: &Path, selection: &Selection, warn: bool) -> std::io:
                     melody: midi.melody.transposed(transpose),
                     bar_steps: meter.bar_steps() as u32,
                     meter,
+                    minor: midi.key.map(|k| k.minor),
                     path,
                 });
             }
@@ -366,6 +370,7 @@ mod tests {
             melody: Melody { notes, len_steps: 96 },
             bar_steps: 12,
             meter: Meter::ThreeFour,
+            minor: None,
         };
         let ws = windows(&[tune], 4, 1);
         // 96 steps, 3/4 bars of 12 steps, 48-step windows: starts 0, 12, …, 48 fit.

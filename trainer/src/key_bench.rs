@@ -1,0 +1,117 @@
+//! How often the key finder names the key of a 4-bar window (the plugin's "Key from input"
+//! and the clip's key): windows of reference tunes with a key signature, each moved to a
+//! random key, against the key their signature says (relative major or minor is a miss).
+
+use neume::key_finding::{melody_key, profile, Key};
+use neume::rng::Rng;
+
+use crate::data::{reference_windows_in_meters, Tune};
+
+/// Top-1 accuracy and the kinds of miss.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct KeyReport {
+    /// Windows judged (of tunes with a key signature).
+    pub windows: usize,
+    /// Share named exactly.
+    pub accuracy: f64,
+    /// Share named as the relative major or minor.
+    pub relative: f64,
+    /// Share named a fifth above or below, same mode.
+    pub fifth: f64,
+    /// Share named as the parallel key (same tonic, other mode).
+    pub parallel: f64,
+}
+
+/// Judges every `bars`-bar window of `tunes` that has a key signature, each moved by a random
+/// number of semitones (from `seed`).
+pub fn run(tunes: &[Tune], bars: usize, seed: u64) -> KeyReport {
+    let mut rng = Rng::new(seed);
+    let (mut n, mut exact, mut relative, mut fifth, mut parallel) = (0usize, 0, 0, 0, 0);
+    for (window, index, _) in reference_windows_in_meters(tunes, bars) {
+        let Some(minor) = tunes[index].minor else { continue };
+        let shift = rng.below(12) as u8;
+        // In the frame a major tune's tonic is C, a minor one's A.
+        let truth = Key { tonic: (if minor { 9 } else { 0 } + shift) % 12, minor };
+        let moved = window.transposed(i32::from(shift));
+        let Some(found) = melody_key(&moved) else { continue };
+        n += 1;
+        let up = |k: Key, semitones: u8| (k.tonic + semitones) % 12;
+        if found == truth {
+            exact += 1;
+        } else if found.minor != truth.minor {
+            if found.tonic == truth.tonic {
+                parallel += 1;
+            } else if up(truth, if truth.minor { 3 } else { 9 }) == found.tonic {
+                relative += 1;
+            }
+        } else if found.tonic == up(truth, 7) || found.tonic == up(truth, 5) {
+            fifth += 1;
+        }
+    }
+    let share = |k: usize| k as f64 / n.max(1) as f64;
+    KeyReport {
+        windows: n,
+        accuracy: share(exact),
+        relative: share(relative),
+        fifth: share(fifth),
+        parallel: share(parallel),
+    }
+}
+
+/// Key profiles learned from `tunes`: the mean share of each pitch class (tonic first) in
+/// their `bars`-bar windows, major and minor by their key signatures.
+pub fn learn_profiles(tunes: &[Tune], bars: usize) -> [[f64; 12]; 2] {
+    let mut sums = [[0f64; 12]; 2];
+    let mut counts = [0usize; 2];
+    for (window, index, _) in reference_windows_in_meters(tunes, bars) {
+        let Some(minor) = tunes[index].minor else { continue };
+        let p = profile(&window);
+        let total: f32 = p.iter().sum();
+        let tonic = if minor { 9 } else { 0 };
+        for (pc, sum) in sums[usize::from(minor)].iter_mut().enumerate() {
+            *sum += f64::from(p[(tonic + pc) % 12] / total);
+        }
+        counts[usize::from(minor)] += 1;
+    }
+    for (sum, n) in sums.iter_mut().zip(counts) {
+        sum.iter_mut().for_each(|v| *v /= n.max(1) as f64);
+    }
+    sums
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use neume::encoding::{Melody, Meter, Note};
+
+    /// A 4/4 tune in the frame running up and down a scale from `tonic`, 8 bars of quarters.
+    fn tune(tonic: i8, steps: [u8; 8], minor: Option<bool>) -> Tune {
+        let notes = (0..32u32)
+            .map(|i| {
+                let step = steps[(i % 8) as usize];
+                Note { pitch: (60 + tonic) as u8 + step, start_step: 4 * i, len_steps: 4 }
+            })
+            .collect();
+        Tune {
+            path: "t.mid".into(),
+            melody: Melody { notes, len_steps: 128 },
+            bar_steps: 16,
+            meter: Meter::FourFour,
+            minor,
+        }
+    }
+
+    #[test]
+    fn scales_are_named_and_a_wrong_signature_is_a_relative_miss() {
+        const MAJOR: [u8; 8] = [0, 2, 4, 5, 7, 9, 11, 12];
+        const MINOR: [u8; 8] = [0, 2, 3, 5, 7, 8, 10, 12];
+        // C major and A minor in the frame, both labelled right; one without a signature.
+        let right = [tune(0, MAJOR, Some(false)), tune(9 - 12, MINOR, Some(true))];
+        let report = run(&[right[0].clone(), right[1].clone(), tune(0, MAJOR, None)], 4, 3);
+        // Two 4-bar windows per 8-bar tune (the reference windows do not overlap).
+        assert_eq!((report.windows, report.accuracy), (4, 1.0), "{report:?}");
+        // An A minor tune whose signature says major (C): every window is a relative miss.
+        let report = run(&[tune(9 - 12, MINOR, Some(false))], 4, 3);
+        assert_eq!((report.accuracy, report.relative), (0.0, 1.0), "{report:?}");
+    }
+}
