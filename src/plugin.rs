@@ -14,6 +14,7 @@
 pub mod audio_thread;
 pub mod editor;
 pub mod handoff;
+pub mod listener;
 pub mod location;
 pub mod midi_out;
 pub mod models;
@@ -35,8 +36,9 @@ use nice_plug::prelude::*;
 
 use audio_thread::{HostBar, NoteOut, Sequencer, TransportInfo};
 use handoff::{MelodyReceiver, MelodySender};
+use listener::Listener;
 use midi_out::{OwedOffs, Passed, Verdict};
-use params::NeumeParams;
+use params::{KeyFrom, NeumeParams};
 use settings::PlaySettings;
 use shared::{AudioTelemetry, OfflineWaiter, Wake, WorkerLink};
 use worker_thread::WorkerHandle;
@@ -80,6 +82,8 @@ struct AudioSide {
     passed: Passed,
     /// The melody note whose note-on the host refused: its note-off is not sent.
     unsent_on: Option<u8>,
+    /// The key of what the musician plays into Neume.
+    listener: Listener,
     /// Set at activation when the host renders offline (a bounce): such a block may wait.
     offline: Option<OfflineWaiter>,
     sample_rate: f64,
@@ -99,6 +103,7 @@ impl Default for Neume {
             owed_offs: OwedOffs::default(),
             passed: Passed::default(),
             unsent_on: None,
+            listener: Listener::default(),
             offline: None,
             sample_rate: 48_000.0,
         };
@@ -274,6 +279,8 @@ impl AudioSide {
             owed: &mut self.owed_offs,
             passed: &mut self.passed,
             unsent_on: &mut self.unsent_on,
+            listener: &mut self.listener,
+            sample_rate: self.sample_rate,
             dropped: 0,
         };
         out.start();
@@ -285,6 +292,14 @@ impl AudioSide {
         let dropped = out.dropped;
         if dropped > 0 {
             self.telemetry.dropped_events.fetch_add(dropped, Ordering::Relaxed);
+        }
+        // A newly heard key wakes the worker when the key comes from the input.
+        let heard =
+            crate::key_finding::Key::code(self.listener.end_block(frames, self.sample_rate));
+        if self.telemetry.heard_key.swap(heard, Ordering::Relaxed) != heard
+            && self.params.key_from.value() == KeyFrom::Input
+        {
+            self.wake.wake();
         }
         self.telemetry
             .position_steps
@@ -318,6 +333,9 @@ struct Output<'a, C: ProcessContext<Neume>> {
     owed: &'a mut OwedOffs,
     passed: &'a mut Passed,
     unsent_on: &'a mut Option<u8>,
+    /// Hears every incoming note, passed on or not.
+    listener: &'a mut Listener,
+    sample_rate: f64,
     /// Events the host refused that are not owed note-offs.
     dropped: u64,
 }
@@ -336,11 +354,17 @@ impl<C: ProcessContext<Neume>> Output<'_, C> {
     fn pass_until(&mut self, until: u32) {
         while let Some(event) = self.incoming.take_if(|e| e.timing() <= until) {
             let verdict = match event {
-                NoteEvent::NoteOn { channel, key, .. } => match (channel, key) {
-                    (Channel::Number(c), Key::Number(k)) => self.passed.note_on(self.thru, c, k),
+                NoteEvent::NoteOn { timing, channel, key, .. } => match (channel, key) {
+                    (Channel::Number(c), Key::Number(k)) => {
+                        self.listener.note_on(k, timing);
+                        self.passed.note_on(self.thru, c, k)
+                    }
                     _ => Verdict::Drop,
                 },
-                NoteEvent::NoteOff { channel: Channel::Number(c), key, .. } => {
+                NoteEvent::NoteOff { timing, channel: Channel::Number(c), key, .. } => {
+                    if let Some(k) = key.number() {
+                        self.listener.note_off(k, timing, self.sample_rate);
+                    }
                     self.passed.note_off(self.thru, c, key.number())
                 }
                 NoteEvent::MidiCC { channel, cc: SUSTAIN_PEDAL_CC, value, .. } => {

@@ -9,9 +9,10 @@ mod host;
 mod model;
 
 use host::{bar_at, Host, Note, NoteLedger, Transport};
-use model::{default_melody, model_melody, model_melody_in, model_melody_of};
+use model::{default_melody, model_melody, model_melody_in, model_melody_keyed, model_melody_of};
 use neume::encoding::{Melody, Meter};
 use neume::midi::{self, WriteOptions};
+use neume::theory::Scale;
 
 const RATE: f64 = 48_000.0;
 /// At 120 BPM and 48 kHz: 24,000 samples per beat, 6,000 per 16th.
@@ -906,4 +907,96 @@ fn after_a_meter_change_the_melody_follows_the_new_bar_lines() {
     assert_eq!(from_bar_3, expected_ons_by_bar(&melody, Meter::ThreeFour, meters, 3, end));
     // Bar 1 of the melody comes back on bar 4's line (beat 14).
     assert!(from_bar_3.contains(&(14 * 24_000, melody.notes[0].pitch)), "{from_bar_3:?}");
+}
+
+/// Plays `phrase` into Neume's MIDI input on channel 2, transport stopped (a musician trying
+/// ideas before pressing play): `(start beat, beats, key)` at 120 BPM, in blocks of 512.
+fn play_into(host: &mut Host, phrase: &[(f64, f64, u8)]) {
+    let sample = |beats: f64| (beats * 24_000.0) as u64;
+    let mut events: Vec<(u64, Note)> = phrase
+        .iter()
+        .flat_map(|&(start, beats, key)| {
+            [
+                (sample(start), Note::On { key, velocity_127: 80 }),
+                (sample(start + beats) - 1, Note::Off { key }),
+            ]
+        })
+        .collect();
+    events.sort_by_key(|(t, n)| (*t, matches!(n, Note::On { .. })));
+    let end = events.last().map_or(0, |(t, _)| t + 1);
+    let mut at = 0;
+    while at < end {
+        let block: Vec<(u32, u8, Note)> = events
+            .iter()
+            .filter(|(t, _)| (at..at + 512).contains(t))
+            .map(|&(t, n)| ((t - at) as u32, 1, n))
+            .collect();
+        host.process_io(512, &Transport::stopped(), &[], &block, None);
+        at += 512;
+    }
+}
+
+/// A scale up and down from `tonic` (MIDI key) in quarter notes, then the chords of
+/// `chords` (semitones above the tonic) for two beats each; starts at beat `from`.
+fn scale_and_chords(tonic: u8, scale: &[u8], chords: &[&[u8]], from: f64) -> Vec<(f64, f64, u8)> {
+    let up_down = scale.iter().chain(scale.iter().rev().skip(1));
+    let mut phrase: Vec<(f64, f64, u8)> =
+        up_down.enumerate().map(|(i, &s)| (from + i as f64, 1.0, tonic + s)).collect();
+    let after = from + phrase.len() as f64;
+    for (i, chord) in chords.iter().enumerate() {
+        phrase.extend(chord.iter().map(|&s| (after + 2.0 * i as f64, 2.0, tonic - 12 + s)));
+    }
+    phrase
+}
+
+/// Plays the melody from beat 0 for two of its loops and checks that it is `melody`.
+fn assert_plays(host: &mut Host, melody: &neume::encoding::Melody, what: &str) {
+    // The worker makes the new melody about 2 ms after it is woken.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut ledger = NoteLedger::melody();
+    let end = 32 * 24_000;
+    let got = play(host, &mut ledger, 512, end);
+    assert_eq!(got, expected_events(melody, end), "{what}");
+    stop(host, &mut ledger);
+}
+
+/// With Key from "MIDI input", the melody follows the key of what is played into Neume (a
+/// scale and a chord progression), through the real plugin: E minor, then, after a passing
+/// chord that must not move it, A♭ major played for a while. With the Key knob as the source
+/// the same playing changes nothing.
+#[test]
+fn key_from_input_follows_played_scales_and_chords_but_not_a_passing_chord() {
+    const MAJOR: &[u8] = &[0, 2, 4, 5, 7, 9, 11, 12];
+    const MINOR: &[u8] = &[0, 2, 3, 5, 7, 8, 10, 12];
+    let mut host = Host::load();
+    host.activate(RATE, 512);
+    let key_from = host.param_id("Key from");
+    // i – iv – V7 – i in E minor.
+    let e_minor =
+        scale_and_chords(64, MINOR, &[&[0, 3, 7], &[5, 8, 12], &[7, 11, 14, 17], &[0, 3, 7]], 0.0);
+    play_into(&mut host, &e_minor);
+    assert_plays(&mut host, &default_melody(), "Key from the Key knob: the default melody");
+
+    host.process(1, &Transport::stopped(), &[(key_from, 1.0)]);
+    assert_plays(&mut host, &model_melody_keyed(1, 4, Scale::Minor), "heard E minor");
+
+    // One beat of a B♭ major chord, far from E minor.
+    play_into(&mut host, &[(0.0, 1.0, 58), (0.0, 1.0, 62), (0.0, 1.0, 65)]);
+    assert_plays(&mut host, &model_melody_keyed(1, 4, Scale::Minor), "after a passing chord");
+
+    // A♭ major: I – IV – V – I, twice.
+    let mut a_flat =
+        scale_and_chords(68, MAJOR, &[&[0, 4, 7], &[5, 9, 12], &[7, 11, 14], &[0, 4, 7]], 0.0);
+    a_flat.extend(scale_and_chords(
+        68,
+        MAJOR,
+        &[&[0, 4, 7], &[5, 9, 12], &[7, 11, 14], &[0, 4, 7]],
+        23.0,
+    ));
+    play_into(&mut host, &a_flat);
+    assert_plays(&mut host, &model_melody_keyed(1, 8, Scale::Major), "heard A♭ major");
+
+    // Back to the Key knob: the parameters' melody again.
+    host.process(1, &Transport::stopped(), &[(key_from, 0.0)]);
+    assert_plays(&mut host, &default_melody(), "Key from the Key knob again");
 }

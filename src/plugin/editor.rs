@@ -207,6 +207,16 @@ impl NeumeEditor {
             group(ui, "Key", 250.0, |ui| {
                 labelled(ui, "Key", ParamSlider::for_param(&p.key_root, setter));
                 labelled(ui, "Scale", ParamSlider::for_param(&p.scale, setter));
+                labelled(ui, "From", ParamSlider::for_param(&p.key_from, setter));
+                let heard = self.shared.telemetry.heard_key();
+                let hears = match heard {
+                    Some(key) => format!("Hears: {key}"),
+                    None => "Hears: nothing yet (play into Neume's MIDI input)".to_string(),
+                };
+                ui.label(hears).on_hover_text(
+                    "The key of the notes played into Neume. With Key from MIDI input, new \
+                     melodies are in it (major or natural minor).",
+                );
                 labelled(ui, "Octave", ParamSlider::for_param(&p.octave, setter));
             });
             group(ui, "Feel", 240.0, |ui| {

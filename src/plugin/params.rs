@@ -37,6 +37,20 @@ pub enum FormChoice {
     Through,
 }
 
+/// Where the Key and Scale of new melodies come from.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyFrom {
+    /// The Key and Scale parameters.
+    #[id = "params"]
+    #[name = "Key knob"]
+    Params,
+    /// The key of the notes played into Neume's MIDI input (major or natural minor; the
+    /// Key and Scale parameters until a key is heard).
+    #[id = "input"]
+    #[name = "MIDI input"]
+    Input,
+}
+
 /// The names of the knobs in the host: the attributes the default model (and every model
 /// trained with `--attribute-weight`) ties to its first five latent directions, then latent
 /// directions. A model without named knobs shows `Latent i` in the editor instead.
@@ -79,6 +93,9 @@ pub struct NeumeParams {
     /// Key lock.
     #[id = "scale"]
     pub scale: EnumParam<Scale>,
+    /// Whether Key and Scale follow what is played into Neume.
+    #[id = "keyfrom"]
+    pub key_from: EnumParam<KeyFrom>,
     /// Octave shift at playback.
     #[id = "oct"]
     pub octave: IntParam,
@@ -143,6 +160,10 @@ impl NeumeParams {
         let on_scale: Arc<dyn Fn(Scale) + Send + Sync> = Arc::new(move |_| {
             w.wake();
         });
+        let w = wake.clone();
+        let on_key_from: Arc<dyn Fn(KeyFrom) + Send + Sync> = Arc::new(move |_| {
+            w.wake();
+        });
         let w = wake;
         let on_form: Arc<dyn Fn(FormChoice) + Send + Sync> = Arc::new(move |_| {
             w.wake();
@@ -183,6 +204,7 @@ impl NeumeParams {
                 .with_string_to_value(Arc::new(|s| theory::parse_key(s).map(i32::from)))
                 .with_callback(on_i32),
             scale: EnumParam::new("Scale", Scale::Chromatic).with_callback(on_scale),
+            key_from: EnumParam::new("Key from", KeyFrom::Params).with_callback(on_key_from),
             octave: IntParam::new("Octave", 0, IntRange::Linear { min: -2, max: 2 }),
             velocity: IntParam::new("Velocity", 100, IntRange::Linear { min: 1, max: 127 }),
             gate: FloatParam::new("Gate", 0.9, FloatRange::Linear { min: 0.05, max: 1.0 })

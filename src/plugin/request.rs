@@ -7,6 +7,7 @@ use nice_plug::prelude::{Enum, Param, ParamSetter};
 use super::params::{FormChoice, NeumeParams, LATENT_KNOBS};
 use crate::encoding::Meter;
 use crate::generate::{draw_latent, Form, GenerateOptions};
+use crate::key_finding::Key;
 use crate::rng::Rng;
 use crate::runtime;
 use crate::theory::Scale;
@@ -59,6 +60,16 @@ impl Request {
             model_path: params.model_path.read().clone(),
             meter: None,
             form_index: params.form.value().to_index(),
+        }
+    }
+
+    /// The request in the key heard at the input (major or natural minor), if one was.
+    pub fn in_heard_key(self, heard: Option<Key>) -> Request {
+        match heard {
+            Some(key) => {
+                Request { key_root: key.tonic, scale_index: key.scale().to_index(), ..self }
+            }
+            None => self,
         }
     }
 

@@ -10,7 +10,7 @@
 //!   real-time audio thread never sees it.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,7 @@ use super::params::NeumeParams;
 use super::request::Request;
 pub use super::wake::Wake;
 use crate::encoding::Meter;
+use crate::key_finding::Key;
 
 /// What the worker reports, for the editor and the tests. Written by the worker only.
 #[derive(Clone, Debug, Default)]
@@ -77,9 +78,17 @@ pub struct AudioTelemetry {
     /// The host's time signature as of the last block, `numerator << 8 | denominator`; 0
     /// when it gives none. The audio thread wakes the worker when it changes.
     pub host_signature: AtomicU16,
+    /// The key of the notes played into Neume ([`Key::code`]; 0 before one is heard). The
+    /// audio thread wakes the worker when it changes and the key comes from the input.
+    pub heard_key: AtomicU8,
 }
 
 impl AudioTelemetry {
+    /// The key of what was played into Neume, once one is heard.
+    pub fn heard_key(&self) -> Option<Key> {
+        Key::from_code(self.heard_key.load(Ordering::Relaxed))
+    }
+
     /// The host's time signature `(numerator, denominator)`, if it gives one.
     pub fn host_signature(&self) -> Option<(u8, u8)> {
         let code = self.host_signature.load(Ordering::Relaxed);
@@ -117,6 +126,7 @@ impl Default for AudioTelemetry {
             dropped_events: AtomicU64::new(0),
             tempo_bpm: atomic_float::AtomicF32::new(120.0),
             host_signature: AtomicU16::new(0),
+            heard_key: AtomicU8::new(0),
         }
     }
 }

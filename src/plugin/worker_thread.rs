@@ -14,7 +14,7 @@ use crossbeam_channel::Receiver;
 
 use super::handoff::{MelodySender, PlayMelody};
 use super::models::{self, SharedGenerator};
-use super::params::NeumeParams;
+use super::params::{KeyFrom, NeumeParams};
 use super::shared::{Command, WorkerLink};
 use super::state::{SavedMelody, STATE_VERSION};
 use crate::generate::generate;
@@ -133,7 +133,11 @@ impl Worker {
         // the stored melody, so a restored melody is always seen with its own parameters.
         let stored = self.params.melody.read().clone();
         let (meter, meter_note) = self.shared.telemetry.host_meter();
-        let unmetered = self.shared.current_request(&self.params);
+        let heard = match self.params.key_from.value() {
+            KeyFrom::Input => self.shared.telemetry.heard_key(),
+            KeyFrom::Params => None,
+        };
+        let unmetered = self.shared.current_request(&self.params).in_heard_key(heard);
         let request = unmetered.clone().in_meter(meter);
         let key = request.key();
         // A melody keyed before the host's meter was known (a restored project, before the

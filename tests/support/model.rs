@@ -32,6 +32,14 @@ pub fn model_melody_in(seed: u64, key_root: u8, bars: usize, meter: Meter) -> Me
     generate(&mut generator, &options).expect("the default model runs")
 }
 
+/// The melody the plugin plays for `seed` in `key_root` with key lock `scale` (4 bars, 4/4).
+pub fn model_melody_keyed(seed: u64, key_root: u8, scale: Scale) -> Melody {
+    let mut generator = neume::default_generator().expect("the default model loads");
+    let options =
+        GenerateOptions { bars: 4, seed, key_root, scale: Some(scale), ..Default::default() };
+    generate(&mut generator, &options).expect("the default model runs")
+}
+
 /// The melody of the plugin's default parameters (seed 1, C).
 pub fn default_melody() -> Melody {
     model_melody(1, 0)
