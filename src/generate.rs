@@ -125,6 +125,9 @@ pub struct GenerateOptions {
     pub meter: Meter,
     /// How the phrases of a melody longer than the model's window relate.
     pub form: Form,
+    /// Steps the melody begins with, in the model's frame: fed to the decoder as its past
+    /// instead of sampled (a clip to continue). Empty: all sampled.
+    pub prefix: Vec<Token>,
 }
 
 impl Default for GenerateOptions {
@@ -139,6 +142,7 @@ impl Default for GenerateOptions {
             shift: None,
             meter: Meter::FourFour,
             form: Form::Song,
+            prefix: Vec::new(),
         }
     }
 }
@@ -231,7 +235,9 @@ pub fn generate(
             let logits = generator.step(&row, &mut state)?;
             let sampled = sampler.next(&logits, temperature, &mut rng);
             let in_phrase = step - start;
-            let token = if in_phrase < replay {
+            let token = if let Some(&given) = options.prefix.get(step) {
+                given
+            } else if in_phrase < replay {
                 tokens[first_start + in_phrase]
             } else if phrase.echo && new_material && in_phrase / bar_steps == 2 {
                 tokens[step - 2 * bar_steps]

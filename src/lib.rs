@@ -1,5 +1,6 @@
 //! Neume: melodies invented by a neural network, as MIDI.
 //!
+//! - [`clip`]: the musician's own melody, varied and continued;
 //! - [`encoding`]: the melody grid shared by the trainer and the runtime;
 //! - [`midi`]: standard MIDI files in and out;
 //! - [`played`]: the notes as they sound (swing and gate), for files and playback alike;
@@ -14,6 +15,7 @@
 //! - `plugin` (feature `plugin`): the CLAP/VST3 plugin and its editor.
 
 pub mod attributes;
+pub mod clip;
 pub mod encoding;
 pub mod generate;
 pub mod key_finding;

@@ -20,6 +20,11 @@ struct Cli {
 enum Command {
     /// Generate melodies and write them as .mid files.
     Generate(GenerateArgs),
+    /// Variations of your own clip (a .mid file of 1–4 bars; longer: its first 4 bars),
+    /// written in its key, register and meter.
+    Vary(ClipArgs),
+    /// Melodies that begin with your clip exactly and carry on from it.
+    Continue(ClipArgs),
     /// Check a model file and print its metadata.
     Info {
         /// Model file (.onnx); the embedded default model when omitted.
@@ -72,6 +77,114 @@ struct GenerateArgs {
     /// Output: a .mid file, or a folder when --count is more than 1.
     #[arg(long)]
     out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct ClipArgs {
+    /// The clip: a .mid file (its top line is taken when it has chords).
+    #[arg(long)]
+    clip: PathBuf,
+    /// Model file (.onnx) with its encoder beside it; the embedded default model when omitted.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Vary: how far from the clip, 0 (the clip's own point) … 1 (unrelated).
+    #[arg(long, default_value_t = 0.5)]
+    amount: f32,
+    /// Continue: length of each melody in bars, clip included (4–16).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=16))]
+    bars: u8,
+    /// Number of melodies; seeds count up from --seed.
+    #[arg(long, default_value_t = 8)]
+    count: u32,
+    /// First seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Sampling temperature (default: the model's).
+    #[arg(long)]
+    temperature: Option<f32>,
+    /// The clip's meter when its file has none or another (2/4, 3/4, 4/4, 2/2, 6/8, 9/8).
+    #[arg(long, value_parser = Meter::parse)]
+    meter: Option<Meter>,
+    /// A knob's value, `name=value` (repeatable), as for `generate`.
+    #[arg(long = "knob", allow_hyphen_values = true)]
+    knobs: Vec<String>,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Reads `--clip` in its meter (the file's time signature, or `--meter`).
+fn read_clip(args: &ClipArgs) -> Result<(neume::clip::Clip, midi::MidiMelody), String> {
+    let file = midi::read_file(&args.clip).map_err(|e| e.to_string())?;
+    let meter = match args.meter {
+        Some(meter) => meter,
+        None => {
+            let TimeSignature { numerator, denominator } = file.time_signature;
+            match Meter::for_signature(numerator, denominator) {
+                Some((meter, 1)) => meter,
+                _ => {
+                    return Err(format!(
+                        "{}: its time signature {numerator}/{denominator} is not one Neume \
+                         plays (2/4, 3/4, 4/4, 2/2, 6/8, 9/8); say the meter with --meter",
+                        args.clip.display()
+                    ))
+                }
+            }
+        }
+    };
+    let clip = neume::clip::Clip::new(&file.melody, meter)
+        .map_err(|e| format!("{}: {e}", args.clip.display()))?;
+    Ok((clip, file))
+}
+
+/// `neume vary` and `neume continue`.
+fn run_clip(args: ClipArgs, continuing: bool) -> Result<(), String> {
+    if !(0.0..=1.0).contains(&args.amount) {
+        return Err(format!("--amount {} is outside 0..=1", args.amount));
+    }
+    if let Some(t) = args.temperature.filter(|t| !(0.0..=5.0).contains(t)) {
+        return Err(format!("--temperature {t} is outside 0..=5"));
+    }
+    let (clip, file) = read_clip(&args)?;
+    let mut generator = load(args.model.as_deref())?;
+    generator.info().check_meter(clip.meter).map_err(|e| e.to_string())?;
+    let shift = knob_shift(generator.info(), &args.knobs)?;
+    eprintln!(
+        "clip: {} bar(s) of {} in {} ({} notes)",
+        clip.bars,
+        clip.meter,
+        clip.key,
+        clip.melody.notes.len()
+    );
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let (numerator, denominator) = clip.meter.signature();
+    let scale = clip.key.scale();
+    for i in 0..u64::from(args.count) {
+        let seed = args.seed + i;
+        let options =
+            neume::clip::ClipOptions { seed, temperature: args.temperature, shift: shift.clone() };
+        let (melody, name) = if continuing {
+            let melody =
+                neume::clip::continue_clip(&mut generator, &clip, usize::from(args.bars), &options)
+                    .map_err(|e| e.to_string())?;
+            (melody, format!("continuation-{seed}.mid"))
+        } else {
+            let melody = neume::clip::vary(&mut generator, &clip, args.amount, &options)
+                .map_err(|e| e.to_string())?;
+            (melody, format!("variation-{seed}.mid"))
+        };
+        let path = args.out.join(name);
+        let write = WriteOptions {
+            tempo_bpm: file.tempo_bpm,
+            time_signature: TimeSignature { numerator, denominator },
+            key: neume::theory::key_signature(clip.key.tonic, scale),
+            name: format!("Neume, seed {seed}, from {}", args.clip.display()),
+            ..WriteOptions::default()
+        };
+        midi::write_file(&path, &melody, &write).map_err(|e| e.to_string())?;
+        println!("{} ({} notes, seed {seed})", path.display(), melody.notes.len());
+    }
+    Ok(())
 }
 
 fn parse_key_arg(s: &str) -> Result<u8, String> {
@@ -158,6 +271,7 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
             shift: shift.clone(),
             meter: args.meter,
             form: args.form,
+            prefix: Vec::new(),
         };
         let melody = generate(&mut generator, &options).map_err(|e| e.to_string())?;
         let path =
@@ -182,6 +296,8 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Generate(args) => run_generate(args),
+        Command::Vary(args) => run_clip(args, false),
+        Command::Continue(args) => run_clip(args, true),
         Command::Info { model } => load(model.as_deref()).map(|g| {
             for (key, value) in &g.info().metadata {
                 println!("{key} = {value}");

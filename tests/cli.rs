@@ -324,3 +324,103 @@ fn song_form_brings_bars_back_and_through_composed_does_not() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a form"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Writes a clip: two bars of 3/4 in E minor, starting after an eighth rest (16ths: `(start,
+/// key, length)`), with a 3/4 time signature.
+fn write_clip(path: &Path, signature: (u8, u8)) -> Vec<(u32, u8)> {
+    let steps = [
+        (2u32, 76u8, 2u32),
+        (4, 78, 2),
+        (6, 79, 2),
+        (8, 81, 4),
+        (12, 83, 4),
+        (16, 79, 2),
+        (18, 76, 2),
+        (20, 71, 4),
+    ];
+    let melody = neume::encoding::Melody {
+        notes: steps
+            .iter()
+            .map(|&(start_step, pitch, len_steps)| neume::encoding::Note {
+                pitch,
+                start_step,
+                len_steps,
+            })
+            .collect(),
+        len_steps: 24,
+    };
+    let options = midi::WriteOptions {
+        time_signature: midi::TimeSignature { numerator: signature.0, denominator: signature.1 },
+        gate: 1.0,
+        ..Default::default()
+    };
+    midi::write_file(path, &melody, &options).unwrap();
+    // A 16th is 120 ticks in Neume's files (480 per quarter); read back with midly.
+    let (notes, _) = file_notes(path);
+    assert_eq!(
+        notes.iter().map(|&(t, k, _)| (t / 120, k)).collect::<Vec<_>>(),
+        steps.iter().map(|&(s, k, _)| (s, k)).collect::<Vec<_>>()
+    );
+    notes.iter().map(|&(t, k, _)| (t, k)).collect()
+}
+
+#[test]
+fn continue_begins_with_the_clip_exactly_in_its_meter() {
+    let dir = temp_dir("continue");
+    let clip = dir.join("clip.mid");
+    let clip_notes = write_clip(&clip, (3, 4));
+    let out = dir.join("out");
+    let args = ["continue", "--clip", clip.to_str().unwrap(), "--bars", "8", "--count", "3"];
+    let run = neume(&[&args[..], &["--out", out.to_str().unwrap()]].concat(), &[]);
+    ok(&run);
+    assert!(String::from_utf8_lossy(&run.stderr).contains("2 bar(s) of 3/4 in E minor"));
+    let mut continuations = Vec::new();
+    for seed in 1..=3 {
+        let (notes, signature) = file_notes(&out.join(format!("continuation-{seed}.mid")));
+        assert_eq!(signature, Some((3, 4)));
+        // Bars 1–2 (1440 ticks each in 3/4) are the clip's notes, the eighth rest kept.
+        let head: Vec<(u32, u8)> =
+            notes.iter().filter(|n| n.0 < 2 * 1440).map(|&(t, k, _)| (t, k)).collect();
+        assert_eq!(head, clip_notes, "seed {seed}");
+        let rest: Vec<_> = notes.iter().filter(|n| n.0 >= 2 * 1440).collect();
+        assert!(rest.len() >= 8, "seed {seed}: only {} notes after the clip", rest.len());
+        assert!(notes.iter().all(|(t, _, l)| t + l <= 8 * 1440), "seed {seed}: past 8 bars");
+        // In the clip's register: within an octave of its range (71–83).
+        assert!(rest.iter().all(|(_, k, _)| (59..=95).contains(k)), "seed {seed}: {rest:?}");
+        continuations.push(rest.iter().map(|n| (n.0, n.1)).collect::<Vec<_>>());
+    }
+    assert!(continuations[0] != continuations[1] || continuations[1] != continuations[2]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn vary_at_amount_zero_is_one_melody_and_a_clip_in_an_unknown_meter_is_refused() {
+    let dir = temp_dir("vary");
+    let clip = dir.join("clip.mid");
+    write_clip(&clip, (3, 4));
+    let vary = |amount: &str, out: &Path| {
+        let args = ["vary", "--clip", clip.to_str().unwrap(), "--count", "2", "--amount", amount];
+        let run = neume(
+            &[&args[..], &["--temperature", "0", "--out", out.to_str().unwrap()]].concat(),
+            &[],
+        );
+        ok(&run);
+        (1..=2).map(|s| file_notes(&out.join(format!("variation-{s}.mid")))).collect::<Vec<_>>()
+    };
+    // Amount 0 at temperature 0: the clip's own point, decoded greedily, whatever the seed.
+    let same = vary("0", &dir.join("zero"));
+    assert_eq!(same[0], same[1]);
+    let apart = vary("1", &dir.join("one"));
+    assert_ne!(apart[0].0, apart[1].0, "amount 1: two seeds, two melodies");
+    for (notes, signature) in same.iter().chain(&apart) {
+        assert_eq!(*signature, Some((3, 4)));
+        assert!(notes.iter().all(|(t, _, l)| t + l <= 2 * 1440), "as long as the clip");
+    }
+    let five = dir.join("five.mid");
+    write_clip(&five, (5, 4));
+    let run =
+        neume(&["vary", "--clip", five.to_str().unwrap(), "--out", dir.to_str().unwrap()], &[]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success() && err.contains("five.mid") && err.contains("--meter"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

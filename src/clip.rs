@@ -1,0 +1,187 @@
+//! The musician's own melody, a clip of 1–4 bars (from a `.mid` file), made ready for the
+//! model: cut to its first 4 bars on its meter's grid, moved by the key it is heard in to the
+//! model's C major / A minor frame and into the model's range, and moved back afterwards.
+//! Variations and continuations start from it ([`vary`], [`continue_clip`]).
+
+use crate::encoding::{centring_octave_shift, Melody, Meter, Token};
+use crate::generate::{generate, GenerateOptions};
+use crate::key_finding::{melody_key, Key};
+use crate::rng::Rng;
+use crate::runtime::{Generator, ModelError};
+use crate::theory::wrap_semitones;
+
+/// The longest clip, in bars.
+pub const MAX_BARS: usize = 4;
+
+/// A clip in the model's frame.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Clip {
+    /// Its notes in the frame, `bars` bars of `meter` long (a rest at its start is kept).
+    pub melody: Melody,
+    /// Its meter.
+    pub meter: Meter,
+    /// Its length in bars, 1..=[`MAX_BARS`].
+    pub bars: usize,
+    /// The key it is heard in.
+    pub key: Key,
+    /// Semitones that move the frame back to the clip's own key and register.
+    pub to_clip: i32,
+}
+
+impl Clip {
+    /// The clip of `melody` (the top line of a file, on the 16th grid) in `meter`: its first
+    /// bars, up to [`MAX_BARS`], as many as it has notes in.
+    pub fn new(melody: &Melody, meter: Meter) -> Result<Clip, String> {
+        let bar_steps = meter.bar_steps() as u32;
+        let end = melody.notes.iter().map(|n| n.end_step()).max().ok_or("the clip has no notes")?;
+        let bars = (end.div_ceil(bar_steps) as usize).clamp(1, MAX_BARS);
+        let window = melody.window(0, bars as u32 * bar_steps);
+        let key = melody_key(&window).ok_or("the clip has no notes")?;
+        let frame_tonic: i32 = if key.minor { 9 } else { 0 };
+        let to_frame = wrap_semitones(frame_tonic - i32::from(key.tonic));
+        let moved = window.transposed(to_frame);
+        let octave = centring_octave_shift(moved.notes.iter().map(|n| n.pitch));
+        Ok(Clip {
+            melody: moved.transposed(octave),
+            meter,
+            bars,
+            key,
+            to_clip: -(to_frame + octave),
+        })
+    }
+
+    /// Its tokens, one per 16th.
+    pub fn tokens(&self) -> Vec<Token> {
+        self.melody.to_tokens(0)
+    }
+
+    /// A melody in the frame moved back to the clip's key and register.
+    pub fn back(&self, melody: &Melody) -> Melody {
+        melody.transposed(self.to_clip)
+    }
+
+    /// The clip's latent point (the encoder's mean): the clip looped to fill the model's
+    /// window, so that it reads as a whole melody that begins like the clip.
+    pub fn latent(&self, generator: &mut Generator) -> Result<Vec<f32>, ModelError> {
+        let tokens = self.tokens();
+        let window = generator.info().bars.max(1) * self.meter.bar_steps();
+        let looped: Vec<Token> = tokens.iter().copied().cycle().take(window).collect();
+        Ok(generator.encode(&looped)?.0)
+    }
+}
+
+/// A point around `mu` at `amount` (0: `mu`; 1: a fresh draw from the prior):
+/// √(1 − a²)·μ + a·ε, which keeps the prior's spread.
+pub fn around(mu: &[f32], amount: f32, rng: &mut Rng) -> Vec<f32> {
+    let a = amount.clamp(0.0, 1.0);
+    let keep = (1.0 - a * a).sqrt();
+    mu.iter().map(|&m| keep * m + a * rng.normal() as f32).collect()
+}
+
+/// What shapes a variation or a continuation besides the clip.
+#[derive(Clone, Debug)]
+pub struct ClipOptions {
+    /// Seed of the latent draw and of sampling.
+    pub seed: u64,
+    /// Sampling temperature (`None`: the model's).
+    pub temperature: Option<f32>,
+    /// The knobs' latent move.
+    pub shift: Option<Vec<f32>>,
+}
+
+/// A variation of `clip`, as long as the clip, in its key and register: the decoder's melody
+/// from a point `amount` away from the clip's ([`around`]).
+pub fn vary(
+    generator: &mut Generator,
+    clip: &Clip,
+    amount: f32,
+    options: &ClipOptions,
+) -> Result<Melody, ModelError> {
+    let mu = clip.latent(generator)?;
+    let z = around(&mu, amount, &mut Rng::new(options.seed ^ 0x5eed_0f_c11b));
+    let melody = generate(
+        generator,
+        &GenerateOptions {
+            bars: clip.bars,
+            seed: options.seed,
+            temperature: options.temperature,
+            latent: Some(z),
+            shift: options.shift.clone(),
+            meter: clip.meter,
+            ..GenerateOptions::default()
+        },
+    )?;
+    Ok(clip.back(&melody))
+}
+
+/// A melody of `bars` bars that begins with `clip` exactly and goes on from it: the decoder
+/// takes the clip's steps as its past (forced, not sampled) and samples the rest, from the
+/// clip's latent point.
+pub fn continue_clip(
+    generator: &mut Generator,
+    clip: &Clip,
+    bars: usize,
+    options: &ClipOptions,
+) -> Result<Melody, ModelError> {
+    let z = clip.latent(generator)?;
+    let melody = generate(
+        generator,
+        &GenerateOptions {
+            bars: bars.max(clip.bars),
+            seed: options.seed,
+            temperature: options.temperature,
+            latent: Some(z),
+            shift: options.shift.clone(),
+            meter: clip.meter,
+            prefix: clip.tokens(),
+            ..GenerateOptions::default()
+        },
+    )?;
+    Ok(clip.back(&melody))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::Note;
+
+    #[test]
+    fn a_clip_moves_to_the_frame_and_back() {
+        // Two bars of E minor (E F# G A B … E) starting after a quarter rest, in 3/4, high up.
+        let pitches = [88, 90, 91, 93, 95, 91, 88, 95, 88];
+        let notes = pitches
+            .iter()
+            .enumerate()
+            .map(|(i, &pitch)| Note { pitch, start_step: 4 + 2 * i as u32, len_steps: 2 })
+            .collect();
+        let melody = Melody { notes, len_steps: 24 };
+        let clip = Clip::new(&melody, Meter::ThreeFour).unwrap();
+        assert_eq!((clip.bars, clip.key), (2, Key { tonic: 4, minor: true }));
+        // In the frame the tonic is A, inside the model's range, and the rest is kept.
+        let first = clip.melody.notes[0];
+        assert_eq!((first.pitch % 12, first.start_step), (9, 4));
+        assert!(clip.melody.notes.iter().all(|n| (48..=83).contains(&n.pitch)));
+        assert_eq!(clip.back(&clip.melody), melody);
+        assert_eq!(clip.tokens().len(), 24);
+    }
+
+    #[test]
+    fn a_long_clip_is_cut_to_four_bars_and_an_empty_one_refused() {
+        let notes = (0..40)
+            .map(|i| Note { pitch: 60 + (i % 3) as u8 * 2, start_step: 4 * i, len_steps: 4 })
+            .collect();
+        let clip = Clip::new(&Melody { notes, len_steps: 160 }, Meter::FourFour).unwrap();
+        assert_eq!((clip.bars, clip.melody.len_steps, clip.melody.notes.len()), (4, 64, 16));
+        assert!(Clip::new(&Melody { notes: vec![], len_steps: 16 }, Meter::FourFour).is_err());
+    }
+
+    #[test]
+    fn around_keeps_the_point_at_zero_and_the_spread_at_one() {
+        let mu = vec![2.0f32; 4000];
+        assert_eq!(around(&mu, 0.0, &mut Rng::new(1)), mu);
+        let far = around(&mu, 1.0, &mut Rng::new(1));
+        let mean = far.iter().sum::<f32>() / far.len() as f32;
+        let var = far.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / far.len() as f32;
+        assert!(mean.abs() < 0.1 && (var - 1.0).abs() < 0.1, "{mean} {var}");
+    }
+}
