@@ -125,9 +125,10 @@ pub struct GenerateOptions {
     pub meter: Meter,
     /// How the phrases of a melody longer than the model's window relate.
     pub form: Form,
-    /// Steps the melody begins with, in the model's frame: fed to the decoder as its past
-    /// instead of sampled (a clip to continue). Empty: all sampled.
-    pub prefix: Vec<Token>,
+    /// Steps given in advance, in the model's frame, from the melody's start: each `Some` is
+    /// fed to the decoder as its past instead of sampled (a clip to continue, the notes a
+    /// variation keeps); `None` and the steps past the end are sampled.
+    pub given: Vec<Option<Token>>,
 }
 
 impl Default for GenerateOptions {
@@ -142,7 +143,7 @@ impl Default for GenerateOptions {
             shift: None,
             meter: Meter::FourFour,
             form: Form::Song,
-            prefix: Vec::new(),
+            given: Vec::new(),
         }
     }
 }
@@ -235,7 +236,7 @@ pub fn generate(
             let logits = generator.step(&row, &mut state)?;
             let sampled = sampler.next(&logits, temperature, &mut rng);
             let in_phrase = step - start;
-            let token = if let Some(&given) = options.prefix.get(step) {
+            let token = if let Some(&Some(given)) = options.given.get(step) {
                 given
             } else if in_phrase < replay {
                 tokens[first_start + in_phrase]

@@ -271,7 +271,7 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
             shift: shift.clone(),
             meter: args.meter,
             form: args.form,
-            prefix: Vec::new(),
+            given: Vec::new(),
         };
         let melody = generate(&mut generator, &options).map_err(|e| e.to_string())?;
         let path =

@@ -394,10 +394,10 @@ fn continue_begins_with_the_clip_exactly_in_its_meter() {
 }
 
 #[test]
-fn vary_at_amount_zero_is_one_melody_and_a_clip_in_an_unknown_meter_is_refused() {
+fn vary_gives_the_clip_back_at_amount_zero_keeps_part_at_half_and_refuses_an_unknown_meter() {
     let dir = temp_dir("vary");
     let clip = dir.join("clip.mid");
-    write_clip(&clip, (3, 4));
+    let clip_notes = write_clip(&clip, (3, 4));
     let vary = |amount: &str, out: &Path| {
         let args = ["vary", "--clip", clip.to_str().unwrap(), "--count", "2", "--amount", amount];
         let run = neume(
@@ -407,12 +407,19 @@ fn vary_at_amount_zero_is_one_melody_and_a_clip_in_an_unknown_meter_is_refused()
         ok(&run);
         (1..=2).map(|s| file_notes(&out.join(format!("variation-{s}.mid")))).collect::<Vec<_>>()
     };
-    // Amount 0 at temperature 0: the clip's own point, decoded greedily, whatever the seed.
+    // Amount 0 gives the clip back, whatever the seed; Amount 0.5 keeps part of it.
     let same = vary("0", &dir.join("zero"));
-    assert_eq!(same[0], same[1]);
+    for (notes, _) in &same {
+        assert_eq!(notes.iter().map(|&(t, k, _)| (t, k)).collect::<Vec<_>>(), clip_notes);
+    }
+    let half = vary("0.5", &dir.join("half"));
+    for (notes, _) in &half {
+        let kept = notes.iter().filter(|&&(t, k, _)| clip_notes.contains(&(t, k))).count();
+        assert!(kept >= 1 && kept < clip_notes.len(), "amount 0.5 kept {kept} of the clip's notes");
+    }
     let apart = vary("1", &dir.join("one"));
     assert_ne!(apart[0].0, apart[1].0, "amount 1: two seeds, two melodies");
-    for (notes, signature) in same.iter().chain(&apart) {
+    for (notes, signature) in same.iter().chain(&half).chain(&apart) {
         assert_eq!(*signature, Some((3, 4)));
         assert!(notes.iter().all(|(t, _, l)| t + l <= 2 * 1440), "as long as the clip");
     }

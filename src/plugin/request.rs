@@ -181,7 +181,7 @@ impl Request {
             shift: Some(info.knob_shift(&self.knobs)),
             meter: self.meter.filter(|m| info.meters.contains(m)).unwrap_or(Meter::FourFour),
             form: Form::ALL[self.form_index.min(Form::ALL.len() - 1)],
-            prefix: Vec::new(),
+            given: Vec::new(),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod classifier;
+pub mod clip_bench;
 pub mod data;
 pub mod device;
 pub mod directions;

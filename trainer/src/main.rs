@@ -125,6 +125,26 @@ enum Command {
     /// through the decoder, the loss, and one optimiser step. Prints one JSON line; fails when
     /// they disagree or when there is no GPU.
     Parity,
+    /// How `neume continue` and `neume vary` do on the reference tunes: continuations of
+    /// their first 2 bars against their real bars 3–4 (and the prior's melodies), variations'
+    /// similarity to the clip by Amount; prints one JSON line.
+    Clips {
+        /// An .onnx file with its encoder beside it.
+        #[arg(long)]
+        model: PathBuf,
+        /// Folder of .mid files.
+        #[arg(long)]
+        reference: PathBuf,
+        /// Collections (subfolders) to leave out, e.g. `essen`.
+        #[arg(long, value_delimiter = ',')]
+        exclude: Vec<String>,
+        /// Tunes continued and windows varied (each up to this many).
+        #[arg(long, default_value_t = 200)]
+        count: usize,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// How often the key finder (the plugin's Key "from input", a clip's key) names the key of
     /// the reference tunes' 4-bar windows, each moved to a random key; prints one JSON line.
     Key {
@@ -379,6 +399,16 @@ fn run() -> Result<(), String> {
                 profile,
             };
             let report = bench::run(&config, &device)?;
+            println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::Clips { model, reference, exclude, count, seed } => {
+            let selection = Selection { exclude, ..Selection::default() };
+            let corpus = neume_train::data::load_selection(&reference, &selection, false)
+                .map_err(|e| format!("{}: {e}", reference.display()))?;
+            let mut generator =
+                neume::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
+            let report = neume_train::clip_bench::run(&mut generator, &corpus.tunes, count, seed)?;
             println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             Ok(())
         }
