@@ -125,6 +125,19 @@ fn main() {
         .collect();
     assert!(ledger.ons > blocks / 20, "the plugin played 16ths ({} notes)", ledger.ons);
     report("plugin process(), 512 frames, 16ths", "µs", times);
+    // The same with the Preview voice rendering every sample.
+    let preview = plugin.param_id("Preview");
+    let times: Vec<f64> = (0..blocks)
+        .map(|b| {
+            let t = Transport::playing_at(b as f64 * 512.0 / 24_000.0, 120.0);
+            let params: &[_] = if b == 0 { &[(preview, 1.0)] } else { &[] };
+            let start = Instant::now();
+            plugin.process(512, &t, params);
+            start.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    assert!(plugin.audio_output()[0].iter().any(|&s| s != 0.0), "the Preview voice sounds");
+    report("plugin process(), 512 frames, 16ths, Preview on", "µs", times);
     drop(plugin);
 
     // Instantiate + activate; the first instance loaded the runtime above.

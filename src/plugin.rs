@@ -19,6 +19,7 @@ pub mod location;
 pub mod midi_out;
 pub mod models;
 pub mod params;
+pub mod preview;
 pub mod request;
 pub mod settings;
 pub mod shared;
@@ -39,6 +40,7 @@ use handoff::{MelodyReceiver, MelodySender};
 use listener::Listener;
 use midi_out::{OwedOffs, Passed, Verdict};
 use params::{KeyFrom, NeumeParams};
+use preview::Voice;
 use settings::PlaySettings;
 use shared::{AudioTelemetry, OfflineWaiter, Wake, WorkerLink};
 use worker_thread::WorkerHandle;
@@ -84,6 +86,8 @@ struct AudioSide {
     unsent_on: Option<u8>,
     /// The key of what the musician plays into Neume.
     listener: Listener,
+    /// The Preview voice.
+    preview: Voice,
     /// Set at activation when the host renders offline (a bounce): such a block may wait.
     offline: Option<OfflineWaiter>,
     sample_rate: f64,
@@ -104,6 +108,7 @@ impl Default for Neume {
             passed: Passed::default(),
             unsent_on: None,
             listener: Listener::default(),
+            preview: Voice::new(48_000.0),
             offline: None,
             sample_rate: 48_000.0,
         };
@@ -148,6 +153,7 @@ impl Plugin for Neume {
         _context: &mut impl ActivateContext<Self>,
     ) -> bool {
         self.audio.sample_rate = f64::from(buffer_config.sample_rate);
+        self.audio.preview = Voice::new(buffer_config.sample_rate);
         self.audio.offline = (buffer_config.process_mode == ProcessMode::Offline)
             .then(|| self.link.offline_waiter());
         if self.worker.is_none() {
@@ -284,10 +290,40 @@ impl AudioSide {
             dropped: 0,
         };
         out.start();
+        // The Preview voice plays the melody into the audio output, rendered up to each event
+        // before the event applies; switched off, it only finishes a fading note.
+        let preview_on = self.params.preview.value();
+        if !preview_on {
+            self.preview.release();
+        }
+        let voice = &mut self.preview;
+        let channels = buffer.as_slice();
+        let mut rendered = 0usize;
+        let mut render_to = |voice: &mut Voice, until: usize| {
+            if voice.is_sounding() {
+                for i in rendered..until {
+                    let sample = voice.next_sample();
+                    for channel in channels.iter_mut() {
+                        if let Some(s) = channel.get_mut(i) {
+                            *s += sample;
+                        }
+                    }
+                }
+            }
+            rendered = rendered.max(until);
+        };
         self.sequencer.process(frames, self.sample_rate, &transport, &settings, &mut |event| {
             out.pass_until(event.offset_samples());
             out.send_melody(event);
+            render_to(voice, (event.offset_samples() as usize).min(frames as usize));
+            if preview_on {
+                match event {
+                    NoteOut::On { pitch, velocity, .. } => voice.note_on(pitch, velocity),
+                    NoteOut::Off { pitch, .. } => voice.note_off(pitch),
+                }
+            }
         });
+        render_to(voice, frames as usize);
         out.pass_until(u32::MAX);
         let dropped = out.dropped;
         if dropped > 0 {

@@ -1000,3 +1000,69 @@ fn key_from_input_follows_played_scales_and_chords_but_not_a_passing_chord() {
     host.process(1, &Transport::stopped(), &[(key_from, 0.0)]);
     assert_plays(&mut host, &default_melody(), "Key from the Key knob again");
 }
+
+/// The frequency of `samples` (at `RATE`) from the first and last upward zero crossings,
+/// each placed between its two samples by linear interpolation.
+fn frequency(samples: &[f32]) -> f64 {
+    let crossings: Vec<f64> = samples
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w[0] < 0.0 && w[1] >= 0.0)
+        .map(|(i, w)| i as f64 + f64::from(w[0] / (w[0] - w[1])))
+        .collect();
+    let (first, last) = (crossings[0], crossings[crossings.len() - 1]);
+    (crossings.len() - 1) as f64 / ((last - first) / RATE)
+}
+
+/// With Preview on, Neume's audio output plays the melody: each note at its pitch (by pitch
+/// tracking on the rendered audio, against the library's melody), with no click where notes
+/// start and end (the largest sample-to-sample step there is no larger than inside the
+/// notes), and silence after stop; off, the output is the input again, bit for bit.
+#[test]
+fn preview_plays_the_melody_at_its_pitches_without_clicks() {
+    let mut host = Host::load();
+    host.activate(RATE, 480);
+    let preview = host.param_id("Preview");
+    let melody = default_melody();
+    let end = u64::from(melody.len_steps) * SAMPLES_PER_STEP;
+    let mut audio: Vec<f32> = Vec::new();
+    let mut at = 0u64;
+    while at < end {
+        let params: &[_] = if at == 0 { &[(preview, 1.0)] } else { &[] };
+        host.process(480, &Transport::playing_at(at as f64 / 24_000.0, 120.0), params);
+        assert_eq!(host.audio_output()[0][..480], host.audio_output()[1][..480]);
+        audio.extend_from_slice(&host.audio_output()[0][..480]);
+        at += 480;
+    }
+    let (mut steady, mut edges) = (0f32, 0f32);
+    let step = |i: usize| (audio[i] - audio[i - 1]).abs();
+    for n in &melody.notes {
+        let on = (u64::from(n.start_step) * SAMPLES_PER_STEP) as usize;
+        let off = on + (u64::from(n.len_steps) * SAMPLES_PER_STEP * 9 / 10) as usize;
+        // After the attack, before the release.
+        let inside = &audio[on + 960..off];
+        let hz = 440.0 * 2f64.powf((f64::from(n.pitch) - 69.0) / 12.0);
+        let semitones = 12.0 * (frequency(inside) / hz).log2();
+        assert!(semitones.abs() < 0.1, "note {n:?}: {semitones:+.2} semitones off");
+        steady = steady.max((on + 960..off).map(step).fold(0.0, f32::max));
+        edges = edges.max((on.max(1)..on + 96).chain(off..off + 96).map(step).fold(0.0, f32::max));
+    }
+    assert!(steady > 0.0 && edges <= steady, "steps at note edges {edges} > inside notes {steady}");
+    // Stopped: the last note fades out (30 ms time constant), then silence.
+    host.process(480, &Transport::stopped(), &[]);
+    for _ in 0..40 {
+        host.process(480, &Transport::stopped(), &[]);
+    }
+    assert!(host.audio_output()[0][..480].iter().all(|&s| s == 0.0));
+    // Off: bit-exact pass-through while the melody plays.
+    let input = [0.25f32, -0.5, 0.125, 0.0, 1.0];
+    host.set_audio_input(&input);
+    host.process(480, &Transport::playing_at(0.0, 120.0), &[(preview, 0.0)]);
+    for _ in 0..20 {
+        host.process(480, &Transport::playing_at(0.0, 120.0), &[]);
+    }
+    let expected: Vec<f32> = (0..480).map(|i| input[i % 5]).collect();
+    for channel in host.audio_output() {
+        assert_eq!(&channel[..480], &expected[..]);
+    }
+}

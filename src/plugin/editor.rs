@@ -223,6 +223,7 @@ impl NeumeEditor {
                 labelled(ui, "Velocity", ParamSlider::for_param(&p.velocity, setter));
                 labelled(ui, "Gate", ParamSlider::for_param(&p.gate, setter));
                 labelled(ui, "Swing", ParamSlider::for_param(&p.swing, setter));
+                labelled(ui, "Preview", ParamSlider::for_param(&p.preview, setter));
             });
             group(ui, "Morph", 290.0, |ui| {
                 ui.horizontal(|ui| {

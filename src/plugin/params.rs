@@ -123,6 +123,9 @@ pub struct NeumeParams {
     /// How the phrases of a long melody relate.
     #[id = "form"]
     pub form: EnumParam<FormChoice>,
+    /// Play the melody on Neume's own audio output too (a small built-in synth).
+    #[id = "preview"]
+    pub preview: BoolParam,
 
     /// The current melody; written by the worker, read when the host saves.
     #[persist = "melody"]
@@ -229,6 +232,7 @@ impl NeumeParams {
                 IntRange::Linear { min: 1, max: 16 },
             ),
             form: EnumParam::new("Form", FormChoice::Song).with_callback(on_form),
+            preview: BoolParam::new("Preview", false),
             melody: RwLock::new(None),
             point_a: RwLock::new(None),
             point_b: RwLock::new(None),
