@@ -71,9 +71,8 @@ impl Clip {
 
 /// The move into the model's frame (C major / A minor: the white keys). The frame is a
 /// scale, not a tonic: of the moves that put the most sounding time on the white keys, the
-/// heard key's when it is one of them, else the smallest. (A clip of two bars often leans on
-/// its dominant; the key finder alone would then move it a fifth off, and the model would go
-/// on in the wrong scale.)
+/// heard key's when it is one of them, else the smallest. (The model knows the frame's scale;
+/// a short clip's scale is usually clearer than its tonic.)
 fn frame_move(melody: &Melody, key: Key) -> i32 {
     const WHITE: [bool; 12] =
         [true, false, true, false, true, true, false, true, false, true, false, true];
