@@ -29,12 +29,24 @@ pub struct Voice {
     /// Low-pass state.
     low: f32,
     sample_rate: f32,
+    /// Per-sample coefficients of the attack, the release and the low-pass.
+    attack: f32,
+    release: f32,
+    low_pass: f32,
 }
 
 impl Voice {
     /// A silent voice at `sample_rate`.
     pub fn new(sample_rate: f32) -> Voice {
-        Voice { sample_rate: sample_rate.max(1.0), ..Voice::default() }
+        let sample_rate = sample_rate.max(1.0);
+        let follow = |seconds: f32| 1.0 - (-1.0 / (seconds * sample_rate)).exp();
+        Voice {
+            sample_rate,
+            attack: follow(ATTACK_S),
+            release: follow(RELEASE_S),
+            low_pass: 1.0 - (-std::f32::consts::TAU * CUTOFF_HZ / sample_rate).exp(),
+            ..Voice::default()
+        }
     }
 
     /// Starts `pitch` (MIDI key) at `velocity` (1..=127).
@@ -68,13 +80,12 @@ impl Voice {
             self.level = 0.0;
             return 0.0;
         }
-        let time = if self.target > self.level { ATTACK_S } else { RELEASE_S };
-        self.level += (self.target - self.level) * (1.0 - (-1.0 / (time * self.sample_rate)).exp());
+        let rate = if self.target > self.level { self.attack } else { self.release };
+        self.level += (self.target - self.level) * rate;
         let (t, dt) = (self.phase, self.step);
         let saw = 2.0 * t - 1.0 - poly_blep(t, dt);
         self.phase = (t + dt).fract();
-        let a = 1.0 - (-std::f32::consts::TAU * CUTOFF_HZ / self.sample_rate).exp();
-        self.low += (saw - self.low) * a;
+        self.low += (saw - self.low) * self.low_pass;
         self.low * self.level
     }
 }
