@@ -97,7 +97,11 @@ pub fn key_scores(profile: &[f32; 12]) -> [f32; 24] {
 
 /// The best-scoring key of a profile; `None` when it is empty.
 pub fn best_key(profile: &[f32; 12]) -> Option<Key> {
-    let scores = key_scores(profile);
+    best_of(&key_scores(profile))
+}
+
+/// The best-scoring key of [`key_scores`]; `None` when none scores above 0.
+fn best_of(scores: &[f32; 24]) -> Option<Key> {
     let (i, best) = scores.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
     (*best > 0.0).then_some(Key { tonic: (i % 12) as u8, minor: i >= 12 })
 }
@@ -179,7 +183,7 @@ impl KeyFinder {
         let heard = std::mem::take(&mut self.unread_s);
         let scores = key_scores(&self.profile);
         let score = |k: Key| scores[usize::from(k.tonic) + if k.minor { 12 } else { 0 }];
-        let Some(best) = best_key(&self.profile) else { return self.current };
+        let Some(best) = best_of(&scores) else { return self.current };
         match self.current {
             None => {
                 if self.profile.iter().sum::<f32>() >= Self::FIRST_ANSWER_S {
