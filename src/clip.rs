@@ -8,7 +8,7 @@ use crate::generate::{generate, GenerateOptions};
 use crate::key_finding::{melody_key, Key};
 use crate::rng::Rng;
 use crate::runtime::{Generator, ModelError};
-use crate::theory::wrap_semitones;
+use crate::theory::{white_key_time, wrap_semitones};
 
 /// The longest clip, in bars.
 pub const MAX_BARS: usize = 4;
@@ -74,12 +74,7 @@ impl Clip {
 /// heard key's when it is one of them, else the smallest. (The model knows the frame's scale;
 /// a short clip's scale is usually clearer than its tonic.)
 fn frame_move(melody: &Melody, key: Key) -> i32 {
-    const WHITE: [bool; 12] =
-        [true, false, true, false, true, true, false, true, false, true, false, true];
-    let inside = |t: i32| -> u32 {
-        let white = |pitch: u8| WHITE[(i32::from(pitch) + t).rem_euclid(12) as usize];
-        melody.notes.iter().filter(|n| white(n.pitch)).map(|n| n.len_steps).sum()
-    };
+    let inside = |t: i32| white_key_time(melody, t);
     let moves = (0..12).map(wrap_semitones);
     let best = moves.clone().map(inside).max().unwrap_or(0);
     let heard = wrap_semitones(if key.minor { 9 } else { 0 } - i32::from(key.tonic));
@@ -142,20 +137,7 @@ pub fn vary(
             keep.then_some(tokens[i])
         })
         .collect();
-    let melody = generate(
-        generator,
-        &GenerateOptions {
-            bars: clip.bars,
-            given,
-            seed: options.seed,
-            temperature: options.temperature,
-            latent: Some(z),
-            shift: options.shift.clone(),
-            meter: clip.meter,
-            ..GenerateOptions::default()
-        },
-    )?;
-    Ok(clip.back(&melody))
+    sing(generator, clip, clip.bars, z, given, options)
 }
 
 /// A melody of `bars` bars that begins with `clip` exactly and goes on from it: the decoder
@@ -171,16 +153,30 @@ pub fn continue_clip(
     options: &ClipOptions,
 ) -> Result<Melody, ModelError> {
     let z = clip.latent(generator)?;
+    let given = clip.tokens().into_iter().map(Some).collect();
+    sing(generator, clip, bars.max(clip.bars), z, given, options)
+}
+
+/// A melody of `bars` bars in the clip's meter from latent point `z`, with the `given` steps
+/// fed as its past, moved back to the clip's key and register.
+fn sing(
+    generator: &mut Generator,
+    clip: &Clip,
+    bars: usize,
+    z: Vec<f32>,
+    given: Vec<Option<Token>>,
+    options: &ClipOptions,
+) -> Result<Melody, ModelError> {
     let melody = generate(
         generator,
         &GenerateOptions {
-            bars: bars.max(clip.bars),
+            bars,
+            given,
             seed: options.seed,
             temperature: options.temperature,
             latent: Some(z),
             shift: options.shift.clone(),
             meter: clip.meter,
-            given: clip.tokens().into_iter().map(Some).collect(),
             ..GenerateOptions::default()
         },
     )?;
