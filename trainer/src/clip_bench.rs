@@ -15,6 +15,7 @@ use neume::runtime::Generator;
 
 use crate::data::Tune;
 use crate::knobs::spearman;
+use crate::reconstruction::similarity;
 
 /// Amounts of the variation curve.
 pub const AMOUNTS: [f32; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
@@ -44,22 +45,6 @@ pub struct ClipReport {
     pub overlap_at_half: f64,
     /// Mean similarity of Amount 0 at temperature 0 to the clip.
     pub given_back: f64,
-}
-
-/// Notes as (onset, pitch, length).
-fn notes(melody: &Melody) -> BTreeSet<(u32, u8, u32)> {
-    melody.notes.iter().map(|n| (n.start_step, n.pitch, n.len_steps)).collect()
-}
-
-/// |common| / |union| of two melodies' notes (1 for two empty ones).
-pub fn similarity(a: &Melody, b: &Melody) -> f64 {
-    let (a, b) = (notes(a), notes(b));
-    let union = a.union(&b).count();
-    if union == 0 {
-        1.0
-    } else {
-        a.intersection(&b).count() as f64 / union as f64
-    }
 }
 
 /// Distance of two passages: half the L1 distance of their duration-weighted pitch-class

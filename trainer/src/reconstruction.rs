@@ -23,8 +23,20 @@ pub struct Reconstruction {
 }
 
 /// A melody's notes as (onset, pitch, length).
-fn note_set(melody: &Melody) -> BTreeSet<(u32, u8, u32)> {
+pub fn note_set(melody: &Melody) -> BTreeSet<(u32, u8, u32)> {
     melody.notes.iter().map(|n| (n.start_step, n.pitch, n.len_steps)).collect()
+}
+
+/// Note-level similarity of two melodies: |common| / |union| of their notes, notes equal when
+/// onset, pitch and length all agree (1 for two empty ones).
+pub fn similarity(a: &Melody, b: &Melody) -> f64 {
+    let (a, b) = (note_set(a), note_set(b));
+    let union = a.union(&b).count();
+    if union == 0 {
+        1.0
+    } else {
+        a.intersection(&b).count() as f64 / union as f64
+    }
 }
 
 /// Encodes and decodes each of `windows` (4 bars in the model's frame, with their meters).
