@@ -4,12 +4,23 @@
 #[cfg(feature = "plugin")]
 use nice_plug::prelude::Enum;
 
+use crate::encoding::Melody;
+
 /// Key names by pitch class, 0 = C (the plugin's Key parameter, the editor).
 pub const KEY_NAMES: [&str; 12] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
 
 /// The name of pitch class `pc` (taken modulo 12).
 pub fn key_name(pc: u8) -> &'static str {
     KEY_NAMES[usize::from(pc % 12)]
+}
+
+/// The note time (in steps) of `melody`, moved by `semitones`, that falls on the white keys:
+/// the model's C major / A minor frame. The move that maximises it puts a melody in the frame.
+pub fn white_key_time(melody: &Melody, semitones: i32) -> u32 {
+    const WHITE: [bool; 12] =
+        [true, false, true, false, true, true, false, true, false, true, false, true];
+    let white = |pitch: u8| WHITE[(i32::from(pitch) + semitones).rem_euclid(12) as usize];
+    melody.notes.iter().filter(|n| white(n.pitch)).map(|n| n.len_steps).sum()
 }
 
 /// Maps a transposition to the nearest equivalent in -5..=6 semitones.

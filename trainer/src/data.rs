@@ -9,7 +9,7 @@ use neume::encoding::{
 };
 use neume::midi::{self, MidiMelody};
 use neume::rng::Rng;
-use neume::theory::wrap_semitones;
+use neume::theory::{white_key_time, wrap_semitones};
 
 /// A tune read from disk, moved into the C major / A minor frame.
 #[derive(Clone, Debug)]
@@ -89,20 +89,10 @@ pub fn frame_transpose(midi: &MidiMelody) -> i32 {
 
 /// The transposition (in -5..=6) that puts the most note time into the C major scale.
 pub fn estimate_frame_transpose(melody: &Melody) -> i32 {
-    const C_MAJOR: [bool; 12] =
-        [true, false, true, false, true, true, false, true, false, true, false, true];
     (0..12)
         .map(wrap_semitones)
-        .max_by_key(|&t| {
-            let inside: u32 = melody
-                .notes
-                .iter()
-                .filter(|n| C_MAJOR[(i32::from(n.pitch) + t).rem_euclid(12) as usize])
-                .map(|n| n.len_steps)
-                .sum();
-            // Prefer the smallest move on ties.
-            (inside, -t.abs())
-        })
+        // Prefer the smallest move on ties.
+        .max_by_key(|&t| (white_key_time(melody, t), -t.abs()))
         .unwrap_or(0)
 }
 
