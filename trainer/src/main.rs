@@ -403,9 +403,7 @@ fn run() -> Result<(), String> {
             Ok(())
         }
         Command::Clips { model, reference, exclude, count, seed } => {
-            let selection = Selection { exclude, ..Selection::default() };
-            let corpus = neume_train::data::load_selection(&reference, &selection, false)
-                .map_err(|e| format!("{}: {e}", reference.display()))?;
+            let corpus = reference_tunes(&reference, exclude)?;
             let mut generator =
                 neume::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
             let report = neume_train::clip_bench::run(&mut generator, &corpus.tunes, count, seed)?;
@@ -413,9 +411,7 @@ fn run() -> Result<(), String> {
             Ok(())
         }
         Command::Key { reference, exclude, bars, seed, learn } => {
-            let selection = Selection { exclude, ..Selection::default() };
-            let corpus = neume_train::data::load_selection(&reference, &selection, false)
-                .map_err(|e| format!("{}: {e}", reference.display()))?;
+            let corpus = reference_tunes(&reference, exclude)?;
             if learn {
                 let [major, minor] = neume_train::key_bench::learn_profiles(&corpus.tunes, bars);
                 let row = |p: [f64; 12]| p.map(|v| format!("{v:.4}")).join(", ");
@@ -474,6 +470,16 @@ fn keep_freed_memory() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn keep_freed_memory() {}
+
+/// The tunes of a reference folder, without the `exclude`d collections.
+fn reference_tunes(
+    reference: &std::path::Path,
+    exclude: Vec<String>,
+) -> Result<neume_train::data::Corpus, String> {
+    let selection = Selection { exclude, ..Selection::default() };
+    neume_train::data::load_selection(reference, &selection, false)
+        .map_err(|e| format!("{}: {e}", reference.display()))
+}
 
 fn main() -> ExitCode {
     keep_freed_memory();
