@@ -107,6 +107,9 @@ function dsp_runmap (bufs, in_map, out_map, n_samples, offset)
 		end
 	end
 	self:shmem():atomic_set_int (0, count)
+	-- A full collection every cycle: the garbage of large periods otherwise piles up in
+	-- the processor's real-time pool, and Ardour 7.3's interpreter crashes far more often.
+	collectgarbage ()
 end
 "#;
 
@@ -362,8 +365,16 @@ fn run_session(ardour: &Path, dir: &Path, script: &str) -> Result<(String, bool)
         return Ok((stdout, !status.success()));
     }
     Err(format!(
-        "ardour7-lua ended with {status}, without finishing\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        "ardour7-lua ended with {status}, without finishing\nstdout (its end):\n{}\nstderr (its end):\n{}",
+        tail(&stdout),
+        tail(&stderr)
     ))
+}
+
+/// The last 30 lines of Ardour's output, without the parameter list (over 2,000 lines).
+fn tail(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().filter(|l| !l.starts_with("parameter ")).collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
 #[test]
@@ -430,8 +441,12 @@ fn ardour_plays_the_models_notes_at_every_period() {
         assert_ne!(expected[0], expected[1]);
         let script = session_script(&dir, period, &tracks, meter);
         let period = format!("{period} ({meter})");
-        // Up to three tries: a crash before the end (about one run in twelve here) twice in a
-        // row at one of four periods would otherwise fail one CI run in forty.
+        // Ardour 7.3's interpreter sometimes crashes before the end (a corrupted heap in its
+        // main thread). Pinned to one core at period 2048 it did in 17 of 125 runs, 2 of 55
+        // with the recorder's collection per cycle, 0 of 25 without Neume's events to record;
+        // memcheck finds no invalid access. Up to six tries, so one CI run in thousands fails
+        // on it rather than one in forty.
+        const TRIES: usize = 6;
         let mut failures = Vec::new();
         let (stdout, crashed) = loop {
             match run_session(&ardour, &dir, &script) {
@@ -441,8 +456,8 @@ fn ardour_plays_the_models_notes_at_every_period() {
                         .push(format!("period {period}: {}", failure.lines().next().unwrap_or("")));
                     failures.push(failure);
                     assert!(
-                        failures.len() < 3,
-                        "period {period}, three times:\n{}",
+                        failures.len() < TRIES,
+                        "period {period}, {TRIES} times:\n{}",
                         failures.join("\n---\n")
                     );
                 }
