@@ -18,6 +18,7 @@ pub mod attributes;
 pub mod clip;
 pub mod encoding;
 pub mod generate;
+pub mod gp_classifier;
 pub mod key_finding;
 pub mod midi;
 pub mod model_file;
@@ -25,6 +26,7 @@ pub mod onnx;
 pub mod played;
 #[cfg(feature = "plugin")]
 pub mod plugin;
+pub mod preference;
 pub mod ratings;
 pub mod rng;
 pub mod runtime;

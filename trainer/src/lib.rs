@@ -15,6 +15,7 @@ pub mod export;
 pub mod form;
 pub mod key_bench;
 pub mod knobs;
+pub mod listener_bench;
 pub mod markov;
 pub mod metrics;
 pub mod model;

@@ -165,6 +165,45 @@ enum Command {
         #[arg(long)]
         learn: bool,
     },
+    /// Simulated listeners with hidden tastes rate what Generate offers: the share of draws in
+    /// each listener's top quartile after 0, 5, 10, 20 and 50 ratings, for Neume's preference
+    /// model and for the steering before it, how alike 8 draws are, and how long an update
+    /// takes; prints one JSON line per number of ratings.
+    ListenerBench {
+        /// The .onnx model.
+        #[arg(long)]
+        model: PathBuf,
+        /// Folder of .mid files (the style listeners' tunes).
+        #[arg(long)]
+        reference: PathBuf,
+        /// Collections (subfolders) to leave out, e.g. `essen`.
+        #[arg(long, value_delimiter = ',')]
+        exclude: Vec<String>,
+        /// Listeners (a third of each kind).
+        #[arg(long, default_value_t = 60)]
+        listeners: usize,
+        /// Explore ↔ Exploit of the draws, 0 (Exploit) to 1 (Explore); the plugin's default
+        /// when not given.
+        #[arg(long)]
+        explore: Option<f32>,
+        /// Sing every candidate and judge it by its attributes too (the plugin judges the
+        /// latent point alone).
+        #[arg(long)]
+        melody_features: bool,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// What a ratings file (the plugin's `ratings.jsonl`) says about one model's listener: its
+    /// likes, dislikes and the leanings it learned; prints one JSON line.
+    Ratings {
+        /// The ratings file.
+        #[arg(long)]
+        file: PathBuf,
+        /// The .onnx model the ratings were made with (its id selects the lines).
+        #[arg(long)]
+        model: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -420,6 +459,59 @@ fn run() -> Result<(), String> {
             }
             let report = neume_train::key_bench::run(&corpus.tunes, bars, seed);
             println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::ListenerBench {
+            model,
+            reference,
+            exclude,
+            listeners,
+            explore,
+            melody_features,
+            seed,
+        } => {
+            let corpus = reference_tunes(&reference, exclude)?;
+            let mut generator =
+                neume::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
+            let explore = explore.unwrap_or(neume::preference::DEFAULT_EXPLORE);
+            let rows = neume_train::listener_bench::run(
+                &mut generator,
+                &corpus.tunes,
+                listeners,
+                explore,
+                melody_features,
+                seed,
+            )?;
+            for row in rows {
+                println!("{}", serde_json::to_string(&row).map_err(|e| e.to_string())?);
+            }
+            Ok(())
+        }
+        Command::Ratings { file, model } => {
+            let generator =
+                neume::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
+            let info = generator.info();
+            // As the plugin keys them (its worker reports `id:` and the model's id).
+            let id = info
+                .model_id()
+                .map_or_else(|| model.display().to_string(), |id| format!("id:{id}"));
+            let ratings = neume::ratings::Ratings::load(&file, &id).map_err(|e| e.to_string())?;
+            let (likes, dislikes) = ratings.counts(info.latent_size);
+            let taste = neume::preference::Preference::fit(
+                ratings.entries.iter().map(|r| (r.latent.as_slice(), r.rating)),
+                info.latent_size,
+            );
+            let knobs: Vec<_> = info.knob_attributes.iter().map(|&(a, d, _)| (a, d)).collect();
+            let report = serde_json::json!({
+                "file": file.display().to_string(),
+                "model": id,
+                "likes": likes,
+                "dislikes": dislikes,
+                "unreadable_lines": ratings.unreadable_lines,
+                "leanings": taste.leanings(&knobs).iter().map(|(a, z)| (a.name(), *z)).collect::<std::collections::BTreeMap<_, _>>(),
+                "you_like": taste.words(&knobs),
+            });
+            println!("{report}");
             Ok(())
         }
         Command::Parity => {
