@@ -260,7 +260,7 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         0,
         0,
         900,
-        680,
+        704,
         0,
         WindowClass::INPUT_OUTPUT,
         0,
@@ -442,6 +442,35 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         .unwrap();
         assert_eq!(file.melody.notes, want.notes, "{name}: the dragged file's notes");
     }
+
+    // The learning loop through the buttons. A listener who likes melodies from one side of
+    // the latent space (the first value of the melody's point, as the host saves it, above 0)
+    // rates 16 Generates with Like or Dislike; then 12 Generates lean to that side. Drawn
+    // from the prior, their mean would be 0 ± 0.29: Generate without learning fails this.
+    let generate_once = |host: &mut Host| -> f64 {
+        let before = melody_of(&state_of(host));
+        click(45, 44);
+        let started = Instant::now();
+        loop {
+            pump(host);
+            let now = melody_of(&state_of(host));
+            if now != before && !now.is_empty() {
+                let saved: serde_json::Value = serde_json::from_str(&now).unwrap();
+                return saved["latent"][0].as_f64().expect("the saved melody has its latent point");
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "Generate made no new melody");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    for _ in 0..16 {
+        let first = generate_once(&mut host);
+        click(if first > 0.0 { 311 } else { 365 }, 44);
+    }
+    let ratings = std::fs::read_to_string(data_dir.join("ratings.jsonl")).unwrap();
+    assert_eq!(ratings.lines().count(), 17, "every Like and Dislike is a line: {ratings}");
+    let learned: Vec<f64> = (0..12).map(|_| generate_once(&mut host)).collect();
+    let mean = learned.iter().sum::<f64>() / learned.len() as f64;
+    assert!(mean > 0.4, "after 16 ratings Generate does not lean to the liked side: {learned:?}");
 
     // A host-driven resize is saved with the project.
     assert!(host.resize_editor(1000, 720), "the editor refused to resize");

@@ -251,7 +251,7 @@ impl NeumeEditor {
         });
     }
 
-    fn ratings_row(&mut self, ui: &mut Ui) {
+    fn ratings_row(&mut self, ui: &mut Ui, setter: &ParamSetter) {
         let latent_size = self.params.melody.read().as_ref().map_or(0, |m| m.latent.len());
         let counts = self.actions.ratings().map(|r| r.counts(latent_size));
         let error = self.actions.take_ratings_error();
@@ -268,11 +268,23 @@ impl NeumeEditor {
                 )),
             };
             if counts.is_some_and(|c| c != (0, 0)) && ui.small_button("Reset ratings").clicked() {
-                let result = self.actions.ratings().map(|r| r.reset());
-                if let Some(Err(e)) = result {
+                if let Some(Err(e)) = self.actions.reset_ratings() {
                     self.message = Some((e.to_string(), true));
                 }
             }
+        });
+        ui.horizontal(|ui| {
+            ui.label("Exploit")
+                .on_hover_text("Generate picks the best of many candidates by what you like");
+            ui.add(ParamSlider::for_param(&self.params.explore, setter).with_width(90.0));
+            ui.label("Explore").on_hover_text(
+                "Generate tries more of what you have not rated: fewer candidates compete",
+            );
+            ui.separator();
+            let words = self.actions.taste_words();
+            ui.label(RichText::new(words).strong()).on_hover_text(
+                "What Generate has learned from your ratings, along the named knobs",
+            );
         });
     }
 
@@ -429,7 +441,7 @@ impl NiceEguiApp for NeumeEditor {
             self.history_strip(ui, &setter);
             ui.add_space(4.0);
             self.controls(ui, &setter);
-            self.ratings_row(ui);
+            self.ratings_row(ui, &setter);
             ui.separator();
             self.footer(ui);
         });

@@ -15,7 +15,7 @@ use super::wake::Wake;
 use crate::theory::{self, Scale};
 
 /// The editor's size in logical pixels until the user resizes it.
-pub const DEFAULT_EDITOR_SIZE: (u32, u32) = (900, 680);
+pub const DEFAULT_EDITOR_SIZE: (u32, u32) = (900, 704);
 
 /// Number of latent knobs.
 pub const LATENT_KNOBS: usize = 8;
@@ -126,6 +126,10 @@ pub struct NeumeParams {
     /// Play the melody on Neume's own audio output too (a small built-in synth).
     #[id = "preview"]
     pub preview: BoolParam,
+    /// How Generate follows the learned taste: 0 Exploit (the best of many candidates) … 1
+    /// Explore (one candidate: the prior and the liked points' variations alone).
+    #[id = "explore"]
+    pub explore: FloatParam,
 
     /// The current melody; written by the worker, read when the host saves.
     #[persist = "melody"]
@@ -233,6 +237,12 @@ impl NeumeParams {
             ),
             form: EnumParam::new("Form", FormChoice::Song).with_callback(on_form),
             preview: BoolParam::new("Preview", false),
+            explore: FloatParam::new(
+                "Explore",
+                crate::preference::DEFAULT_EXPLORE,
+                FloatRange::Linear { min: 0.0, max: 1.0 },
+            )
+            .with_value_to_string(formatters::v2s_f32_rounded(2)),
             melody: RwLock::new(None),
             point_a: RwLock::new(None),
             point_b: RwLock::new(None),

@@ -38,6 +38,8 @@ pub struct WorkerStatus {
     pub provenance: String,
     /// What the loaded model's knobs move (`Density` …, `Latent 6` …), in knob order.
     pub knob_names: Vec<String>,
+    /// The named knobs' attributes and latent dimensions (what the ratings' words speak of).
+    pub knob_dims: Vec<(crate::attributes::Attribute, usize)>,
     /// The meters the loaded model knows (`2/4, 3/4, …`).
     pub meters: String,
     /// Why the last model file asked for did not load (the previous model plays on);

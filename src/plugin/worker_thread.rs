@@ -259,6 +259,8 @@ impl Worker {
             let (name, backend) = (generator.name().to_string(), generator.backend().to_string());
             let provenance = generator.info().provenance();
             let knob_names = generator.info().knob_names(super::params::LATENT_KNOBS);
+            let knob_dims: Vec<_> =
+                generator.info().knob_attributes.iter().map(|&(a, d, _)| (a, d)).collect();
             let meters = generator.info().meters.iter().map(|m| m.to_string()).collect::<Vec<_>>();
             let model_id =
                 generator.info().model_id().map_or_else(|| name.clone(), |id| format!("id:{id}"));
@@ -268,6 +270,7 @@ impl Worker {
                 s.backend = backend;
                 s.provenance = provenance;
                 s.knob_names = knob_names;
+                s.knob_dims = knob_dims;
                 s.meters = meters.join(", ");
             });
         }

@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
+use crate::attributes::Attribute;
 use crate::encoding::Melody;
 use crate::plugin::params::NeumeParams;
 use crate::plugin::params::{KNOB_RANGE, LATENT_KNOBS};
 use crate::plugin::request::{set_as_gesture, Request};
 use crate::plugin::shared::WorkerLink;
 use crate::plugin::state::SavedMelody;
+use crate::preference::Preference;
 use crate::ratings::{self, Ratings};
 use crate::rng::Rng;
 
@@ -38,7 +40,15 @@ pub(super) struct Actions {
     ratings_model: Option<String>,
     /// Why the ratings file could not be read, until shown.
     ratings_error: Option<String>,
+    /// The taste fitted to the ratings, and what it was fitted to.
+    taste: Option<Taste>,
     rng: Rng,
+}
+
+/// A fitted taste and its key: the model, the number of its ratings, the latent size.
+struct Taste {
+    key: (String, usize, usize),
+    fitted: Preference,
 }
 
 /// One melody of the history: the parameter values that make it, and its notes for the
@@ -65,6 +75,7 @@ impl Actions {
             ratings: None,
             ratings_model: None,
             ratings_error: None,
+            taste: None,
             rng: Rng::new(seed),
         }
     }
@@ -101,6 +112,48 @@ impl Actions {
             };
         }
         self.ratings.as_mut()
+    }
+
+    /// The taste learned from this model's ratings, refitted when they change; `None` before
+    /// the first rating or without a melody (its latent size).
+    pub(super) fn taste(&mut self) -> Option<&Preference> {
+        let latent_size = self.params.melody.read().as_ref().map_or(0, |m| m.latent.len());
+        let ratings = self.ratings()?;
+        let count = ratings.entries.len();
+        if latent_size == 0 || ratings.counts(latent_size) == (0, 0) {
+            return None;
+        }
+        let model = self.ratings_model.clone().unwrap_or_default();
+        let stale =
+            self.taste.as_ref().is_none_or(|t| t.key != (model.clone(), count, latent_size));
+        if stale {
+            let entries = &self.ratings.as_ref()?.entries;
+            let fitted = Preference::fit(
+                entries.iter().map(|r| (r.latent.as_slice(), r.rating)),
+                latent_size,
+            );
+            self.taste = Some(Taste { key: (model, count, latent_size), fitted });
+        }
+        self.taste.as_ref().map(|t| &t.fitted)
+    }
+
+    /// Forgets this model's ratings (see [`Ratings::reset`]) and the taste fitted to them.
+    pub(super) fn reset_ratings(&mut self) -> Option<Result<(), ratings::RatingsError>> {
+        self.taste = None;
+        self.ratings().map(|r| r.reset())
+    }
+
+    /// What the listener has learned, in words ("You like: dense, rising"), from the named
+    /// knobs of the model.
+    pub(super) fn taste_words(&mut self) -> String {
+        let knobs: Vec<(Attribute, usize)> = self.shared.status.lock().knob_dims.clone();
+        match self.taste() {
+            None => "Like or dislike a few melodies: Generate learns what you like".into(),
+            Some(t) => match t.words(&knobs) {
+                Some(words) => format!("You like: {words}"),
+                None => format!("Learning from {} ratings; no clear leaning yet", t.ratings()),
+            },
+        }
     }
 
     /// Adds the stored melody to the history when it is new.
@@ -144,15 +197,12 @@ impl Actions {
         request.apply(&self.params, setter);
     }
 
-    /// Generate: a new seed and a new base point, drawn near liked melodies and away from
-    /// disliked ones.
+    /// Generate: a new seed and a new base point, drawn by the taste learned from the
+    /// ratings (see `preference`); a plain prior draw before the first rating.
     pub(super) fn generate(&mut self, setter: &ParamSetter) {
-        let latent_size = self.params.melody.read().as_ref().map_or(0, |m| m.latent.len());
         let mut rng = Rng::new(self.rng.next_u64());
-        let base = match (latent_size, self.ratings()) {
-            (n, Some(r)) if n > 0 && r.counts(n) != (0, 0) => Some(r.steered_latent(n, &mut rng)),
-            _ => None,
-        };
+        let explore = self.params.explore.value();
+        let base = self.taste().map(|t| t.draw(explore, &mut rng));
         let seed = self.rng.next_u64() % 100_000;
         let request = Request {
             base_point: base,
