@@ -8,9 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use ort::memory::Allocator;
-use ort::session::{IoBinding, Session};
-use ort::value::Tensor;
+use ort::session::Session;
+use ort::value::{DynValue, Tensor};
 
 use crate::encoding::VOCAB_SIZE;
 use crate::model_file::{
@@ -18,6 +17,7 @@ use crate::model_file::{
     ENCODER_INPUT, LOGITS, LOGVAR, MU, STEP_INPUT,
 };
 pub use crate::model_file::{ModelError, ModelInfo};
+use crate::session_run::{self, Names};
 /// Which ONNX backend this process uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -248,40 +248,34 @@ pub struct Generator {
     name: String,
     backend: Backend,
     encoder: Option<Session>,
-    /// Native ONNX Runtime only (tract's API has no binding).
-    bound: Option<BoundStep>,
+    /// The decoder step's input tensors, made once and refilled every step.
+    step_inputs: StepInputs,
+    decoder_names: Names,
+    encoder_names: Names,
 }
 
-/// A decoder step's tensors, made once and bound to the session by name: a step then makes
-/// no tensors and ONNX Runtime no output buffers (about 1.5 µs of a 22 µs step in the
-/// `generate` bench).
-struct BoundStep {
-    binding: IoBinding,
-    x: Tensor<f32>,
-    states: Vec<Tensor<f32>>,
-}
+/// A decoder step's input tensors: the step input, then each layer's state. Made once, so a
+/// step makes no tensors (about 1.5 µs of a 22 µs step in the `generate` bench).
+struct StepInputs(Vec<DynValue>);
 
-impl BoundStep {
-    fn new(session: &Session, info: &ModelInfo) -> ort::Result<BoundStep> {
-        let allocator = Allocator::default();
-        let row = |width: usize| Tensor::<f32>::new(&allocator, [1usize, width]);
-        let mut binding = session.create_binding()?;
-        binding.bind_output(LOGITS, row(VOCAB_SIZE)?)?;
-        for layer in 0..info.layers {
-            binding.bind_output(state_output(layer), row(info.hidden)?)?;
+impl StepInputs {
+    fn new(info: &ModelInfo) -> ort::Result<StepInputs> {
+        let row = |width: usize| {
+            Tensor::from_array(([1usize, width], vec![0f32; width])).map(Tensor::into_dyn)
+        };
+        let mut values = vec![row(info.step_input())?];
+        for _ in 0..info.layers {
+            values.push(row(info.hidden)?);
         }
-        let states = (0..info.layers).map(|_| row(info.hidden)).collect::<ort::Result<Vec<_>>>()?;
-        Ok(BoundStep { binding, x: row(info.step_input())?, states })
+        Ok(StepInputs(values))
     }
 
-    /// Copies the step's input and state into the bound tensors and binds them again (ONNX
-    /// Runtime reads an input as it was when bound).
-    fn bind(&mut self, x: &[f32], state: &DecoderState) -> ort::Result<()> {
-        self.x.extract_tensor_mut().1.copy_from_slice(x);
-        self.binding.bind_input(STEP_INPUT, &self.x)?;
-        for (layer, (tensor, h)) in self.states.iter_mut().zip(&state.0).enumerate() {
-            tensor.extract_tensor_mut().1.copy_from_slice(h);
-            self.binding.bind_input(state_input(layer), tensor)?;
+    /// Copies the step's input and state in.
+    fn fill(&mut self, x: &[f32], state: &DecoderState) -> ort::Result<()> {
+        for (value, data) in
+            self.0.iter_mut().zip(std::iter::once(x).chain(state.0.iter().map(Vec::as_slice)))
+        {
+            value.try_extract_tensor_mut::<f32>()?.1.copy_from_slice(data);
         }
         Ok(())
     }
@@ -294,15 +288,31 @@ impl Generator {
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Generator, ModelError> {
         let info = validate(bytes, name)?;
         let (session, backend) = session(bytes, name)?;
-        let bound = match backend {
-            Backend::Native(_) => Some(
-                BoundStep::new(&session, &info)
-                    .map_err(|source| ModelError::Runtime { path: name.to_string(), source })?,
-            ),
-            Backend::Tract => None,
+        let step_inputs = StepInputs::new(&info)
+            .map_err(|source| ModelError::Runtime { path: name.to_string(), source })?;
+        let decoder_names = Names::new(
+            std::iter::once(STEP_INPUT.to_string())
+                .chain((0..info.layers).map(state_input))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str),
+            std::iter::once(LOGITS.to_string())
+                .chain((0..info.layers).map(state_output))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str),
+        );
+        let encoder_names = Names::new([ENCODER_INPUT], [MU, LOGVAR]);
+        let mut generator = Generator {
+            session,
+            info,
+            name: name.to_string(),
+            backend,
+            encoder: None,
+            step_inputs,
+            decoder_names,
+            encoder_names,
         };
-        let mut generator =
-            Generator { session, info, name: name.to_string(), backend, encoder: None, bound };
         // Warm-up: the first run is slower, and a model that cannot run, or runs to
         // non-finite numbers, fails here rather than while playing.
         let mut state = generator.start();
@@ -397,62 +407,30 @@ impl Generator {
         {
             return Err(invalid("the decoder state does not belong to this model".into()));
         }
-        let outputs = match self.bound.as_mut() {
-            Some(bound) => {
-                bound.bind(x, state).map_err(runtime)?;
-                self.session.run_binding(&bound.binding).map_err(runtime)?
-            }
-            None => {
-                let mut inputs: Vec<(String, ort::value::DynValue)> =
-                    Vec::with_capacity(1 + state.0.len());
-                inputs.push((
-                    STEP_INPUT.to_string(),
-                    Tensor::from_array(([1usize, x.len()], x.to_vec()))
-                        .map_err(runtime)?
-                        .into_dyn(),
-                ));
-                for (layer, h) in state.0.iter().enumerate() {
-                    inputs.push((
-                        state_input(layer),
-                        Tensor::from_array(([1usize, h.len()], h.clone()))
-                            .map_err(runtime)?
-                            .into_dyn(),
-                    ));
-                }
-                self.session.run(inputs).map_err(runtime)?
-            }
-        };
-        let (_, logits) = outputs[LOGITS].try_extract_tensor::<f32>().map_err(runtime)?;
-        if logits.len() != VOCAB_SIZE {
-            return Err(invalid(format!(
-                "output has {} values, expected {VOCAB_SIZE}",
-                logits.len()
-            )));
+        self.step_inputs.fill(x, state).map_err(runtime)?;
+        let mut logits = vec![0f32; VOCAB_SIZE];
+        let mut next = self.start();
+        {
+            let inputs: Vec<&DynValue> = self.step_inputs.0.iter().collect();
+            let mut out: Vec<&mut [f32]> = std::iter::once(logits.as_mut_slice())
+                .chain(next.0.iter_mut().map(Vec::as_mut_slice))
+                .collect();
+            session_run::run_into(&self.session, &self.decoder_names, &inputs, &mut out)
+                .map_err(runtime)?;
         }
         // A NaN or infinite logit would be sampled as the highest allowed pitch, silently: at
         // any step it is the model's error (the last good melody keeps playing).
         if logits.iter().any(|v| !v.is_finite()) {
             return Err(invalid("the model computed non-finite logits (NaN or infinity); it cannot make a melody from this input".into()));
         }
-        let logits = logits.to_vec();
-        for (layer, h) in state.0.iter_mut().enumerate() {
-            let (_, new) = outputs[state_output(layer).as_str()]
-                .try_extract_tensor::<f32>()
-                .map_err(runtime)?;
-            if new.len() != h.len() {
-                return Err(invalid(format!(
-                    "state {layer} has {} values, expected {}",
-                    new.len(),
-                    h.len()
-                )));
-            }
-            if new.iter().any(|v| !v.is_finite()) {
+        for (layer, h) in next.0.iter().enumerate() {
+            if h.iter().any(|v| !v.is_finite()) {
                 return Err(invalid(format!(
                     "the model computed a non-finite state {layer} (NaN or infinity)"
                 )));
             }
-            h.copy_from_slice(new);
         }
+        *state = next;
         Ok(logits)
     }
 
@@ -479,11 +457,18 @@ impl Generator {
                 grid[step * VOCAB_SIZE + token.index()] = 1.0;
             }
         }
-        let input = Tensor::from_array(([1usize, steps, VOCAB_SIZE], grid)).map_err(runtime)?;
-        let outputs = encoder.run(ort::inputs![ENCODER_INPUT => input]).map_err(runtime)?;
-        let (_, mu) = outputs[MU].try_extract_tensor::<f32>().map_err(runtime)?;
-        let (_, logvar) = outputs[LOGVAR].try_extract_tensor::<f32>().map_err(runtime)?;
-        Ok((mu.to_vec(), logvar.to_vec()))
+        let input =
+            Tensor::from_array(([1usize, steps, VOCAB_SIZE], grid)).map_err(runtime)?.into_dyn();
+        let (mut mu, mut logvar) =
+            (vec![0f32; self.info.latent_size], vec![0f32; self.info.latent_size]);
+        session_run::run_into(
+            encoder,
+            &self.encoder_names,
+            &[&input],
+            &mut [mu.as_mut_slice(), logvar.as_mut_slice()],
+        )
+        .map_err(runtime)?;
+        Ok((mu, logvar))
     }
 }
 
