@@ -260,7 +260,7 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         0,
         0,
         900,
-        704,
+        720,
         0,
         WindowClass::INPUT_OUTPUT,
         0,
@@ -471,14 +471,26 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     let learned: Vec<f64> = (0..12).map(|_| generate_once(&mut host)).collect();
     let mean = learned.iter().sum::<f64>() / learned.len() as f64;
     assert!(mean > 0.4, "after 16 ratings Generate does not lean to the liked side: {learned:?}");
+    // What the editor says it learned: a picture beside the screenshot (`-learned.png`).
+    for _ in 0..6 {
+        host.main_thread_tick();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let rgb = capture(&conn, parent, w as u16, h as u16);
+    let picture = shot.with_file_name(format!(
+        "{}-learned.png",
+        shot.file_stem().unwrap().to_string_lossy()
+    ));
+    write_png(&picture, &rgb, w, h);
+    eprintln!("screenshot after the ratings: {}", picture.display());
 
     // A host-driven resize is saved with the project.
-    assert!(host.resize_editor(1000, 720), "the editor refused to resize");
+    assert!(host.resize_editor(1000, 760), "the editor refused to resize");
     let started = Instant::now();
     loop {
         host.main_thread_tick();
         let size = state_of(&mut host)["fields"]["editor-size"].as_str().unwrap_or("").to_string();
-        if size.replace(' ', "") == "[1000,720]" {
+        if size.replace(' ', "") == "[1000,760]" {
             break;
         }
         assert!(started.elapsed() < Duration::from_secs(10), "editor size in the state: {size}");
@@ -501,12 +513,12 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
             .first()
             .map(|&c| conn.get_geometry(c).unwrap().reply().unwrap())
             .map(|g| (g.width, g.height));
-        if size == Some((1000, 720)) || started.elapsed() > Duration::from_secs(10) {
+        if size == Some((1000, 760)) || started.elapsed() > Duration::from_secs(10) {
             break size;
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert_eq!(size, Some((1000, 720)), "the reopened editor opened at {w}×{h}");
+    assert_eq!(size, Some((1000, 760)), "the reopened editor opened at {w}×{h}");
     reopened.close_editor();
     // Unload the plugin (its window thread and X connection end) before Xvfb goes: Xlib
     // exits the process when its server disappears.
