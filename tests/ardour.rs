@@ -145,9 +145,19 @@ const PLAYED_OTHER: [(u64, u64, u64, u64); 3] =
     [(35_000, 0xB3, 64, 127), (36_000, 0xE3, 0, 80), (45_000, 0xB3, 64, 0)];
 
 /// The session script: `period` frames, one MIDI track per entry of `tracks` (Neume → recorder
-/// → synth), export to `out/neume.wav`, then print what each recorder saw.
-fn session_script(dir: &Path, period: u32, tracks: &[Track], meter: Meter) -> String {
+/// → synth; with `preview`, synth → Neume with Preview on → recorder, and no keyboard: the
+/// synth hears nothing, so the track sounds Neume's own voice alone), export to
+/// `out/neume.wav`, then print what each recorder saw.
+fn session_script(
+    dir: &Path,
+    period: u32,
+    tracks: &[Track],
+    meter: Meter,
+    preview: bool,
+) -> String {
     let (numerator, denominator) = meter.signature();
+    let (neume_at, recorder_at, keyboard) = if preview { (1, 2, "false") } else { (0, 1, "true") };
+    let preview = u8::from(preview);
     let mut lua = format!(
         r#"local backend = AudioEngine:set_backend ("None (Dummy)", "", "")
 assert (backend, "no dummy backend")
@@ -170,7 +180,7 @@ local function add_track (name, seed, key)
 	local track = tracks:front ()
 	local p = ARDOUR.LuaAPI.new_plugin (Session, neume.unique_id, ARDOUR.PluginType.VST3, "")
 	assert (not p:isnil (), "Neume did not instantiate")
-	track:add_processor_by_index (p, 0, nil, true)
+	track:add_processor_by_index (p, {neume_at}, nil, true)
 	local plug = p:to_insert ():plugin (0)
 	for j = 0, plug:parameter_count () - 1 do
 		local id = plug:nth_parameter (j, true)
@@ -178,14 +188,15 @@ local function add_track (name, seed, key)
 		if #recorders == 0 then print ("parameter " .. label) end
 		if label == "Seed" then ARDOUR.LuaAPI.set_processor_param (p, id, seed) end
 		if label == "Key" then ARDOUR.LuaAPI.set_processor_param (p, id, key) end
+		if label == "Preview" then ARDOUR.LuaAPI.set_processor_param (p, id, {preview}) end
 	end
 	p:activate ()
 	local rec = ARDOUR.LuaAPI.new_luaproc (Session, "Neume Test Recorder")
 	assert (not rec:isnil (), "the recorder script did not load")
-	track:add_processor_by_index (rec, 1, nil, true)
+	track:add_processor_by_index (rec, {recorder_at}, nil, true)
 	rec:activate ()
 	table.insert (recorders, rec)
-	if #recorders == 1 then
+	if #recorders == 1 and {keyboard} then
 		local keys = ARDOUR.LuaAPI.new_luaproc (Session, "Neume Test Keyboard")
 		assert (not keys:isnil (), "the keyboard script did not load")
 		track:add_processor_by_index (keys, 0, nil, true)
@@ -272,22 +283,48 @@ fn write_export_preset(config: &Path) {
     .unwrap();
 }
 
-/// The largest absolute sample of a 32-bit float WAV file.
-fn wav_peak(path: &Path) -> f32 {
+/// The first channel of a 32-bit float WAV file.
+fn wav_first_channel(path: &Path) -> Vec<f32> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut at = 12;
+    let (mut at, mut channels) = (12, 0usize);
     while at + 8 <= bytes.len() {
         let size = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
-        if &bytes[at..at + 4] == b"data" {
-            let data = &bytes[at + 8..(at + 8 + size).min(bytes.len())];
-            return data
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().unwrap()).abs())
-                .fold(0.0, f32::max);
+        match &bytes[at..at + 4] {
+            b"fmt " => channels = usize::from(u16::from_le_bytes([bytes[at + 10], bytes[at + 11]])),
+            b"data" => {
+                assert!(channels > 0, "{}: no fmt chunk before the data", path.display());
+                let data = &bytes[at + 8..(at + 8 + size).min(bytes.len())];
+                return data
+                    .chunks_exact(4 * channels)
+                    .map(|frame| f32::from_le_bytes(frame[..4].try_into().unwrap()))
+                    .collect();
+            }
+            _ => {}
         }
         at += 8 + size + size % 2;
     }
     panic!("{}: no data chunk", path.display());
+}
+
+/// The largest absolute sample of a 32-bit float WAV file's first channel.
+fn wav_peak(path: &Path) -> f32 {
+    wav_first_channel(path).iter().fold(0.0, |m, v| m.max(v.abs()))
+}
+
+/// The frequency of a periodic stretch of audio, from its rising zero crossings (interpolated
+/// between samples).
+fn frequency(samples: &[f32]) -> f64 {
+    let crossings: Vec<f64> = samples
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w[0] < 0.0 && w[1] >= 0.0)
+        .map(|(i, w)| i as f64 + f64::from(w[0] / (w[0] - w[1])))
+        .collect();
+    if crossings.len() < 3 {
+        return 0.0;
+    }
+    let (first, last) = (crossings[0], crossings[crossings.len() - 1]);
+    (crossings.len() - 1) as f64 / ((last - first) / RATE as f64)
 }
 
 /// What each track's synth received, from the recorder lines
@@ -371,6 +408,40 @@ fn run_session(ardour: &Path, dir: &Path, script: &str) -> Result<(String, bool)
     ))
 }
 
+/// Runs a session until it finishes: Ardour 7.3's interpreter sometimes crashes before the
+/// end (a corrupted heap in its main thread). Pinned to one core at period 2048 it did in 17
+/// of 125 runs, 2 of 55 with the recorder's collection per cycle, 0 of 25 without Neume's
+/// events to record; memcheck finds no invalid access. Up to six tries, so one CI run in
+/// thousands fails on it rather than one in forty. Each crash is noted in `crashes`.
+fn run_with_tries(
+    ardour: &Path,
+    dir: &Path,
+    script: &str,
+    what: &str,
+    crashes: &mut Vec<String>,
+) -> String {
+    const TRIES: usize = 6;
+    let mut failures = Vec::new();
+    let (stdout, crashed) = loop {
+        match run_session(ardour, dir, script) {
+            Ok(done) => break done,
+            Err(failure) => {
+                crashes.push(format!("{what}: {}", failure.lines().next().unwrap_or("")));
+                failures.push(failure);
+                assert!(
+                    failures.len() < TRIES,
+                    "{what}, {TRIES} times:\n{}",
+                    failures.join("\n---\n")
+                );
+            }
+        }
+    };
+    if crashed {
+        crashes.push(format!("{what}: crashed after writing"));
+    }
+    stdout
+}
+
 /// The last 30 lines of Ardour's output, without the parameter list (over 2,000 lines).
 fn tail(output: &str) -> String {
     let lines: Vec<&str> = output.lines().filter(|l| !l.starts_with("parameter ")).collect();
@@ -439,33 +510,9 @@ fn ardour_plays_the_models_notes_at_every_period() {
     for (period, meter) in runs {
         let expected: Vec<Vec<Heard>> = tracks.iter().map(|&t| expected(t, meter)).collect();
         assert_ne!(expected[0], expected[1]);
-        let script = session_script(&dir, period, &tracks, meter);
+        let script = session_script(&dir, period, &tracks, meter, false);
         let period = format!("{period} ({meter})");
-        // Ardour 7.3's interpreter sometimes crashes before the end (a corrupted heap in its
-        // main thread). Pinned to one core at period 2048 it did in 17 of 125 runs, 2 of 55
-        // with the recorder's collection per cycle, 0 of 25 without Neume's events to record;
-        // memcheck finds no invalid access. Up to six tries, so one CI run in thousands fails
-        // on it rather than one in forty.
-        const TRIES: usize = 6;
-        let mut failures = Vec::new();
-        let (stdout, crashed) = loop {
-            match run_session(&ardour, &dir, &script) {
-                Ok(done) => break done,
-                Err(failure) => {
-                    crashes
-                        .push(format!("period {period}: {}", failure.lines().next().unwrap_or("")));
-                    failures.push(failure);
-                    assert!(
-                        failures.len() < TRIES,
-                        "period {period}, {TRIES} times:\n{}",
-                        failures.join("\n---\n")
-                    );
-                }
-            }
-        };
-        if crashed {
-            crashes.push(format!("period {period}: crashed after writing"));
-        }
+        let stdout = run_with_tries(&ardour, &dir, &script, &period, &mut crashes);
         // Ardour lists the knobs by their names.
         let labels: Vec<&str> =
             stdout.lines().filter_map(|l| l.strip_prefix("parameter ")).collect();
@@ -501,6 +548,26 @@ fn ardour_plays_the_models_notes_at_every_period() {
             got[1].len()
         );
     }
+    // Preview on a track whose synth hears nothing: the export is Neume's own voice, and
+    // every note of the melody sounds at its pitch (pitch tracking in the middle of each note,
+    // against the library's melody; within 0.1 semitone).
+    let track = Track { seed: 1, key: 0 };
+    let script = session_script(&dir, 512, &[track], Meter::FourFour, true);
+    let stdout = run_with_tries(&ardour, &dir, &script, "Preview at 512", &mut crashes);
+    assert!(stdout.lines().any(|l| l == "done"));
+    let audio = wav_first_channel(&dir.join("out/neume.wav"));
+    let due = expected(track, Meter::FourFour);
+    for &(pitch, on, off) in &due {
+        let (from, to) = (on as usize + 960, (off as usize).saturating_sub(480).min(audio.len()));
+        let hz = 440.0 * 2f64.powf((f64::from(pitch) - 69.0) / 12.0);
+        let heard = frequency(&audio[from.min(to)..to]);
+        let semitones = 12.0 * (heard / hz).log2();
+        assert!(
+            semitones.abs() < 0.1,
+            "Preview in Ardour: the note {pitch} from sample {on} sounds at {heard:.1} Hz ({semitones:+.2} semitones)"
+        );
+    }
+    eprintln!("Preview in Ardour: {} notes at their pitches", due.len());
     if !crashes.is_empty() {
         eprintln!("Ardour's interpreter crashed (a known Ardour 7.3 fault, retried): {crashes:?}");
     }

@@ -477,10 +477,8 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         std::thread::sleep(Duration::from_millis(200));
     }
     let rgb = capture(&conn, parent, w as u16, h as u16);
-    let picture = shot.with_file_name(format!(
-        "{}-learned.png",
-        shot.file_stem().unwrap().to_string_lossy()
-    ));
+    let picture =
+        shot.with_file_name(format!("{}-learned.png", shot.file_stem().unwrap().to_string_lossy()));
     write_png(&picture, &rgb, w, h);
     eprintln!("screenshot after the ratings: {}", picture.display());
 
