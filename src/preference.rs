@@ -25,7 +25,27 @@ const PRIOR_SD_SQUARE: f64 = 0.5;
 const ANCHORS: usize = 32;
 const ANCHOR_WEIGHT: f64 = 2.0;
 /// Explore ↔ Exploit where the user has not set it (`neume-train listener-bench` chose it).
-pub const DEFAULT_EXPLORE: f32 = 0.5;
+pub const DEFAULT_EXPLORE: f32 = 0.25;
+/// Typical value and spread of each attribute (in [`Attribute::ALL`] order) over the default
+/// model's 4-bar melodies from the prior (`neume-train listener-bench`'s pool of 300): a
+/// melody's attributes enter its description in these units.
+const ATTRIBUTE_MEAN: [f64; 5] = [6.2, 0.50, 13.6, 0.5, 2.7];
+const ATTRIBUTE_SPREAD: [f64; 5] = [1.7, 0.085, 4.0, 5.8, 0.8];
+/// Weight of the attributes against the latent point's values in a description.
+const ATTRIBUTE_WEIGHT: f64 = 1.5;
+
+/// What the taste is learned from and judges: a melody's latent point, followed, when its
+/// notes are known, by its attributes as sung ([`Attribute::measure_all`]) in typical units.
+/// Judged by its notes too, a candidate's sampling is accounted for, not only its point.
+pub fn describe(latent: &[f32], attributes: Option<[f64; 5]>) -> Vec<f32> {
+    let mut description = latent.to_vec();
+    if let Some(values) = attributes {
+        description.extend((0..5).map(|k| {
+            (ATTRIBUTE_WEIGHT * (values[k] - ATTRIBUTE_MEAN[k]) / ATTRIBUTE_SPREAD[k]) as f32
+        }));
+    }
+    description
+}
 /// Prior points that compete for one draw at full Exploit (one at full Explore).
 const MOST_CANDIDATES: f64 = 64.0;
 /// Posterior z-score of a named knob's leaning before the editor puts it into words (about
@@ -65,6 +85,13 @@ fn features(z: &[f32], out: &mut Vec<f64>) {
     out.extend(z.iter().map(|&v| f64::from(v) * f64::from(v) - 1.0));
 }
 
+/// The features of a description: those of its latent point (the first `latent_size`
+/// values), then the rest (a sung melody's attributes, see [`describe`]) as they are.
+fn description_features(description: &[f32], latent_size: usize, out: &mut Vec<f64>) {
+    features(&description[..latent_size], out);
+    out.extend(description[latent_size..].iter().map(|&v| f64::from(v)));
+}
+
 impl Preference {
     /// Fits the taste of `rated` (a melody's description, +1 Like or −1 Dislike); a
     /// description is its latent point, of `latent_size` values, and optionally more features
@@ -82,7 +109,7 @@ impl Preference {
                 && *described.get_or_insert(description.len()) == description.len();
             if fits && rating != 0 && description.iter().all(|v| v.is_finite()) {
                 let z = &description[..latent_size];
-                features(z, &mut phi);
+                description_features(description, latent_size, &mut phi);
                 data.push((phi.clone(), if rating > 0 { 1.0 } else { 0.0 }, 1.0));
                 if rating > 0 {
                     liked.push(z.to_vec());
@@ -91,18 +118,21 @@ impl Preference {
             }
         }
         let ratings = data.len();
+        // A sung description's attributes (0: a typical melody's, for the anchors).
+        let extra = described.map_or(0, |n| n.saturating_sub(latent_size));
         let mut rng = Rng::new(0x0a2c_4025);
         for _ in 0..ANCHORS {
             let z: Vec<f32> = (0..latent_size).map(|_| rng.normal() as f32).collect();
             features(&z, &mut phi);
+            phi.extend(std::iter::repeat_n(0.0, extra));
             data.push((phi.clone(), 0.5, ANCHOR_WEIGHT / ANCHORS as f64));
         }
-        let d = 1 + 2 * latent_size;
+        let d = 1 + 2 * latent_size + extra;
         let prior: Vec<f64> = (0..d)
             .map(|j| {
                 let sd = match j {
                     0 => PRIOR_SD_BIAS,
-                    j if j <= latent_size => PRIOR_SD_LINEAR,
+                    j if j <= latent_size || j > 2 * latent_size => PRIOR_SD_LINEAR,
                     _ => PRIOR_SD_SQUARE,
                 };
                 1.0 / (sd * sd)
@@ -127,10 +157,11 @@ impl Preference {
         self.ratings
     }
 
-    /// The learned chance of a Like for latent point `z`, at the posterior mode.
-    pub fn like_chance(&self, z: &[f32]) -> f64 {
+    /// The learned chance of a Like for a melody so described (as the ratings were), at the
+    /// posterior mode.
+    pub fn like_chance(&self, description: &[f32]) -> f64 {
         let mut phi = Vec::new();
-        features(z, &mut phi);
+        description_features(description, self.latent_size, &mut phi);
         sigmoid(dot(&phi, &self.mean))
     }
 
@@ -174,14 +205,19 @@ impl Preference {
     }
 
     /// The posterior z-score (mean over standard deviation) of the leaning along each named
-    /// knob's dimension: `knobs` pairs an attribute with its latent dimension.
+    /// knob: `knobs` pairs an attribute with its latent dimension. Where the ratings carry the
+    /// melodies' attributes, the leaning is the attribute's own weight, else its dimension's.
     pub fn leanings(&self, knobs: &[(Attribute, usize)]) -> Vec<(Attribute, f64)> {
         let d = self.mean.len();
+        let sung = d == 1 + 2 * self.latent_size + Attribute::ALL.len();
         knobs
             .iter()
             .filter(|&&(_, dim)| dim < self.latent_size)
             .map(|&(attribute, dim)| {
-                let j = 1 + dim;
+                let j = match Attribute::ALL.iter().position(|&a| a == attribute) {
+                    Some(k) if sung => 1 + 2 * self.latent_size + k,
+                    _ => 1 + dim,
+                };
                 // Var(w_j) = (precision⁻¹)_jj = |L⁻¹ e_j|².
                 let mut unit = vec![0.0; d];
                 unit[j] = 1.0;
@@ -276,6 +312,27 @@ mod tests {
         assert_eq!(taste.words(&knobs).as_deref(), Some("dense, falling"));
         assert_eq!(prior.words(&knobs), None);
         assert!(taste.like_chance(&[2.0, 0.0, -2.0, 0.0, 0.0, 0.0, 0.0, 0.0]) > 0.9);
+    }
+
+    /// Sung ratings: a listener who likes dense melodies, whatever their latent points. The
+    /// words come from the melodies' density, not from the dimension the knob moves.
+    #[test]
+    fn sung_ratings_speak_of_the_attributes_heard() {
+        let n = 8;
+        let mut rng = Rng::new(11);
+        let mut rated = Vec::new();
+        for _ in 0..30 {
+            let z: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
+            let density = 6.2 + 1.7 * rng.normal();
+            let sung = [density, 0.5, 13.6, 0.5, 2.7];
+            rated.push((describe(&z, Some(sung)), if density > 6.2 { 1 } else { -1 }));
+        }
+        let taste = Preference::fit(rated.iter().map(|(d, r)| (d.as_slice(), *r)), n);
+        let knobs = [(Attribute::Density, 0), (Attribute::Contour, 3)];
+        assert_eq!(taste.words(&knobs).as_deref(), Some("dense"));
+        let typical = describe(&[0.0; 8], Some([6.2, 0.5, 13.6, 0.5, 2.7]));
+        let dense = describe(&[0.0; 8], Some([9.6, 0.5, 13.6, 0.5, 2.7]));
+        assert!(taste.like_chance(&dense) > taste.like_chance(&typical) + 0.2);
     }
 
     #[test]

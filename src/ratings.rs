@@ -27,6 +27,10 @@ pub struct Rating {
     pub seed: u64,
     /// Seconds since 1970.
     pub time: u64,
+    /// The melody's attributes as sung (density, syncopation, range, contour, leaps; see
+    /// [`crate::attributes::Attribute::measure_all`]); absent in lines written before them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<[f64; 5]>,
 }
 
 /// Why the ratings file could not be used.
@@ -92,12 +96,24 @@ impl Ratings {
     }
 
     /// Adds a rating and appends it to the file at once.
-    pub fn add(&mut self, rating: i8, latent: Vec<f32>, seed: u64) -> Result<(), RatingsError> {
+    pub fn add(
+        &mut self,
+        rating: i8,
+        latent: Vec<f32>,
+        seed: u64,
+        attributes: Option<[f64; 5]>,
+    ) -> Result<(), RatingsError> {
         let time = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let entry =
-            Rating { rating: rating.signum(), latent, model: self.model.clone(), seed, time };
+        let entry = Rating {
+            rating: rating.signum(),
+            latent,
+            model: self.model.clone(),
+            seed,
+            time,
+            attributes,
+        };
         let error =
             |message: String| RatingsError { path: self.path.display().to_string(), message };
         if let Some(dir) = self.path.parent() {
@@ -207,10 +223,10 @@ mod tests {
     fn ratings_survive_a_reload_and_reset_keeps_other_models() {
         let path = temp_file("reload");
         let mut r = Ratings::load(&path, "default").unwrap();
-        r.add(1, vec![1.0, 2.0], 5).unwrap();
-        r.add(-1, vec![0.0, 0.0], 6).unwrap();
+        r.add(1, vec![1.0, 2.0], 5, Some([4.0, 0.5, 12.0, 1.0, 2.0])).unwrap();
+        r.add(-1, vec![0.0, 0.0], 6, None).unwrap();
         let mut other = Ratings::load(&path, "mine.onnx").unwrap();
-        other.add(1, vec![3.0, 3.0], 7).unwrap();
+        other.add(1, vec![3.0, 3.0], 7, None).unwrap();
         std::fs::OpenOptions::new()
             .append(true)
             .open(&path)
@@ -221,6 +237,8 @@ mod tests {
         assert_eq!(again.entries.len(), 2);
         assert_eq!(again.counts(2), (1, 1));
         assert_eq!(again.unreadable_lines, 1);
+        assert_eq!(again.entries[0].attributes, Some([4.0, 0.5, 12.0, 1.0, 2.0]));
+        assert_eq!(again.entries[1].attributes, None);
         let mut again = again;
         again.reset().unwrap();
         assert!(Ratings::load(&path, "default").unwrap().entries.is_empty());
@@ -238,7 +256,7 @@ mod tests {
         disliked[1] = 1.0;
         let mut r = Ratings::load(&path, "default").unwrap();
         for _ in 0..4 {
-            r.add(1, liked.clone(), 1).unwrap();
+            r.add(1, liked.clone(), 1, None).unwrap();
         }
         let plain = Ratings::load(&temp_file("none"), "default").unwrap();
         let mut rng = Rng::new(9);
@@ -250,7 +268,7 @@ mod tests {
         let m = mean0(&r, &mut rng);
         assert!((m - 2.5 * 4.0 / 6.0).abs() < 0.2, "mean along the liked axis {m}");
         let mut r = Ratings::load(&temp_file("dislike"), "default").unwrap();
-        r.add(-1, disliked.clone(), 2).unwrap();
+        r.add(-1, disliked.clone(), 2, None).unwrap();
         let dist = |ratings: &Ratings, rng: &mut Rng| {
             (0..2000)
                 .map(|_| {

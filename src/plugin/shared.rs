@@ -215,10 +215,35 @@ pub struct WorkerLink {
     /// parameters until the host has applied the action's parameter changes, or for at most
     /// [`ACTION_TIMEOUT`], so the worker never generates from a mix of old and new values.
     pub action: parking_lot::Mutex<Option<(Request, Instant)>>,
+    /// The model the worker plays, for the editor to sing Generate's candidates with (it
+    /// locks the model as the worker does; never the audio thread).
+    pub model: PlayedModel,
     /// Commands to the worker (main thread and editor only).
     commands: Sender<Command>,
     /// The receiving end: the worker's, and the sender's for dropping the oldest command.
     pub(super) command_queue: Receiver<Command>,
+}
+
+/// The model the worker plays (see [`WorkerLink::model`]).
+#[derive(Default)]
+pub struct PlayedModel(parking_lot::Mutex<Option<super::models::SharedGenerator>>);
+
+impl std::fmt::Debug for PlayedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PlayedModel")
+    }
+}
+
+impl PlayedModel {
+    /// The model, once the worker has one.
+    pub fn get(&self) -> Option<super::models::SharedGenerator> {
+        self.0.lock().clone()
+    }
+
+    /// The worker installs a model.
+    pub fn set(&self, model: super::models::SharedGenerator) {
+        *self.0.lock() = Some(model);
+    }
 }
 
 impl Default for WorkerLink {
@@ -230,6 +255,7 @@ impl Default for WorkerLink {
             handled: Arc::default(),
             telemetry: Arc::default(),
             action: parking_lot::Mutex::new(None),
+            model: PlayedModel::default(),
             commands,
             command_queue,
         }

@@ -274,6 +274,7 @@ impl Worker {
                 s.meters = meters.join(", ");
             });
         }
+        self.shared.model.set(model.clone());
         self.generator = Some(model);
     }
 

@@ -18,7 +18,7 @@ use std::time::Instant;
 use neume::attributes::Attribute;
 use neume::encoding::{Melody, Meter};
 use neume::generate::{generate, GenerateOptions};
-use neume::preference::Preference;
+use neume::preference::{self, Preference};
 use neume::ratings::{Rating, Ratings};
 use neume::rng::Rng;
 use neume::runtime::Generator;
@@ -125,7 +125,10 @@ impl Scale {
 struct Drawn {
     latent: Vec<f32>,
     melody: Melody,
+    /// Its attributes, standardised by the pool (what listeners hear).
     attributes: [f64; 5],
+    /// As measured.
+    raw: [f64; 5],
 }
 
 fn sing(
@@ -144,7 +147,7 @@ fn sing(
     let melody = generate(generator, &options).map_err(|e| e.to_string())?;
     let raw = Attribute::measure_all(&melody, Meter::FourFour);
     let attributes = scale.map_or(raw, |s| s.apply(raw));
-    Ok(Drawn { latent, melody, attributes })
+    Ok(Drawn { latent, melody, attributes, raw })
 }
 
 /// Runs `listeners` listeners (a third of each kind) at `explore`; one row per checkpoint.
@@ -292,6 +295,7 @@ pub fn run(
                 model: "bench".into(),
                 seed: 0,
                 time: 0,
+                attributes: Some(drawn.raw),
             });
         }
     }
@@ -314,17 +318,10 @@ pub fn run(
         .collect())
 }
 
-/// Weight of the standardised attributes in a melody's description (`melody_features`).
-const ATTRIBUTE_WEIGHT: f32 = 1.5;
-
-/// What the preference model knows of a drawn melody: its latent point, and with
-/// `melody_features` its attributes as sung.
+/// What the preference model knows of a drawn melody, as the plugin describes it: its latent
+/// point, and with `melody_features` its attributes as sung.
 fn describe(drawn: &Drawn, melody_features: bool) -> Vec<f32> {
-    let mut d = drawn.latent.clone();
-    if melody_features {
-        d.extend(drawn.attributes.iter().map(|&a| ATTRIBUTE_WEIGHT * a as f32));
-    }
-    d
+    preference::describe(&drawn.latent, melody_features.then_some(drawn.raw))
 }
 
 /// One Generate of the preference model: with `melody_features` every candidate is sung and

@@ -186,10 +186,11 @@ enum Command {
         /// when not given.
         #[arg(long)]
         explore: Option<f32>,
-        /// Sing every candidate and judge it by its attributes too (the plugin judges the
-        /// latent point alone).
+        /// Judge candidates by their latent points alone, unsung (as the plugin does for
+        /// ratings written before the ratings file kept attributes); by default every
+        /// candidate is sung and judged by its attributes too, as the plugin does.
         #[arg(long)]
-        melody_features: bool,
+        latent_only: bool,
         /// Seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -467,7 +468,7 @@ fn run() -> Result<(), String> {
             exclude,
             listeners,
             explore,
-            melody_features,
+            latent_only,
             seed,
         } => {
             let corpus = reference_tunes(&reference, exclude)?;
@@ -479,7 +480,7 @@ fn run() -> Result<(), String> {
                 &corpus.tunes,
                 listeners,
                 explore,
-                melody_features,
+                !latent_only,
                 seed,
             )?;
             for row in rows {

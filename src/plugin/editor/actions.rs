@@ -9,12 +9,13 @@ use nice_plug::prelude::*;
 
 use crate::attributes::Attribute;
 use crate::encoding::Melody;
+use crate::generate::generate;
 use crate::plugin::params::NeumeParams;
 use crate::plugin::params::{KNOB_RANGE, LATENT_KNOBS};
 use crate::plugin::request::{set_as_gesture, Request};
 use crate::plugin::shared::WorkerLink;
 use crate::plugin::state::SavedMelody;
-use crate::preference::Preference;
+use crate::preference::{self, Preference};
 use crate::ratings::{self, Ratings};
 use crate::rng::Rng;
 
@@ -49,6 +50,8 @@ pub(super) struct Actions {
 struct Taste {
     key: (String, usize, usize),
     fitted: Preference,
+    /// Whether it judges melodies by their notes too (see [`preference::describe`]).
+    sung: bool,
 }
 
 /// One melody of the history: the parameter values that make it, and its notes for the
@@ -117,6 +120,10 @@ impl Actions {
     /// The taste learned from this model's ratings, refitted when they change; `None` before
     /// the first rating or without a melody (its latent size).
     pub(super) fn taste(&mut self) -> Option<&Preference> {
+        self.fitted_taste().map(|t| &t.fitted)
+    }
+
+    fn fitted_taste(&mut self) -> Option<&Taste> {
         let latent_size = self.params.melody.read().as_ref().map_or(0, |m| m.latent.len());
         let ratings = self.ratings()?;
         let count = ratings.entries.len();
@@ -128,13 +135,18 @@ impl Actions {
             self.taste.as_ref().is_none_or(|t| t.key != (model.clone(), count, latent_size));
         if stale {
             let entries = &self.ratings.as_ref()?.entries;
-            let fitted = Preference::fit(
-                entries.iter().map(|r| (r.latent.as_slice(), r.rating)),
-                latent_size,
-            );
-            self.taste = Some(Taste { key: (model, count, latent_size), fitted });
+            // Judged by their notes too when every rated melody's attributes are known
+            // (lines written before them have none).
+            let sung = entries.iter().all(|r| r.attributes.is_some());
+            let described: Vec<(Vec<f32>, i8)> = entries
+                .iter()
+                .map(|r| (preference::describe(&r.latent, r.attributes.filter(|_| sung)), r.rating))
+                .collect();
+            let fitted =
+                Preference::fit(described.iter().map(|(d, r)| (d.as_slice(), *r)), latent_size);
+            self.taste = Some(Taste { key: (model, count, latent_size), fitted, sung });
         }
-        self.taste.as_ref().map(|t| &t.fitted)
+        self.taste.as_ref()
     }
 
     /// Forgets this model's ratings (see [`Ratings::reset`]) and the taste fitted to them.
@@ -198,17 +210,56 @@ impl Actions {
     }
 
     /// Generate: a new seed and a new base point, drawn by the taste learned from the
-    /// ratings (see `preference`); a plain prior draw before the first rating.
+    /// ratings (see `preference`); a plain prior draw before the first rating. When the
+    /// taste judges notes, each candidate is sung first with the model the worker plays (as
+    /// the worker would sing it) and judged by its point and its notes.
     pub(super) fn generate(&mut self, setter: &ParamSetter) {
         let mut rng = Rng::new(self.rng.next_u64());
         let explore = self.params.explore.value();
-        let base = self.taste().map(|t| t.draw(explore, &mut rng));
-        let seed = self.rng.next_u64() % 100_000;
-        let request = Request {
+        let current = self.shared.current_request(&self.params);
+        let candidate = |base: Option<Vec<f32>>, seed: u64| Request {
             base_point: base,
             knobs: [0.0; LATENT_KNOBS],
             seed,
-            ..self.shared.current_request(&self.params)
+            ..current.clone()
+        };
+        let model = self.shared.model.get();
+        let request = match (self.fitted_taste(), model) {
+            (Some(taste), Some(model)) if taste.sung => {
+                let candidates: Vec<Request> = taste
+                    .fitted
+                    .proposals(explore, &mut rng)
+                    .into_iter()
+                    .map(|z| candidate(Some(z), rng.next_u64() % 100_000))
+                    .collect();
+                // Each candidate sung as the worker would sing it; one the model cannot sing
+                // is left out.
+                let mut sung = Vec::with_capacity(candidates.len());
+                {
+                    let mut generator = model.lock();
+                    for c in candidates {
+                        let options = c.options(generator.info());
+                        if let Ok(melody) = generate(&mut generator, &options) {
+                            let attributes = Attribute::measure_all(&melody, options.meter);
+                            let z = c.base_point.clone().unwrap_or_default();
+                            sung.push((c, preference::describe(&z, Some(attributes))));
+                        }
+                    }
+                }
+                let described: Vec<Vec<f32>> = sung.iter().map(|(_, d)| d.clone()).collect();
+                let pick = taste.fitted.pick(&described, &mut rng);
+                match sung.into_iter().nth(pick) {
+                    Some((chosen, _)) => chosen,
+                    None => candidate(
+                        Some(taste.fitted.draw(explore, &mut rng)),
+                        rng.next_u64() % 100_000,
+                    ),
+                }
+            }
+            (Some(taste), _) => {
+                candidate(Some(taste.fitted.draw(explore, &mut rng)), rng.next_u64() % 100_000)
+            }
+            (None, _) => candidate(None, self.rng.next_u64() % 100_000),
         };
         self.act(request, setter);
     }
@@ -244,14 +295,12 @@ impl Actions {
     }
 
     pub(super) fn rate(&mut self, rating: i8) -> Option<Message> {
-        let (latent, seed) = self
-            .params
-            .melody
-            .read()
-            .as_ref()
-            .map(|m| (m.latent.clone(), self.params.seed.value().max(0) as u64))?;
+        let (latent, seed, attributes) = self.params.melody.read().as_ref().map(|m| {
+            let sung = Attribute::measure_all(&m.melody(), m.meter());
+            (m.latent.clone(), self.params.seed.value().max(0) as u64, sung)
+        })?;
         let result = match self.ratings() {
-            Some(r) => r.add(rating, latent, seed).map_err(|e| e.to_string()),
+            Some(r) => r.add(rating, latent, seed, Some(attributes)).map_err(|e| e.to_string()),
             None => Err("no per-user data folder to store ratings in".into()),
         };
         Some(match result {
