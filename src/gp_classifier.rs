@@ -3,6 +3,7 @@
 //! latent function at new points for Thompson sampling. The kernel is a squared exponential
 //! (a liking for regions) plus a linear term (a leaning along a direction).
 
+use crate::linalg::{cholesky, forward_substitute, solve};
 use crate::rng::Rng;
 
 // The kernel's settings were chosen with `neume-train listener-bench` (README).
@@ -145,68 +146,9 @@ fn mat_vec(m: &[f64], n: usize, x: &[f64]) -> Vec<f64> {
     (0..n).map(|i| (0..n).map(|j| m[i * n + j] * x[j]).sum()).collect()
 }
 
-/// Replaces the lower triangle of the symmetric positive definite `m` (d × d, row-major, lower
-/// triangle filled) by its Cholesky factor L (m = L Lᵀ); the upper triangle is zeroed.
-pub(crate) fn cholesky(m: &mut [f64], d: usize) {
-    for j in 0..d {
-        let mut diagonal = m[j * d + j];
-        for k in 0..j {
-            diagonal -= m[j * d + k] * m[j * d + k];
-        }
-        let diagonal = diagonal.max(1e-12).sqrt();
-        m[j * d + j] = diagonal;
-        for i in j + 1..d {
-            let mut v = m[i * d + j];
-            for k in 0..j {
-                v -= m[i * d + k] * m[j * d + k];
-            }
-            m[i * d + j] = v / diagonal;
-        }
-        for k in j + 1..d {
-            m[j * d + k] = 0.0;
-        }
-    }
-}
-
-/// Solves L y = b for lower-triangular `l`.
-pub(crate) fn forward_substitute(l: &[f64], d: usize, b: &[f64]) -> Vec<f64> {
-    let mut y = vec![0.0; d];
-    for i in 0..d {
-        let s: f64 = (0..i).map(|k| l[i * d + k] * y[k]).sum();
-        y[i] = (b[i] - s) / l[i * d + i];
-    }
-    y
-}
-
-/// Solves Lᵀ x = y for lower-triangular `l`.
-pub(crate) fn back_substitute(l: &[f64], d: usize, y: &[f64]) -> Vec<f64> {
-    let mut x = vec![0.0; d];
-    for i in (0..d).rev() {
-        let s: f64 = (i + 1..d).map(|k| l[k * d + i] * x[k]).sum();
-        x[i] = (y[i] - s) / l[i * d + i];
-    }
-    x
-}
-
-/// Solves (L Lᵀ) x = b.
-pub(crate) fn solve(l: &[f64], d: usize, b: &[f64]) -> Vec<f64> {
-    back_substitute(l, d, &forward_substitute(l, d, b))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_factor_solves_a_known_system() {
-        // [[4, 2], [2, 3]] x = [2, 1] has x = [0.5, 0] (worked by hand).
-        let mut m = vec![4.0, 0.0, 2.0, 3.0];
-        cholesky(&mut m, 2);
-        assert!((m[0] - 2.0).abs() < 1e-12 && (m[2] - 1.0).abs() < 1e-12);
-        assert!((m[3] - 2f64.sqrt()).abs() < 1e-12);
-        let x = solve(&m, 2, &[2.0, 1.0]);
-        assert!((x[0] - 0.5).abs() < 1e-12 && x[1].abs() < 1e-12, "{x:?}");
-    }
 
     /// Liked points around (2, 0), disliked around (−2, 0): the posterior mean is positive
     /// near the likes, negative near the dislikes, and Thompson picks the liked side.

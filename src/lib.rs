@@ -20,6 +20,7 @@ pub mod encoding;
 pub mod generate;
 pub mod gp_classifier;
 pub mod key_finding;
+pub mod linalg;
 pub mod midi;
 pub mod model_file;
 pub mod onnx;

@@ -12,7 +12,8 @@
 //!   weight, when the posterior is sure of its sign, is the listener's leaning along it.
 
 use crate::attributes::Attribute;
-use crate::gp_classifier::{cholesky, forward_substitute, solve, GpClassifier};
+use crate::gp_classifier::GpClassifier;
+use crate::linalg::{cholesky, forward_substitute, solve};
 use crate::rng::Rng;
 
 /// Prior standard deviations of the weights: the constant, the linear and the square terms.
