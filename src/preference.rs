@@ -94,6 +94,18 @@ fn description_features(description: &[f32], latent_size: usize, out: &mut Vec<f
 }
 
 impl Preference {
+    /// The taste of a user's `ratings` (see [`crate::ratings`]), and whether it judges
+    /// melodies by their notes too: it does when every rated melody's attributes are known
+    /// (lines written before them have none; then all are judged by their latent points).
+    pub fn of_ratings(ratings: &[crate::ratings::Rating], latent_size: usize) -> (Self, bool) {
+        let sung = ratings.iter().all(|r| r.attributes.is_some());
+        let described: Vec<(Vec<f32>, i8)> = ratings
+            .iter()
+            .map(|r| (describe(&r.latent, r.attributes.filter(|_| sung)), r.rating))
+            .collect();
+        (Self::fit(described.iter().map(|(d, r)| (d.as_slice(), *r)), latent_size), sung)
+    }
+
     /// Fits the taste of `rated` (a melody's description, +1 Like or −1 Dislike); a
     /// description is its latent point, of `latent_size` values, and optionally more features
     /// of the melody after it (then every one has as many). Others are left out. Without

@@ -498,10 +498,8 @@ fn run() -> Result<(), String> {
                 .map_or_else(|| model.display().to_string(), |id| format!("id:{id}"));
             let ratings = neume::ratings::Ratings::load(&file, &id).map_err(|e| e.to_string())?;
             let (likes, dislikes) = ratings.counts(info.latent_size);
-            let taste = neume::preference::Preference::fit(
-                ratings.entries.iter().map(|r| (r.latent.as_slice(), r.rating)),
-                info.latent_size,
-            );
+            let (taste, sung) =
+                neume::preference::Preference::of_ratings(&ratings.entries, info.latent_size);
             let knobs: Vec<_> = info.knob_attributes.iter().map(|&(a, d, _)| (a, d)).collect();
             let report = serde_json::json!({
                 "file": file.display().to_string(),
@@ -509,6 +507,7 @@ fn run() -> Result<(), String> {
                 "likes": likes,
                 "dislikes": dislikes,
                 "unreadable_lines": ratings.unreadable_lines,
+                "judged_by_notes": sung,
                 "leanings": taste.leanings(&knobs).iter().map(|(a, z)| (a.name(), *z)).collect::<std::collections::BTreeMap<_, _>>(),
                 "you_like": taste.words(&knobs),
             });

@@ -183,3 +183,56 @@ fn eval_reconstruction_encodes_and_decodes_the_reference_windows() {
     assert!(recall > 0.0, "no note of any window came back: {r}");
     std::fs::remove_file(&json).ok();
 }
+
+/// `neume-train ratings` reads the plugin's ratings file: this model's lines only (another
+/// model's line and a broken one are not counted as ratings), and a listener who liked the
+/// denser half of 30 melodies is said to like them dense.
+#[test]
+fn ratings_reads_the_plugins_file_and_names_what_was_liked() {
+    let model =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/neume-default.onnx");
+    let id = neume::runtime::Generator::from_file(&model)
+        .unwrap()
+        .info()
+        .model_id()
+        .unwrap()
+        .to_string();
+    let file = std::env::temp_dir().join(format!("neume-ratings-cli-{}.jsonl", std::process::id()));
+    // A fixed pseudo-random sequence (a linear congruential generator) for points and
+    // densities around the typical 6.2 onsets a bar.
+    let mut state = 12345u64;
+    let mut next = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    let mut lines = String::new();
+    let mut likes = 0;
+    for seed in 0..30 {
+        let latent: Vec<f64> = (0..32).map(|_| 2.0 * next()).collect();
+        let density = 6.2 + 6.0 * next();
+        let rating = if density > 6.2 { 1 } else { -1 };
+        likes += usize::from(rating > 0);
+        lines.push_str(&format!(
+            "{{\"rating\":{rating},\"latent\":{latent:?},\"model\":\"id:{id}\",\"seed\":{seed},\"time\":0,\"attributes\":[{density},0.5,13.6,0.5,2.7]}}\n"
+        ));
+    }
+    lines.push_str("{\"rating\":1,\"latent\":[0.0],\"model\":\"id:another\",\"seed\":0,\"time\":0}\nnot json\n");
+    std::fs::write(&file, lines).unwrap();
+    let out = trainer()
+        .arg("ratings")
+        .arg("--file")
+        .arg(&file)
+        .arg("--model")
+        .arg(&model)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["likes"], likes);
+    assert_eq!(report["dislikes"], 30 - likes);
+    assert_eq!(report["unreadable_lines"], 1);
+    assert_eq!(report["judged_by_notes"], true);
+    assert_eq!(report["you_like"], "dense", "{stdout}");
+    std::fs::remove_file(&file).ok();
+}

@@ -135,15 +135,7 @@ impl Actions {
             self.taste.as_ref().is_none_or(|t| t.key != (model.clone(), count, latent_size));
         if stale {
             let entries = &self.ratings.as_ref()?.entries;
-            // Judged by their notes too when every rated melody's attributes are known
-            // (lines written before them have none).
-            let sung = entries.iter().all(|r| r.attributes.is_some());
-            let described: Vec<(Vec<f32>, i8)> = entries
-                .iter()
-                .map(|r| (preference::describe(&r.latent, r.attributes.filter(|_| sung)), r.rating))
-                .collect();
-            let fitted =
-                Preference::fit(described.iter().map(|(d, r)| (d.as_slice(), *r)), latent_size);
+            let (fitted, sung) = Preference::of_ratings(entries, latent_size);
             self.taste = Some(Taste { key: (model, count, latent_size), fitted, sung });
         }
         self.taste.as_ref()
