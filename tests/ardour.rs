@@ -14,9 +14,11 @@
 //!
 //! Under CI a missing Ardour fails the test (`.ci/run` installs it); elsewhere it is skipped
 //! with a message. Ardour 7.3's interpreter sometimes dies of heap corruption after an export
-//! (with or without Neume): a run is judged by what it wrote, retried (at most twice), and every
+//! (with or without Neume): a run is judged by what it wrote, retried (up to six tries), and every
 //! crash is reported.
 
+#[path = "support/audio.rs"]
+mod audio;
 #[path = "support/host.rs"]
 mod host;
 #[path = "support/model.rs"]
@@ -311,22 +313,6 @@ fn wav_peak(path: &Path) -> f32 {
     wav_first_channel(path).iter().fold(0.0, |m, v| m.max(v.abs()))
 }
 
-/// The frequency of a periodic stretch of audio, from its rising zero crossings (interpolated
-/// between samples).
-fn frequency(samples: &[f32]) -> f64 {
-    let crossings: Vec<f64> = samples
-        .windows(2)
-        .enumerate()
-        .filter(|(_, w)| w[0] < 0.0 && w[1] >= 0.0)
-        .map(|(i, w)| i as f64 + f64::from(w[0] / (w[0] - w[1])))
-        .collect();
-    if crossings.len() < 3 {
-        return 0.0;
-    }
-    let (first, last) = (crossings[0], crossings[crossings.len() - 1]);
-    (crossings.len() - 1) as f64 / ((last - first) / RATE as f64)
-}
-
 /// What each track's synth received, from the recorder lines
 /// `event <track> <sample> <status> <d1> <d2>`.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -560,7 +546,7 @@ fn ardour_plays_the_models_notes_at_every_period() {
     for &(pitch, on, off) in &due {
         let (from, to) = (on as usize + 960, (off as usize).saturating_sub(480).min(audio.len()));
         let hz = 440.0 * 2f64.powf((f64::from(pitch) - 69.0) / 12.0);
-        let heard = frequency(&audio[from.min(to)..to]);
+        let heard = audio::frequency(&audio[from.min(to)..to], RATE as f64);
         let semitones = 12.0 * (heard / hz).log2();
         assert!(
             semitones.abs() < 0.1,

@@ -3,6 +3,8 @@
 //! project reload never leave a note on. The plugin is a debug build with
 //! `assert_process_allocs`: an allocation on its audio thread aborts these tests.
 
+#[path = "support/audio.rs"]
+mod audio;
 #[path = "support/host.rs"]
 mod host;
 #[path = "support/model.rs"]
@@ -1001,19 +1003,6 @@ fn key_from_input_follows_played_scales_and_chords_but_not_a_passing_chord() {
     assert_plays(&mut host, &default_melody(), "Key from the Key knob again");
 }
 
-/// The frequency of `samples` (at `RATE`) from the first and last upward zero crossings,
-/// each placed between its two samples by linear interpolation.
-fn frequency(samples: &[f32]) -> f64 {
-    let crossings: Vec<f64> = samples
-        .windows(2)
-        .enumerate()
-        .filter(|(_, w)| w[0] < 0.0 && w[1] >= 0.0)
-        .map(|(i, w)| i as f64 + f64::from(w[0] / (w[0] - w[1])))
-        .collect();
-    let (first, last) = (crossings[0], crossings[crossings.len() - 1]);
-    (crossings.len() - 1) as f64 / ((last - first) / RATE)
-}
-
 /// With Preview on, Neume's audio output plays the melody: each note at its pitch (by pitch
 /// tracking on the rendered audio, against the library's melody), with no click where notes
 /// start and end (the largest sample-to-sample step there is no larger than inside the
@@ -1042,7 +1031,7 @@ fn preview_plays_the_melody_at_its_pitches_without_clicks() {
         // After the attack, before the release.
         let inside = &audio[on + 960..off];
         let hz = 440.0 * 2f64.powf((f64::from(n.pitch) - 69.0) / 12.0);
-        let semitones = 12.0 * (frequency(inside) / hz).log2();
+        let semitones = 12.0 * (audio::frequency(inside, RATE) / hz).log2();
         assert!(semitones.abs() < 0.1, "note {n:?}: {semitones:+.2} semitones off");
         steady = steady.max((on + 960..off).map(step).fold(0.0, f32::max));
         edges = edges.max((on.max(1)..on + 96).chain(off..off + 96).map(step).fold(0.0, f32::max));
