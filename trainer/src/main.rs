@@ -132,12 +132,8 @@ enum Command {
         /// An .onnx file with its encoder beside it.
         #[arg(long)]
         model: PathBuf,
-        /// Folder of .mid files.
-        #[arg(long)]
-        reference: PathBuf,
-        /// Collections (subfolders) to leave out, e.g. `essen`.
-        #[arg(long, value_delimiter = ',')]
-        exclude: Vec<String>,
+        #[command(flatten)]
+        tunes: ReferenceTunes,
         /// Tunes continued and windows varied (each up to this many).
         #[arg(long, default_value_t = 200)]
         count: usize,
@@ -146,14 +142,11 @@ enum Command {
         seed: u64,
     },
     /// How often the key finder (the plugin's Key "from input", a clip's key) names the key of
-    /// the reference tunes' 4-bar windows, each moved to a random key; prints one JSON line.
+    /// the reference tunes' 4-bar windows, each moved to a random key (tunes without a key
+    /// signature are left out); prints one JSON line.
     Key {
-        /// Folder of .mid files (tunes without a key signature are left out).
-        #[arg(long)]
-        reference: PathBuf,
-        /// Collections (subfolders) to leave out, e.g. `essen`.
-        #[arg(long, value_delimiter = ',')]
-        exclude: Vec<String>,
+        #[command(flatten)]
+        tunes: ReferenceTunes,
         /// Bars per window.
         #[arg(long, default_value_t = 4)]
         bars: usize,
@@ -173,12 +166,9 @@ enum Command {
         /// The .onnx model.
         #[arg(long)]
         model: PathBuf,
-        /// Folder of .mid files (the style listeners' tunes).
-        #[arg(long)]
-        reference: PathBuf,
-        /// Collections (subfolders) to leave out, e.g. `essen`.
-        #[arg(long, value_delimiter = ',')]
-        exclude: Vec<String>,
+        // The style listeners' tunes.
+        #[command(flatten)]
+        tunes: ReferenceTunes,
         /// Listeners (a third of each kind).
         #[arg(long, default_value_t = 60)]
         listeners: usize,
@@ -442,16 +432,16 @@ fn run() -> Result<(), String> {
             println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             Ok(())
         }
-        Command::Clips { model, reference, exclude, count, seed } => {
-            let corpus = reference_tunes(&reference, exclude)?;
+        Command::Clips { model, tunes, count, seed } => {
+            let corpus = tunes.load()?;
             let mut generator =
                 neume::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
             let report = neume_train::clip_bench::run(&mut generator, &corpus.tunes, count, seed)?;
             println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             Ok(())
         }
-        Command::Key { reference, exclude, bars, seed, learn } => {
-            let corpus = reference_tunes(&reference, exclude)?;
+        Command::Key { tunes, bars, seed, learn } => {
+            let corpus = tunes.load()?;
             if learn {
                 let [major, minor] = neume_train::key_bench::learn_profiles(&corpus.tunes, bars);
                 let row = |p: [f64; 12]| p.map(|v| format!("{v:.4}")).join(", ");
@@ -462,16 +452,8 @@ fn run() -> Result<(), String> {
             println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             Ok(())
         }
-        Command::ListenerBench {
-            model,
-            reference,
-            exclude,
-            listeners,
-            explore,
-            latent_only,
-            seed,
-        } => {
-            let corpus = reference_tunes(&reference, exclude)?;
+        Command::ListenerBench { model, tunes, listeners, explore, latent_only, seed } => {
+            let corpus = tunes.load()?;
             let mut generator =
                 neume::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
             let explore = explore.unwrap_or(neume::preference::DEFAULT_EXPLORE);
@@ -563,14 +545,24 @@ fn keep_freed_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn keep_freed_memory() {}
 
-/// The tunes of a reference folder, without the `exclude`d collections.
-fn reference_tunes(
-    reference: &std::path::Path,
+/// A reference folder of tunes, for the commands that measure against real tunes.
+#[derive(clap::Args)]
+struct ReferenceTunes {
+    /// Folder of .mid files.
+    #[arg(long)]
+    reference: PathBuf,
+    /// Collections (subfolders) to leave out, e.g. `essen`.
+    #[arg(long, value_delimiter = ',')]
     exclude: Vec<String>,
-) -> Result<neume_train::data::Corpus, String> {
-    let selection = Selection { exclude, ..Selection::default() };
-    neume_train::data::load_selection(reference, &selection, false)
-        .map_err(|e| format!("{}: {e}", reference.display()))
+}
+
+impl ReferenceTunes {
+    /// The folder's tunes, without the excluded collections.
+    fn load(self) -> Result<neume_train::data::Corpus, String> {
+        let selection = Selection { exclude: self.exclude, ..Selection::default() };
+        neume_train::data::load_selection(&self.reference, &selection, false)
+            .map_err(|e| format!("{}: {e}", self.reference.display()))
+    }
 }
 
 fn main() -> ExitCode {
