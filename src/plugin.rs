@@ -12,6 +12,7 @@
 //!   parameter change, so a bounce swaps melodies where playback does.
 
 pub mod audio_thread;
+pub mod audition;
 pub mod editor;
 pub mod handoff;
 pub mod listener;
@@ -36,6 +37,7 @@ use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
 use audio_thread::{HostBar, NoteOut, Sequencer, TransportInfo};
+use audition::{Audition, AuditionSender};
 use handoff::{MelodyReceiver, MelodySender};
 use listener::Listener;
 use midi_out::{OwedOffs, Passed, Verdict};
@@ -64,6 +66,8 @@ pub struct Neume {
     to_audio: Option<MelodySender>,
     /// The worker, from the first activation on.
     worker: Option<WorkerHandle>,
+    /// The editor's end of the audition hand-off.
+    audition: Arc<AuditionSender>,
     /// What `process()` runs on.
     audio: AudioSide,
 }
@@ -88,6 +92,9 @@ struct AudioSide {
     listener: Listener,
     /// The Preview voice.
     preview: Voice,
+    /// What the editor asks to hear, and its own voice.
+    audition_in: MelodyReceiver,
+    audition: Audition,
     /// Set at activation when the host renders offline (a bounce): such a block may wait.
     offline: Option<OfflineWaiter>,
     sample_rate: f64,
@@ -97,6 +104,7 @@ impl Default for Neume {
     fn default() -> Self {
         let link = Arc::new(WorkerLink::default());
         let (to_audio, from_worker) = handoff::channel();
+        let (audition, audition_in) = handoff::channel();
         let params = Arc::new(NeumeParams::new(link.wake.clone()));
         let audio = AudioSide {
             params: params.clone(),
@@ -109,10 +117,19 @@ impl Default for Neume {
             unsent_on: None,
             listener: Listener::default(),
             preview: Voice::new(48_000.0),
+            audition_in,
+            audition: Audition::new(48_000.0),
             offline: None,
             sample_rate: 48_000.0,
         };
-        Neume { params, link, to_audio: Some(to_audio), worker: None, audio }
+        Neume {
+            params,
+            link,
+            to_audio: Some(to_audio),
+            worker: None,
+            audition: Arc::new(AuditionSender::new(audition)),
+            audio,
+        }
     }
 }
 
@@ -143,7 +160,7 @@ impl Plugin for Neume {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(self.params.clone(), self.link.clone())
+        editor::create(self.params.clone(), self.link.clone(), self.audition.clone())
     }
 
     fn activate(
@@ -154,6 +171,7 @@ impl Plugin for Neume {
     ) -> bool {
         self.audio.sample_rate = f64::from(buffer_config.sample_rate);
         self.audio.preview = Voice::new(buffer_config.sample_rate);
+        self.audio.audition = Audition::new(buffer_config.sample_rate);
         self.audio.offline = (buffer_config.process_mode == ProcessMode::Offline)
             .then(|| self.link.offline_waiter());
         if self.worker.is_none() {
@@ -182,6 +200,7 @@ impl Plugin for Neume {
 
     fn reset(&mut self) {
         self.audio.sequencer.reset();
+        self.audio.audition.stop();
     }
 
     fn process(
@@ -277,6 +296,9 @@ impl AudioSide {
             bar,
         };
         let settings: PlaySettings = self.params.play_settings();
+        // An audition plays at the host's tempo, or the last one it gave.
+        let audition_tempo =
+            t.tempo.filter(|t| t.is_finite() && *t > 0.0).unwrap_or(self.sequencer.tempo_bpm());
         let mut out = Output {
             context,
             incoming: None,
@@ -291,8 +313,12 @@ impl AudioSide {
         };
         out.start();
         // The Preview voice plays the melody into the audio output, rendered up to each event
-        // before the event applies; switched off, it only finishes a fading note.
-        let preview_on = self.params.preview.value();
+        // before the event applies; switched off, it only finishes a fading note. An audition
+        // has the output to itself while it plays.
+        if let Some(request) = self.audition_in.latest() {
+            self.audition.start(request);
+        }
+        let preview_on = self.params.preview.value() && self.audition.playing().is_none();
         if !preview_on {
             self.preview.release();
         }
@@ -324,6 +350,14 @@ impl AudioSide {
             }
         });
         render_to(voice, frames as usize);
+        self.audition.render(
+            buffer.as_slice(),
+            frames as usize,
+            self.sample_rate,
+            audition_tempo,
+            &settings,
+        );
+        self.telemetry.audition.store(self.audition.playing().unwrap_or(0), Ordering::Relaxed);
         out.pass_until(u32::MAX);
         let dropped = out.dropped;
         if dropped > 0 {

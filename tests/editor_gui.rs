@@ -1,11 +1,15 @@
 //! The real editor under Xvfb: the plugin binary in a CLAP host that embeds its GUI in an
 //! X11 window. It renders (a PNG screenshot is written), and a drag from its drag handle,
 //! driven by synthetic pointer events (XTest), drops a `.mid` file onto a separate X11 drop
-//! target that speaks XDND: the file parses to the melody the plugin plays.
+//! target that speaks XDND: the file parses to the melody the plugin plays. Its buttons are
+//! clicked the same way: Generate, Like and Dislike (the learning loop), Undo, and Hear (an
+//! audition on the audio output).
 //!
 //! Needs `Xvfb` (Debian package `xvfb`; `.ci/run` installs it). Without it the test says so
 //! and passes, except under CI (`CI` set), where it fails.
 
+#[path = "support/audio.rs"]
+mod audio;
 #[path = "support/host.rs"]
 mod host;
 
@@ -27,11 +31,16 @@ use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
 use x11rb::CURRENT_TIME;
 
-/// The Like and Dislike buttons' x (the toolbar's row is at y 44).
+/// The Undo, Redo, Like and Dislike buttons' x (the toolbar's row is at y 44).
+const UNDO: i16 = 191;
+const REDO: i16 = 247;
 const LIKE: i16 = 311;
 const DISLIKE: i16 = 365;
 /// The learning loop's listener likes melodies whose first latent value is above this.
 const LIKED_ABOVE: f64 = 0.5;
+/// The Hear buttons under the first history entries, and their row.
+const HEAR_X: [i16; 2] = [42, 114];
+const HEAR_Y: i16 = 327;
 
 /// An Xvfb server for this test; killed on drop.
 struct Xvfb {
@@ -396,7 +405,8 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         let saved: serde_json::Value = serde_json::from_str(&melody_of(state)).unwrap();
         saved["latent"][0].as_f64().expect("the saved melody has its latent point") > LIKED_ABOVE
     };
-    let liked = likes(&state_of(&mut host));
+    let generated = state_of(&mut host);
+    let liked = likes(&generated);
     click(if liked { LIKE } else { DISLIKE }, 44);
     let ratings = std::fs::read_to_string(data_dir.join("ratings.jsonl"))
         .expect("Like or Dislike wrote the ratings file");
@@ -408,13 +418,50 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     let id = neume::default_generator().unwrap().info().model_id().unwrap().to_string();
     assert!(ratings.contains(&format!("\"model\":\"id:{id}\"")), "{ratings}");
     std::thread::sleep(Duration::from_millis(300));
-    click(191, 44);
+    click(UNDO, 44);
     pump(&mut host);
     assert_eq!(
         seed_of(&state_of(&mut host)),
         seed_of(&before),
         "Undo did not restore the first melody's seed"
     );
+
+    // Audition: Hear under the second history entry (the Generated melody) plays it once on
+    // Neume's audio output, transport stopped and Preview off, without choosing it and
+    // without MIDI. At 120 BPM and 48 kHz a 16th is 6,000 samples: each note is heard at its
+    // pitch (zero crossings over the middle half of its gated length), timed from the first
+    // note's onset, and then the output falls silent.
+    let saved: serde_json::Value = serde_json::from_str(&melody_of(&generated)).unwrap();
+    let notes: Vec<[u64; 3]> = serde_json::from_value(saved["notes"].clone()).unwrap();
+    let len_steps = saved["len_steps"].as_u64().unwrap();
+    click(HEAR_X[1], HEAR_Y);
+    let mut heard = Vec::new();
+    while heard.len() < (len_steps * 6_000 + 48_000) as usize {
+        let sent = host.process(512, &Transport::stopped(), &[]);
+        assert!(sent.is_empty(), "the audition sent MIDI: {sent:?}");
+        heard.extend_from_slice(&host.audio_output()[0][..512]);
+        host.main_thread_tick();
+    }
+    let first = heard.iter().position(|s| *s != 0.0).expect("Hear played nothing");
+
+    let start = first - notes[0][1] as usize * 6_000;
+    for &[pitch, step, len] in &notes {
+        let on = start + step as usize * 6_000;
+        let sounding = (len as f64 * 0.9 * 6_000.0) as usize;
+        let hz = audio::frequency(&heard[on + sounding / 4..on + sounding * 3 / 4], 48_000.0);
+        let want = 440.0 * 2f64.powf((pitch as f64 - 69.0) / 12.0);
+        assert!((hz / want - 1.0).abs() < 0.02, "pitch {pitch} at step {step}: heard {hz:.1} Hz");
+    }
+    assert!(heard[heard.len() - 12_000..].iter().all(|&s| s == 0.0), "the audition did not end");
+    assert_eq!(seed_of(&state_of(&mut host)), seed_of(&before), "Hear chose the melody");
+    // Redo brings the Generated melody back (the first melody, made again in the song's
+    // meter after the undo, keeps its place in the history), and Undo the first again.
+    click(REDO, 44);
+    pump(&mut host);
+    assert_eq!(seed_of(&state_of(&mut host)), seed_of(&after), "Redo did not restore Generate's");
+    click(UNDO, 44);
+    pump(&mut host);
+    assert_eq!(seed_of(&state_of(&mut host)), seed_of(&before), "Undo after Redo");
 
     // The host's meter: 3/4, then 6/8. The melody is made in it and drawn with its bars; a
     // picture of each goes beside the screenshot (`-3-4.png`, `-6-8.png`: the README's).

@@ -167,6 +167,11 @@ impl Sequencer {
         self.sounding.is_some()
     }
 
+    /// The tempo of the last block that gave one (120 BPM before any).
+    pub fn tempo_bpm(&self) -> f64 {
+        self.tempo_bpm
+    }
+
     /// Position at the end of the last block, in steps into the melody.
     pub fn position_steps(&self) -> f64 {
         self.position_steps

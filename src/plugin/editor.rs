@@ -26,6 +26,8 @@ use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp,
 };
 
+use super::audition::AuditionSender;
+use super::handoff::PlayMelody;
 use super::params::{NeumeParams, LATENT_KNOBS};
 use super::shared::{Command, WorkerLink};
 use super::state::SavedMelody;
@@ -42,6 +44,7 @@ const DIM: Color32 = Color32::from_rgb(150, 155, 165);
 pub fn create(
     params: Arc<NeumeParams>,
     shared: Arc<WorkerLink>,
+    audition: Arc<AuditionSender>,
 ) -> Option<EguiEditor<NeumeEditor>> {
     let (w, h) = *params.editor_size.read();
     let state = EguiEditorState::from_size(
@@ -54,7 +57,7 @@ pub fn create(
             .with_min_logical_size(nice_plug::editor::dpi::LogicalSize::new(640.0, 480.0)),
         ..Default::default()
     };
-    let app = NeumeEditor::new(params, shared);
+    let app = NeumeEditor::new(params, shared, audition);
     create_egui_editor(state, nice_plug_egui::RepaintNotifier::default(), settings, app)
 }
 
@@ -63,6 +66,8 @@ pub struct NeumeEditor {
     params: Arc<NeumeParams>,
     shared: Arc<WorkerLink>,
     gui: Option<GuiContext>,
+    /// Plays a history entry on the audio output before it is chosen.
+    audition: Arc<AuditionSender>,
     /// The buttons: history, ratings.
     actions: Actions,
     /// Save .mid and drag-out.
@@ -76,13 +81,18 @@ pub struct NeumeEditor {
 }
 
 impl NeumeEditor {
-    fn new(params: Arc<NeumeParams>, shared: Arc<WorkerLink>) -> NeumeEditor {
+    fn new(
+        params: Arc<NeumeParams>,
+        shared: Arc<WorkerLink>,
+        audition: Arc<AuditionSender>,
+    ) -> NeumeEditor {
         NeumeEditor {
             actions: Actions::new(params.clone(), shared.clone()),
             files: Files::new(params.clone(), shared.telemetry.clone()),
             params,
             shared,
             gui: None,
+            audition,
             browser: None,
             message: None,
             restore_size: None,
@@ -288,27 +298,53 @@ impl NeumeEditor {
         });
     }
 
+    /// The history: a click on a melody chooses it; Hear under it auditions it first (Stop
+    /// ends that).
     fn history_strip(&mut self, ui: &mut Ui, setter: &ParamSetter) {
-        let mut clicked = None;
+        let (mut clicked, mut audition) = (None, None);
+        let playing = self.shared.telemetry.audition.load(Ordering::Relaxed);
         egui::ScrollArea::horizontal().id_salt("history").show(ui, |ui| {
             ui.horizontal(|ui| {
                 for (i, h) in self.actions.history.iter().enumerate() {
-                    if piano_roll::thumbnail(
-                        ui,
-                        &h.melody.notes,
-                        h.melody.len_steps,
-                        i == self.actions.cursor,
-                    )
-                    .on_hover_text(format!("seed {}", h.request.seed))
-                    .clicked()
-                    {
-                        clicked = Some(i);
-                    }
+                    ui.vertical(|ui| {
+                        if piano_roll::thumbnail(
+                            ui,
+                            &h.melody.notes,
+                            h.melody.len_steps,
+                            i == self.actions.cursor,
+                        )
+                        .on_hover_text(format!("seed {}: click to choose it", h.request.seed))
+                        .clicked()
+                        {
+                            clicked = Some(i);
+                        }
+                        let plays = playing != 0 && playing == h.key;
+                        let (label, hint) = if plays {
+                            ("Stop", "Stop the audition")
+                        } else {
+                            ("Hear", "Hear it once on Neume's audio output, before choosing it")
+                        };
+                        if ui
+                            .add_sized(Vec2::new(64.0, 16.0), egui::Button::new(label).small())
+                            .on_hover_text(hint)
+                            .clicked()
+                        {
+                            audition = Some((i, plays));
+                        }
+                    });
                 }
             });
         });
         if let Some(i) = clicked {
             self.actions.restore(i, setter);
+        }
+        match audition {
+            Some((_, true)) => self.audition.stop(),
+            Some((i, false)) => {
+                let h = &self.actions.history[i];
+                self.audition.play(PlayMelody::from_melody(&h.melody, h.meter, h.key));
+            }
+            None => {}
         }
     }
 

@@ -83,6 +83,8 @@ pub struct AudioTelemetry {
     /// The key of the notes played into Neume ([`Key::code`]; 0 before one is heard). The
     /// audio thread wakes the worker when it changes and the key comes from the input.
     pub heard_key: AtomicU8,
+    /// The key of the melody the editor auditions (0: none), as of the last block.
+    pub audition: AtomicU64,
 }
 
 impl AudioTelemetry {
@@ -129,6 +131,7 @@ impl Default for AudioTelemetry {
             tempo_bpm: atomic_float::AtomicF32::new(120.0),
             host_signature: AtomicU16::new(0),
             heard_key: AtomicU8::new(0),
+            audition: AtomicU64::new(0),
         }
     }
 }

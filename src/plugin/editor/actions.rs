@@ -8,7 +8,7 @@ use std::sync::Arc;
 use nice_plug::prelude::*;
 
 use crate::attributes::Attribute;
-use crate::encoding::Melody;
+use crate::encoding::{Melody, Meter};
 use crate::generate::generate;
 use crate::plugin::params::NeumeParams;
 use crate::plugin::params::{KNOB_RANGE, LATENT_KNOBS};
@@ -63,6 +63,7 @@ pub(super) struct HistoryEntry {
     /// The parameters as they were when the melody arrived.
     pub(super) request: Request,
     pub(super) melody: Melody,
+    pub(super) meter: Meter,
 }
 
 impl Actions {
@@ -175,7 +176,16 @@ impl Actions {
         else {
             return;
         };
-        let entry = HistoryEntry { key: saved.key, request, melody: saved.melody() };
+        let choice = request.clone().in_meter(None).key();
+        let same_choice = |h: &HistoryEntry| h.request.clone().in_meter(None).key() == choice;
+        let entry =
+            HistoryEntry { key: saved.key, request, melody: saved.melody(), meter: saved.meter() };
+        // The shown entry made again in the song's meter (after an undo, or a meter change in
+        // the song) is the same choice: it takes the entry's place and the redo branch stays.
+        if let Some(shown) = self.history.get_mut(self.cursor).filter(|h| same_choice(h)) {
+            *shown = entry;
+            return;
+        }
         // A new melody after an undo drops the redo branch.
         self.history.truncate(self.cursor + 1);
         self.history.push(entry);
