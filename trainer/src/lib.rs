@@ -22,3 +22,4 @@ pub mod model;
 pub mod normal_scores;
 pub mod reconstruction;
 pub mod training;
+pub mod tune;

@@ -12,6 +12,10 @@
 //! the listener's top quartile (of the prior's melodies; random draws: 25 %), and how alike
 //! the 8 are (note-level similarity). Neume's preference model ([`neume::preference`]) and
 //! today's steering ([`neume::ratings::Ratings::steered_latent`]) rate the same listeners.
+//!
+//! With a [`Tuner`], the model is also fine-tuned on each listener's liked melodies at 10, 20
+//! and 50 ratings, and 8 draws of the tuned model are scored: from its prior (fine-tuning
+//! instead of steering) and by the preference model (both).
 
 use std::time::Instant;
 
@@ -25,6 +29,7 @@ use neume::runtime::Generator;
 
 use crate::data::Tune;
 use crate::reconstruction::similarity;
+use crate::tune::{TuneSettings, Tuner};
 
 /// Numbers of ratings at which the draws are scored.
 pub const CHECKPOINTS: [usize; 5] = [0, 5, 10, 20, 50];
@@ -34,6 +39,8 @@ const DRAWS: usize = 8;
 const POOL: usize = 300;
 /// Rating noise, in standard deviations of the listener's taste over the prior's melodies.
 const NOISE: f64 = 0.3;
+/// Numbers of ratings at which a [`Tuner`] fine-tunes on the liked melodies.
+const TUNE_AT: [usize; 3] = [10, 20, 50];
 
 /// One line of the report: the figures after `ratings` ratings, over every listener.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -58,6 +65,22 @@ pub struct ListenerRow {
     pub explore: f32,
     /// Whether the candidates were sung and judged by their attributes too.
     pub melody_features: bool,
+    /// With fine-tuning (at [`TUNE_AT`]): the share of the tuned model's prior draws in the
+    /// top quartile (fine-tuning alone), …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tuned_prior: Option<f64>,
+    /// … of the preference model's draws sung by the tuned model (both), …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tuned_steered: Option<f64>,
+    /// … by kind of listener, …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tuned_steered_by_kind: Option<[f64; 3]>,
+    /// … their mean pairwise similarity, …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tuned_pairwise_similarity: Option<f64>,
+    /// … and the mean time of one fine-tuning, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tune_ms: Option<f64>,
 }
 
 /// A listener's hidden taste.
@@ -158,6 +181,7 @@ pub fn run(
     explore: f32,
     melody_features: bool,
     seed: u64,
+    tuner: Option<(&Tuner, TuneSettings)>,
 ) -> Result<Vec<ListenerRow>, String> {
     let latent_size = generator.info().latent_size;
     // Separate streams: the listeners and today's steering are the same whatever the
@@ -195,6 +219,11 @@ pub fn run(
     let mut by_kind = vec![[0.0f64; 3]; n_checks];
     let mut kinds = [0usize; 3];
     let (mut update_s, mut updates) = (vec![0.0f64; n_checks], vec![0usize; n_checks]);
+    // Fine-tuned: the prior's share, the steered share and the steered draws' similarity.
+    let mut tuned = vec![[0.0f64; 3]; n_checks];
+    let mut tuned_by_kind = vec![[0.0f64; 3]; n_checks];
+    let mut tune_s = vec![0.0f64; n_checks];
+    let mut tune_rng = Rng::new(seed ^ 0x7475_6e65);
     let scratch = std::env::temp_dir().join(format!("neume-listener-{}.jsonl", std::process::id()));
     for index in 0..listeners {
         let taste = match index % 3 {
@@ -240,6 +269,7 @@ pub fn run(
 
         // Neume's preference model.
         let mut rated: Vec<(Vec<f32>, i8)> = Vec::new();
+        let mut liked: Vec<Melody> = Vec::new();
         let mut taste = Preference::fit(std::iter::empty(), latent_size);
         // Today's steering.
         let _ = std::fs::remove_file(&scratch);
@@ -267,6 +297,39 @@ pub fn run(
                 sums[c][2] += pairs;
                 sums[c][3] += base_pairs;
                 by_kind[c][listener.taste.kind()] += top;
+                if let Some((tuner, settings)) = tuner.filter(|_| TUNE_AT.contains(&step)) {
+                    let started = Instant::now();
+                    let mut tuned_model = match liked.is_empty() {
+                        // Nothing liked yet: the model as it is.
+                        true => None,
+                        false => {
+                            Some(tuner.tune(&liked, Meter::FourFour, settings, &mut tune_rng)?)
+                        }
+                    };
+                    tune_s[c] += started.elapsed().as_secs_f64();
+                    let model = tuned_model.as_mut().unwrap_or(&mut *generator);
+                    let mut prior = Vec::with_capacity(DRAWS);
+                    let mut both = Vec::with_capacity(DRAWS);
+                    for _ in 0..DRAWS {
+                        let z: Vec<f32> =
+                            (0..latent_size).map(|_| tune_rng.normal() as f32).collect();
+                        prior.push(sing(model, z, tune_rng.next_u64() % 100_000, Some(&scale))?);
+                        both.push(offer(
+                            model,
+                            &taste,
+                            explore,
+                            melody_features,
+                            &scale,
+                            &mut tune_rng,
+                        )?);
+                    }
+                    let (prior_top, _) = score(&listener, &prior);
+                    let (both_top, both_pairs) = score(&listener, &both);
+                    tuned[c][0] += prior_top;
+                    tuned[c][1] += both_top;
+                    tuned[c][2] += both_pairs;
+                    tuned_by_kind[c][listener.taste.kind()] += both_top;
+                }
             }
             if step == CHECKPOINTS[n_checks - 1] {
                 break;
@@ -275,6 +338,9 @@ pub fn run(
             let drawn = offer(generator, &taste, explore, melody_features, &scale, &mut ours_rng)?;
             let rating = rate(&listener, &drawn, &mut ours_rng);
             rated.push((describe(&drawn, melody_features), rating));
+            if rating > 0 {
+                liked.push(drawn.melody.clone());
+            }
             let started = Instant::now();
             taste = Preference::fit(rated.iter().map(|(z, r)| (z.as_slice(), *r)), latent_size);
             let took = started.elapsed().as_secs_f64();
@@ -300,6 +366,7 @@ pub fn run(
         }
     }
     let n = listeners.max(1) as f64;
+    let tuned_here = |ratings: usize| tuner.is_some() && TUNE_AT.contains(&ratings);
     Ok(CHECKPOINTS
         .iter()
         .enumerate()
@@ -314,6 +381,12 @@ pub fn run(
             listeners,
             explore,
             melody_features,
+            tuned_prior: tuned_here(ratings).then(|| tuned[c][0] / n),
+            tuned_steered: tuned_here(ratings).then(|| tuned[c][1] / n),
+            tuned_steered_by_kind: tuned_here(ratings)
+                .then(|| std::array::from_fn(|k| tuned_by_kind[c][k] / kinds[k].max(1) as f64)),
+            tuned_pairwise_similarity: tuned_here(ratings).then(|| tuned[c][2] / n),
+            tune_ms: tuned_here(ratings).then(|| 1000.0 * tune_s[c] / n),
         })
         .collect())
 }

@@ -184,6 +184,20 @@ enum Command {
         /// Seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Also fine-tune this run's VAE (the one --model was exported from) on each
+        /// listener's liked melodies at 10, 20 and 50 ratings, and score the tuned model's
+        /// draws (slow: about a second a tuning).
+        #[arg(long)]
+        tune_run: Option<PathBuf>,
+        /// The epoch of --tune-run that --model was exported from (its best when omitted).
+        #[arg(long, requires = "tune_run")]
+        tune_epoch: Option<usize>,
+        /// Optimiser steps of each fine-tuning.
+        #[arg(long, default_value_t = 30, requires = "tune_run")]
+        tune_steps: usize,
+        /// Learning rate of each fine-tuning.
+        #[arg(long, default_value_t = 5e-4, requires = "tune_run")]
+        tune_lr: f64,
     },
     /// What a ratings file (the plugin's `ratings.jsonl`) says about one model's listener: its
     /// likes, dislikes and the leanings it learned; prints one JSON line.
@@ -452,11 +466,33 @@ fn run() -> Result<(), String> {
             println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             Ok(())
         }
-        Command::ListenerBench { model, tunes, listeners, explore, latent_only, seed } => {
+        Command::ListenerBench {
+            model,
+            tunes,
+            listeners,
+            explore,
+            latent_only,
+            seed,
+            tune_run,
+            tune_epoch,
+            tune_steps,
+            tune_lr,
+        } => {
             let corpus = tunes.load()?;
             let mut generator =
                 neume::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
             let explore = explore.unwrap_or(neume::preference::DEFAULT_EXPLORE);
+            let tuner = match &tune_run {
+                Some(run) => {
+                    let device = neume_train::device::cpu().autodiff();
+                    let (vae, config) =
+                        neume_train::training::load_vae(run, tune_epoch, &device)?;
+                    let metadata = generator.info().metadata.clone();
+                    Some(neume_train::tune::Tuner::new(vae, config, metadata, device))
+                }
+                None => None,
+            };
+            let settings = neume_train::tune::TuneSettings { steps: tune_steps, lr: tune_lr };
             let rows = neume_train::listener_bench::run(
                 &mut generator,
                 &corpus.tunes,
@@ -464,6 +500,7 @@ fn run() -> Result<(), String> {
                 explore,
                 !latent_only,
                 seed,
+                tuner.as_ref().map(|t| (t, settings)),
             )?;
             for row in rows {
                 println!("{}", serde_json::to_string(&row).map_err(|e| e.to_string())?);

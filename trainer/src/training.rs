@@ -794,6 +794,19 @@ fn load_epoch(
     Ok((learner, config, metadata))
 }
 
+/// Loads the VAE of epoch `epoch` of a run (or its best, else latest, checkpoint).
+pub fn load_vae(
+    run: &Path,
+    epoch: Option<usize>,
+    device: &Device,
+) -> Result<(Vae, TrainConfig), String> {
+    let (learner, config) = match epoch {
+        Some(epoch) => load_epoch(run, epoch, device).map(|(l, c, _)| (l, c))?,
+        None => load_learner(run, device)?,
+    };
+    Ok((learner.model, config))
+}
+
 /// Loads the decoder of a run's best (else latest) checkpoint.
 pub fn load_decoder(run: &Path, device: &Device) -> Result<(Decoder, TrainConfig), String> {
     let (learner, config) = load_learner(run, device)?;
