@@ -75,6 +75,8 @@ pub struct NeumeEditor {
     browser: Option<FileBrowser>,
     /// The last message for the user (file saved, rating stored, …) and whether it is an error.
     message: Option<Message>,
+    /// The history entry last scrolled into view, and the history's length then.
+    scrolled_to: Option<(usize, usize)>,
     /// The size saved with the project, to take when the window opens: the host creates the
     /// editor before it restores the project, so the window opens at the default size.
     restore_size: Option<(u32, u32)>,
@@ -95,6 +97,7 @@ impl NeumeEditor {
             audition,
             browser: None,
             message: None,
+            scrolled_to: None,
             restore_size: None,
         }
     }
@@ -303,19 +306,25 @@ impl NeumeEditor {
     fn history_strip(&mut self, ui: &mut Ui, setter: &ParamSetter) {
         let (mut clicked, mut audition) = (None, None);
         let playing = self.shared.telemetry.audition.load(Ordering::Relaxed);
+        // The shown entry scrolls into view when it changes (a new melody at the end).
+        let shown = (self.actions.cursor, self.actions.history.len());
+        let scroll = self.scrolled_to != Some(shown);
+        self.scrolled_to = Some(shown);
         egui::ScrollArea::horizontal().id_salt("history").show(ui, |ui| {
             ui.horizontal(|ui| {
                 for (i, h) in self.actions.history.iter().enumerate() {
                     ui.vertical(|ui| {
-                        if piano_roll::thumbnail(
+                        let thumbnail = piano_roll::thumbnail(
                             ui,
                             &h.melody.notes,
                             h.melody.len_steps,
                             i == self.actions.cursor,
                         )
-                        .on_hover_text(format!("seed {}: click to choose it", h.request.seed))
-                        .clicked()
-                        {
+                        .on_hover_text(format!("seed {}: click to choose it", h.request.seed));
+                        if scroll && i == self.actions.cursor {
+                            thumbnail.scroll_to_me(Some(egui::Align::Center));
+                        }
+                        if thumbnail.clicked() {
                             clicked = Some(i);
                         }
                         let plays = playing != 0 && playing == h.key;

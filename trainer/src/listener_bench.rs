@@ -78,6 +78,13 @@ pub struct ListenerRow {
     /// … their mean pairwise similarity, …
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tuned_pairwise_similarity: Option<f64>,
+    /// … how near the tuned model's prior draws come to the liked melodies it was tuned on
+    /// (mean of each draw's highest similarity to one; it copies them near 1), …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tuned_nearest_liked: Option<f64>,
+    /// … the same for the preference model's draws without tuning, …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nearest_liked: Option<f64>,
     /// … and the mean time of one fine-tuning, in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tune_ms: Option<f64>,
@@ -219,8 +226,9 @@ pub fn run(
     let mut by_kind = vec![[0.0f64; 3]; n_checks];
     let mut kinds = [0usize; 3];
     let (mut update_s, mut updates) = (vec![0.0f64; n_checks], vec![0usize; n_checks]);
-    // Fine-tuned: the prior's share, the steered share and the steered draws' similarity.
-    let mut tuned = vec![[0.0f64; 3]; n_checks];
+    // Fine-tuned: the prior's share, the steered share, the steered draws' similarity, and
+    // the nearness to the liked melodies of the tuned prior's draws and of the untuned ones.
+    let mut tuned = vec![[0.0f64; 5]; n_checks];
     let mut tuned_by_kind = vec![[0.0f64; 3]; n_checks];
     let mut tune_s = vec![0.0f64; n_checks];
     let mut tune_rng = Rng::new(seed ^ 0x7475_6e65);
@@ -328,6 +336,8 @@ pub fn run(
                     tuned[c][0] += prior_top;
                     tuned[c][1] += both_top;
                     tuned[c][2] += both_pairs;
+                    tuned[c][3] += nearest(&prior, &liked);
+                    tuned[c][4] += nearest(&ours, &liked);
                     tuned_by_kind[c][listener.taste.kind()] += both_top;
                 }
             }
@@ -386,6 +396,8 @@ pub fn run(
             tuned_steered_by_kind: tuned_here(ratings)
                 .then(|| std::array::from_fn(|k| tuned_by_kind[c][k] / kinds[k].max(1) as f64)),
             tuned_pairwise_similarity: tuned_here(ratings).then(|| tuned[c][2] / n),
+            tuned_nearest_liked: tuned_here(ratings).then(|| tuned[c][3] / n),
+            nearest_liked: tuned_here(ratings).then(|| tuned[c][4] / n),
             tune_ms: tuned_here(ratings).then(|| 1000.0 * tune_s[c] / n),
         })
         .collect())
@@ -429,6 +441,13 @@ fn rate(listener: &Listener, drawn: &Drawn, rng: &mut Rng) -> i8 {
     } else {
         -1
     }
+}
+
+/// The mean over `draws` of each one's highest note-level similarity to one of `liked` (0
+/// when nothing is liked).
+fn nearest(draws: &[Drawn], liked: &[Melody]) -> f64 {
+    let best = |d: &Drawn| liked.iter().map(|l| similarity(&d.melody, l)).fold(0.0, f64::max);
+    draws.iter().map(best).sum::<f64>() / draws.len().max(1) as f64
 }
 
 /// The share of `draws` in the listener's top quartile, and their mean pairwise similarity.

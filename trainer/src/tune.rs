@@ -26,7 +26,7 @@ pub struct TuneSettings {
 
 impl Default for TuneSettings {
     fn default() -> Self {
-        TuneSettings { steps: 30, lr: 5e-4 }
+        TuneSettings { steps: 60, lr: 2e-3 }
     }
 }
 
