@@ -1,6 +1,7 @@
 //! The user's ratings: liked and disliked latent points, kept in a per-user file so that they
 //! survive restarts and steer which melodies are drawn next: one JSON object per line, keyed
-//! by the model's id. (`neume-train` does not read this file yet.)
+//! by the model's id. `neume-train ratings` reads it, and `neume-train tune` fine-tunes a
+//! model on the liked melodies' notes.
 //!
 //! File: `<data dir>/neume/ratings.jsonl` (`$XDG_DATA_HOME` or `~/.local/share` on Linux,
 //! `%APPDATA%` on Windows, `~/Library/Application Support` on macOS); `NEUME_DATA_DIR`
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::encoding::{Melody, Meter, Note};
 use crate::rng::Rng;
 
 /// One rating, one line of the file.
@@ -31,6 +33,48 @@ pub struct Rating {
     /// [`crate::attributes::Attribute::measure_all`]); absent in lines written before them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<[f64; 5]>,
+    /// The melody's notes as played and its meter (what `neume-train tune` learns from);
+    /// absent in lines written before them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub melody: Option<RatedMelody>,
+}
+
+/// A rated melody's notes, in the model's output key before the octave setting.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RatedMelody {
+    /// Its time signature (`6/8`).
+    pub meter: String,
+    /// Its length in 16th steps.
+    pub len_steps: u32,
+    /// `[pitch, start_step, len_steps]` per note.
+    pub notes: Vec<[u32; 3]>,
+}
+
+impl RatedMelody {
+    pub fn new(melody: &Melody, meter: Meter) -> RatedMelody {
+        RatedMelody {
+            meter: meter.to_string(),
+            len_steps: melody.len_steps,
+            notes: melody
+                .notes
+                .iter()
+                .map(|n| [u32::from(n.pitch), n.start_step, n.len_steps])
+                .collect(),
+        }
+    }
+
+    /// The melody and its meter, if the line's values make one.
+    pub fn melody(&self) -> Option<(Melody, Meter)> {
+        let meter = Meter::parse(&self.meter).ok()?;
+        let notes = self
+            .notes
+            .iter()
+            .map(|&[pitch, start_step, len_steps]| {
+                Some(Note { pitch: u8::try_from(pitch).ok()?, start_step, len_steps })
+            })
+            .collect::<Option<Vec<Note>>>()?;
+        Some((Melody { notes, len_steps: self.len_steps }, meter))
+    }
 }
 
 /// Why the ratings file could not be used.
@@ -102,6 +146,7 @@ impl Ratings {
         latent: Vec<f32>,
         seed: u64,
         attributes: Option<[f64; 5]>,
+        melody: Option<RatedMelody>,
     ) -> Result<(), RatingsError> {
         let time = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -113,6 +158,7 @@ impl Ratings {
             seed,
             time,
             attributes,
+            melody,
         };
         let error =
             |message: String| RatingsError { path: self.path.display().to_string(), message };
@@ -223,10 +269,10 @@ mod tests {
     fn ratings_survive_a_reload_and_reset_keeps_other_models() {
         let path = temp_file("reload");
         let mut r = Ratings::load(&path, "default").unwrap();
-        r.add(1, vec![1.0, 2.0], 5, Some([4.0, 0.5, 12.0, 1.0, 2.0])).unwrap();
-        r.add(-1, vec![0.0, 0.0], 6, None).unwrap();
+        r.add(1, vec![1.0, 2.0], 5, Some([4.0, 0.5, 12.0, 1.0, 2.0]), None).unwrap();
+        r.add(-1, vec![0.0, 0.0], 6, None, None).unwrap();
         let mut other = Ratings::load(&path, "mine.onnx").unwrap();
-        other.add(1, vec![3.0, 3.0], 7, None).unwrap();
+        other.add(1, vec![3.0, 3.0], 7, None, None).unwrap();
         std::fs::OpenOptions::new()
             .append(true)
             .open(&path)
@@ -256,7 +302,7 @@ mod tests {
         disliked[1] = 1.0;
         let mut r = Ratings::load(&path, "default").unwrap();
         for _ in 0..4 {
-            r.add(1, liked.clone(), 1, None).unwrap();
+            r.add(1, liked.clone(), 1, None, None).unwrap();
         }
         let plain = Ratings::load(&temp_file("none"), "default").unwrap();
         let mut rng = Rng::new(9);
@@ -268,7 +314,7 @@ mod tests {
         let m = mean0(&r, &mut rng);
         assert!((m - 2.5 * 4.0 / 6.0).abs() < 0.2, "mean along the liked axis {m}");
         let mut r = Ratings::load(&temp_file("dislike"), "default").unwrap();
-        r.add(-1, disliked.clone(), 2, None).unwrap();
+        r.add(-1, disliked.clone(), 2, None, None).unwrap();
         let dist = |ratings: &Ratings, rng: &mut Rng| {
             (0..2000)
                 .map(|_| {

@@ -311,7 +311,10 @@ pub fn run(
                         // Nothing liked yet: the model as it is.
                         true => None,
                         false => {
-                            Some(tuner.tune(&liked, Meter::FourFour, settings, &mut tune_rng)?)
+                            let windows: Vec<(Melody, Meter)> =
+                                liked.iter().map(|m| (m.clone(), Meter::FourFour)).collect();
+                            let vae = tuner.tune(&windows, settings, &mut tune_rng)?;
+                            Some(tuner.generator(&vae)?)
                         }
                     };
                     tune_s[c] += started.elapsed().as_secs_f64();
@@ -372,6 +375,7 @@ pub fn run(
                 seed: 0,
                 time: 0,
                 attributes: Some(drawn.raw),
+                melody: None,
             });
         }
     }

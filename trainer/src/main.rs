@@ -200,6 +200,36 @@ enum Command {
         #[arg(long, default_value_t = 2e-3, requires = "tune_run")]
         tune_lr: f64,
     },
+    /// Fine-tunes a model on the melodies you liked in the plugin (its ratings file), so that
+    /// its own draws lean your way; writes a new model file (and its encoder) to load in the
+    /// plugin. Needs the training run the model was exported from.
+    Tune {
+        /// The ratings file (the plugin's `ratings.jsonl`; lines written before ratings kept
+        /// notes are left out).
+        #[arg(long)]
+        ratings: PathBuf,
+        /// The .onnx model the ratings were made with (its id selects the lines).
+        #[arg(long)]
+        model: PathBuf,
+        /// The run folder --model was exported from.
+        #[arg(long)]
+        run: PathBuf,
+        /// The epoch of --run that --model was exported from (its best when omitted).
+        #[arg(long)]
+        epoch: Option<usize>,
+        /// Optimiser steps.
+        #[arg(long, default_value_t = neume_train::tune::TuneSettings::default().steps)]
+        steps: usize,
+        /// Learning rate.
+        #[arg(long, default_value_t = neume_train::tune::TuneSettings::default().lr)]
+        lr: f64,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The tuned model file to write (.onnx; its encoder goes beside it).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// What a ratings file (the plugin's `ratings.jsonl`) says about one model's listener: its
     /// likes, dislikes and the leanings it learned; prints one JSON line.
     Ratings {
@@ -486,8 +516,7 @@ fn run() -> Result<(), String> {
             let tuner = match &tune_run {
                 Some(run) => {
                     let device = neume_train::device::cpu().autodiff();
-                    let (vae, config) =
-                        neume_train::training::load_vae(run, tune_epoch, &device)?;
+                    let (vae, config) = neume_train::training::load_vae(run, tune_epoch, &device)?;
                     let metadata = generator.info().metadata.clone();
                     Some(neume_train::tune::Tuner::new(vae, config, metadata, device))
                 }
@@ -506,6 +535,51 @@ fn run() -> Result<(), String> {
             for row in rows {
                 println!("{}", serde_json::to_string(&row).map_err(|e| e.to_string())?);
             }
+            Ok(())
+        }
+        Command::Tune { ratings, model, run, epoch, steps, lr, seed, out } => {
+            let generator =
+                neume::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
+            let info = generator.info();
+            let id = info
+                .model_id()
+                .map_or_else(|| model.display().to_string(), |id| format!("id:{id}"));
+            let rated = neume::ratings::Ratings::load(&ratings, &id).map_err(|e| e.to_string())?;
+            let device = neume_train::device::cpu().autodiff();
+            let (vae, config) = neume_train::training::load_vae(&run, epoch, &device)?;
+            let tuner = neume_train::tune::Tuner::new(vae, config, info.metadata.clone(), device);
+            let (windows, left_out) =
+                neume_train::tune::liked_windows(&rated.entries, tuner.bars(), &info.meters);
+            let liked = rated.entries.iter().filter(|r| r.rating > 0).count();
+            eprintln!(
+                "{}: {liked} liked melodies of {id}, {} windows of {} bars to learn from{}",
+                ratings.display(),
+                windows.len(),
+                tuner.bars(),
+                if left_out > 0 {
+                    format!(
+                        "; {left_out} liked lines left out (no notes: written before ratings \
+                         kept them; shorter than {} bars; or a meter the model does not know)",
+                        tuner.bars()
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            if windows.is_empty() {
+                return Err(format!(
+                    "{}: no liked melody of this model to fine-tune on",
+                    ratings.display()
+                ));
+            }
+            let settings = neume_train::tune::TuneSettings { steps, lr };
+            let tuned = tuner.tune(&windows, settings, &mut neume::rng::Rng::new(seed))?;
+            let name = ratings.file_name().map_or(String::new(), |n| n.to_string_lossy().into());
+            tuner.write(&tuned, &out, &format!("{} liked melodies ({name})", windows.len()))?;
+            eprintln!(
+                "wrote {} (load it in the plugin with Load model…; its ratings start afresh)",
+                out.display()
+            );
             Ok(())
         }
         Command::Ratings { file, model } => {

@@ -297,12 +297,16 @@ impl Actions {
     }
 
     pub(super) fn rate(&mut self, rating: i8) -> Option<Message> {
-        let (latent, seed, attributes) = self.params.melody.read().as_ref().map(|m| {
-            let sung = Attribute::measure_all(&m.melody(), m.meter());
-            (m.latent.clone(), self.params.seed.value().max(0) as u64, sung)
+        let (latent, seed, attributes, played) = self.params.melody.read().as_ref().map(|m| {
+            let melody = m.melody();
+            let sung = Attribute::measure_all(&melody, m.meter());
+            let played = ratings::RatedMelody::new(&melody, m.meter());
+            (m.latent.clone(), self.params.seed.value().max(0) as u64, sung, played)
         })?;
         let result = match self.ratings() {
-            Some(r) => r.add(rating, latent, seed, Some(attributes)).map_err(|e| e.to_string()),
+            Some(r) => r
+                .add(rating, latent, seed, Some(attributes), Some(played))
+                .map_err(|e| e.to_string()),
             None => Err("no per-user data folder to store ratings in".into()),
         };
         Some(match result {
