@@ -5,7 +5,8 @@
 //!
 //! Windows builds (cross-compiled with mingw-w64, see `scripts/windows.sh`) go to
 //! `target/windows/` (bundles in `target/windows/bundled/`), so that they never overwrite the
-//! Linux `Neume.clap` in `target/bundled/`.
+//! Linux `Neume.clap` in `target/bundled/`. Windows users have no `cargo install`: beside the
+//! bundles go `neume.exe` and the trainer, `neume-train.exe`, built for them here.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -92,7 +93,35 @@ fn main() {
             eprintln!("cargo xtask: {e}");
             std::process::exit(1);
         }
+        if platform == Platform::Windows {
+            if let Err(e) = add_trainer(&target, &args) {
+                eprintln!("cargo xtask: {e}");
+                std::process::exit(1);
+            }
+        }
     }
+}
+
+/// Builds `neume-train.exe` for Windows (the profile and target of `args`) and puts it beside
+/// the bundles.
+fn add_trainer(target: &Path, args: &[String]) -> Result<(), String> {
+    let release = args.iter().any(|a| a == "--release");
+    let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    build.args(["build", "--locked", "-p", "neume-train", "--target", "x86_64-pc-windows-gnu"]);
+    if release {
+        build.arg("--release");
+    }
+    let status = build.status().map_err(|e| format!("building neume-train: {e}"))?;
+    if !status.success() {
+        return Err(format!("building neume-train for Windows failed ({status})"));
+    }
+    let profile = if release { "release" } else { "debug" };
+    let built = target.join("x86_64-pc-windows-gnu").join(profile).join("neume-train.exe");
+    let dest = target.join("bundled").join("neume-train.exe");
+    std::fs::copy(&built, &dest)
+        .map_err(|e| format!("copying {} to {}: {e}", built.display(), dest.display()))?;
+    eprintln!("Added the trainer as {}", dest.display());
+    Ok(())
 }
 
 /// Copies the runtime into the bundles, and sets the command line beside them.
