@@ -3,6 +3,7 @@
 //! last looked, and a melody never taken is simply overwritten. A triple buffer of fixed-size
 //! `Copy` [`PlayMelody`] values: publishing and taking never lock, wait or allocate, and a
 //! host that stops calling `process` for a while finds only the newest melody on its return.
+//! The editor's auditions reach the audio thread through a second one (see `audition`).
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU8, Ordering};
