@@ -318,6 +318,13 @@ impl ModelInfo {
     pub fn model_id(&self) -> Option<&str> {
         self.metadata.get(meta::MODEL_ID).map(String::as_str)
     }
+
+    /// What the ratings file keys this model's lines by: `id:` and its id, or for a model
+    /// without one `name` (`default`, or its path): points only mean something in their
+    /// model's latent space.
+    pub fn ratings_key(&self, name: &str) -> String {
+        self.model_id().map_or_else(|| name.to_string(), |id| format!("id:{id}"))
+    }
 }
 
 /// Parses the optional latent directions of a model's metadata.

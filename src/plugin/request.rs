@@ -119,6 +119,12 @@ impl Request {
         }
     }
 
+    /// The key apart from the host's meter: the same choice made again in another meter (or
+    /// with none) has it.
+    pub fn choice_key(&self) -> u64 {
+        self.clone().in_meter(None).key()
+    }
+
     /// A stable 64-bit key (FNV-1a): equal requests make equal melodies.
     pub fn key(&self) -> u64 {
         let mut h = Fnv::default();

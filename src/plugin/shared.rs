@@ -275,7 +275,7 @@ impl WorkerLink {
         let mut action = self.action.lock();
         match action.as_ref() {
             Some((request, since))
-                if request.clone().in_meter(None).key() != from_params.key()
+                if request.choice_key() != from_params.choice_key()
                     && since.elapsed() < ACTION_TIMEOUT =>
             {
                 request.clone().in_meter(None)

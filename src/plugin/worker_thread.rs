@@ -262,8 +262,7 @@ impl Worker {
             let knob_dims: Vec<_> =
                 generator.info().knob_attributes.iter().map(|&(a, d, _)| (a, d)).collect();
             let meters = generator.info().meters.iter().map(|m| m.to_string()).collect::<Vec<_>>();
-            let model_id =
-                generator.info().model_id().map_or_else(|| name.clone(), |id| format!("id:{id}"));
+            let model_id = generator.info().ratings_key(&name);
             self.shared.report(|s| {
                 s.model_id = model_id;
                 s.model_name = name;

@@ -277,7 +277,8 @@ pub fn run(
 
         // Neume's preference model.
         let mut rated: Vec<(Vec<f32>, i8)> = Vec::new();
-        let mut liked: Vec<Melody> = Vec::new();
+        // What a tuner learns from: the liked melodies, in their meter.
+        let mut liked: Vec<(Melody, Meter)> = Vec::new();
         let mut taste = Preference::fit(std::iter::empty(), latent_size);
         // Today's steering.
         let _ = std::fs::remove_file(&scratch);
@@ -307,15 +308,11 @@ pub fn run(
                 by_kind[c][listener.taste.kind()] += top;
                 if let Some((tuner, settings)) = tuner.filter(|_| TUNE_AT.contains(&step)) {
                     let started = Instant::now();
-                    let mut tuned_model = match liked.is_empty() {
-                        // Nothing liked yet: the model as it is.
-                        true => None,
-                        false => {
-                            let windows: Vec<(Melody, Meter)> =
-                                liked.iter().map(|m| (m.clone(), Meter::FourFour)).collect();
-                            let vae = tuner.tune(&windows, settings, &mut tune_rng)?;
-                            Some(tuner.generator(&vae)?)
-                        }
+                    // Nothing liked yet: the model as it is.
+                    let mut tuned_model = if liked.is_empty() {
+                        None
+                    } else {
+                        Some(tuner.generator(&tuner.tune(&liked, settings, &mut tune_rng)?)?)
                     };
                     tune_s[c] += started.elapsed().as_secs_f64();
                     let model = tuned_model.as_mut().unwrap_or(&mut *generator);
@@ -352,7 +349,7 @@ pub fn run(
             let rating = rate(&listener, &drawn, &mut ours_rng);
             rated.push((describe(&drawn, melody_features), rating));
             if rating > 0 {
-                liked.push(drawn.melody.clone());
+                liked.push((drawn.melody.clone(), Meter::FourFour));
             }
             let started = Instant::now();
             taste = Preference::fit(rated.iter().map(|(z, r)| (z.as_slice(), *r)), latent_size);
@@ -449,8 +446,8 @@ fn rate(listener: &Listener, drawn: &Drawn, rng: &mut Rng) -> i8 {
 
 /// The mean over `draws` of each one's highest note-level similarity to one of `liked` (0
 /// when nothing is liked).
-fn nearest(draws: &[Drawn], liked: &[Melody]) -> f64 {
-    let best = |d: &Drawn| liked.iter().map(|l| similarity(&d.melody, l)).fold(0.0, f64::max);
+fn nearest(draws: &[Drawn], liked: &[(Melody, Meter)]) -> f64 {
+    let best = |d: &Drawn| liked.iter().map(|(l, _)| similarity(&d.melody, l)).fold(0.0, f64::max);
     draws.iter().map(best).sum::<f64>() / draws.len().max(1) as f64
 }
 

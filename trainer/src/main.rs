@@ -538,13 +538,8 @@ fn run() -> Result<(), String> {
             Ok(())
         }
         Command::Tune { ratings, model, run, epoch, steps, lr, seed, out } => {
-            let generator =
-                neume::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
+            let (generator, id, rated) = model_ratings(&model, &ratings)?;
             let info = generator.info();
-            let id = info
-                .model_id()
-                .map_or_else(|| model.display().to_string(), |id| format!("id:{id}"));
-            let rated = neume::ratings::Ratings::load(&ratings, &id).map_err(|e| e.to_string())?;
             let device = neume_train::device::cpu().autodiff();
             let (vae, config) = neume_train::training::load_vae(&run, epoch, &device)?;
             let tuner = neume_train::tune::Tuner::new(vae, config, info.metadata.clone(), device);
@@ -583,14 +578,8 @@ fn run() -> Result<(), String> {
             Ok(())
         }
         Command::Ratings { file, model } => {
-            let generator =
-                neume::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
+            let (generator, id, ratings) = model_ratings(&model, &file)?;
             let info = generator.info();
-            // As the plugin keys them (its worker reports `id:` and the model's id).
-            let id = info
-                .model_id()
-                .map_or_else(|| model.display().to_string(), |id| format!("id:{id}"));
-            let ratings = neume::ratings::Ratings::load(&file, &id).map_err(|e| e.to_string())?;
             let (likes, dislikes) = ratings.counts(info.latent_size);
             let (taste, sung) =
                 neume::preference::Preference::of_ratings(&ratings.entries, info.latent_size);
@@ -637,6 +626,18 @@ fn run() -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// The model at `model`, the key the plugin files its ratings under, and its ratings in
+/// `file`.
+fn model_ratings(
+    model: &std::path::Path,
+    file: &std::path::Path,
+) -> Result<(neume::runtime::Generator, String, neume::ratings::Ratings), String> {
+    let generator = neume::runtime::Generator::from_file(model).map_err(|e| e.to_string())?;
+    let id = generator.info().ratings_key(&model.display().to_string());
+    let ratings = neume::ratings::Ratings::load(file, &id).map_err(|e| e.to_string())?;
+    Ok((generator, id, ratings))
 }
 
 /// Keeps freed tensor memory in the process. glibc's defaults hand every buffer of a few

@@ -173,6 +173,13 @@ fn epoch_metadata(
 /// reads them in batches instead of after every step; a GPU keeps its queue full meanwhile.
 const READ_LOSSES_EVERY: usize = 50;
 
+/// The optimiser of training and fine-tuning: Adam, with the gradient norm clipped, which keeps
+/// the recurrent decoder from the occasional exploding step.
+pub fn adam() -> AdamConfig {
+    AdamConfig::new()
+        .with_grad_clipping(Some(burn::grad_clipping::GradientClippingConfig::Norm(1.0)))
+}
+
 /// The model and optimiser of one run.
 struct Learner {
     model: Vae,
@@ -181,10 +188,7 @@ struct Learner {
 
 impl Learner {
     fn new(config: &TrainConfig, device: &Device) -> Learner {
-        // Clipping the gradient norm keeps the recurrent decoder from the occasional exploding step.
-        let adam = AdamConfig::new()
-            .with_grad_clipping(Some(burn::grad_clipping::GradientClippingConfig::Norm(1.0)));
-        Learner { model: Vae::new(&config.shape, device), optim: adam.init() }
+        Learner { model: Vae::new(&config.shape, device), optim: adam().init() }
     }
 
     /// The latent directions the knobs use (see [`directions`]): the attribute-tied dimensions

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use neume::encoding::{Melody, Meter, Note};
 use neume::model_file::{self, meta};
@@ -17,7 +17,7 @@ use neume::runtime::Generator;
 use crate::data;
 use crate::export::{export_decoder, export_encoder};
 use crate::model::{step_features_batch, Vae};
-use crate::training::{fnv1a, TrainConfig};
+use crate::training::{adam, fnv1a, TrainConfig};
 
 /// How a fine-tuning runs. The defaults were chosen on `valid` listeners (over 30 steps at
 /// 5e-4, which moved the model too little to help).
@@ -76,25 +76,25 @@ impl Tuner {
         }
         let shape = self.config.shape;
         let device = &self.device;
-        let groups: Vec<(Meter, Vec<Vec<u8>>)> = meters
+        // Each meter's windows: their tokens and their one-hot encoder input, made once.
+        let groups: Vec<(Meter, Vec<Vec<u8>>, Tensor<2>)> = meters
             .iter()
             .map(|&meter| {
-                let tokens = windows
+                let tokens: Vec<Vec<u8>> = windows
                     .iter()
                     .filter(|(_, m)| *m == meter)
                     .map(|(w, _)| data::encode_window(w))
                     .collect();
-                (meter, tokens)
+                let batch: Vec<&[u8]> = tokens.iter().map(Vec::as_slice).collect();
+                let x = data::one_hot(&batch, shape.encoder_steps(), device);
+                (meter, tokens, x)
             })
             .collect();
-        let mut optim: ModuleOptimizer = AdamConfig::new()
-            .with_grad_clipping(Some(burn::grad_clipping::GradientClippingConfig::Norm(1.0)))
-            .init();
+        let mut optim: ModuleOptimizer = adam().init();
         let mut model = self.vae.clone();
         for step in 0..settings.steps {
-            let (meter, tokens) = &groups[step % groups.len()];
+            let (meter, tokens, x) = &groups[step % groups.len()];
             let batch: Vec<&[u8]> = tokens.iter().map(Vec::as_slice).collect();
-            let x = data::one_hot(&batch, shape.encoder_steps(), device);
             let eps: Vec<f32> =
                 (0..batch.len() * shape.latent).map(|_| rng.normal() as f32).collect();
             let eps =
@@ -103,7 +103,7 @@ impl Tuner {
             let dropout =
                 (self.config.token_dropout > 0.0).then_some(&mut drop as &mut dyn FnMut() -> bool);
             let features = step_features_batch(&batch, *meter, dropout, &shape, device);
-            let loss = model.loss(x, features, eps, 1.0, self.config.free_bits, None);
+            let loss = model.loss(x.clone(), features, eps, 1.0, self.config.free_bits, None);
             let grads = GradientsParams::from_grads(loss.total.backward(), &model);
             model = optim.step(settings.lr, model, grads);
         }

@@ -191,12 +191,7 @@ fn eval_reconstruction_encodes_and_decodes_the_reference_windows() {
 fn ratings_reads_the_plugins_file_and_names_what_was_liked() {
     let model =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/neume-default.onnx");
-    let id = neume::runtime::Generator::from_file(&model)
-        .unwrap()
-        .info()
-        .model_id()
-        .unwrap()
-        .to_string();
+    let id = model_id(&model);
     let file = std::env::temp_dir().join(format!("neume-ratings-cli-{}.jsonl", std::process::id()));
     // A fixed pseudo-random sequence (a linear congruential generator) for points and
     // densities around the typical 6.2 onsets a bar.
@@ -248,12 +243,7 @@ fn tune_learns_the_liked_melodies() {
     let trained = train_command(&run, "1").output().unwrap();
     assert!(trained.status.success(), "{}", String::from_utf8_lossy(&trained.stderr));
     let model = run.join("model.onnx");
-    let id = neume::runtime::Generator::from_file(&model)
-        .unwrap()
-        .info()
-        .model_id()
-        .unwrap()
-        .to_string();
+    let id = model_id(&model);
     // Three liked 4-bar melodies in 4/4: quarter notes stepping up and down a scale from
     // three tonics; a disliked one of whole notes.
     let liked: Vec<Vec<[u32; 3]>> = [60u32, 62, 65]
@@ -345,4 +335,9 @@ fn tune_learns_the_liked_melodies() {
     eprintln!("nearness to the liked melodies: {near_before:.3} before, {near_after:.3} tuned");
     assert!(near_after > near_before + 0.1, "{near_before:.3} before, {near_after:.3} tuned");
     std::fs::remove_dir_all(&run).ok();
+}
+
+/// The id in a model file's metadata.
+fn model_id(model: &std::path::Path) -> String {
+    neume::runtime::Generator::from_file(model).unwrap().info().model_id().unwrap().to_string()
 }

@@ -176,13 +176,14 @@ impl Actions {
         else {
             return;
         };
-        let choice = request.clone().in_meter(None).key();
-        let same_choice = |h: &HistoryEntry| h.request.clone().in_meter(None).key() == choice;
+        let choice = request.choice_key();
         let entry =
             HistoryEntry { key: saved.key, request, melody: saved.melody(), meter: saved.meter() };
         // The shown entry made again in the song's meter (after an undo, or a meter change in
         // the song) is the same choice: it takes the entry's place and the redo branch stays.
-        if let Some(shown) = self.history.get_mut(self.cursor).filter(|h| same_choice(h)) {
+        if let Some(shown) =
+            self.history.get_mut(self.cursor).filter(|h| h.request.choice_key() == choice)
+        {
             *shown = entry;
             return;
         }
