@@ -163,6 +163,7 @@ fn main() {
         params.clone(),
         shared.clone(),
         to_audio,
+        handoff::channel_of(neume::plugin::capture::CapturedClip::NONE).1,
         neume::runtime::executable_dirs(),
     )
     .expect("worker starts");

@@ -104,7 +104,7 @@ pub struct ClipOptions {
     pub shift: Option<Vec<f32>>,
 }
 
-/// A variation of `clip`, as long as the clip, in its key and register. `amount` (0..=1) is
+/// A variation of `clip` and the latent point it was sung from, as long as the clip, in its key and register. `amount` (0..=1) is
 /// both how far the latent point moves from the clip's ([`around`]) and the chance that each
 /// of the clip's notes and rests is sung anew rather than kept: Amount 0 gives the clip back,
 /// 0.5 keeps about half of it and answers the rest in its manner, 1 is a new melody from a
@@ -116,7 +116,7 @@ pub fn vary(
     clip: &Clip,
     amount: f32,
     options: &ClipOptions,
-) -> Result<Melody, ModelError> {
+) -> Result<(Melody, Vec<f32>), ModelError> {
     let mu = clip.latent(generator)?;
     let mut rng = Rng::new(options.seed ^ 0x5eed_0fc1_1b00);
     let z = around(&mu, amount, &mut rng);
@@ -140,7 +140,8 @@ pub fn vary(
     sing(generator, clip, clip.bars, z, given, options)
 }
 
-/// A melody of `bars` bars that begins with `clip` exactly and goes on from it: the decoder
+/// A melody of `bars` bars that begins with `clip` exactly and goes on from it, and the latent
+/// point it was sung from: the decoder
 /// takes the clip's steps as its past (forced, not sampled) and samples the rest, from the
 /// clip's latent point (the encoder's mean of the looped clip: on `valid`, continuations from
 /// it were closer to the tune's real bars 3–4 than to another tune's for 75 % of the tunes,
@@ -151,14 +152,15 @@ pub fn continue_clip(
     clip: &Clip,
     bars: usize,
     options: &ClipOptions,
-) -> Result<Melody, ModelError> {
+) -> Result<(Melody, Vec<f32>), ModelError> {
     let z = clip.latent(generator)?;
     let given = clip.tokens().into_iter().map(Some).collect();
     sing(generator, clip, bars.max(clip.bars), z, given, options)
 }
 
 /// A melody of `bars` bars in the clip's meter from latent point `z`, with the `given` steps
-/// fed as its past, moved back to the clip's key and register.
+/// fed as its past, moved back to the clip's key and register; with `z` moved by the knobs
+/// (the point it was sung from).
 fn sing(
     generator: &mut Generator,
     clip: &Clip,
@@ -166,7 +168,11 @@ fn sing(
     z: Vec<f32>,
     given: Vec<Option<Token>>,
     options: &ClipOptions,
-) -> Result<Melody, ModelError> {
+) -> Result<(Melody, Vec<f32>), ModelError> {
+    let point = match &options.shift {
+        Some(shift) => z.iter().zip(shift).map(|(z, s)| z + s).collect(),
+        None => z.clone(),
+    };
     let melody = generate(
         generator,
         &GenerateOptions {
@@ -180,7 +186,7 @@ fn sing(
             ..GenerateOptions::default()
         },
     )?;
-    Ok(clip.back(&melody))
+    Ok((clip.back(&melody), point))
 }
 
 #[cfg(test)]

@@ -164,12 +164,12 @@ fn run_clip(args: ClipArgs, continuing: bool) -> Result<(), String> {
         let options =
             neume::clip::ClipOptions { seed, temperature: args.temperature, shift: shift.clone() };
         let (melody, name) = if continuing {
-            let melody =
+            let (melody, _) =
                 neume::clip::continue_clip(&mut generator, &clip, usize::from(args.bars), &options)
                     .map_err(|e| e.to_string())?;
             (melody, format!("continuation-{seed}.mid"))
         } else {
-            let melody = neume::clip::vary(&mut generator, &clip, args.amount, &options)
+            let (melody, _) = neume::clip::vary(&mut generator, &clip, args.amount, &options)
                 .map_err(|e| e.to_string())?;
             (melody, format!("variation-{seed}.mid"))
         };

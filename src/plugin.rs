@@ -13,6 +13,7 @@
 
 pub mod audio_thread;
 pub mod audition;
+pub mod capture;
 pub mod editor;
 pub mod handoff;
 pub mod listener;
@@ -38,7 +39,8 @@ use nice_plug::prelude::*;
 
 use audio_thread::{HostBar, NoteOut, Sequencer, TransportInfo};
 use audition::{Audition, AuditionSender};
-use handoff::{MelodyReceiver, MelodySender};
+use capture::{CapturedClip, Grid, Recorder};
+use handoff::{MelodyReceiver, MelodySender, Receiver, Sender};
 use listener::Listener;
 use midi_out::{OwedOffs, Passed, Verdict};
 use params::{KeyFrom, NeumeParams};
@@ -64,6 +66,8 @@ pub struct Neume {
     link: Arc<WorkerLink>,
     /// The hand-off's sending end, until the worker starts and takes it.
     to_audio: Option<MelodySender>,
+    /// The captured clips' receiving end, until the worker starts and takes it.
+    from_capture: Option<Receiver<CapturedClip>>,
     /// The worker, from the first activation on.
     worker: Option<WorkerHandle>,
     /// The editor's end of the audition hand-off.
@@ -90,6 +94,9 @@ struct AudioSide {
     unsent_on: Option<u8>,
     /// The key of what the musician plays into Neume.
     listener: Listener,
+    /// Capture, and where its takes go (to the worker).
+    recorder: Recorder,
+    to_worker: Sender<CapturedClip>,
     /// The Preview voice.
     preview: Voice,
     /// What the editor asks to hear, and its own voice.
@@ -105,6 +112,7 @@ impl Default for Neume {
         let link = Arc::new(WorkerLink::default());
         let (to_audio, from_worker) = handoff::channel();
         let (audition, audition_in) = handoff::channel();
+        let (to_worker, from_capture) = handoff::channel_of(CapturedClip::NONE);
         let params = Arc::new(NeumeParams::new(link.wake.clone()));
         let audio = AudioSide {
             params: params.clone(),
@@ -116,6 +124,8 @@ impl Default for Neume {
             passed: Passed::default(),
             unsent_on: None,
             listener: Listener::default(),
+            recorder: Recorder::default(),
+            to_worker,
             preview: Voice::new(48_000.0),
             audition_in,
             audition: Audition::new(48_000.0),
@@ -126,6 +136,7 @@ impl Default for Neume {
             params,
             link,
             to_audio: Some(to_audio),
+            from_capture: Some(from_capture),
             worker: None,
             audition: Arc::new(AuditionSender::new(audition)),
             audio,
@@ -175,11 +186,16 @@ impl Plugin for Neume {
         self.audio.offline = (buffer_config.process_mode == ProcessMode::Offline)
             .then(|| self.link.offline_waiter());
         if self.worker.is_none() {
-            let Some(to_audio) = self.to_audio.take() else { return false };
+            let (Some(to_audio), Some(from_capture)) =
+                (self.to_audio.take(), self.from_capture.take())
+            else {
+                return false;
+            };
             match WorkerHandle::spawn(
                 self.params.clone(),
                 self.link.clone(),
                 to_audio,
+                from_capture,
                 location::library_dirs(),
             ) {
                 Ok(worker) => self.worker = Some(worker),
@@ -295,6 +311,13 @@ impl AudioSide {
             loop_beats: t.loop_range_beats(),
             bar,
         };
+        // Capture records on the song's bar grid while the transport plays.
+        let grid = capture_grid(&transport, signature, self.sample_rate);
+        self.recorder.begin_block(
+            self.params.capture.value(),
+            self.params.capture_bars.value().bars(),
+            grid,
+        );
         let settings: PlaySettings = self.params.play_settings();
         // An audition plays at the host's tempo, or the last one it gave.
         let audition_tempo =
@@ -308,6 +331,7 @@ impl AudioSide {
             passed: &mut self.passed,
             unsent_on: &mut self.unsent_on,
             listener: &mut self.listener,
+            recorder: &mut self.recorder,
             sample_rate: self.sample_rate,
             dropped: 0,
         };
@@ -363,6 +387,12 @@ impl AudioSide {
         if dropped > 0 {
             self.telemetry.dropped_events.fetch_add(dropped, Ordering::Relaxed);
         }
+        // A finished take goes to the worker.
+        if let Some(clip) = self.recorder.end_block(frames) {
+            self.to_worker.send(clip);
+            self.wake.wake();
+        }
+        self.telemetry.capture.store(self.recorder.phase() as u8, Ordering::Relaxed);
         // A newly heard key wakes the worker when the key comes from the input.
         let heard =
             crate::key_finding::Key::code(self.listener.end_block(frames, self.sample_rate));
@@ -377,6 +407,33 @@ impl AudioSide {
         // A generator runs whether or not audio comes in.
         ProcessStatus::KeepAlive
     }
+}
+
+/// Where a block lies on the song's bar grid for Capture: `None` while the transport is
+/// stopped, without a tempo or position, or in a meter Neume does not play. Without a time
+/// signature the song is 4/4 bars from beat 0, as playback takes it.
+fn capture_grid(
+    transport: &TransportInfo,
+    signature: Option<(u8, u8)>,
+    sample_rate: f64,
+) -> Option<Grid> {
+    let tempo = transport.tempo_bpm.filter(|t| t.is_finite() && *t > 0.0)?;
+    let block_beats = transport.pos_beats.filter(|b| b.is_finite() && b.abs() < 1e12)?;
+    if !transport.playing || !(sample_rate > 0.0) {
+        return None;
+    }
+    let (meter, bar_origin_beats) = match signature {
+        Some((n, d)) => {
+            (crate::encoding::Meter::for_signature(n, d)?.0, transport.bar?.start_beats)
+        }
+        None => (crate::encoding::Meter::FourFour, 0.0),
+    };
+    Some(Grid {
+        block_beats,
+        beats_per_sample: tempo / 60.0 / sample_rate,
+        bar_origin_beats,
+        meter,
+    })
 }
 
 /// A note-off on `channel` for `key`.
@@ -405,6 +462,8 @@ struct Output<'a, C: ProcessContext<Neume>> {
     unsent_on: &'a mut Option<u8>,
     /// Hears every incoming note, passed on or not.
     listener: &'a mut Listener,
+    /// Records every incoming note while Capture is on.
+    recorder: &'a mut Recorder,
     sample_rate: f64,
     /// Events the host refused that are not owed note-offs.
     dropped: u64,
@@ -427,6 +486,7 @@ impl<C: ProcessContext<Neume>> Output<'_, C> {
                 NoteEvent::NoteOn { timing, channel, key, .. } => match (channel, key) {
                     (Channel::Number(c), Key::Number(k)) => {
                         self.listener.note_on(k, timing);
+                        self.recorder.note_on(k, timing);
                         self.passed.note_on(self.thru, c, k)
                     }
                     _ => Verdict::Drop,
@@ -434,6 +494,7 @@ impl<C: ProcessContext<Neume>> Output<'_, C> {
                 NoteEvent::NoteOff { timing, channel: Channel::Number(c), key, .. } => {
                     if let Some(k) = key.number() {
                         self.listener.note_off(k, timing, self.sample_rate);
+                        self.recorder.note_off(k, timing);
                     }
                     self.passed.note_off(self.thru, c, key.number())
                 }

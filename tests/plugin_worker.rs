@@ -35,6 +35,7 @@ fn start_worker() -> (Arc<WorkerLink>, Arc<NeumeParams>, MelodyReceiver, WorkerH
         params.clone(),
         shared.clone(),
         to_audio,
+        handoff::channel_of(neume::plugin::capture::CapturedClip::NONE).1,
         neume::runtime::executable_dirs(),
     )
     .unwrap();

@@ -3,7 +3,9 @@
 //! last looked, and a melody never taken is simply overwritten. A triple buffer of fixed-size
 //! `Copy` [`PlayMelody`] values: publishing and taking never lock, wait or allocate, and a
 //! host that stops calling `process` for a while finds only the newest melody on its return.
-//! The editor's auditions reach the audio thread through a second one (see `audition`).
+//! The editor's auditions reach the audio thread through a second one (see `audition`), and a
+//! clip captured on the audio thread reaches the worker through a third, the other way round
+//! (see `capture`): the hand-off holds any fixed-size `Copy` value ([`channel_of`]).
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -123,62 +125,71 @@ impl PlayMelody {
     }
 }
 
-/// Set in [`Slots::back`] when the back buffer holds a melody the receiver has not taken.
+/// Set in [`Slots::back`] when the back buffer holds a value the receiver has not taken.
 const FRESH: u8 = 0b100;
 
-/// Three buffers: one the worker writes, one the audio thread reads, and the back buffer
+/// Three buffers: one the sender writes, one the receiver reads, and the back buffer
 /// between them, whose index (and [`FRESH`]) lives in `back`. Each buffer is owned by exactly
 /// one side at a time; a side gives its buffer up only by swapping indices in `back`.
-struct Slots {
-    buffers: [UnsafeCell<PlayMelody>; 3],
+struct Slots<T> {
+    buffers: [UnsafeCell<T>; 3],
     back: AtomicU8,
 }
 
 // Safety: a buffer is only touched by the side whose index names it (see `Slots`); the
-// `AcqRel` swap on `back` orders the writer's writes before the reader's reads.
-unsafe impl Sync for Slots {}
+// `AcqRel` swap on `back` orders the writer's writes before the reader's reads. The values
+// cross threads, so they must be `Send`.
+unsafe impl<T: Send> Sync for Slots<T> {}
 
-/// The worker's end.
-pub struct MelodySender {
-    slots: Arc<Slots>,
+/// The sending end (the worker's, for melodies).
+pub struct Sender<T> {
+    slots: Arc<Slots<T>>,
     /// The buffer this side owns.
     write: u8,
 }
 
-/// The audio thread's end.
-pub struct MelodyReceiver {
-    slots: Arc<Slots>,
+/// The receiving end (the audio thread's, for melodies).
+pub struct Receiver<T> {
+    slots: Arc<Slots<T>>,
     /// The buffer this side owns.
     read: u8,
 }
 
-/// A new hand-off.
+/// The worker's end of the melody hand-off.
+pub type MelodySender = Sender<PlayMelody>;
+
+/// The audio thread's end of the melody hand-off.
+pub type MelodyReceiver = Receiver<PlayMelody>;
+
+/// A new melody hand-off.
 pub fn channel() -> (MelodySender, MelodyReceiver) {
-    let slots = Arc::new(Slots {
-        buffers: [
-            UnsafeCell::new(PlayMelody::EMPTY),
-            UnsafeCell::new(PlayMelody::EMPTY),
-            UnsafeCell::new(PlayMelody::EMPTY),
-        ],
-        back: AtomicU8::new(2),
-    });
-    (MelodySender { slots: slots.clone(), write: 0 }, MelodyReceiver { slots, read: 1 })
+    channel_of(PlayMelody::EMPTY)
 }
 
-impl MelodySender {
-    /// Publishes `melody`, replacing one published before and not yet taken. Never waits.
-    pub fn send(&mut self, melody: PlayMelody) {
+/// A new hand-off of fixed-size `Copy` values, its buffers filled with `empty`.
+pub fn channel_of<T: Copy>(empty: T) -> (Sender<T>, Receiver<T>) {
+    let slots = Arc::new(Slots {
+        buffers: [UnsafeCell::new(empty), UnsafeCell::new(empty), UnsafeCell::new(empty)],
+        back: AtomicU8::new(2),
+    });
+    (Sender { slots: slots.clone(), write: 0 }, Receiver { slots, read: 1 })
+}
+
+impl<T: Copy> Sender<T> {
+    /// Publishes `value`, replacing one published before and not yet taken. Never waits or
+    /// allocates.
+    pub fn send(&mut self, value: T) {
         // Safety: `write` is this side's buffer (see `Slots`).
-        unsafe { *self.slots.buffers[usize::from(self.write)].get() = melody };
+        unsafe { *self.slots.buffers[usize::from(self.write)].get() = value };
         let previous = self.slots.back.swap(self.write | FRESH, Ordering::AcqRel);
         self.write = previous & !FRESH;
     }
 }
 
-impl MelodyReceiver {
-    /// The newest melody published since the last call, if any. Wait-free and
+impl<T: Copy> Receiver<T> {
+    /// The newest value published since the last call, if any. Wait-free and
     /// allocation-free (audio thread).
-    pub fn latest(&mut self) -> Option<PlayMelody> {
+    pub fn latest(&mut self) -> Option<T> {
         if self.slots.back.load(Ordering::Relaxed) & FRESH == 0 {
             return None;
         }
@@ -188,7 +199,7 @@ impl MelodyReceiver {
         Some(unsafe { *self.slots.buffers[usize::from(self.read)].get() })
     }
 
-    /// Whether the worker's end is gone (its thread ended). An atomic load.
+    /// Whether the sending end is gone (its thread ended). An atomic load.
     pub fn is_abandoned(&self) -> bool {
         Arc::strong_count(&self.slots) == 1
     }

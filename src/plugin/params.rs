@@ -51,6 +51,48 @@ pub enum KeyFrom {
     Input,
 }
 
+/// Where new melodies come from.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Invented from the model's prior (the seed, the knobs, the ratings).
+    #[id = "invent"]
+    #[name = "Invent"]
+    Invent,
+    /// Variations of the clip (captured, dropped or loaded): Amount says how far from it.
+    #[id = "vary"]
+    #[name = "Vary clip"]
+    Vary,
+    /// Melodies of Bars bars that begin with the clip and carry on from it.
+    #[id = "continue"]
+    #[name = "Continue clip"]
+    Continue,
+}
+
+/// How many bars Capture records.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaptureBars {
+    #[id = "1"]
+    #[name = "1 bar"]
+    One,
+    #[id = "2"]
+    #[name = "2 bars"]
+    Two,
+    #[id = "4"]
+    #[name = "4 bars"]
+    Four,
+}
+
+impl CaptureBars {
+    /// The number of bars.
+    pub fn bars(self) -> u8 {
+        match self {
+            CaptureBars::One => 1,
+            CaptureBars::Two => 2,
+            CaptureBars::Four => 4,
+        }
+    }
+}
+
 /// The names of the knobs in the host: the attributes the default model (and every model
 /// trained with `--attribute-weight`) ties to its first five latent directions, then latent
 /// directions. A model without named knobs shows `Latent i` in the editor instead.
@@ -130,6 +172,19 @@ pub struct NeumeParams {
     /// Explore (one candidate: the prior and the liked points' variations alone).
     #[id = "explore"]
     pub explore: FloatParam,
+    /// Where new melodies come from: the model's prior, or the clip.
+    #[id = "source"]
+    pub source: EnumParam<Source>,
+    /// How far a variation moves from the clip: 0 gives the clip back, 1 is a new melody.
+    #[id = "amount"]
+    pub amount: FloatParam,
+    /// While on, notes played into Neume are recorded on the host's bar grid as the clip
+    /// (from the bar of the first note, for Capture bars bars, or until switched off).
+    #[id = "capture"]
+    pub capture: BoolParam,
+    /// How many bars Capture records.
+    #[id = "capbars"]
+    pub capture_bars: EnumParam<CaptureBars>,
 
     /// The current melody; written by the worker, read when the host saves.
     #[persist = "melody"]
@@ -147,6 +202,10 @@ pub struct NeumeParams {
     /// the seed's point.
     #[persist = "base"]
     pub base_point: RwLock<Option<Vec<f32>>>,
+    /// The musician's clip (captured, dropped or loaded), in its own key and register;
+    /// written by the worker and the editor. Its `key` and `latent` are unused (0, empty).
+    #[persist = "clip"]
+    pub clip: RwLock<Option<SavedMelody>>,
     /// The editor's size in logical pixels, saved with the project.
     #[persist = "editor-size"]
     pub editor_size: RwLock<(u32, u32)>,
@@ -171,8 +230,12 @@ impl NeumeParams {
         let on_key_from: Arc<dyn Fn(KeyFrom) + Send + Sync> = Arc::new(move |_| {
             w.wake();
         });
-        let w = wake;
+        let w = wake.clone();
         let on_form: Arc<dyn Fn(FormChoice) + Send + Sync> = Arc::new(move |_| {
+            w.wake();
+        });
+        let w = wake;
+        let on_source: Arc<dyn Fn(Source) + Send + Sync> = Arc::new(move |_| {
             w.wake();
         });
         let knob = |i: usize| {
@@ -227,7 +290,7 @@ impl NeumeParams {
             morph: FloatParam::new("A-B morph", 0.0, FloatRange::Linear { min: 0.0, max: 1.0 })
                 .with_step_size(0.01)
                 .with_value_to_string(formatters::v2s_f32_rounded(2))
-                .with_callback(on_f32),
+                .with_callback(on_f32.clone()),
             swap_at_bar: BoolParam::new("Swap at bar", true),
             thru: BoolParam::new("MIDI thru", true),
             melody_channel: IntParam::new(
@@ -243,11 +306,19 @@ impl NeumeParams {
                 FloatRange::Linear { min: 0.0, max: 1.0 },
             )
             .with_value_to_string(formatters::v2s_f32_rounded(2)),
+            source: EnumParam::new("Source", Source::Invent).with_callback(on_source),
+            amount: FloatParam::new("Amount", 0.5, FloatRange::Linear { min: 0.0, max: 1.0 })
+                .with_step_size(0.01)
+                .with_value_to_string(formatters::v2s_f32_rounded(2))
+                .with_callback(on_f32),
+            capture: BoolParam::new("Capture", false),
+            capture_bars: EnumParam::new("Capture bars", CaptureBars::Two),
             melody: RwLock::new(None),
             point_a: RwLock::new(None),
             point_b: RwLock::new(None),
             model_path: RwLock::new(None),
             base_point: RwLock::new(None),
+            clip: RwLock::new(None),
             editor_size: RwLock::new(DEFAULT_EDITOR_SIZE),
         }
     }

@@ -4,12 +4,14 @@
 
 use nice_plug::prelude::{Enum, Param, ParamSetter};
 
-use super::params::{FormChoice, NeumeParams, LATENT_KNOBS};
-use crate::encoding::Meter;
-use crate::generate::{draw_latent, Form, GenerateOptions};
+use super::params::{FormChoice, NeumeParams, Source, LATENT_KNOBS};
+use super::state::SavedMelody;
+use crate::clip::{continue_clip, vary, Clip, ClipOptions};
+use crate::encoding::{Melody, Meter};
+use crate::generate::{draw_latent, generate, Form, GenerateOptions};
 use crate::key_finding::Key;
 use crate::rng::Rng;
-use crate::runtime;
+use crate::runtime::{self, Generator};
 use crate::theory::Scale;
 
 /// Everything that decides a melody, read from the parameters at one moment.
@@ -41,6 +43,20 @@ pub struct Request {
     pub meter: Option<Meter>,
     /// Index of the form parameter's variant ([`Form::ALL`]).
     pub form_index: usize,
+    /// Index of the Source parameter's variant ([`Source`]).
+    pub source_index: usize,
+    /// How far a variation moves from the clip, 0..=1.
+    pub amount: f32,
+    /// The musician's clip, in its own key and register (counts only when Source takes it).
+    pub clip: Option<SavedMelody>,
+}
+
+/// A melody made from a request: its notes, its meter and the latent point it was sung from.
+#[derive(Clone, Debug)]
+pub struct Sung {
+    pub melody: Melody,
+    pub meter: Meter,
+    pub latent: Vec<f32>,
 }
 
 impl Request {
@@ -60,6 +76,9 @@ impl Request {
             model_path: params.model_path.read().clone(),
             meter: None,
             form_index: params.form.value().to_index(),
+            source_index: params.source.value().to_index(),
+            amount: params.amount.value(),
+            clip: params.clip.read().clone(),
         }
     }
 
@@ -89,6 +108,7 @@ impl Request {
         }
         self.variation = held(&params.variation, self.variation);
         self.morph = held(&params.morph, self.morph);
+        self.amount = held(&params.amount, self.amount);
         self
     }
 
@@ -99,6 +119,7 @@ impl Request {
         *params.base_point.write() = self.base_point.clone();
         *params.point_a.write() = self.point_a.clone();
         *params.point_b.write() = self.point_b.clone();
+        *params.clip.write() = self.clip.clone();
         for (param, value) in params.knob_params().into_iter().zip(self.knobs) {
             set_as_gesture(setter, param, value);
         }
@@ -109,6 +130,50 @@ impl Request {
         set_as_gesture(setter, &params.morph, self.morph);
         set_as_gesture(setter, &params.seed, self.seed as i32);
         set_as_gesture(setter, &params.form, FormChoice::from_index(self.form_index));
+        set_as_gesture(setter, &params.source, Source::from_index(self.source_index));
+        set_as_gesture(setter, &params.amount, self.amount);
+    }
+
+    /// The clip and what to make of it, when the melody comes from the clip (Source is Vary
+    /// or Continue and there is a clip).
+    pub fn clip_source(&self) -> Option<(&SavedMelody, Source)> {
+        let source = Source::from_index(self.source_index.min(Source::variants().len() - 1));
+        self.clip.as_ref().filter(|_| source != Source::Invent).map(|clip| (clip, source))
+    }
+
+    /// Makes the request's melody with `generator` (the worker's, or the editor's for
+    /// candidates): invented from the prior, or a variation or continuation of the clip, in
+    /// the clip's key, register and meter.
+    pub fn sing(&self, generator: &mut Generator) -> Result<Sung, String> {
+        let options = self.options(generator.info());
+        let Some((saved, source)) = self.clip_source() else {
+            let melody = generate(generator, &options).map_err(|e| e.to_string())?;
+            return Ok(Sung {
+                melody,
+                meter: options.meter,
+                latent: self.latent(generator.info()),
+            });
+        };
+        let clip =
+            Clip::new(&saved.melody(), saved.meter()).map_err(|e| format!("the clip: {e}"))?;
+        if !generator.info().meters.contains(&clip.meter) {
+            return Err(format!(
+                "the clip is in {}, which this model does not know; load a model that does, or \
+                 capture the clip in a meter it knows",
+                clip.meter
+            ));
+        }
+        let clip_options = ClipOptions {
+            seed: self.seed,
+            temperature: options.temperature,
+            shift: options.shift.clone(),
+        };
+        let (melody, latent) = match source {
+            Source::Continue => continue_clip(generator, &clip, self.bars, &clip_options),
+            Source::Vary | Source::Invent => vary(generator, &clip, self.amount, &clip_options),
+        }
+        .map_err(|e| e.to_string())?;
+        Ok(Sung { melody, meter: clip.meter, latent })
     }
 
     /// The A↔B points when both are stored.
@@ -145,6 +210,16 @@ impl Request {
         if let Some(base) = &self.base_point {
             h.bytes(b"base");
             base.iter().for_each(|v| h.u64(u64::from(v.to_bits())));
+        }
+        if let Some((clip, source)) = self.clip_source() {
+            h.bytes(b"clip");
+            h.u64(source.to_index() as u64);
+            if source == Source::Vary {
+                h.u64(u64::from(self.amount.to_bits()));
+            }
+            h.bytes(clip.meter().to_string().as_bytes());
+            h.u64(u64::from(clip.len_steps));
+            clip.notes.iter().flatten().for_each(|&v| h.u64(u64::from(v)));
         }
         h.0
     }
@@ -244,6 +319,9 @@ mod tests {
             model_path: None,
             meter: None,
             form_index: 0,
+            source_index: 0,
+            amount: 0.5,
+            clip: None,
         };
         let k = base.key();
         assert_eq!(k, base.clone().key());
@@ -261,5 +339,17 @@ mod tests {
         assert_ne!(k, Request { base_point: Some(vec![0.5; 4]), ..base.clone() }.key());
         assert_ne!(k, Request { meter: Some(Meter::SixEight), ..base.clone() }.key());
         assert_ne!(k, Request { form_index: 1, ..base.clone() }.key());
+        // The clip counts only when Source takes it; Amount only for variations.
+        let clip =
+            SavedMelody::new(0, &Melody { notes: vec![], len_steps: 16 }, Meter::FourFour, vec![]);
+        let with_clip = Request { clip: Some(clip), ..base.clone() };
+        assert_eq!(k, with_clip.key());
+        assert_eq!(k, Request { amount: 0.9, ..base.clone() }.key());
+        let varied = Request { source_index: 1, ..with_clip.clone() };
+        assert_ne!(k, varied.key());
+        assert_ne!(varied.key(), Request { amount: 0.9, ..varied.clone() }.key());
+        let continued = Request { source_index: 2, ..with_clip };
+        assert_ne!(varied.key(), continued.key());
+        assert_eq!(continued.key(), Request { amount: 0.9, ..continued.clone() }.key());
     }
 }

@@ -53,6 +53,8 @@ pub struct WorkerStatus {
     /// How the song's meter is played, when not as it is (12/8 as 6/8, 5/4 not at all), or
     /// that the model does not know it.
     pub meter_note: Option<String>,
+    /// What became of the last clip captured (for the editor).
+    pub clip_note: Option<String>,
     /// Wall time of the last generation, in milliseconds.
     pub last_generation_ms: f32,
     /// The request that made the stored melody (for the editor's history).
@@ -85,6 +87,8 @@ pub struct AudioTelemetry {
     pub heard_key: AtomicU8,
     /// The key of the melody the editor auditions (0: none), as of the last block.
     pub audition: AtomicU64,
+    /// What Capture is doing ([`super::capture::Phase`] as a number), as of the last block.
+    pub capture: AtomicU8,
 }
 
 impl AudioTelemetry {
@@ -132,6 +136,7 @@ impl Default for AudioTelemetry {
             host_signature: AtomicU16::new(0),
             heard_key: AtomicU8::new(0),
             audition: AtomicU64::new(0),
+            capture: AtomicU8::new(0),
         }
     }
 }

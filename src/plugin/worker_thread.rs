@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
-use super::handoff::{MelodySender, PlayMelody};
+use super::capture::CapturedClip;
+use super::handoff::{self, MelodySender, PlayMelody};
 use super::models::{self, SharedGenerator};
 use super::params::{KeyFrom, NeumeParams};
 use super::shared::{Command, WorkerLink};
 use super::state::{SavedMelody, STATE_VERSION};
-use crate::generate::generate;
+use crate::key_finding::{melody_key, Key};
 use crate::runtime;
 
 /// The plugin's handle on its worker; ends the thread when dropped.
@@ -32,6 +33,7 @@ impl WorkerHandle {
         params: Arc<NeumeParams>,
         shared: Arc<WorkerLink>,
         to_audio: MelodySender,
+        from_capture: handoff::Receiver<CapturedClip>,
         dirs: Vec<PathBuf>,
     ) -> std::io::Result<WorkerHandle> {
         let commands = shared.command_queue.clone();
@@ -43,6 +45,9 @@ impl WorkerHandle {
                 shared: worker_shared,
                 commands,
                 to_audio,
+                from_capture,
+                clip_seen: None,
+                clip_key: None,
                 generator: None,
                 loaded_path: None,
                 published_key: None,
@@ -74,6 +79,12 @@ struct Worker {
     shared: Arc<WorkerLink>,
     commands: Receiver<Command>,
     to_audio: MelodySender,
+    /// Clips captured on the audio thread.
+    from_capture: handoff::Receiver<CapturedClip>,
+    /// The clip last seen in the state, and its key with the input's key code when it came:
+    /// the clip's key stands for the input's until the input hears a new one.
+    clip_seen: Option<super::state::SavedMelody>,
+    clip_key: Option<(Key, u8)>,
     /// The model in use: the last one that loaded (shared with other instances).
     generator: Option<SharedGenerator>,
     /// Which model `generator` was loaded for (`Some(None)` = the default).
@@ -131,10 +142,11 @@ impl Worker {
     fn refresh(&mut self) {
         // The stored melody first, then the request: a host restores the parameters before
         // the stored melody, so a restored melody is always seen with its own parameters.
+        self.take_captured_clip();
         let stored = self.params.melody.read().clone();
         let (meter, meter_note) = self.shared.telemetry.host_meter();
         let heard = match self.params.key_from.value() {
-            KeyFrom::Input => self.shared.telemetry.heard_key(),
+            KeyFrom::Input => self.heard_key(),
             KeyFrom::Params => None,
         };
         let unmetered = self.shared.current_request(&self.params).in_heard_key(heard);
@@ -182,6 +194,7 @@ impl Worker {
         let mut generator = model.lock();
         let options = request.options(generator.info());
         let meter_note = match meter {
+            _ if request.clip_source().is_some() => meter_note,
             Some(m) if m != options.meter => Some(format!(
                 "this model knows {} only: its melodies are in {}, each bar starting on one of \
                  the song's bar lines",
@@ -198,17 +211,16 @@ impl Worker {
         };
         self.shared.report(|s| s.meter_note = meter_note);
         let started = Instant::now();
-        let melody = match generate(&mut generator, &options) {
-            Ok(m) => m,
+        let sung = match request.sing(&mut generator) {
+            Ok(sung) => sung,
             Err(e) => {
-                self.shared.report(|s| s.error = Some(e.to_string()));
+                self.shared.report(|s| s.error = Some(e));
                 return;
             }
         };
         let elapsed_ms = started.elapsed().as_secs_f32() * 1000.0;
-        let latent = request.latent(generator.info());
         drop(generator);
-        let saved = SavedMelody::new(key, &melody, options.meter, latent);
+        let saved = SavedMelody::new(key, &sung.melody, sung.meter, sung.latent);
         {
             let mut slot = self.params.melody.write();
             if *slot != stored {
@@ -227,6 +239,37 @@ impl Worker {
         });
         self.publish(play_melody(&saved));
         self.playing = Some((saved, key));
+    }
+
+    /// A clip captured on the audio thread becomes the project's clip.
+    fn take_captured_clip(&mut self) {
+        let Some(captured) = self.from_capture.latest() else { return };
+        let melody = captured.melody.to_melody();
+        *self.params.clip.write() =
+            Some(super::state::SavedMelody::new(0, &melody, captured.meter, Vec::new()));
+        let note = format!(
+            "Captured {} notes in {} bar{} of {}",
+            melody.notes.len(),
+            melody.len_steps as usize / captured.meter.bar_steps(),
+            if melody.len_steps as usize > captured.meter.bar_steps() { "s" } else { "" },
+            captured.meter
+        );
+        self.shared.report(|s| s.clip_note = Some(note));
+    }
+
+    /// The key for Key from "MIDI input": the clip's, from when a clip comes (captured,
+    /// dropped or loaded) until the input hears a new key; else the input's.
+    fn heard_key(&mut self) -> Option<Key> {
+        let code = self.shared.telemetry.heard_key.load(Ordering::Relaxed);
+        let clip = self.params.clip.read().clone();
+        if clip != self.clip_seen {
+            self.clip_key = clip.as_ref().and_then(|c| melody_key(&c.melody())).map(|k| (k, code));
+            self.clip_seen = clip;
+        }
+        match self.clip_key {
+            Some((key, then)) if then == code => Some(key),
+            _ => self.shared.telemetry.heard_key(),
+        }
     }
 
     /// Hands `melody` to the audio thread (latest value wins: it never waits).

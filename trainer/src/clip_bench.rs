@@ -90,7 +90,7 @@ pub fn run(
         let bar = meter.bar_steps() as u32;
         let clip = Clip::new(prompt, *meter)?;
         let options = ClipOptions { seed: seed + i as u64, temperature: None, shift: None };
-        let continued = continue_clip(generator, &clip, 4, &options).map_err(err)?;
+        let (continued, _) = continue_clip(generator, &clip, 4, &options).map_err(err)?;
         let from_prior = generate(
             generator,
             &GenerateOptions {
@@ -136,7 +136,7 @@ pub fn run(
             for v in 0..8u64 {
                 let options =
                     ClipOptions { seed: seed + 8 * w as u64 + v, temperature: None, shift: None };
-                let variation = vary(generator, &clip, amount, &options).map_err(err)?;
+                let (variation, _) = vary(generator, &clip, amount, &options).map_err(err)?;
                 let s = similarity(&variation, &source);
                 by_amount[k] += s / 8.0;
                 xs.push(f64::from(amount));
@@ -155,7 +155,7 @@ pub fn run(
             }
         }
         let greedy = ClipOptions { seed, temperature: Some(0.0), shift: None };
-        given_back += similarity(&vary(generator, &clip, 0.0, &greedy).map_err(err)?, &source);
+        given_back += similarity(&vary(generator, &clip, 0.0, &greedy).map_err(err)?.0, &source);
     }
     let n = cases.len().max(1) as f64;
     let m = windows.len().max(1) as f64;
