@@ -1055,3 +1055,165 @@ fn preview_plays_the_melody_at_its_pitches_without_clicks() {
         assert_eq!(&channel[..480], &expected[..]);
     }
 }
+
+/// 3/4 bars from beat 0, as a host with a time signature reports them.
+fn in_three_four(t: Transport) -> Transport {
+    Transport { meters: &[(0, 3, 4)], ..t }
+}
+
+/// The saved state's clip: its notes `(pitch, step, length)`, length in steps and meter.
+fn saved_clip(host: &mut Host) -> Option<(Vec<(u8, u32, u32)>, u32, String)> {
+    let state = host.state_json();
+    let text = state["fields"]["clip"].as_str()?;
+    let clip: serde_json::Value = serde_json::from_str(text).expect("the clip is JSON");
+    let clip = clip.as_object()?;
+    let notes = clip["notes"]
+        .as_array()?
+        .iter()
+        .map(|n| {
+            let n: Vec<u64> = n.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+            (n[0] as u8, n[1] as u32, n[2] as u32)
+        })
+        .collect();
+    Some((notes, clip["len_steps"].as_u64()? as u32, clip["meter"].as_str()?.to_string()))
+}
+
+/// A producer's flow through the real plugin: Capture records two bars played into Neume in
+/// 3/4 (the take starts on the bar of the first note; a chord keeps its top note; Thru passes
+/// everything on meanwhile); Vary at Amount 0 plays the clip itself back; Continue plays four
+/// bars that begin with the clip exactly; a reopened project has the clip and plays the same
+/// continuation. The clip expected is worked out by hand from what is played; the plugin is a
+/// debug build with `assert_process_allocs` (capture runs on its audio thread).
+#[test]
+fn a_captured_clip_is_varied_continued_and_reopened() {
+    let mut host = Host::load();
+    host.activate(RATE, 512);
+    let (capture, source, amount, bars) = (
+        host.param_id("Capture"),
+        host.param_id("Source"),
+        host.param_id("Amount"),
+        host.param_id("Bars"),
+    );
+    // (start beat, beats, key), played in bar 2 (beats 3–9) at 120 BPM; sounds end one
+    // sample early, as a keyboard's do.
+    let played: &[(f64, f64, u8)] = &[
+        (3.1, 0.9, 62),
+        (4.0, 0.5, 65),
+        (4.5, 0.5, 64),
+        (5.0, 1.0, 62),
+        (6.0, 1.5, 57),
+        (6.0, 1.5, 60),
+        (6.0, 1.5, 64),
+        (7.5, 0.5, 62),
+        (8.02, 0.9, 60),
+    ];
+    // Steps (16ths) from beat 3, rounded to the nearest: 3.1 → 0, 8.02 → 20, 8.92 → 24.
+    let clip = Melody {
+        notes: [
+            (62, 0, 4),
+            (65, 4, 2),
+            (64, 6, 2),
+            (62, 8, 4),
+            (64, 12, 6),
+            (62, 18, 2),
+            (60, 20, 4),
+        ]
+        .map(|(pitch, start_step, len_steps)| neume::encoding::Note {
+            pitch,
+            start_step,
+            len_steps,
+        })
+        .to_vec(),
+        len_steps: 24,
+    };
+    let sample = |beats: f64| (beats * 24_000.0).round() as u64;
+    let mut events: Vec<(u64, Note)> = played
+        .iter()
+        .flat_map(|&(start, beats, key)| {
+            [
+                (sample(start), Note::On { key, velocity_127: 90 }),
+                (sample(start + beats) - 1, Note::Off { key }),
+            ]
+        })
+        .collect();
+    events.sort_by_key(|(t, n)| (*t, matches!(n, Note::On { .. })));
+    host.process(1, &Transport::stopped(), &[(capture, 1.0)]);
+    let mut thru_ons = 0;
+    let mut at = 0u64;
+    while at < sample(12.0) {
+        let block: Vec<(u32, u8, Note)> = events
+            .iter()
+            .filter(|(t, _)| (at..at + 512).contains(t))
+            .map(|&(t, n)| ((t - at) as u32, 1, n))
+            .collect();
+        let t = in_three_four(Transport::playing_at(at as f64 / 24_000.0, 120.0));
+        let out = host.process_io(512, &t, &[], &block, None);
+        thru_ons += out.iter().filter(|(_, c, n)| *c == 1 && matches!(n, Note::On { .. })).count();
+        at += 512;
+    }
+    host.process(1, &Transport::stopped(), &[(capture, 0.0)]);
+    assert_eq!(thru_ons, played.len(), "Thru passed every played note on while capturing");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let notes: Vec<_> = clip.notes.iter().map(|n| (n.pitch, n.start_step, n.len_steps)).collect();
+    assert_eq!(saved_clip(&mut host), Some((notes.clone(), 24, "3/4".into())), "the saved clip");
+
+    // Vary at Amount 0: the clip itself, looped, on the song's 3/4 bars.
+    host.process(1, &Transport::stopped(), &[(source, 1.0), (amount, 0.0)]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut ledger = NoteLedger::melody();
+    let end = 48 * SAMPLES_PER_STEP;
+    let got = play_with(&mut host, &mut ledger, 512, end, in_three_four);
+    assert_eq!(got, expected_events(&clip, end), "Vary at Amount 0 gives the clip back");
+    stop(&mut host, &mut ledger);
+
+    // Continue to 4 bars: the clip's notes first, exactly, then more.
+    host.process(1, &Transport::stopped(), &[(source, 2.0), (bars, 3.0)]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut ledger = NoteLedger::melody();
+    let end = 96 * SAMPLES_PER_STEP;
+    let continued = play_with(&mut host, &mut ledger, 512, end, in_three_four);
+    stop(&mut host, &mut ledger);
+    let clip_ons = |events: &[(u64, Note)], from: u64, to: u64| -> Vec<(u64, Note)> {
+        events
+            .iter()
+            .filter(|(t, n)| (from..to).contains(t) && matches!(n, Note::On { .. }))
+            .map(|&(t, n)| (t - from, n))
+            .collect()
+    };
+    let two_bars = 24 * SAMPLES_PER_STEP;
+    assert_eq!(
+        clip_ons(&continued, 0, two_bars),
+        clip_ons(&expected_events(&clip, two_bars), 0, two_bars),
+        "the continuation begins with the clip"
+    );
+    // The clip's notes end as in the clip, all but its last, which the model may hold on.
+    let clip_offs = |events: &[(u64, Note)]| -> Vec<u64> {
+        events
+            .iter()
+            .filter(|(t, n)| *t < 20 * SAMPLES_PER_STEP && matches!(n, Note::Off { .. }))
+            .map(|(t, _)| *t)
+            .collect()
+    };
+    assert_eq!(clip_offs(&continued), clip_offs(&expected_events(&clip, two_bars)));
+    assert!(
+        !clip_ons(&continued, two_bars, 2 * two_bars).is_empty(),
+        "the continuation goes on after the clip: {continued:?}"
+    );
+    assert_eq!(
+        clip_ons(&continued, 0, 2 * two_bars),
+        clip_ons(&continued, 2 * two_bars, 4 * two_bars),
+        "four bars, looped"
+    );
+
+    // The project reopened: the clip and the continuation are there.
+    let saved = host.save_state();
+    drop(host);
+    let mut reopened = Host::load();
+    reopened.load_state(&saved);
+    reopened.activate(RATE, 512);
+    assert_eq!(saved_clip(&mut reopened), Some((notes, 24, "3/4".into())));
+    let mut ledger = NoteLedger::melody();
+    let again = play_with(&mut reopened, &mut ledger, 512, end, in_three_four);
+    assert_eq!(again, continued, "the reopened project plays the same continuation");
+    stop(&mut reopened, &mut ledger);
+}
