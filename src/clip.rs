@@ -3,9 +3,12 @@
 //! model's C major / A minor frame and into the model's range, and moved back afterwards.
 //! Variations and continuations start from it ([`vary`], [`continue_clip`]).
 
+use std::path::Path;
+
 use crate::encoding::{centring_octave_shift, Melody, Meter, Token};
 use crate::generate::{generate, GenerateOptions};
 use crate::key_finding::{melody_key, Key};
+use crate::midi::{self, MidiMelody};
 use crate::rng::Rng;
 use crate::runtime::{Generator, ModelError};
 use crate::theory::{white_key_time, wrap_semitones};
@@ -66,6 +69,30 @@ impl Clip {
         let window = generator.info().bars.max(1) * self.meter.bar_steps();
         let looped: Vec<Token> = tokens.iter().copied().cycle().take(window).collect();
         Ok(generator.encode(&looped)?.0)
+    }
+}
+
+/// Reads a clip file: its top line and the meter it is read in (see [`file_meter`]).
+pub fn read_file(path: &Path, meter: Option<Meter>) -> Result<(MidiMelody, Meter), String> {
+    let file = midi::read_file(path).map_err(|e| e.to_string())?;
+    let meter = file_meter(&file, meter, path)?;
+    Ok((file, meter))
+}
+
+/// The meter a clip file is read in: `meter` when given, else the file's time signature; one
+/// Neume does not play is an error naming the file.
+pub fn file_meter(file: &MidiMelody, meter: Option<Meter>, path: &Path) -> Result<Meter, String> {
+    if let Some(meter) = meter {
+        return Ok(meter);
+    }
+    let midi::TimeSignature { numerator, denominator } = file.time_signature;
+    match Meter::for_signature(numerator, denominator) {
+        Some((meter, 1)) => Ok(meter),
+        _ => Err(format!(
+            "{}: its time signature {numerator}/{denominator} is not one Neume plays ({})",
+            path.display(),
+            Meter::ALL.map(|m| m.to_string()).join(", ")
+        )),
     }
 }
 

@@ -116,22 +116,8 @@ struct ClipArgs {
 /// Reads `--clip` in its meter (the file's time signature, or `--meter`).
 fn read_clip(args: &ClipArgs) -> Result<(neume::clip::Clip, midi::MidiMelody), String> {
     let file = midi::read_file(&args.clip).map_err(|e| e.to_string())?;
-    let meter = match args.meter {
-        Some(meter) => meter,
-        None => {
-            let TimeSignature { numerator, denominator } = file.time_signature;
-            match Meter::for_signature(numerator, denominator) {
-                Some((meter, 1)) => meter,
-                _ => {
-                    return Err(format!(
-                        "{}: its time signature {numerator}/{denominator} is not one Neume \
-                         plays (2/4, 3/4, 4/4, 2/2, 6/8, 9/8); say the meter with --meter",
-                        args.clip.display()
-                    ))
-                }
-            }
-        }
-    };
+    let meter = neume::clip::file_meter(&file, args.meter, &args.clip)
+        .map_err(|e| format!("{e}; say the meter with --meter"))?;
     let clip = neume::clip::Clip::new(&file.melody, meter)
         .map_err(|e| format!("{}: {e}", args.clip.display()))?;
     Ok((clip, file))

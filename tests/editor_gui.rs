@@ -40,7 +40,10 @@ const DISLIKE: i16 = 365;
 const LIKED_ABOVE: f64 = 0.5;
 /// The Hear buttons under the first history entries, and their row.
 const HEAR_X: [i16; 2] = [42, 114];
-const HEAR_Y: i16 = 327;
+const HEAR_Y: i16 = 296;
+/// The clip row's Vary and Continue buttons.
+const VARY: (i16, i16) = (592, 633);
+const CONTINUE: (i16, i16) = (655, 633);
 
 /// An Xvfb server for this test; killed on drop.
 struct Xvfb {
@@ -90,7 +93,7 @@ fn start_xvfb() -> Option<Xvfb> {
 
 x11rb::atom_manager! {
     Atoms: AtomsCookie {
-        XdndAware, XdndSelection, XdndEnter, XdndPosition, XdndStatus, XdndLeave, XdndDrop, XdndFinished, XdndActionCopy,
+        XdndAware, XdndProxy, XdndSelection, XdndEnter, XdndPosition, XdndStatus, XdndLeave, XdndDrop, XdndFinished, XdndActionCopy,
         TEXT_URI_LIST: b"text/uri-list",
         NEUME_DROP,
     }
@@ -177,6 +180,102 @@ fn drop_target(
         }
     }
     Err("no drop arrived".into())
+}
+
+/// Drops `file` onto the editor (the XDND-aware child of `parent`) as a file manager does:
+/// through the window's `XdndProxy` when it names one, as the XDND specification asks.
+/// Returns whether the editor said it took the file.
+fn drop_onto_editor(
+    conn: &RustConnection,
+    root: Window,
+    parent: Window,
+    file: &std::path::Path,
+) -> bool {
+    let atoms = Atoms::new(conn).unwrap().reply().unwrap();
+    let aware = |w: Window| {
+        conn.get_property(false, w, atoms.XdndAware, AtomEnum::ATOM, 0, 1)
+            .unwrap()
+            .reply()
+            .unwrap()
+            .value32()
+            .and_then(|mut v| v.next())
+            .is_some()
+    };
+    let children = conn.query_tree(parent).unwrap().reply().unwrap().children;
+    let target = *children.iter().find(|&&c| aware(c)).expect("the editor is an XDND target");
+    let proxy = conn
+        .get_property(false, target, atoms.XdndProxy, AtomEnum::WINDOW, 0, 1)
+        .unwrap()
+        .reply()
+        .unwrap()
+        .value32()
+        .and_then(|mut v| v.next())
+        .unwrap_or(target);
+    let source = conn.generate_id().unwrap();
+    conn.create_window(
+        0,
+        source,
+        root,
+        -10,
+        -10,
+        1,
+        1,
+        0,
+        WindowClass::INPUT_ONLY,
+        0,
+        &CreateWindowAux::new(),
+    )
+    .unwrap();
+    conn.set_selection_owner(source, atoms.XdndSelection, CURRENT_TIME).unwrap();
+    let send = |kind: u32, data: [u32; 5]| {
+        let event = ClientMessageEvent::new(32, target, kind, data);
+        conn.send_event(false, proxy, EventMask::NO_EVENT, event).unwrap();
+        conn.flush().unwrap();
+    };
+    send(atoms.XdndEnter, [source, 5 << 24, atoms.TEXT_URI_LIST, 0, 0]);
+    send(atoms.XdndPosition, [source, 0, (200 << 16) | 200, 0, atoms.XdndActionCopy]);
+    let uri_list = format!("{}\r\n", neume::plugin::editor::drag_out::file_uri(file));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut dropped = false;
+    while Instant::now() < deadline {
+        let Some(event) = conn.poll_for_event().unwrap() else {
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        };
+        match event {
+            Event::ClientMessage(m) if m.type_ == atoms.XdndStatus && !dropped => {
+                assert_eq!(m.data.as_data32()[1] & 1, 1, "the editor refused the drag");
+                send(atoms.XdndDrop, [source, 0, CURRENT_TIME, 0, 0]);
+                dropped = true;
+            }
+            Event::SelectionRequest(r) => {
+                conn.change_property8(
+                    PropMode::REPLACE,
+                    r.requestor,
+                    r.property,
+                    atoms.TEXT_URI_LIST,
+                    uri_list.as_bytes(),
+                )
+                .unwrap();
+                let notify = x11rb::protocol::xproto::SelectionNotifyEvent {
+                    response_type: x11rb::protocol::xproto::SELECTION_NOTIFY_EVENT,
+                    sequence: 0,
+                    time: r.time,
+                    requestor: r.requestor,
+                    selection: r.selection,
+                    target: r.target,
+                    property: r.property,
+                };
+                conn.send_event(false, r.requestor, EventMask::NO_EVENT, notify).unwrap();
+                conn.flush().unwrap();
+            }
+            Event::ClientMessage(m) if m.type_ == atoms.XdndFinished => {
+                return m.data.as_data32()[1] & 1 == 1;
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The window's pixels as RGB.
@@ -508,6 +607,118 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         .unwrap();
         assert_eq!(file.melody.notes, want.notes, "{name}: the dragged file's notes");
     }
+
+    // A producer's own clip, dropped onto the editor from a file manager: two bars of 6/8 in
+    // D major, high up. It becomes the project's clip (its notes as in the file); Vary puts
+    // eight variations in the history and plays the first: a 6/8 melody of two bars in the
+    // clip's register; Continue plays one of four bars that begins with the clip's notes.
+    let clip_notes =
+        [(74, 0, 3), (78, 3, 3), (81, 6, 6), (79, 12, 2), (78, 14, 2), (76, 16, 2), (74, 18, 6)];
+    let clip = neume::encoding::Melody {
+        notes: clip_notes
+            .iter()
+            .map(|&(pitch, start_step, len_steps)| neume::encoding::Note {
+                pitch,
+                start_step,
+                len_steps,
+            })
+            .collect(),
+        len_steps: 24,
+    };
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let clip_file = data_dir.join("my hook.mid");
+    let six_eight = neume::midi::TimeSignature { numerator: 6, denominator: 8 };
+    neume::midi::write_file(
+        &clip_file,
+        &clip,
+        &neume::midi::WriteOptions { time_signature: six_eight, ..Default::default() },
+    )
+    .unwrap();
+    assert!(drop_onto_editor(&conn, root, parent, &clip_file), "the editor did not take the drop");
+    let clip_of = |state: &serde_json::Value| -> Option<serde_json::Value> {
+        serde_json::from_str(state["fields"]["clip"].as_str()?)
+            .ok()
+            .filter(|c: &serde_json::Value| !c.is_null())
+    };
+    let started = Instant::now();
+    let saved_clip = loop {
+        pump(&mut host);
+        if let Some(c) = clip_of(&state_of(&mut host)) {
+            break c;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the dropped file did not become the clip"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let want: Vec<[u64; 3]> =
+        clip_notes.iter().map(|&(p, s, l)| [p as u64, s as u64, l as u64]).collect();
+    let got: Vec<[u64; 3]> = serde_json::from_value(saved_clip["notes"].clone()).unwrap();
+    assert_eq!((got, saved_clip["meter"].as_str()), (want, Some("6/8")), "the saved clip");
+    let melody_json = |state: &serde_json::Value| -> serde_json::Value {
+        serde_json::from_str(&melody_of(state)).unwrap()
+    };
+    let wait_melody = |host: &mut Host, what: &str, ok: &dyn Fn(&serde_json::Value) -> bool| {
+        let started = Instant::now();
+        loop {
+            pump(host);
+            let m = melody_json(&state_of(host));
+            if ok(&m) {
+                return m;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "{what}: {m}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let pitches = |m: &serde_json::Value| -> Vec<u64> {
+        m["notes"].as_array().unwrap().iter().map(|n| n[0].as_u64().unwrap()).collect()
+    };
+    click(VARY.0, VARY.1);
+    let varied = wait_melody(&mut host, "Vary made no variation", &|m| {
+        m["meter"] == "6/8" && m["len_steps"] == 24
+    });
+    let source_of = |state: &serde_json::Value| state["params"]["source"].to_string();
+    assert!(
+        source_of(&state_of(&mut host)).contains("vary"),
+        "{}",
+        source_of(&state_of(&mut host))
+    );
+    // In the clip's register: its pitches within the clip's range, give or take a fifth.
+    assert!(pitches(&varied).iter().all(|&p| (67..=88).contains(&p)), "{varied}");
+    click(CONTINUE.0, CONTINUE.1);
+    let continued = wait_melody(&mut host, "Continue made no continuation", &|m| {
+        m["meter"] == "6/8" && m["len_steps"] == 48
+    });
+    let firsts: Vec<[u64; 3]> = serde_json::from_value(continued["notes"].clone()).unwrap();
+    let clip_onsets: Vec<(u64, u64)> =
+        clip_notes[..6].iter().map(|&(p, s, _)| (p as u64, s as u64)).collect();
+    let got_onsets: Vec<(u64, u64)> = firsts[..6].iter().map(|n| (n[0], n[1])).collect();
+    assert_eq!(
+        got_onsets, clip_onsets,
+        "the continuation does not begin with the clip: {continued}"
+    );
+    for _ in 0..6 {
+        host.main_thread_tick();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let rgb = capture(&conn, parent, w as u16, h as u16);
+    // The history strip: thumbnails (64 pixels wide, drawn on the window's black) across the
+    // row through their middle. Before Vary it held one melody (Undo above left the first
+    // shown, and Vary drops what came after it).
+    let y = (HEAR_Y - 24) as usize;
+    let row = &rgb[y * w as usize * 3..(y + 1) * w as usize * 3];
+    let drawn: Vec<bool> = row.chunks_exact(3).map(|p| p != [0, 0, 0]).collect();
+    let thumbnails = drawn.split(|drawn| !drawn).filter(|run| run.len() >= 40).count();
+    assert_eq!(
+        thumbnails,
+        1 + 8 + 1,
+        "the history: the first melody, 8 variations, the continuation"
+    );
+    let picture =
+        shot.with_file_name(format!("{}-clip.png", shot.file_stem().unwrap().to_string_lossy()));
+    write_png(&picture, &rgb, w, h);
+    eprintln!("screenshot with the clip: {}", picture.display());
 
     // The learning loop through the buttons. The listener above rates 23 more Generates, at
     // full Explore (each draw a variation of a liked melody, or from the prior: no candidates

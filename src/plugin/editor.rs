@@ -10,6 +10,7 @@
 
 mod actions;
 pub mod drag_out;
+pub mod drop_in;
 pub mod file_browser;
 mod files;
 pub mod piano_roll;
@@ -27,8 +28,9 @@ use nice_plug_egui::{
 };
 
 use super::audition::AuditionSender;
+use super::capture::Phase;
 use super::handoff::PlayMelody;
-use super::params::{NeumeParams, LATENT_KNOBS};
+use super::params::{NeumeParams, Source, LATENT_KNOBS};
 use super::shared::{Command, WorkerLink};
 use super::state::SavedMelody;
 use crate::attributes::Attribute;
@@ -39,6 +41,11 @@ use files::Files;
 
 const ERROR: Color32 = Color32::from_rgb(240, 110, 100);
 const DIM: Color32 = Color32::from_rgb(150, 155, 165);
+
+/// What a clip is and how one comes in.
+const CLIP_HINT: &str = "A clip is your own melody of 1–4 bars (a .mid file's first 4 bars and \
+    its top line, or notes captured from Neume's MIDI input on the song's bars). Vary makes \
+    variations of it, Continue carries it on; both come out in the clip's key, register and meter.";
 
 /// Creates the editor for one plugin instance.
 pub fn create(
@@ -77,6 +84,8 @@ pub struct NeumeEditor {
     message: Option<Message>,
     /// The history entry last scrolled into view, and the history's length then.
     scrolled_to: Option<(usize, usize)>,
+    /// Files dropped on the editor (started with the window; `None` where it could not be).
+    drop_target: Option<drop_in::DropTarget>,
     /// The size saved with the project, to take when the window opens: the host creates the
     /// editor before it restores the project, so the window opens at the default size.
     restore_size: Option<(u32, u32)>,
@@ -98,6 +107,7 @@ impl NeumeEditor {
             browser: None,
             message: None,
             scrolled_to: None,
+            drop_target: None,
             restore_size: None,
         }
     }
@@ -157,6 +167,13 @@ impl NeumeEditor {
                     .and_then(|p| PathBuf::from(p).parent().map(PathBuf::from))
                     .unwrap_or_else(|| self.files.last_dir.clone());
                 self.browser = Some(FileBrowser::new(Purpose::LoadModel, dir, String::new()));
+            }
+            if ui.button("Load clip…").on_hover_text(CLIP_HINT).clicked() {
+                self.browser = Some(FileBrowser::new(
+                    Purpose::LoadClip,
+                    self.files.last_dir.clone(),
+                    String::new(),
+                ));
             }
             if ui.button("Save .mid…").clicked() {
                 self.browser = Some(FileBrowser::new(
@@ -260,6 +277,71 @@ impl NeumeEditor {
                 });
                 labelled(ui, "A - B", ParamSlider::for_param(&p.morph, setter));
                 labelled(ui, "Swap at bar", ParamSlider::for_param(&p.swap_at_bar, setter));
+            });
+        });
+    }
+
+    /// The clip: Capture, where melodies come from, Vary and Continue, and what the clip is.
+    fn clip_row(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let p = self.params.clone();
+        let clip = self.actions.clip();
+        group(ui, "Your clip", 868.0, |ui| {
+            ui.horizontal(|ui| {
+                toggle(ui, "Capture", &p.capture, setter).on_hover_text(
+                    "Records the notes played into Neume on the song's bars, from the bar of the \
+                     first note (the transport must play)",
+                );
+                choice(ui, "capture-bars", &p.capture_bars, setter);
+                ui.separator();
+                ui.label("Source");
+                choice(ui, "source", &p.source, setter);
+                ui.label("Amount").on_hover_text("How far variations move from the clip");
+                ui.add(ParamSlider::for_param(&p.amount, setter).with_width(80.0));
+                ui.separator();
+                let has_clip = clip.is_some();
+                if ui
+                    .add_enabled(has_clip, egui::Button::new("Vary"))
+                    .on_hover_text("Eight variations of the clip at this Amount, into the history")
+                    .clicked()
+                {
+                    let message = self.actions.vary(setter);
+                    self.say(message);
+                }
+                if ui
+                    .add_enabled(has_clip, egui::Button::new("Continue"))
+                    .on_hover_text("A melody that begins with the clip and carries on (Bars long)")
+                    .clicked()
+                {
+                    let message = self.actions.continue_clip(setter);
+                    self.say(message);
+                }
+            });
+            let phase = Phase::from_code(self.shared.telemetry.capture.load(Ordering::Relaxed));
+            let capturing = match phase {
+                Phase::Armed => Some("Capture: waiting for the first note (press play)"),
+                Phase::Recording => Some("Capture: recording…"),
+                Phase::Done => Some("Capture: done (switch it off and on for another take)"),
+                Phase::Off => None,
+            };
+            let what = match &clip {
+                Some(clip) => {
+                    let source = p.source.value();
+                    let use_ = match source {
+                        Source::Invent => "not used (Source: Invent)",
+                        Source::Vary => "varied",
+                        Source::Continue => "continued",
+                    };
+                    format!("Clip: {} ({use_}; outlined in the roll)", actions::clip_words(clip))
+                }
+                None => "No clip: switch Capture on and play into Neume, drop a .mid file on \
+                         the editor, or Load clip…"
+                    .to_string(),
+            };
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(what).color(DIM)).on_hover_text(CLIP_HINT);
+                if let Some(c) = capturing {
+                    ui.label(RichText::new(c).strong());
+                }
             });
         });
     }
@@ -408,6 +490,16 @@ impl NiceEguiApp for NeumeEditor {
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         self.gui = Some(gui);
         self.restore_size = Some(*self.params.editor_size.read());
+        #[cfg(target_os = "linux")]
+        {
+            self.drop_target = match drop_in::DropTarget::start(_frame.baseview_window()) {
+                Ok(target) => Some(target),
+                Err(e) => {
+                    self.message = Some((e, true));
+                    None
+                }
+            };
+        }
         Ok(())
     }
 
@@ -425,6 +517,10 @@ impl NiceEguiApp for NeumeEditor {
         let setter = gui.param_setter();
         let message = self.files.poll_drag();
         self.say(message);
+        if let Some(path) = self.drop_target.as_ref().and_then(drop_in::DropTarget::take) {
+            let message = self.actions.load_clip(&path, &setter);
+            self.say(Some(message));
+        }
         let saved = self.params.melody.read().clone();
         if let Some(s) = &saved {
             self.actions.track_history(s);
@@ -454,6 +550,10 @@ impl NiceEguiApp for NeumeEditor {
                                 let message = self.files.save_midi(path);
                                 self.say(message);
                             }
+                            Purpose::LoadClip => {
+                                let message = self.actions.load_clip(&path, &setter);
+                                self.say(Some(message));
+                            }
                         }
                     }
                 }
@@ -461,7 +561,8 @@ impl NiceEguiApp for NeumeEditor {
             }
             self.toolbar(ui, &setter);
             let width = ui.available_width();
-            let height = (ui.available_height() * 0.35).clamp(120.0, 320.0);
+            // What is below the roll takes about 536 pixels.
+            let height = (ui.available_height() - 536.0).clamp(120.0, 320.0);
             let melody = saved.as_ref().map(SavedMelody::melody).unwrap_or_default();
             let len = saved.as_ref().map_or(64, |s| s.len_steps);
             let meter = saved.as_ref().map_or(crate::encoding::Meter::FourFour, SavedMelody::meter);
@@ -473,10 +574,25 @@ impl NiceEguiApp for NeumeEditor {
                 .map(|n| Note { pitch: (i32::from(n.pitch) + octave).clamp(0, 127) as u8, ..*n })
                 .collect();
             let playhead = self.shared.telemetry.position_steps.load(Ordering::Relaxed);
+            // The clip, outlined, where the melody comes from it.
+            let clip: Vec<Note> =
+                match (self.params.source.value(), self.params.clip.read().as_ref()) {
+                    (Source::Vary | Source::Continue, Some(clip)) => clip
+                        .melody()
+                        .notes
+                        .iter()
+                        .map(|n| Note {
+                            pitch: (i32::from(n.pitch) + octave).clamp(0, 127) as u8,
+                            ..*n
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
             piano_roll::piano_roll(
                 ui,
                 Vec2::new(width, height),
                 &shown,
+                &clip,
                 len,
                 meter,
                 self.params.key_root.value().clamp(0, 11) as u8,
@@ -486,6 +602,7 @@ impl NiceEguiApp for NeumeEditor {
             self.history_strip(ui, &setter);
             ui.add_space(4.0);
             self.controls(ui, &setter);
+            self.clip_row(ui, &setter);
             self.ratings_row(ui, &setter);
             ui.separator();
             self.footer(ui);
@@ -509,6 +626,39 @@ fn group(ui: &mut Ui, title: &str, width: f32, add: impl FnOnce(&mut Ui)) {
             add(ui);
         });
     });
+}
+
+/// A switch parameter as a button that stays down while on.
+fn toggle(ui: &mut Ui, label: &str, param: &BoolParam, setter: &ParamSetter) -> egui::Response {
+    let on = param.value();
+    let response = ui.add(egui::Button::new(label).selected(on));
+    if response.clicked() {
+        super::request::set_as_gesture(setter, param, !on);
+    }
+    response
+}
+
+/// A choice parameter as a drop-down list of its variants' names.
+fn choice<E: Enum + PartialEq + 'static>(
+    ui: &mut Ui,
+    id: &str,
+    param: &EnumParam<E>,
+    setter: &ParamSetter,
+) {
+    let names = E::variants();
+    let now = param.value().to_index();
+    let mut picked = now;
+    egui::ComboBox::from_id_salt(id).selected_text(names.get(now).copied().unwrap_or("")).show_ui(
+        ui,
+        |ui| {
+            for (i, name) in names.iter().enumerate() {
+                ui.selectable_value(&mut picked, i, *name);
+            }
+        },
+    );
+    if picked != now {
+        super::request::set_as_gesture(setter, param, E::from_index(picked));
+    }
 }
 
 fn labelled(ui: &mut Ui, label: &str, slider: impl egui::Widget) {

@@ -15,7 +15,7 @@ use super::wake::Wake;
 use crate::theory::{self, Scale};
 
 /// The editor's size in logical pixels until the user resizes it.
-pub const DEFAULT_EDITOR_SIZE: (u32, u32) = (900, 720);
+pub const DEFAULT_EDITOR_SIZE: (u32, u32) = (900, 800);
 
 /// Number of latent knobs.
 pub const LATENT_KNOBS: usize = 8;

@@ -199,15 +199,19 @@ impl Request {
         h.u64(u64::from(self.variation.to_bits()));
         h.u64(self.seed);
         h.u64(self.bars as u64);
-        h.u64(u64::from(self.key_root));
-        h.u64(self.scale_index as u64);
-        h.u64(self.meter.map_or(0, |m| m.index() as u64 + 1));
-        h.u64(self.form_index as u64);
-        if let Some((a, b)) = self.morph_points() {
+        // A melody from the clip is in the clip's key and meter, from the clip's point.
+        let from_clip = self.clip_source().is_some();
+        if !from_clip {
+            h.u64(u64::from(self.key_root));
+            h.u64(self.scale_index as u64);
+            h.u64(self.meter.map_or(0, |m| m.index() as u64 + 1));
+            h.u64(self.form_index as u64);
+        }
+        if let Some((a, b)) = self.morph_points().filter(|_| !from_clip) {
             h.u64(u64::from(self.morph.to_bits()));
             a.iter().chain(b).for_each(|v| h.u64(u64::from(v.to_bits())));
         }
-        if let Some(base) = &self.base_point {
+        if let Some(base) = self.base_point.as_ref().filter(|_| !from_clip) {
             h.bytes(b"base");
             base.iter().for_each(|v| h.u64(u64::from(v.to_bits())));
         }
@@ -351,5 +355,12 @@ mod tests {
         let continued = Request { source_index: 2, ..with_clip };
         assert_ne!(varied.key(), continued.key());
         assert_eq!(continued.key(), Request { amount: 0.9, ..continued.clone() }.key());
+        // … in the clip's key and meter, from the clip's point.
+        assert_eq!(varied.key(), Request { key_root: 3, ..varied.clone() }.key());
+        assert_eq!(varied.key(), Request { meter: Some(Meter::SixEight), ..varied.clone() }.key());
+        assert_eq!(
+            varied.key(),
+            Request { base_point: Some(vec![0.5; 4]), ..varied.clone() }.key()
+        );
     }
 }

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use nice_plug::prelude::*;
 
 use crate::attributes::Attribute;
+use crate::clip::{self, Clip};
 use crate::encoding::{Melody, Meter};
 use crate::generate::generate;
 use crate::plugin::params::NeumeParams;
-use crate::plugin::params::{KNOB_RANGE, LATENT_KNOBS};
+use crate::plugin::params::{Source, KNOB_RANGE, LATENT_KNOBS};
 use crate::plugin::request::{set_as_gesture, Request};
 use crate::plugin::shared::WorkerLink;
 use crate::plugin::state::SavedMelody;
@@ -22,8 +23,27 @@ use crate::rng::Rng;
 /// Melodies kept for undo/redo.
 const HISTORY_LEN: usize = 50;
 
+/// Variations made at once by Vary.
+pub(super) const VARIATIONS: usize = 8;
+
 /// Standard deviation of a Mutate step on each latent knob.
 const MUTATE_STEP: f32 = 0.35;
+
+/// What Vary and Continue say without a clip.
+const NO_CLIP: &str =
+    "No clip yet: switch Capture on and play into Neume, drop a .mid file here, or Load clip…";
+
+/// A clip in words: `2 bars of 3/4 in E minor, 7 notes`.
+pub(super) fn clip_words(clip: &Clip) -> String {
+    format!(
+        "{} bar{} of {} in {}, {} notes",
+        clip.bars,
+        if clip.bars == 1 { "" } else { "s" },
+        clip.meter,
+        clip.key,
+        clip.melody.notes.len()
+    )
+}
 
 /// A line for the user (rating stored, …) and whether it is an error.
 pub(super) type Message = (String, bool);
@@ -224,6 +244,7 @@ impl Actions {
             base_point: base,
             knobs: [0.0; LATENT_KNOBS],
             seed,
+            source_index: Source::Invent.to_index(),
             ..current.clone()
         };
         let model = self.shared.model.get();
@@ -265,6 +286,98 @@ impl Actions {
             (None, _) => candidate(None, self.rng.next_u64() % 100_000),
         };
         self.act(request, setter);
+    }
+
+    /// Load clip… (or a file dropped on the editor): the first bars of the file's top line, in
+    /// its own key, register and meter, become the clip (saved with the project). What
+    /// plays changes only when Source takes the clip.
+    pub(super) fn load_clip(&mut self, path: &std::path::Path, setter: &ParamSetter) -> Message {
+        let loaded = clip::read_file(path, None).and_then(|(file, meter)| {
+            let clip =
+                Clip::new(&file.melody, meter).map_err(|e| format!("{}: {e}", path.display()))?;
+            let steps = clip.bars as u32 * meter.bar_steps() as u32;
+            Ok((file.melody.window(0, steps), clip))
+        });
+        let (melody, clip) = match loaded {
+            Ok(loaded) => loaded,
+            Err(e) => return (e, true),
+        };
+        let request = Request {
+            clip: Some(SavedMelody::new(0, &melody, clip.meter, Vec::new())),
+            ..self.shared.current_request(&self.params)
+        };
+        self.act(request, setter);
+        let name = path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        (format!("Clip from {name}: {}", clip_words(&clip)), false)
+    }
+
+    /// The clip, framed for the model, when there is one.
+    pub(super) fn clip(&self) -> Option<Clip> {
+        let saved = self.params.clip.read().clone()?;
+        Clip::new(&saved.melody(), saved.meter()).ok()
+    }
+
+    /// Vary: [`VARIATIONS`] variations of the clip at the Amount set, each sung here with the
+    /// model the worker plays, all put in the history (to hear and choose); the last plays.
+    pub(super) fn vary(&mut self, setter: &ParamSetter) -> Option<Message> {
+        let current = self.shared.current_request(&self.params);
+        if current.clip.is_none() {
+            return Some((NO_CLIP.into(), true));
+        }
+        let model = self.shared.model.get()?;
+        let mut made = Vec::with_capacity(VARIATIONS);
+        {
+            let mut generator = model.lock();
+            for _ in 0..VARIATIONS {
+                let request = Request {
+                    source_index: Source::Vary.to_index(),
+                    seed: self.rng.next_u64() % 100_000,
+                    ..current.clone()
+                }
+                .as_held_by(&self.params);
+                match request.sing(&mut generator) {
+                    Ok(sung) => made.push(HistoryEntry {
+                        key: request.key(),
+                        request,
+                        melody: sung.melody,
+                        meter: sung.meter,
+                    }),
+                    Err(e) => return Some((e, true)),
+                }
+            }
+        }
+        // The last one plays: the history's shown entry is its newest, so the next new
+        // melody keeps all eight (a new melody drops only the entries after the shown one).
+        let last = made[VARIATIONS - 1].request.clone();
+        self.history.truncate(self.cursor + 1);
+        self.history.extend(made);
+        let over = self.history.len().saturating_sub(HISTORY_LEN);
+        self.history.drain(..over);
+        self.cursor = self.history.len() - 1;
+        self.act(last, setter);
+        Some((
+            format!(
+                "{VARIATIONS} variations of the clip are in the history (the last plays): Hear \
+                 each, click one to play it"
+            ),
+            false,
+        ))
+    }
+
+    /// Continue: a melody that begins with the clip and carries on, Bars long (twice the
+    /// clip when Bars is no longer than it), from a new seed.
+    pub(super) fn continue_clip(&mut self, setter: &ParamSetter) -> Option<Message> {
+        let Some(clip) = self.clip() else { return Some((NO_CLIP.into(), true)) };
+        let current = self.shared.current_request(&self.params);
+        let bars = if current.bars > clip.bars { current.bars } else { (2 * clip.bars).min(16) };
+        let request = Request {
+            source_index: Source::Continue.to_index(),
+            seed: self.rng.next_u64() % 100_000,
+            bars,
+            ..current
+        };
+        self.act(request, setter);
+        None
     }
 
     /// Mutate: a small random step of every latent knob.

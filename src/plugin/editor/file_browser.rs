@@ -1,4 +1,5 @@
-//! A small file browser drawn inside the editor, for "Load model…" and "Save .mid…". A native
+//! A small file browser drawn inside the editor, for "Load model…", "Load clip…" and "Save
+//! .mid…". A native
 //! dialog would need GTK or a desktop portal inside someone else's process; this needs neither.
 //! Editor thread.
 
@@ -13,6 +14,8 @@ pub enum Purpose {
     LoadModel,
     /// Choose a folder and a file name for a `.mid` file.
     SaveMidi,
+    /// Pick an existing `.mid` file as the clip.
+    LoadClip,
 }
 
 /// The browser's state while it is open.
@@ -67,7 +70,7 @@ impl FileBrowser {
     fn extension(&self) -> &'static str {
         match self.purpose {
             Purpose::LoadModel => "onnx",
-            Purpose::SaveMidi => "mid",
+            Purpose::SaveMidi | Purpose::LoadClip => "mid",
         }
     }
 
@@ -76,6 +79,7 @@ impl FileBrowser {
         let title = match self.purpose {
             Purpose::LoadModel => "Load a model (.onnx)",
             Purpose::SaveMidi => "Save the melody as a .mid file",
+            Purpose::LoadClip => "Load a clip (.mid: its first 4 bars, its top line)",
         };
         ui.heading(title);
         let mut dir_text = self.dir.display().to_string();
@@ -115,7 +119,7 @@ impl FileBrowser {
             ui.label("File:");
             ui.text_edit_singleline(&mut self.name);
             let action = match self.purpose {
-                Purpose::LoadModel => "Load",
+                Purpose::LoadModel | Purpose::LoadClip => "Load",
                 Purpose::SaveMidi => "Save",
             };
             if ui.button(action).clicked() && !self.name.trim().is_empty() {

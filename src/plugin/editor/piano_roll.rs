@@ -13,6 +13,7 @@ const BAR_LINE: Color32 = Color32::from_rgb(90, 96, 110);
 const BEAT_LINE: Color32 = Color32::from_rgb(46, 50, 60);
 const NOTE: Color32 = Color32::from_rgb(110, 200, 160);
 const PLAYHEAD: Color32 = Color32::from_rgb(250, 190, 80);
+const CLIP: Color32 = Color32::from_rgb(190, 150, 250);
 
 /// Pitch range shown: the melody's, padded, at least two octaves.
 fn pitch_range(notes: &[Note]) -> (u8, u8) {
@@ -27,11 +28,13 @@ fn pitch_range(notes: &[Note]) -> (u8, u8) {
 }
 
 /// The piano roll: `notes` over `len_steps` steps (output pitches) with the bar and beat
-/// lines of `meter`, rows of `scale` on `key_root` shaded, the playhead at `playhead_steps`.
+/// lines of `meter`, rows of `scale` on `key_root` shaded, the playhead at `playhead_steps`,
+/// and the musician's `clip` outlined (told apart from the generated notes, which are filled).
 pub fn piano_roll(
     ui: &mut Ui,
     size: Vec2,
     notes: &[Note],
+    clip: &[Note],
     len_steps: u32,
     meter: Meter,
     key_root: u8,
@@ -41,7 +44,8 @@ pub fn piano_roll(
     let (rect, _) = ui.allocate_exact_size(size, Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 4.0, BACKGROUND);
-    let (lo, hi) = pitch_range(notes);
+    let all: Vec<Note> = notes.iter().chain(clip).copied().collect();
+    let (lo, hi) = pitch_range(&all);
     let rows = f32::from(hi - lo + 1);
     let row_h = rect.height() / rows;
     let steps = len_steps.max(1) as f32;
@@ -74,6 +78,14 @@ pub fn piano_roll(
             Vec2::new((note.len_steps as f32 * step_w - 1.0).max(2.0), row_h.max(2.0)),
         );
         painter.rect_filled(r, 2.0, NOTE);
+    }
+    for note in clip.iter().filter(|n| (lo..=hi).contains(&n.pitch) && n.start_step < len_steps) {
+        let min = Pos2::new(rect.left() + note.start_step as f32 * step_w, y_of(note.pitch));
+        let r = Rect::from_min_size(
+            min,
+            Vec2::new((note.len_steps as f32 * step_w - 1.0).max(2.0), row_h.max(2.0)),
+        );
+        painter.rect_stroke(r, 2.0, Stroke::new(2.0, CLIP), egui::StrokeKind::Inside);
     }
     if let Some(p) = playhead_steps {
         let x = rect.left() + (p % steps) * step_w;

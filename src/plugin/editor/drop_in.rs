@@ -1,0 +1,231 @@
+//! Drops onto the editor: a `.mid` file dropped from a file manager (or a DAW's clip) becomes
+//! the clip. On X11 the editor's window is made an XDND target (protocol version 5) through
+//! `XdndProxy`: the editor's window (owned by the plugin framework's connection, which would
+//! drop XDND messages) names a hidden window of Neume's own, on a connection and thread of
+//! its own, and sources that honour the proxy (as the XDND specification asks) talk to that.
+//! The dropped paths reach the editor through [`DropTarget::take`]. Elsewhere there is no drop
+//! target yet (Load clip… works everywhere).
+
+use std::path::PathBuf;
+
+/// A drop target on the editor's window; stops its thread when dropped.
+pub struct DropTarget {
+    #[cfg(target_os = "linux")]
+    inner: x11::Target,
+}
+
+impl DropTarget {
+    /// Makes the editor's window (from its `raw-window-handle`) a drop target, where the
+    /// platform has one.
+    #[cfg(target_os = "linux")]
+    pub fn start(window: &impl raw_window_handle::HasWindowHandle) -> Result<DropTarget, String> {
+        use raw_window_handle::RawWindowHandle;
+        let handle = window.window_handle().map_err(|e| format!("drop target: {e}"))?;
+        let id = match handle.as_raw() {
+            RawWindowHandle::Xlib(h) => h.window as u32,
+            RawWindowHandle::Xcb(h) => h.window.get(),
+            _ => return Err("drop target: not an X11 window".into()),
+        };
+        Ok(DropTarget { inner: x11::Target::start(id)? })
+    }
+
+    /// The file dropped since the last call, if any.
+    pub fn take(&self) -> Option<PathBuf> {
+        #[cfg(target_os = "linux")]
+        {
+            self.inner.dropped.lock().take()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            None
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod x11 {
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::thread::JoinHandle;
+    use std::time::Duration;
+
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::{
+        AtomEnum, ClientMessageEvent, ConnectionExt as _, CreateWindowAux, EventMask, PropMode,
+        Window, WindowClass,
+    };
+    use x11rb::protocol::Event;
+    use x11rb::wrapper::ConnectionExt as _;
+
+    use super::super::drag_out::uri_path;
+
+    x11rb::atom_manager! {
+        Atoms: AtomsCookie {
+            XdndAware,
+            XdndProxy,
+            XdndEnter,
+            XdndPosition,
+            XdndStatus,
+            XdndLeave,
+            XdndDrop,
+            XdndFinished,
+            XdndSelection,
+            XdndActionCopy,
+            NEUME_DROP,
+            TEXT_URI_LIST: b"text/uri-list",
+        }
+    }
+
+    /// XDND version spoken.
+    const VERSION: u32 = 5;
+
+    pub struct Target {
+        pub dropped: Arc<parking_lot::Mutex<Option<PathBuf>>>,
+        stop: Arc<AtomicBool>,
+        thread: Option<JoinHandle<()>>,
+    }
+
+    impl Drop for Target {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+
+    fn x<E: std::fmt::Display>(e: E) -> String {
+        format!("drop target: X11: {e}")
+    }
+
+    impl Target {
+        /// Makes `editor` an XDND target whose messages go to a proxy window of our own.
+        pub fn start(editor: Window) -> Result<Target, String> {
+            let (conn, screen) = x11rb::connect(None).map_err(x)?;
+            let root = conn.setup().roots[screen].root;
+            let atoms = Atoms::new(&conn).map_err(x)?.reply().map_err(x)?;
+            let proxy = conn.generate_id().map_err(x)?;
+            conn.create_window(
+                0,
+                proxy,
+                root,
+                -10,
+                -10,
+                1,
+                1,
+                0,
+                WindowClass::INPUT_ONLY,
+                0,
+                &CreateWindowAux::new(),
+            )
+            .map_err(x)?;
+            for window in [editor, proxy] {
+                conn.change_property32(
+                    PropMode::REPLACE,
+                    window,
+                    atoms.XdndAware,
+                    AtomEnum::ATOM,
+                    &[VERSION],
+                )
+                .map_err(x)?;
+                conn.change_property32(
+                    PropMode::REPLACE,
+                    window,
+                    atoms.XdndProxy,
+                    AtomEnum::WINDOW,
+                    &[proxy],
+                )
+                .map_err(x)?;
+            }
+            conn.flush().map_err(x)?;
+            let dropped = Arc::new(parking_lot::Mutex::new(None));
+            let stop = Arc::new(AtomicBool::new(false));
+            let (d, s) = (dropped.clone(), stop.clone());
+            let thread = std::thread::Builder::new()
+                .name("neume-drop".into())
+                .spawn(move || serve(&conn, &atoms, editor, proxy, &d, &s))
+                .map_err(|e| format!("drop target: {e}"))?;
+            Ok(Target { dropped, stop, thread: Some(thread) })
+        }
+    }
+
+    fn send(conn: &impl Connection, to: Window, kind: u32, data: [u32; 5]) {
+        let event = ClientMessageEvent::new(32, to, kind, data);
+        let _ = conn.send_event(false, to, EventMask::NO_EVENT, event);
+        let _ = conn.flush();
+    }
+
+    /// Answers XDND messages until `stop`; a dropped `.mid` file's path goes into `dropped`.
+    fn serve(
+        conn: &impl Connection,
+        atoms: &Atoms,
+        editor: Window,
+        proxy: Window,
+        dropped: &parking_lot::Mutex<Option<PathBuf>>,
+        stop: &AtomicBool,
+    ) {
+        // The source of the drag in progress.
+        let mut source: Option<Window> = None;
+        while !stop.load(Ordering::Relaxed) {
+            let event = match conn.poll_for_event() {
+                Ok(Some(event)) => event,
+                Ok(None) => {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+                Err(_) => return,
+            };
+            match event {
+                Event::ClientMessage(m) => {
+                    let data = m.data.as_data32();
+                    if m.type_ == atoms.XdndEnter {
+                        source = Some(data[0]);
+                    } else if m.type_ == atoms.XdndPosition {
+                        // Accept anywhere on the editor, as a copy.
+                        send(
+                            conn,
+                            data[0],
+                            atoms.XdndStatus,
+                            [editor, 1, 0, 0, atoms.XdndActionCopy],
+                        );
+                    } else if m.type_ == atoms.XdndLeave {
+                        source = None;
+                    } else if m.type_ == atoms.XdndDrop {
+                        source = Some(data[0]);
+                        let _ = conn.convert_selection(
+                            proxy,
+                            atoms.XdndSelection,
+                            atoms.TEXT_URI_LIST,
+                            atoms.NEUME_DROP,
+                            data[2],
+                        );
+                        let _ = conn.flush();
+                    }
+                }
+                Event::SelectionNotify(n) if n.requestor == proxy => {
+                    let text = conn
+                        .get_property(true, proxy, atoms.NEUME_DROP, AtomEnum::ANY, 0, 1 << 18)
+                        .ok()
+                        .and_then(|c| c.reply().ok())
+                        .map(|r| String::from_utf8_lossy(&r.value).into_owned())
+                        .unwrap_or_default();
+                    let path = text.lines().filter(|l| !l.starts_with('#')).find_map(uri_path);
+                    let accepted = path.is_some();
+                    if let Some(path) = path {
+                        *dropped.lock() = Some(path);
+                    }
+                    if let Some(s) = source.take() {
+                        send(
+                            conn,
+                            s,
+                            atoms.XdndFinished,
+                            [editor, u32::from(accepted), atoms.XdndActionCopy, 0, 0],
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
