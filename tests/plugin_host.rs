@@ -1217,3 +1217,40 @@ fn a_captured_clip_is_varied_continued_and_reopened() {
     assert_eq!(again, continued, "the reopened project plays the same continuation");
     stop(&mut reopened, &mut ledger);
 }
+
+/// With Key from "MIDI input", a clip's key is heard before anything is played in (here a
+/// clip restored with the project, stored as a dropped or loaded one is): an E harmonic-minor
+/// line gives the E-minor melody. A clip the state cannot hold (a pitch past 127) is refused:
+/// Vary then leaves the melody as it was, and nothing crashes.
+#[test]
+fn a_clips_key_is_heard_and_a_bad_clip_is_refused() {
+    let clip = |notes: &[[u32; 3]]| {
+        let saved = serde_json::json!({
+            "version": 3, "key": 0, "len_steps": 32, "notes": notes, "latent": [], "meter": "4/4"
+        });
+        serde_json::Value::String(saved.to_string())
+    };
+    let e_minor: Vec<[u32; 3]> = [64, 66, 67, 69, 71, 72, 75, 76, 71, 64]
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| [p, 3 * i as u32, 3])
+        .collect();
+    let mut host = Host::load();
+    let mut state = host.state_json();
+    state["fields"]["clip"] = clip(&e_minor);
+    host.load_state_json(&state);
+    host.activate(RATE, 512);
+    assert_plays(&mut host, &default_melody(), "Key from the Key knob: the default melody");
+    let key_from = host.param_id("Key from");
+    host.process(1, &Transport::stopped(), &[(key_from, 1.0)]);
+    assert_plays(&mut host, &model_melody_keyed(1, 4, Scale::Minor), "the clip's E minor");
+
+    let mut host = Host::load();
+    let mut state = host.state_json();
+    state["fields"]["clip"] = clip(&[[200, 0, 4], [60, 4, 4]]);
+    host.load_state_json(&state);
+    host.activate(RATE, 512);
+    let source = host.param_id("Source");
+    host.process(1, &Transport::stopped(), &[(source, 1.0)]);
+    assert_plays(&mut host, &default_melody(), "a bad clip leaves the melody as it was");
+}

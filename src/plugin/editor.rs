@@ -31,7 +31,7 @@ use super::audition::AuditionSender;
 use super::capture::Phase;
 use super::handoff::PlayMelody;
 use super::params::{NeumeParams, Source, LATENT_KNOBS};
-use super::shared::{Command, WorkerLink};
+use super::shared::{Command, KeySource, WorkerLink};
 use super::state::SavedMelody;
 use crate::attributes::Attribute;
 use crate::encoding::Note;
@@ -238,14 +238,17 @@ impl NeumeEditor {
                 labelled(ui, "Key", ParamSlider::for_param(&p.key_root, setter));
                 labelled(ui, "Scale", ParamSlider::for_param(&p.scale, setter));
                 labelled(ui, "From", ParamSlider::for_param(&p.key_from, setter));
-                let heard = self.shared.telemetry.heard_key();
+                let heard = self.shared.status.lock().key_heard;
+                let heard =
+                    heard.or(self.shared.telemetry.heard_key().map(|k| (k, KeySource::Input)));
                 let hears = match heard {
-                    Some(key) => format!("Hears: {key}"),
+                    Some((key, KeySource::Input)) => format!("Hears: {key}"),
+                    Some((key, KeySource::Clip)) => format!("Hears: {key} (in the clip)"),
                     None => "Hears: nothing yet (play into Neume's MIDI input)".to_string(),
                 };
                 ui.label(hears).on_hover_text(
-                    "The key of the notes played into Neume. With Key from MIDI input, new \
-                     melodies are in it (major or natural minor).",
+                    "The key of the notes played into Neume, or of a clip since it came. With Key \
+                     from MIDI input, new melodies are in it (major or natural minor).",
                 );
                 labelled(ui, "Octave", ParamSlider::for_param(&p.octave, setter));
             });

@@ -154,6 +154,13 @@ impl Request {
                 latent: self.latent(generator.info()),
             });
         };
+        // A clip from the project's state is checked as its melody is (bounded, playable).
+        saved.check().map_err(|e| {
+            format!(
+                "{}; Source plays the clip only when it can",
+                e.replace("the project's melody", "the project's clip")
+            )
+        })?;
         let clip =
             Clip::new(&saved.melody(), saved.meter()).map_err(|e| format!("the clip: {e}"))?;
         if !generator.info().meters.contains(&clip.meter) {

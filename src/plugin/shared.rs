@@ -53,6 +53,8 @@ pub struct WorkerStatus {
     /// How the song's meter is played, when not as it is (12/8 as 6/8, 5/4 not at all), or
     /// that the model does not know it.
     pub meter_note: Option<String>,
+    /// The key Key from "MIDI input" follows and where it was heard, once one is.
+    pub key_heard: Option<(Key, KeySource)>,
     /// What became of the last clip captured (for the editor).
     pub clip_note: Option<String>,
     /// Wall time of the last generation, in milliseconds.
@@ -61,6 +63,15 @@ pub struct WorkerStatus {
     pub made_from: Option<Request>,
     /// Melodies generated so far.
     pub generations: u64,
+}
+
+/// Where the key that Key from "MIDI input" follows was heard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// In the clip (captured, dropped or loaded), until the input hears a new key.
+    Clip,
+    /// In the notes played into Neume's MIDI input.
+    Input,
 }
 
 /// How long an editor action waits for the host to apply its parameter changes before the

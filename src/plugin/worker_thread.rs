@@ -16,7 +16,7 @@ use super::capture::CapturedClip;
 use super::handoff::{self, MelodySender, PlayMelody};
 use super::models::{self, SharedGenerator};
 use super::params::{KeyFrom, NeumeParams};
-use super::shared::{Command, WorkerLink};
+use super::shared::{Command, KeySource, WorkerLink};
 use super::state::{SavedMelody, STATE_VERSION};
 use crate::key_finding::{melody_key, Key};
 use crate::runtime;
@@ -145,8 +145,9 @@ impl Worker {
         self.take_captured_clip();
         let stored = self.params.melody.read().clone();
         let (meter, meter_note) = self.shared.telemetry.host_meter();
+        let heard_now = self.heard_key();
         let heard = match self.params.key_from.value() {
-            KeyFrom::Input => self.heard_key(),
+            KeyFrom::Input => heard_now,
             KeyFrom::Params => None,
         };
         let unmetered = self.shared.current_request(&self.params).in_heard_key(heard);
@@ -266,10 +267,12 @@ impl Worker {
             self.clip_key = clip.as_ref().and_then(|c| melody_key(&c.melody())).map(|k| (k, code));
             self.clip_seen = clip;
         }
-        match self.clip_key {
-            Some((key, then)) if then == code => Some(key),
-            _ => self.shared.telemetry.heard_key(),
-        }
+        let heard = match self.clip_key {
+            Some((key, then)) if then == code => Some((key, KeySource::Clip)),
+            _ => self.shared.telemetry.heard_key().map(|key| (key, KeySource::Input)),
+        };
+        self.shared.report(|s| s.key_heard = heard);
+        heard.map(|(key, _)| key)
     }
 
     /// Hands `melody` to the audio thread (latest value wins: it never waits).
