@@ -7,6 +7,8 @@
 //!   by the parameter callback, until the melody pops out of the ring), beside a bare model
 //!   run and a bare 4-bar generation on the same backend;
 //! - instantiate + activate (after the first instance, which loads the runtime);
+//! - the editor's Vary (eight variations of a 2-bar clip, sung as the editor sings them) and
+//!   a continuation of that clip to 8 bars;
 //! - resident memory of 1 and of 16 active instances (each playing its first melody), over
 //!   the process before any instance.
 //!
@@ -196,6 +198,50 @@ fn main() {
         "ms",
         time_runs(runs, 1e3, |_| {
             std::hint::black_box(generator.step(&x, &mut state).expect("runs"));
+        }),
+    );
+    // A producer's 2-bar clip in 4/4: Vary sings 8 variations at Amount 0.5 (as the editor's
+    // button does), Continue one 8-bar continuation.
+    let hook = Melody {
+        notes: [
+            (62, 0, 4),
+            (65, 4, 2),
+            (64, 6, 2),
+            (62, 8, 4),
+            (69, 12, 4),
+            (67, 16, 6),
+            (65, 22, 2),
+            (64, 24, 8),
+        ]
+        .map(|(pitch, start_step, len_steps)| Note { pitch, start_step, len_steps })
+        .to_vec(),
+        len_steps: 32,
+    };
+    let params = NeumeParams::new(Arc::default());
+    let clip_request = |source: usize, bars: usize| Request {
+        source_index: source,
+        bars,
+        clip: Some(SavedMelody::new(0, &hook, neume::encoding::Meter::FourFour, Vec::new())),
+        ..Request::read(&params)
+    };
+    let vary = clip_request(1, 4);
+    report(
+        "Vary: 8 variations of a 2-bar clip",
+        "ms",
+        time_runs(runs / 8, 1e3, |seed| {
+            for k in 0..8 {
+                let r = Request { seed: seed * 8 + k, ..vary.clone() };
+                std::hint::black_box(r.sing(&mut generator).expect("varies"));
+            }
+        }),
+    );
+    let cont = clip_request(2, 8);
+    report(
+        "Continue: a 2-bar clip to 8 bars",
+        "ms",
+        time_runs(runs / 8, 1e3, |seed| {
+            let r = Request { seed, ..cont.clone() };
+            std::hint::black_box(r.sing(&mut generator).expect("continues"));
         }),
     );
     report(

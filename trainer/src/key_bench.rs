@@ -2,6 +2,7 @@
 //! and the clip's key): windows of reference tunes with a key signature, each moved to a
 //! random key, against the key their signature says (relative major or minor is a miss).
 
+use neume::encoding::Melody;
 use neume::key_finding::{melody_key, profile, Key};
 use neume::rng::Rng;
 
@@ -25,6 +26,16 @@ pub struct KeyReport {
 /// Judges every `bars`-bar window of `tunes` that has a key signature, each moved by a random
 /// number of semitones (from `seed`).
 pub fn run(tunes: &[Tune], bars: usize, seed: u64) -> KeyReport {
+    run_with(tunes, bars, seed, melody_key)
+}
+
+/// [`run`] with another key finder.
+pub fn run_with(
+    tunes: &[Tune],
+    bars: usize,
+    seed: u64,
+    finder: impl Fn(&Melody) -> Option<Key>,
+) -> KeyReport {
     let mut rng = Rng::new(seed);
     let (mut n, mut exact, mut relative, mut fifth, mut parallel) = (0usize, 0, 0, 0, 0);
     for (window, index, _) in reference_windows_in_meters(tunes, bars) {
@@ -33,7 +44,7 @@ pub fn run(tunes: &[Tune], bars: usize, seed: u64) -> KeyReport {
         // In the frame a major tune's tonic is C, a minor one's A.
         let truth = Key { tonic: (if minor { 9 } else { 0 } + shift) % 12, minor };
         let moved = window.transposed(i32::from(shift));
-        let Some(found) = melody_key(&moved) else { continue };
+        let Some(found) = finder(&moved) else { continue };
         n += 1;
         let up = |k: Key, semitones: u8| (k.tonic + semitones) % 12;
         if found == truth {
@@ -77,6 +88,108 @@ pub fn learn_profiles(tunes: &[Tune], bars: usize) -> [[f64; 12]; 2] {
         sum.iter_mut().for_each(|v| *v /= n.max(1) as f64);
     }
     sums
+}
+
+/// Weights of a linear key scorer: for a key, the profile's shares rotated to its tonic
+/// (tonic first) dotted with its mode's 12 weights, plus its mode's weight × the share
+/// inside its scale.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct KeyWeights {
+    pub major: [f64; 12],
+    pub minor: [f64; 12],
+    pub scale: [f64; 2],
+}
+
+/// Steps of major and natural minor.
+const SCALES: [[usize; 7]; 2] = [[0, 2, 4, 5, 7, 9, 11], [0, 2, 3, 5, 7, 8, 10]];
+
+impl KeyWeights {
+    /// The features of the 24 keys (index `tonic + 12·minor`): 12 rotated shares and the
+    /// share inside the scale.
+    fn features(p: &[f32; 12]) -> Option<[[f64; 13]; 24]> {
+        let total: f64 = p.iter().map(|&v| f64::from(v)).sum();
+        if total <= 0.0 {
+            return None;
+        }
+        let mut f = [[0f64; 13]; 24];
+        for (k, row) in f.iter_mut().enumerate() {
+            let (tonic, mode) = (k % 12, k / 12);
+            for pc in 0..12 {
+                row[pc] = f64::from(p[(tonic + pc) % 12]) / total;
+            }
+            row[12] = SCALES[mode].iter().map(|s| row[*s]).sum();
+        }
+        Some(f)
+    }
+
+    fn scores(&self, f: &[[f64; 13]; 24]) -> [f64; 24] {
+        let mut out = [0f64; 24];
+        for (k, row) in f.iter().enumerate() {
+            let (w, c) =
+                if k < 12 { (&self.major, self.scale[0]) } else { (&self.minor, self.scale[1]) };
+            out[k] = (0..12).map(|pc| w[pc] * row[pc]).sum::<f64>() + c * row[12];
+        }
+        out
+    }
+
+    /// The best-scoring key of a melody.
+    pub fn key(&self, melody: &Melody) -> Option<Key> {
+        let f = Self::features(&profile(melody))?;
+        let s = self.scores(&f);
+        let (i, _) = s.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+        Some(Key { tonic: (i % 12) as u8, minor: i >= 12 })
+    }
+}
+
+/// Fits [`KeyWeights`] to the key signatures of `tunes`' windows: multinomial logistic
+/// regression over the 24 keys (the scorer is the same for every transposition, so the
+/// windows are taken in the frame), full-batch Adam.
+pub fn fit_weights(tunes: &[Tune], bars: usize, steps: usize) -> KeyWeights {
+    let mut data = Vec::new();
+    for (window, index, _) in reference_windows_in_meters(tunes, bars) {
+        let Some(minor) = tunes[index].minor else { continue };
+        let Some(f) = KeyWeights::features(&profile(&window)) else { continue };
+        data.push((f, if minor { 9 + 12 } else { 0 }));
+    }
+    // 26 parameters: major 0..12, minor 12..24, scale weights 24, 25.
+    let mut theta = [0f64; 26];
+    let (mut m, mut v) = ([0f64; 26], [0f64; 26]);
+    let (lr, b1, b2) = (0.05, 0.9, 0.999);
+    for t in 1..=steps {
+        let weights = KeyWeights {
+            major: theta[..12].try_into().unwrap(),
+            minor: theta[12..24].try_into().unwrap(),
+            scale: [theta[24], theta[25]],
+        };
+        let mut grad = [0f64; 26];
+        for (f, truth) in &data {
+            let s = weights.scores(f);
+            let max = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let e: Vec<f64> = s.iter().map(|x| (x - max).exp()).collect();
+            let z: f64 = e.iter().sum();
+            for (k, row) in f.iter().enumerate() {
+                let d = e[k] / z - if k == *truth { 1.0 } else { 0.0 };
+                let base = if k < 12 { 0 } else { 12 };
+                for pc in 0..12 {
+                    grad[base + pc] += d * row[pc];
+                }
+                grad[24 + k / 12] += d * row[12];
+            }
+        }
+        for i in 0..26 {
+            let g = grad[i] / data.len() as f64;
+            m[i] = b1 * m[i] + (1.0 - b1) * g;
+            v[i] = b2 * v[i] + (1.0 - b2) * g * g;
+            let mh = m[i] / (1.0 - b1.powi(t as i32));
+            let vh = v[i] / (1.0 - b2.powi(t as i32));
+            theta[i] -= lr * mh / (vh.sqrt() + 1e-8);
+        }
+    }
+    KeyWeights {
+        major: theta[..12].try_into().unwrap(),
+        minor: theta[12..24].try_into().unwrap(),
+        scale: [theta[24], theta[25]],
+    }
 }
 
 #[cfg(test)]

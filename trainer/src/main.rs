@@ -157,6 +157,10 @@ enum Command {
         /// finder's profiles were made, from `train`).
         #[arg(long)]
         learn: bool,
+        /// Instead, fit a linear key scorer to the folder's windows (logistic regression on
+        /// their key signatures) and judge it on this folder's windows too.
+        #[arg(long)]
+        fit_check: Option<PathBuf>,
     },
     /// Simulated listeners with hidden tastes rate what Generate offers: the share of draws in
     /// each listener's top quartile after 0, 5, 10, 20 and 50 ratings, for Neume's preference
@@ -485,8 +489,19 @@ fn run() -> Result<(), String> {
             println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             Ok(())
         }
-        Command::Key { tunes, bars, seed, learn } => {
+        Command::Key { tunes, bars, seed, learn, fit_check } => {
+            let exclude = tunes.exclude.clone();
             let corpus = tunes.load()?;
+            if let Some(check) = fit_check {
+                let weights = neume_train::key_bench::fit_weights(&corpus.tunes, bars, 400);
+                let checked = ReferenceTunes { reference: check, exclude }.load()?;
+                let report = neume_train::key_bench::run_with(&checked.tunes, bars, seed, |m| {
+                    weights.key(m)
+                });
+                println!("{}", serde_json::to_string(&weights).map_err(|e| e.to_string())?);
+                println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+                return Ok(());
+            }
             if learn {
                 let [major, minor] = neume_train::key_bench::learn_profiles(&corpus.tunes, bars);
                 let row = |p: [f64; 12]| p.map(|v| format!("{v:.4}")).join(", ");
