@@ -167,13 +167,33 @@ pub fn vary(
     sing(generator, clip, clip.bars, z, given, options)
 }
 
+/// Continuations sung for each [`continue_clip`]; the one that carries on most like the clip
+/// is kept (on `valid`: 1, 4 and 8 candidates gave a mean distance of the new bars to the
+/// tune's real ones of 0.529, 0.489 and 0.486 over 3 seeds, see `neume-train clips`).
+pub const CONTINUATION_CANDIDATES: u64 = 8;
+
+/// How unlike two passages are: half the L1 distance of their duration-weighted pitch-class
+/// histograms (0..=1) plus their relative difference in note count (0..=1).
+pub fn passage_distance(a: &Melody, b: &Melody) -> f64 {
+    let histogram = |m: &Melody| {
+        let p = crate::key_finding::profile(m);
+        let total: f32 = p.iter().sum();
+        p.map(|v| f64::from(v / total.max(1e-9)))
+    };
+    let (ha, hb) = (histogram(a), histogram(b));
+    let l1: f64 = ha.iter().zip(&hb).map(|(x, y)| (x - y).abs()).sum();
+    let (na, nb) = (a.notes.len() as f64, b.notes.len() as f64);
+    l1 / 2.0 + (na - nb).abs() / na.max(nb).max(1.0)
+}
+
 /// A melody of `bars` bars that begins with `clip` exactly and goes on from it, and the latent
 /// point it was sung from: the decoder
 /// takes the clip's steps as its past (forced, not sampled) and samples the rest, from the
 /// clip's latent point (the encoder's mean of the looped clip: on `valid`, continuations from
 /// it were closer to the tune's real bars 3–4 than to another tune's for 75 % of the tunes,
 /// from a prior draw 60 %; the best of 32 points by the decoder's likelihood of the clip, or
-/// posterior draws, did no better than the mean).
+/// posterior draws, did no better than the mean). Of [`CONTINUATION_CANDIDATES`] continuations
+/// the one whose first new bars are nearest the clip ([`passage_distance`]) is kept.
 pub fn continue_clip(
     generator: &mut Generator,
     clip: &Clip,
@@ -181,8 +201,28 @@ pub fn continue_clip(
     options: &ClipOptions,
 ) -> Result<(Melody, Vec<f32>), ModelError> {
     let z = clip.latent(generator)?;
-    let given = clip.tokens().into_iter().map(Some).collect();
-    sing(generator, clip, bars.max(clip.bars), z, given, options)
+    let given: Vec<Option<Token>> = clip.tokens().into_iter().map(Some).collect();
+    let bars = bars.max(clip.bars);
+    if bars == clip.bars {
+        return sing(generator, clip, bars, z, given, options);
+    }
+    // Of several continuations, the one whose first new bars are nearest the clip in key
+    // (pitch classes) and density.
+    let clip_steps = clip.melody.len_steps;
+    let source = clip.back(&clip.melody);
+    let mut best: Option<(f64, (Melody, Vec<f32>))> = None;
+    for k in 0..CONTINUATION_CANDIDATES {
+        let seeded = ClipOptions {
+            seed: options.seed.wrapping_mul(CONTINUATION_CANDIDATES).wrapping_add(k),
+            ..options.clone()
+        };
+        let sung = sing(generator, clip, bars, z.clone(), given.clone(), &seeded)?;
+        let d = passage_distance(&sung.0.window(clip_steps, clip_steps), &source);
+        if best.as_ref().is_none_or(|(b, _)| d < *b) {
+            best = Some((d, sung));
+        }
+    }
+    Ok(best.map(|(_, sung)| sung).expect("at least one candidate"))
 }
 
 /// A melody of `bars` bars in the clip's meter from latent point `z`, with the `given` steps

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use neume::clip::{continue_clip, vary, Clip, ClipOptions};
+use neume::clip::{continue_clip, passage_distance, vary, Clip, ClipOptions};
 use neume::encoding::{Melody, Meter};
 use neume::generate::{generate, GenerateOptions};
 use neume::rng::Rng;
@@ -29,6 +29,11 @@ pub struct ClipReport {
     pub continuation_own_closer: f64,
     /// The same for an unconditioned melody from the prior (the baseline).
     pub prior_own_closer: f64,
+    /// The share of all other tunes' bars 3–4 that are further from a tune's continuation
+    /// than its own bars 3–4, averaged over the tunes (the paired comparison against every
+    /// other tune rather than one drawn at random), and the same for the prior.
+    pub continuation_closer_than_others: f64,
+    pub prior_closer_than_others: f64,
     /// Mean distance of the continuation's bars 3–4 to the tune's own, and the prior's.
     pub continuation_distance: f64,
     pub prior_distance: f64,
@@ -45,20 +50,6 @@ pub struct ClipReport {
     pub overlap_at_half: f64,
     /// Mean similarity of Amount 0 at temperature 0 to the clip.
     pub given_back: f64,
-}
-
-/// Distance of two passages: half the L1 distance of their duration-weighted pitch-class
-/// histograms (0..=1) plus their relative difference in note count (0..=1).
-pub fn distance(a: &Melody, b: &Melody) -> f64 {
-    let histogram = |m: &Melody| {
-        let p = neume::key_finding::profile(m);
-        let total: f32 = p.iter().sum();
-        p.map(|v| f64::from(v / total.max(1e-9)))
-    };
-    let (ha, hb) = (histogram(a), histogram(b));
-    let l1: f64 = ha.iter().zip(&hb).map(|(x, y)| (x - y).abs()).sum();
-    let (na, nb) = (a.notes.len() as f64, b.notes.len() as f64);
-    l1 / 2.0 + (na - nb).abs() / na.max(nb).max(1.0)
 }
 
 /// Runs both measures: up to `count` tunes and windows of `tunes` in meters the model knows.
@@ -86,6 +77,7 @@ pub fn run(
         .collect();
     let mut rng = Rng::new(seed);
     let (mut own, mut prior_own, mut d_cont, mut d_prior) = (0usize, 0usize, 0.0, 0.0);
+    let (mut continued_tails, mut prior_tails) = (Vec::new(), Vec::new());
     for (i, (prompt, real, meter)) in cases.iter().enumerate() {
         let bar = meter.bar_steps() as u32;
         let clip = Clip::new(prompt, *meter)?;
@@ -108,15 +100,31 @@ pub fn run(
                 break &cases[j].1;
             }
         };
-        for (melody, wins, sum) in
-            [(continued, &mut own, &mut d_cont), (from_prior, &mut prior_own, &mut d_prior)]
-        {
+        for (melody, wins, sum, tails) in [
+            (continued, &mut own, &mut d_cont, &mut continued_tails),
+            (from_prior, &mut prior_own, &mut d_prior, &mut prior_tails),
+        ] {
             let tail = melody.window(2 * bar, 2 * bar);
-            let d = distance(&tail, real);
-            *wins += usize::from(d < distance(&tail, other));
+            let d = passage_distance(&tail, real);
+            *wins += usize::from(d < passage_distance(&tail, other));
             *sum += d;
+            tails.push(tail);
         }
     }
+    // Against every other tune: the share of the other tunes' bars 3–4 that are further from
+    // a tune's continuation than its own are, averaged over the tunes.
+    let against_all = |tails: &[Melody]| -> f64 {
+        let reals: Vec<&Melody> = cases.iter().map(|(_, real, _)| real).collect();
+        let shares = tails.iter().enumerate().map(|(i, tail)| {
+            let own = passage_distance(tail, reals[i]);
+            let further = (0..reals.len())
+                .filter(|&j| j != i && passage_distance(tail, reals[j]) > own)
+                .count();
+            further as f64 / (reals.len() - 1).max(1) as f64
+        });
+        shares.sum::<f64>() / tails.len().max(1) as f64
+    };
+    let (continuation_all, prior_all) = (against_all(&continued_tails), against_all(&prior_tails));
     // Variations: the tunes' first 4-bar windows.
     let windows: Vec<(Melody, Meter)> = crate::data::reference_windows_in_meters(tunes, 4)
         .into_iter()
@@ -165,6 +173,8 @@ pub fn run(
         tunes: cases.len(),
         continuation_own_closer: own as f64 / n,
         prior_own_closer: prior_own as f64 / n,
+        continuation_closer_than_others: continuation_all,
+        prior_closer_than_others: prior_all,
         continuation_distance: d_cont / n,
         prior_distance: d_prior / n,
         windows: windows.len(),
@@ -196,9 +206,9 @@ mod tests {
         // Two notes of four in common, six distinct notes: 2 / 6.
         assert!((similarity(&a, &line(&[60, 62, 67, 69])) - 1.0 / 3.0).abs() < 1e-12);
         assert_eq!(similarity(&a, &a), 1.0);
-        assert_eq!(distance(&a, &a), 0.0);
+        assert_eq!(passage_distance(&a, &a), 0.0);
         // Disjoint pitch classes, same count: 1; half the notes: + 0.5.
-        assert!((distance(&a, &line(&[61, 63, 66, 68])) - 1.0).abs() < 1e-9);
-        assert!((distance(&a, &line(&[60, 62])) - (0.5 + 0.5)).abs() < 1e-9);
+        assert!((passage_distance(&a, &line(&[61, 63, 66, 68])) - 1.0).abs() < 1e-9);
+        assert!((passage_distance(&a, &line(&[60, 62])) - (0.5 + 0.5)).abs() < 1e-9);
     }
 }
