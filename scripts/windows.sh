@@ -9,7 +9,9 @@
 #                                     the library, the runtime, the CLI, the MIDI files, the
 #                                     plugin in the project's CLAP host (notes to the sample, no
 #                                     stuck notes, state, thru, offline render), the worker and
-#                                     the transport property test; then `cli debug`.
+#                                     the transport property test; the editor in a Win32 window
+#                                     on an Xvfb display (screenshot from the X server); then
+#                                     `cli debug`.
 #                                     `scripts/test.sh` calls it. Without the tools it skips with
 #                                     a message, except under CI, where that is a failure.
 #   scripts/windows.sh cli [release]  checks that `neume.exe generate` writes the Linux build's
@@ -114,7 +116,19 @@ test_windows() {
         CARGO_TARGET_DIR=$WINDOWS_TARGET_DIR cargo test --locked --target "$TARGET" \
         -p neume --lib --test runtime --test cli --test midi_files --test plugin_host \
         --test plugin_worker --test plugin_properties
+    editor
     cli debug prebuilt
+}
+
+# The editor of the Windows build: tests/editor_windows.rs opens it in a Win32 window under
+# Wine on an Xvfb display, and tests/editor_wine.rs (Linux) takes the screenshot from the X
+# server (NEUME_SCREENSHOT names the PNG).
+editor() {
+    local exe
+    exe=$(ls -t "$WINDOWS_TARGET_DIR/$TARGET"/debug/deps/editor_windows-*.exe | head -1)
+    NEUME_WINDOWS_EDITOR_TEST="$exe" \
+        NEUME_ORT_LIB=$(winepath -w "$PWD/$WINDOWS_TARGET_DIR/onnxruntime/onnxruntime.dll" 2>/dev/null) \
+        cargo test --locked --test editor_wine -- --ignored
 }
 
 cli() {
@@ -165,7 +179,8 @@ cli() {
 case "${1:-}" in
     setup) setup ;;
     test) test_windows ;;
+    editor) prepare && editor ;;
     cli) prepare && cli "${2:-debug}" ;;
     stand-in) stand_in ;;
-    *) echo "usage: $0 setup|test|cli [debug|release]|stand-in" >&2; exit 2 ;;
+    *) echo "usage: $0 setup|test|editor|cli [debug|release]|stand-in" >&2; exit 2 ;;
 esac

@@ -12,9 +12,10 @@
 mod audio;
 #[path = "support/host.rs"]
 mod host;
+#[path = "support/xvfb.rs"]
+mod xvfb;
 
 use std::path::PathBuf;
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use host::{Host, Transport};
@@ -30,6 +31,7 @@ use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
 use x11rb::CURRENT_TIME;
+use xvfb::start_xvfb;
 
 /// The Undo, Redo, Like and Dislike buttons' x (the toolbar's row is at y 44).
 const UNDO: i16 = 191;
@@ -44,52 +46,6 @@ const HEAR_Y: i16 = 296;
 /// The clip row's Vary and Continue buttons.
 const VARY: (i16, i16) = (592, 633);
 const CONTINUE: (i16, i16) = (655, 633);
-
-/// An Xvfb server for this test; killed on drop.
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // Killed, Xvfb leaves its lock and socket behind; runs after it would find every
-        // display taken.
-        let n = self.display.trim_start_matches(':');
-        let _ = std::fs::remove_file(format!("/tmp/.X{n}-lock"));
-        let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{n}"));
-    }
-}
-
-fn start_xvfb() -> Option<Xvfb> {
-    for n in 90..120 {
-        if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            || std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        {
-            continue;
-        }
-        let display = format!(":{n}");
-        let child = match Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"])
-            .spawn()
-        {
-            Ok(c) => c,
-            Err(_) => return None,
-        };
-        let xvfb = Xvfb { child, display };
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(10) {
-            if RustConnection::connect(Some(&xvfb.display)).is_ok() {
-                return Some(xvfb);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        return None;
-    }
-    None
-}
 
 x11rb::atom_manager! {
     Atoms: AtomsCookie {

@@ -494,6 +494,27 @@ impl Host {
         (size.width, size.height)
     }
 
+    /// Opens the editor embedded in the Win32 window `parent`; returns its size.
+    #[cfg(windows)]
+    pub fn open_editor_win32(&mut self, parent: *mut std::ffi::c_void) -> (u32, u32) {
+        let gui = self
+            .instance
+            .access_shared_handler(|h| *h.gui.get().expect("initialized"))
+            .expect("the plugin has the gui extension");
+        let mut handle = self.instance.plugin_handle();
+        gui.create(
+            &mut handle,
+            GuiConfiguration { api_type: GuiApiType::WIN32, is_floating: false },
+        )
+        .expect("gui.create");
+        let size = gui.get_size(&mut handle).expect("gui.get_size");
+        // SAFETY: the test keeps `parent` alive until the editor is destroyed.
+        unsafe { gui.set_parent(&mut handle, ClapWindow::from_win32_hwnd(parent)) }
+            .expect("gui.set_parent");
+        gui.show(&mut handle).expect("gui.show");
+        (size.width, size.height)
+    }
+
     /// Asks the editor to take a new size, as a host does when the user resizes its window.
     pub fn resize_editor(&mut self, width: u32, height: u32) -> bool {
         let gui = self
