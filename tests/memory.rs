@@ -1,11 +1,11 @@
 //! Making melodies does not grow the process: every run's outputs are released (`ort`
 //! 2.0.0-rc.14 leaked about 50 KB per 4-bar melody with ONNX Runtime and 30 KB with tract, so
 //! the plugin grew with every knob move). Linux only (it reads the resident set size).
+#![cfg(target_os = "linux")]
 
 use neume::generate::{generate, GenerateOptions};
 
 /// Resident set size in KiB (`VmRSS` of /proc/self/status).
-#[cfg(target_os = "linux")]
 fn resident_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line =
@@ -13,7 +13,6 @@ fn resident_kib() -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-#[cfg(target_os = "linux")]
 #[test]
 fn four_hundred_melodies_leave_the_process_its_size() {
     let mut generator = neume::default_generator().unwrap();
