@@ -136,11 +136,19 @@ fn run_clip(args: ClipArgs, continuing: bool) -> Result<(), String> {
     generator.info().check_meter(clip.meter).map_err(|e| e.to_string())?;
     let shift = knob_shift(generator.info(), &args.knobs)?;
     eprintln!(
-        "clip: {} bar(s) of {} in {} ({} notes)",
+        "clip: {} bar(s) of {} in {} ({} notes){}",
         clip.bars,
         clip.meter,
         clip.key,
-        clip.melody.notes.len()
+        clip.melody.notes.len(),
+        if file.under_top_line > 0 {
+            format!(
+                "; the file has chords: its top line is the clip ({} notes under it left out)",
+                file.under_top_line
+            )
+        } else {
+            String::new()
+        }
     );
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let (numerator, denominator) = clip.meter.signature();

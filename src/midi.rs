@@ -87,6 +87,8 @@ pub struct MidiMelody {
     pub key: Option<KeySignature>,
     /// Name of the first named track, if any.
     pub name: Option<String>,
+    /// Notes left out under the top line (the lower notes of chords and of overlaps).
+    pub under_top_line: usize,
 }
 
 /// Reads a MIDI file from disk.
@@ -193,11 +195,14 @@ pub fn read_bytes(bytes: &[u8], path: &Path) -> Result<MidiMelody, MidiError> {
         return Err(MidiError::TooLong { path: path.into(), bars: last_bar });
     }
     let melody = top_line(&mut notes, ticks_per_quarter);
+    let sounding = notes.iter().filter(|&&(start, end, _)| end > start).count();
+    let under_top_line = sounding.saturating_sub(melody.notes.len());
     if melody.notes.is_empty() {
         return Err(MidiError::NoNotes { path: path.into() });
     }
     Ok(MidiMelody {
         melody,
+        under_top_line,
         tempo_bpm: tempo_us_per_quarter.map_or(120.0, |us| 60_000_000.0 / f64::from(us.max(1))),
         has_time_signature: time_signature.is_some(),
         time_signature: time_signature.unwrap_or(TimeSignature::COMMON),

@@ -64,6 +64,9 @@ fn reads_type1_running_status_overlaps_and_zero_length_notes() {
         Note { pitch: 72, start_step: 8, len_steps: 4 },
     ];
     assert_eq!(read.melody.notes, expected);
+    // The chord's C4 is under the top line (the overlapped C4 is only cut, and the zero-length
+    // G4 never sounded).
+    assert_eq!(read.under_top_line, 1);
     assert_eq!(read.time_signature, TimeSignature { numerator: 3, denominator: 4 });
     assert_eq!(read.key, Some(KeySignature { sharps: 1, minor: false }));
     assert!((read.tempo_bpm - 120.0).abs() < 1e-9);
@@ -76,6 +79,7 @@ fn off_grid_notes_snap_to_the_nearest_16th() {
     let track = vec![0x1A, 0x90, 62, 90, 0x31, 0x80, 62, 0, 0x00, 0xFF, 0x2F, 0x00];
     let read = midi::read_bytes(&smf(0, 100, &[track]), Path::new("swing.mid")).unwrap();
     assert_eq!(read.melody.notes, vec![Note { pitch: 62, start_step: 1, len_steps: 2 }]);
+    assert_eq!(read.under_top_line, 0);
 }
 
 #[test]

@@ -20,12 +20,18 @@ pub struct CapturedClip {
     pub melody: PlayMelody,
     pub meter: Meter,
     pub serial: u64,
+    /// Whether notes were played together (their top note was kept).
+    pub chords: bool,
 }
 
 impl CapturedClip {
     /// Nothing captured yet.
-    pub const NONE: CapturedClip =
-        CapturedClip { melody: PlayMelody::EMPTY, meter: Meter::FourFour, serial: 0 };
+    pub const NONE: CapturedClip = CapturedClip {
+        melody: PlayMelody::EMPTY,
+        meter: Meter::FourFour,
+        serial: 0,
+        chords: false,
+    };
 }
 
 /// Where one block lies on the song's bar grid, for the recorder.
@@ -90,6 +96,8 @@ struct Take {
     notes: PlayMelody,
     /// The note held now: its pitch and onset step.
     held: Option<(u8, u16)>,
+    /// Whether notes were played together.
+    chords: bool,
 }
 
 impl Take {
@@ -118,6 +126,7 @@ impl Take {
             // Notes played together: the top one is the line.
             Some((held, start)) if i64::from(start) == step => {
                 self.held = Some((held.max(pitch), start));
+                self.chords = true;
             }
             _ => {
                 self.end_held(step);
@@ -139,7 +148,7 @@ impl Take {
         melody.len_steps = self.len_steps;
         melody.bar_steps = self.meter.bar_steps() as u16;
         melody.key = serial;
-        CapturedClip { melody, meter: self.meter, serial }
+        CapturedClip { melody, meter: self.meter, serial, chords: self.chords }
     }
 }
 
@@ -224,6 +233,7 @@ impl Recorder {
                 meter: grid.meter,
                 notes: PlayMelody::EMPTY,
                 held: None,
+                chords: false,
             });
             self.phase = Phase::Recording;
         }
@@ -354,6 +364,9 @@ mod tests {
         let played = [(60, 0.0, 1.0), (64, 0.0, 1.0), (67, 0.0, 2.0), (72, 1.5, 2.5)];
         let takes = record(&played, Meter::FourFour, 0.0, 1, 0.0, 6.0);
         assert_eq!(notes(&takes[0]), vec![(67, 0, 6), (72, 6, 4)]);
+        assert!(takes[0].chords, "the take says chords were played");
+        let line = record(&[(60, 0.0, 1.0), (62, 1.0, 2.0)], Meter::FourFour, 0.0, 1, 0.0, 6.0);
+        assert!(!line[0].chords);
     }
 
     #[test]

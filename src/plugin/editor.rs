@@ -340,11 +340,13 @@ impl NeumeEditor {
                          the editor, or Load clip…"
                     .to_string(),
             };
+            let captured = self.shared.status.lock().clip_note.clone();
             ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new(what).color(DIM)).on_hover_text(CLIP_HINT);
-                if let Some(c) = capturing {
-                    ui.label(RichText::new(c).strong());
-                }
+                match capturing {
+                    Some(c) => ui.label(RichText::new(c).strong()),
+                    None => ui.label(RichText::new(captured.unwrap_or_default()).color(DIM)),
+                };
             });
         });
     }
@@ -521,7 +523,7 @@ impl NiceEguiApp for NeumeEditor {
         let message = self.files.poll_drag();
         self.say(message);
         if let Some(path) = self.drop_target.as_ref().and_then(drop_in::DropTarget::take) {
-            let message = self.actions.load_clip(&path, &setter);
+            let message = self.actions.load_clip(&path);
             self.say(Some(message));
         }
         let saved = self.params.melody.read().clone();
@@ -554,7 +556,7 @@ impl NiceEguiApp for NeumeEditor {
                                 self.say(message);
                             }
                             Purpose::LoadClip => {
-                                let message = self.actions.load_clip(&path, &setter);
+                                let message = self.actions.load_clip(&path);
                                 self.say(Some(message));
                             }
                         }

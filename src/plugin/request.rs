@@ -112,14 +112,18 @@ impl Request {
         self
     }
 
-    /// Writes the request into the parameters (GUI thread): the stored points at once, the
-    /// automatable values through the host as one gesture each. [`Request::read`] then gives
-    /// this request back.
+    /// Writes the request into the parameters (GUI thread): the stored points (and the clip,
+    /// when the melody comes from it) at once, the automatable values through the host as one
+    /// gesture each. [`Request::read`] then gives this request back (an invented melody's
+    /// request, apart from the clip).
     pub fn apply(&self, params: &NeumeParams, setter: &ParamSetter) {
         *params.base_point.write() = self.base_point.clone();
         *params.point_a.write() = self.point_a.clone();
         *params.point_b.write() = self.point_b.clone();
-        *params.clip.write() = self.clip.clone();
+        // A melody from the clip brings its clip back; one invented leaves the clip as it is.
+        if self.clip_source().is_some() {
+            *params.clip.write() = self.clip.clone();
+        }
         for (param, value) in params.knob_params().into_iter().zip(self.knobs) {
             set_as_gesture(setter, param, value);
         }

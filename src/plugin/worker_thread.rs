@@ -249,11 +249,16 @@ impl Worker {
         *self.params.clip.write() =
             Some(super::state::SavedMelody::new(0, &melody, captured.meter, Vec::new()));
         let note = format!(
-            "Captured {} notes in {} bar{} of {}",
+            "Captured {} notes in {} bar{} of {}{}",
             melody.notes.len(),
             melody.len_steps as usize / captured.meter.bar_steps(),
             if melody.len_steps as usize > captured.meter.bar_steps() { "s" } else { "" },
-            captured.meter
+            captured.meter,
+            if captured.chords {
+                " (notes played together: their top note is the clip's)"
+            } else {
+                ""
+            }
         );
         self.shared.report(|s| s.clip_note = Some(note));
     }

@@ -291,24 +291,25 @@ impl Actions {
     /// Load clip… (or a file dropped on the editor): the first bars of the file's top line, in
     /// its own key, register and meter, become the clip (saved with the project). What
     /// plays changes only when Source takes the clip.
-    pub(super) fn load_clip(&mut self, path: &std::path::Path, setter: &ParamSetter) -> Message {
+    pub(super) fn load_clip(&mut self, path: &std::path::Path) -> Message {
         let loaded = clip::read_file(path, None).and_then(|(file, meter)| {
             let clip =
                 Clip::new(&file.melody, meter).map_err(|e| format!("{}: {e}", path.display()))?;
             let steps = clip.bars as u32 * meter.bar_steps() as u32;
-            Ok((file.melody.window(0, steps), clip))
+            Ok((file.melody.window(0, steps), clip, file.under_top_line))
         });
-        let (melody, clip) = match loaded {
+        let (melody, clip, under) = match loaded {
             Ok(loaded) => loaded,
             Err(e) => return (e, true),
         };
-        let request = Request {
-            clip: Some(SavedMelody::new(0, &melody, clip.meter, Vec::new())),
-            ..self.shared.current_request(&self.params)
-        };
-        self.act(request, setter);
+        // Stored as a captured clip is (the worker then makes the melody anew when Source
+        // takes the clip).
+        *self.params.clip.write() = Some(SavedMelody::new(0, &melody, clip.meter, Vec::new()));
+        self.shared.wake.wake();
         let name = path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
-        (format!("Clip from {name}: {}", clip_words(&clip)), false)
+        let chords =
+            if under > 0 { " (the file has chords: its top line is the clip)" } else { "" };
+        (format!("Clip from {name}: {}{chords}", clip_words(&clip)), false)
     }
 
     /// The clip, framed for the model, when there is one.
