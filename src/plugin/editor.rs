@@ -330,11 +330,11 @@ impl NeumeEditor {
                 Some(clip) => {
                     let source = p.source.value();
                     let use_ = match source {
-                        Source::Invent => "not used (Source: Invent)",
-                        Source::Vary => "varied",
-                        Source::Continue => "continued",
+                        Source::Invent => "not used: Source is Invent",
+                        Source::Vary => "varied; outlined in the roll",
+                        Source::Continue => "continued; outlined in the roll",
                     };
-                    format!("Clip: {} ({use_}; outlined in the roll)", actions::clip_words(clip))
+                    format!("Clip: {} ({use_})", actions::clip_words(clip))
                 }
                 None => "No clip: switch Capture on and play into Neume, drop a .mid file on \
                          the editor, or Load clip…"
@@ -614,6 +614,11 @@ impl NiceEguiApp for NeumeEditor {
         });
         // Keep the playhead moving.
         ui.ctx().request_repaint_after(std::time::Duration::from_millis(33));
+    }
+
+    fn editor_closed(&mut self) {
+        // The drop target's window and thread go with the editor's window.
+        self.drop_target = None;
     }
 
     fn resized(&mut self, new_size: nice_plug_egui::baseview::WindowSize) {
