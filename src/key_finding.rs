@@ -68,7 +68,7 @@ const MINOR: [f32; 12] =
 pub const SCALE_WEIGHT: f32 = 2.0;
 
 /// Scale steps of major and natural minor.
-const SCALES: [[usize; 7]; 2] = [[0, 2, 4, 5, 7, 9, 11], [0, 2, 3, 5, 7, 8, 10]];
+pub const SCALES: [[usize; 7]; 2] = [[0, 2, 4, 5, 7, 9, 11], [0, 2, 3, 5, 7, 8, 10]];
 
 /// Each of the 24 keys' score for a profile, index `tonic + 12·minor`: the Pearson
 /// correlation with the key's profile plus [`SCALE_WEIGHT`] × the share inside its scale.

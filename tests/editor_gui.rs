@@ -31,7 +31,7 @@ use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
 use x11rb::CURRENT_TIME;
-use xvfb::start_xvfb;
+use xvfb::{start_xvfb, write_png};
 
 /// The Undo, Redo, Like and Dislike buttons' x (the toolbar's row is at y 44).
 const UNDO: i16 = 191;
@@ -239,14 +239,6 @@ fn capture(conn: &RustConnection, window: Window, w: u16, h: u16) -> Vec<u8> {
     let image =
         conn.get_image(ImageFormat::Z_PIXMAP, window, 0, 0, w, h, !0).unwrap().reply().unwrap();
     image.data.chunks_exact(4).flat_map(|p| [p[2], p[1], p[0]]).collect()
-}
-
-fn write_png(path: &std::path::Path, rgb: &[u8], w: u32, h: u32) {
-    let file = std::fs::File::create(path).unwrap();
-    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), w, h);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder.write_header().unwrap().write_image_data(rgb).unwrap();
 }
 
 fn fake(conn: &RustConnection, root: Window, kind: u8, detail: u8, x: i16, y: i16) {
@@ -566,7 +558,7 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
 
     // A producer's own clip, dropped onto the editor from a file manager: two bars of 6/8 in
     // D major, high up. It becomes the project's clip (its notes as in the file); Vary puts
-    // eight variations in the history and plays the first: a 6/8 melody of two bars in the
+    // eight variations in the history and plays the last: a 6/8 melody of two bars in the
     // clip's register; Continue plays one of four bars that begins with the clip's notes.
     let clip_notes =
         [(74, 0, 3), (78, 3, 3), (81, 6, 6), (79, 12, 2), (78, 14, 2), (76, 16, 2), (74, 18, 6)];

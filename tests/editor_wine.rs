@@ -16,17 +16,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use xvfb::{start_xvfb, write_png};
+
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat};
 use x11rb::rust_connection::RustConnection;
-
-fn write_png(path: &std::path::Path, rgb: &[u8], w: u32, h: u32) {
-    let file = std::fs::File::create(path).unwrap();
-    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), w, h);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder.write_header().unwrap().write_image_data(rgb).unwrap();
-}
 
 #[test]
 #[ignore = "needs the Windows build of tests/editor_windows.rs: scripts/windows.sh test runs it"]
@@ -35,7 +29,7 @@ fn the_windows_editor_renders_under_wine() {
         std::env::var_os("NEUME_WINDOWS_EDITOR_TEST")
             .expect("NEUME_WINDOWS_EDITOR_TEST: the Windows editor test's .exe"),
     );
-    let xvfb = xvfb::start_xvfb().expect("Xvfb is needed (apt-get install xvfb)");
+    let xvfb = start_xvfb().expect("Xvfb is needed (apt-get install xvfb)");
     let hold = std::env::temp_dir().join(format!("neume-editor-wine-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&hold);
     std::fs::create_dir_all(&hold).unwrap();

@@ -911,20 +911,27 @@ fn after_a_meter_change_the_melody_follows_the_new_bar_lines() {
     assert!(from_bar_3.contains(&(14 * 24_000, melody.notes[0].pitch)), "{from_bar_3:?}");
 }
 
-/// Plays `phrase` into Neume's MIDI input on channel 2, transport stopped (a musician trying
-/// ideas before pressing play): `(start beat, beats, key)` at 120 BPM, in blocks of 512.
-fn play_into(host: &mut Host, phrase: &[(f64, f64, u8)]) {
-    let sample = |beats: f64| (beats * 24_000.0) as u64;
+/// The note events of `phrase` (`(start beat, beats, key)` at 120 BPM and 48 kHz, each note
+/// ending one sample early, as a keyboard's do) at `velocity`, in time order (offs first).
+fn phrase_events(phrase: &[(f64, f64, u8)], velocity_127: u8) -> Vec<(u64, Note)> {
+    let sample = |beats: f64| (beats * 24_000.0).round() as u64;
     let mut events: Vec<(u64, Note)> = phrase
         .iter()
         .flat_map(|&(start, beats, key)| {
             [
-                (sample(start), Note::On { key, velocity_127: 80 }),
+                (sample(start), Note::On { key, velocity_127 }),
                 (sample(start + beats) - 1, Note::Off { key }),
             ]
         })
         .collect();
     events.sort_by_key(|(t, n)| (*t, matches!(n, Note::On { .. })));
+    events
+}
+
+/// Plays `phrase` into Neume's MIDI input on channel 2, transport stopped (a musician trying
+/// ideas before pressing play): `(start beat, beats, key)` at 120 BPM, in blocks of 512.
+fn play_into(host: &mut Host, phrase: &[(f64, f64, u8)]) {
+    let events = phrase_events(phrase, 80);
     let end = events.last().map_or(0, |(t, _)| t + 1);
     let mut at = 0;
     while at < end {
@@ -1127,16 +1134,7 @@ fn a_captured_clip_is_varied_continued_and_reopened() {
         len_steps: 24,
     };
     let sample = |beats: f64| (beats * 24_000.0).round() as u64;
-    let mut events: Vec<(u64, Note)> = played
-        .iter()
-        .flat_map(|&(start, beats, key)| {
-            [
-                (sample(start), Note::On { key, velocity_127: 90 }),
-                (sample(start + beats) - 1, Note::Off { key }),
-            ]
-        })
-        .collect();
-    events.sort_by_key(|(t, n)| (*t, matches!(n, Note::On { .. })));
+    let events = phrase_events(played, 90);
     host.process(1, &Transport::stopped(), &[(capture, 1.0)]);
     let mut thru_ons = 0;
     let mut at = 0u64;

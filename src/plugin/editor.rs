@@ -14,6 +14,8 @@ pub mod drop_in;
 pub mod file_browser;
 mod files;
 pub mod piano_roll;
+#[cfg(target_os = "linux")]
+mod xdnd;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;

@@ -159,21 +159,12 @@ impl Request {
             });
         };
         // A clip from the project's state is checked as its melody is (bounded, playable).
-        saved.check().map_err(|e| {
-            format!(
-                "{}; Source plays the clip only when it can",
-                e.replace("the project's melody", "the project's clip")
-            )
-        })?;
+        saved
+            .check_as("clip")
+            .map_err(|e| format!("{e}; Source plays the clip only when it can"))?;
         let clip =
             Clip::new(&saved.melody(), saved.meter()).map_err(|e| format!("the clip: {e}"))?;
-        if !generator.info().meters.contains(&clip.meter) {
-            return Err(format!(
-                "the clip is in {}, which this model does not know; load a model that does, or \
-                 capture the clip in a meter it knows",
-                clip.meter
-            ));
-        }
+        generator.info().check_meter(clip.meter).map_err(|e| format!("the clip: {e}"))?;
         let clip_options = ClipOptions {
             seed: self.seed,
             temperature: options.temperature,

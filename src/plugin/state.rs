@@ -61,6 +61,11 @@ impl SavedMelody {
     /// 16 bars, notes on MIDI pitches inside the loop. (State from a newer Neume that passes
     /// plays as stored.)
     pub fn check(&self) -> Result<(), String> {
+        self.check_as("melody")
+    }
+
+    /// [`SavedMelody::check`], the errors naming what is stored (`melody`, `clip`).
+    pub fn check_as(&self, what: &str) -> Result<(), String> {
         let newer = if self.version > STATE_VERSION {
             format!(" (saved by a newer Neume, state version {})", self.version)
         } else {
@@ -68,16 +73,16 @@ impl SavedMelody {
         };
         if self.len_steps == 0 || self.len_steps as usize > MAX_NOTES {
             return Err(format!(
-                "the project's melody is {} 16ths long, outside 1..={MAX_NOTES}{newer}",
+                "the project's {what} is {} 16ths long, outside 1..={MAX_NOTES}{newer}",
                 self.len_steps
             ));
         }
         if let Some(Err(e)) = self.meter.as_deref().map(Meter::parse) {
-            return Err(format!("the project's melody has a meter Neume cannot play: {e}{newer}"));
+            return Err(format!("the project's {what} has a meter Neume cannot play: {e}{newer}"));
         }
         if self.notes.len() > self.len_steps as usize {
             return Err(format!(
-                "the project's melody has {} notes in {} 16ths{newer}",
+                "the project's {what} has {} notes in {} 16ths{newer}",
                 self.notes.len(),
                 self.len_steps
             ));
@@ -85,7 +90,7 @@ impl SavedMelody {
         if let Some([pitch, start, len]) = self.notes.iter().find(|&&[pitch, start, len]| {
             pitch > 127 || len == 0 || start >= self.len_steps || len > self.len_steps
         }) {
-            return Err(format!("the project's melody has a note it cannot play (pitch {pitch}, step {start}, length {len}){newer}"));
+            return Err(format!("the project's {what} has a note it cannot play (pitch {pitch}, step {start}, length {len}){newer}"));
         }
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! An Xvfb server of a test's own (the editor tests under Xvfb, on Linux and under Wine).
+//! An Xvfb server of a test's own (the editor tests under Xvfb, on Linux and under Wine), and
+//! the PNG writer of their screenshots.
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -50,4 +51,13 @@ pub fn start_xvfb() -> Option<Xvfb> {
         return None;
     }
     None
+}
+
+/// Writes `rgb` (`w`×`h`, 8 bits a channel) as a PNG file.
+pub fn write_png(path: &std::path::Path, rgb: &[u8], w: u32, h: u32) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.write_header().unwrap().write_image_data(rgb).unwrap();
 }

@@ -3,7 +3,7 @@
 //! random key, against the key their signature says (relative major or minor is a miss).
 
 use neume::encoding::Melody;
-use neume::key_finding::{melody_key, profile, Key};
+use neume::key_finding::{melody_key, profile, Key, SCALES};
 use neume::rng::Rng;
 
 use crate::data::{reference_windows_in_meters, Tune};
@@ -99,9 +99,6 @@ pub struct KeyWeights {
     pub minor: [f64; 12],
     pub scale: [f64; 2],
 }
-
-/// Steps of major and natural minor.
-const SCALES: [[usize; 7]; 2] = [[0, 2, 4, 5, 7, 9, 11], [0, 2, 3, 5, 7, 8, 10]];
 
 impl KeyWeights {
     /// The features of the 24 keys (index `tonic + 12·minor`): 12 rotated shares and the

@@ -190,34 +190,16 @@ pub mod x11 {
 
     use x11rb::connection::Connection;
     use x11rb::protocol::xproto::{
-        AtomEnum, ClientMessageEvent, ConnectionExt as _, CreateWindowAux, EventMask, KeyButMask,
-        PropMode, SelectionNotifyEvent, Window, WindowClass, SELECTION_NOTIFY_EVENT,
+        AtomEnum, ConnectionExt as _, EventMask, KeyButMask, PropMode, SelectionNotifyEvent,
+        Window, SELECTION_NOTIFY_EVENT,
     };
     use x11rb::protocol::Event;
     use x11rb::wrapper::ConnectionExt as _;
     use x11rb::{CURRENT_TIME, NONE};
 
+    use super::super::xdnd::{hidden_window, send, x, Atoms, VERSION};
     use super::{file_uri, DragOutcome};
 
-    x11rb::atom_manager! {
-        /// The atoms XDND uses.
-        pub Atoms: AtomsCookie {
-            XdndAware,
-            XdndSelection,
-            XdndEnter,
-            XdndPosition,
-            XdndStatus,
-            XdndLeave,
-            XdndDrop,
-            XdndFinished,
-            XdndActionCopy,
-            TARGETS,
-            TEXT_URI_LIST: b"text/uri-list",
-        }
-    }
-
-    /// Highest XDND version spoken.
-    const VERSION: u32 = 5;
     /// Pointer polling interval.
     const POLL: Duration = Duration::from_millis(8);
     /// How long a target may take to fetch the file after the drop.
@@ -226,17 +208,6 @@ pub mod x11 {
     const DRAG_TIMEOUT: Duration = Duration::from_secs(120);
 
     type Result<T> = std::result::Result<T, String>;
-
-    fn x<E: std::fmt::Display>(e: E) -> String {
-        format!("X11: {e}")
-    }
-
-    /// Sends an XDND client message.
-    fn send(conn: &impl Connection, to: Window, kind: u32, data: [u32; 5]) -> Result<()> {
-        let event = ClientMessageEvent::new(32, to, kind, data);
-        conn.send_event(false, to, EventMask::NO_EVENT, event).map_err(x)?;
-        Ok(())
-    }
 
     /// The XDND-aware window under root position (`px`, `py`) and its version, if any.
     fn target_at(
@@ -274,21 +245,7 @@ pub mod x11 {
         let (conn, screen_num) = x11rb::connect(None).map_err(x)?;
         let root = conn.setup().roots[screen_num].root;
         let atoms = Atoms::new(&conn).map_err(x)?.reply().map_err(x)?;
-        let source = conn.generate_id().map_err(x)?;
-        conn.create_window(
-            0,
-            source,
-            root,
-            -10,
-            -10,
-            1,
-            1,
-            0,
-            WindowClass::INPUT_ONLY,
-            0,
-            &CreateWindowAux::new(),
-        )
-        .map_err(x)?;
+        let source = hidden_window(&conn, root)?;
         conn.set_selection_owner(source, atoms.XdndSelection, CURRENT_TIME).map_err(x)?;
         conn.flush().map_err(x)?;
         let uri_list = format!("{}\r\n", file_uri(file));
@@ -372,11 +329,12 @@ pub mod x11 {
             let under = target_at(&conn, &atoms, root, px, py, source)?;
             if under.map(|t| t.0) != target.map(|t| t.0) {
                 if let Some((old, _)) = target {
-                    send(&conn, old, atoms.XdndLeave, [source, 0, 0, 0, 0])?;
+                    send(&conn, old, old, atoms.XdndLeave, [source, 0, 0, 0, 0])?;
                 }
                 if let Some((new, version)) = under {
                     send(
                         &conn,
+                        new,
                         new,
                         atoms.XdndEnter,
                         [source, version << 24, atoms.TEXT_URI_LIST, 0, 0],
@@ -392,6 +350,7 @@ pub mod x11 {
                     send(
                         &conn,
                         t,
+                        t,
                         atoms.XdndPosition,
                         [source, 0, position, CURRENT_TIME, atoms.XdndActionCopy],
                     )?;
@@ -402,13 +361,13 @@ pub mod x11 {
             if released {
                 match target {
                     Some((t, _)) if accepted => {
-                        send(&conn, t, atoms.XdndDrop, [source, 0, CURRENT_TIME, 0, 0])?;
+                        send(&conn, t, t, atoms.XdndDrop, [source, 0, CURRENT_TIME, 0, 0])?;
                         conn.flush().map_err(x)?;
                         dropped_at = Some(Instant::now());
                         continue;
                     }
                     Some((t, _)) => {
-                        send(&conn, t, atoms.XdndLeave, [source, 0, 0, 0, 0])?;
+                        send(&conn, t, t, atoms.XdndLeave, [source, 0, 0, 0, 0])?;
                         conn.flush().map_err(x)?;
                         return Ok(DragOutcome::Cancelled);
                     }

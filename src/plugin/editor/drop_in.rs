@@ -51,34 +51,12 @@ mod x11 {
     use std::time::Duration;
 
     use x11rb::connection::Connection;
-    use x11rb::protocol::xproto::{
-        AtomEnum, ClientMessageEvent, ConnectionExt as _, CreateWindowAux, EventMask, PropMode,
-        Window, WindowClass,
-    };
+    use x11rb::protocol::xproto::{AtomEnum, ConnectionExt as _, PropMode, Window};
     use x11rb::protocol::Event;
     use x11rb::wrapper::ConnectionExt as _;
 
     use super::super::drag_out::uri_path;
-
-    x11rb::atom_manager! {
-        Atoms: AtomsCookie {
-            XdndAware,
-            XdndProxy,
-            XdndEnter,
-            XdndPosition,
-            XdndStatus,
-            XdndLeave,
-            XdndDrop,
-            XdndFinished,
-            XdndSelection,
-            XdndActionCopy,
-            NEUME_DROP,
-            TEXT_URI_LIST: b"text/uri-list",
-        }
-    }
-
-    /// XDND version spoken.
-    const VERSION: u32 = 5;
+    use super::super::xdnd::{hidden_window, send, x, Atoms, VERSION};
 
     pub struct Target {
         pub dropped: Arc<parking_lot::Mutex<Option<PathBuf>>>,
@@ -95,31 +73,17 @@ mod x11 {
         }
     }
 
-    fn x<E: std::fmt::Display>(e: E) -> String {
-        format!("drop target: X11: {e}")
-    }
-
     impl Target {
         /// Makes `editor` an XDND target whose messages go to a proxy window of our own.
         pub fn start(editor: Window) -> Result<Target, String> {
+            Target::serve_from(editor).map_err(|e| format!("drop target: {e}"))
+        }
+
+        fn serve_from(editor: Window) -> Result<Target, String> {
             let (conn, screen) = x11rb::connect(None).map_err(x)?;
             let root = conn.setup().roots[screen].root;
             let atoms = Atoms::new(&conn).map_err(x)?.reply().map_err(x)?;
-            let proxy = conn.generate_id().map_err(x)?;
-            conn.create_window(
-                0,
-                proxy,
-                root,
-                -10,
-                -10,
-                1,
-                1,
-                0,
-                WindowClass::INPUT_ONLY,
-                0,
-                &CreateWindowAux::new(),
-            )
-            .map_err(x)?;
+            let proxy = hidden_window(&conn, root)?;
             for window in [editor, proxy] {
                 conn.change_property32(
                     PropMode::REPLACE,
@@ -145,14 +109,14 @@ mod x11 {
             let thread = std::thread::Builder::new()
                 .name("neume-drop".into())
                 .spawn(move || serve(&conn, &atoms, editor, proxy, &d, &s))
-                .map_err(|e| format!("drop target: {e}"))?;
+                .map_err(|e| e.to_string())?;
             Ok(Target { dropped, stop, thread: Some(thread) })
         }
     }
 
-    fn send(conn: &impl Connection, to: Window, kind: u32, data: [u32; 5]) {
-        let event = ClientMessageEvent::new(32, to, kind, data);
-        let _ = conn.send_event(false, to, EventMask::NO_EVENT, event);
+    /// Sends a client message to a drag source, whose errors end nothing here.
+    fn tell(conn: &impl Connection, to: Window, kind: u32, data: [u32; 5]) {
+        let _ = send(conn, to, to, kind, data);
         let _ = conn.flush();
     }
 
@@ -183,7 +147,7 @@ mod x11 {
                         source = Some(data[0]);
                     } else if m.type_ == atoms.XdndPosition {
                         // Accept anywhere on the editor, as a copy.
-                        send(
+                        tell(
                             conn,
                             data[0],
                             atoms.XdndStatus,
@@ -216,7 +180,7 @@ mod x11 {
                         *dropped.lock() = Some(path);
                     }
                     if let Some(s) = source.take() {
-                        send(
+                        tell(
                             conn,
                             s,
                             atoms.XdndFinished,
