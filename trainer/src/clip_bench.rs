@@ -37,6 +37,12 @@ pub struct ClipReport {
     /// Mean distance of the continuation's bars 3–4 to the tune's own, and the prior's.
     pub continuation_distance: f64,
     pub prior_distance: f64,
+    /// The same three figures for the prompt itself standing in for bars 3–4: how far the
+    /// tune's own first two bars tell its next two apart from another tune's (what a
+    /// continuation that only echoed its clip would score).
+    pub prompt_own_closer: f64,
+    pub prompt_closer_than_others: f64,
+    pub prompt_distance: f64,
     /// Windows varied.
     pub windows: usize,
     /// Mean similarity of a variation to its clip at each of [`AMOUNTS`].
@@ -77,7 +83,9 @@ pub fn run(
         .collect();
     let mut rng = Rng::new(seed);
     let (mut own, mut prior_own, mut d_cont, mut d_prior) = (0usize, 0usize, 0.0, 0.0);
-    let (mut continued_tails, mut prior_tails) = (Vec::new(), Vec::new());
+    let (mut prompt_own, mut d_prompt) = (0usize, 0.0);
+    let (mut continued_tails, mut prior_tails, mut prompt_tails) =
+        (Vec::new(), Vec::new(), Vec::new());
     for (i, (prompt, real, meter)) in cases.iter().enumerate() {
         let bar = meter.bar_steps() as u32;
         let clip = Clip::new(prompt, *meter)?;
@@ -100,11 +108,11 @@ pub fn run(
                 break &cases[j].1;
             }
         };
-        for (melody, wins, sum, tails) in [
-            (continued, &mut own, &mut d_cont, &mut continued_tails),
-            (from_prior, &mut prior_own, &mut d_prior, &mut prior_tails),
+        for (tail, wins, sum, tails) in [
+            (continued.window(2 * bar, 2 * bar), &mut own, &mut d_cont, &mut continued_tails),
+            (from_prior.window(2 * bar, 2 * bar), &mut prior_own, &mut d_prior, &mut prior_tails),
+            (prompt.clone(), &mut prompt_own, &mut d_prompt, &mut prompt_tails),
         ] {
-            let tail = melody.window(2 * bar, 2 * bar);
             let d = passage_distance(&tail, real);
             *wins += usize::from(d < passage_distance(&tail, other));
             *sum += d;
@@ -125,6 +133,7 @@ pub fn run(
         shares.sum::<f64>() / tails.len().max(1) as f64
     };
     let (continuation_all, prior_all) = (against_all(&continued_tails), against_all(&prior_tails));
+    let prompt_all = against_all(&prompt_tails);
     // Variations: the tunes' first 4-bar windows.
     let windows: Vec<(Melody, Meter)> = crate::data::reference_windows_in_meters(tunes, 4)
         .into_iter()
@@ -177,6 +186,9 @@ pub fn run(
         prior_closer_than_others: prior_all,
         continuation_distance: d_cont / n,
         prior_distance: d_prior / n,
+        prompt_own_closer: prompt_own as f64 / n,
+        prompt_closer_than_others: prompt_all,
+        prompt_distance: d_prompt / n,
         windows: windows.len(),
         similarity_by_amount: by_amount.iter().map(|s| s / m).collect(),
         spearman: spearman(&xs, &ys),

@@ -318,13 +318,16 @@ pub fn print_form(report: &FormReport) {
     println!("song form: mean |difference| from the reference by lag {:.3}", report.song_distance);
 }
 
-/// Sweeps the named knobs of the model at `path` (4/4, 4 bars, 60 base points) and reads them
-/// against the attributes' correlations in the reference windows.
+/// Sweeps the named knobs of the model at `path` (4 bars, 60 base points, in 4/4 or the first
+/// meter of `--meter`) and reads them against the attributes' correlations in the reference
+/// windows (of that meter, when one is given).
 pub fn knob_report(path: &Path, args: &EvalArgs<'_>) -> Result<Vec<KnobRow>, String> {
     let corpus = data::load_selection(args.reference, &args.selection, false)
         .map_err(|e| format!("{}: {e}", args.reference.display()))?;
+    let meter = args.meters.first().copied();
     let windows: Vec<(Melody, Meter)> = data::reference_windows_in_meters(&corpus.tunes, 4)
         .into_iter()
+        .filter(|(_, _, m)| meter.is_none_or(|meter| *m == meter))
         .map(|(m, _, meter)| (m, meter))
         .collect();
     let real = crate::knobs::real_correlations(&windows);
@@ -332,7 +335,7 @@ pub fn knob_report(path: &Path, args: &EvalArgs<'_>) -> Result<Vec<KnobRow>, Str
     if generator.info().knob_attributes.is_empty() {
         return Err(format!("{}: the model has no named knobs", path.display()));
     }
-    crate::knobs::sweep(&mut generator, Meter::FourFour, 60, args.seed, &real)
+    crate::knobs::sweep(&mut generator, meter.unwrap_or(Meter::FourFour), 60, args.seed, &real)
 }
 
 /// Encodes and decodes up to `count` reference windows (4 bars, in their meters) with the

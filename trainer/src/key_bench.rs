@@ -21,6 +21,14 @@ pub struct KeyReport {
     pub fifth: f64,
     /// Share named as the parallel key (same tonic, other mode).
     pub parallel: f64,
+    /// Windows of tunes that end on their signature's tonic (where the signature surely
+    /// names the key), and the share of those named exactly.
+    pub ending_on_tonic: usize,
+    pub ending_on_tonic_accuracy: f64,
+    /// The share named exactly among the other windows: tunes that end elsewhere, modal tunes
+    /// (a dorian or mixolydian tune carries its parent major's or minor's signature) and
+    /// chorales that close on another degree.
+    pub ending_elsewhere_accuracy: f64,
 }
 
 /// Judges every `bars`-bar window of `tunes` that has a key signature, each moved by a random
@@ -38,6 +46,8 @@ pub fn run_with(
 ) -> KeyReport {
     let mut rng = Rng::new(seed);
     let (mut n, mut exact, mut relative, mut fifth, mut parallel) = (0usize, 0, 0, 0, 0);
+    // Windows and exact answers of tunes ending on their signature's tonic, and of the rest.
+    let (mut tonic_ending, mut elsewhere) = ([0usize; 2], [0usize; 2]);
     for (window, index, _) in reference_windows_in_meters(tunes, bars) {
         let Some(minor) = tunes[index].minor else { continue };
         let shift = rng.below(12) as u8;
@@ -46,6 +56,12 @@ pub fn run_with(
         let moved = window.transposed(i32::from(shift));
         let Some(found) = finder(&moved) else { continue };
         n += 1;
+        let frame_tonic = if minor { 9 } else { 0 };
+        let ends_on_tonic =
+            tunes[index].melody.notes.last().is_some_and(|note| note.pitch % 12 == frame_tonic);
+        let tally = if ends_on_tonic { &mut tonic_ending } else { &mut elsewhere };
+        tally[0] += 1;
+        tally[1] += usize::from(found == truth);
         let up = |k: Key, semitones: u8| (k.tonic + semitones) % 12;
         if found == truth {
             exact += 1;
@@ -66,6 +82,9 @@ pub fn run_with(
         relative: share(relative),
         fifth: share(fifth),
         parallel: share(parallel),
+        ending_on_tonic: tonic_ending[0],
+        ending_on_tonic_accuracy: tonic_ending[1] as f64 / tonic_ending[0].max(1) as f64,
+        ending_elsewhere_accuracy: elsewhere[1] as f64 / elsewhere[0].max(1) as f64,
     }
 }
 
