@@ -239,8 +239,12 @@ mod tests {
         let report = run(&[right[0].clone(), right[1].clone(), tune(0, MAJOR, None)], 4, 3);
         // Two 4-bar windows per 8-bar tune (the reference windows do not overlap).
         assert_eq!((report.windows, report.accuracy), (4, 1.0), "{report:?}");
-        // An A minor tune whose signature says major (C): every window is a relative miss.
+        // Both end on their tonic (the scale's top note, an octave up).
+        assert_eq!((report.ending_on_tonic, report.ending_on_tonic_accuracy), (4, 1.0));
+        // An A minor tune whose signature says major (C): every window is a relative miss,
+        // and the tune ends on A, not on the signature's tonic.
         let report = run(&[tune(9 - 12, MINOR, Some(false))], 4, 3);
         assert_eq!((report.accuracy, report.relative), (0.0, 1.0), "{report:?}");
+        assert_eq!((report.ending_on_tonic, report.ending_elsewhere_accuracy), (0, 0.0));
     }
 }
