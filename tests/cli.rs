@@ -13,7 +13,21 @@ fn neume(args: &[&str], envs: &[(&str, &str)]) -> Output {
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    cmd.output().expect("the neume binary runs")
+    // Wine now and then fails to create a process at all (ERROR_INTERNAL_ERROR, seen once in
+    // scripts/windows.sh): a process that never started is tried again; one that ran is
+    // judged as it is.
+    let mut tries = 0;
+    loop {
+        match cmd.output() {
+            Ok(out) => return out,
+            Err(e) if tries < 3 => {
+                eprintln!("starting neume failed ({e}); trying again");
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            Err(e) => panic!("the neume binary does not start: {e}"),
+        }
+    }
 }
 
 fn temp_dir(name: &str) -> PathBuf {
