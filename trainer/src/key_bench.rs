@@ -52,11 +52,11 @@ pub fn run_with(
         let Some(minor) = tunes[index].minor else { continue };
         let shift = rng.below(12) as u8;
         // In the frame a major tune's tonic is C, a minor one's A.
-        let truth = Key { tonic: (if minor { 9 } else { 0 } + shift) % 12, minor };
+        let frame_tonic = if minor { 9 } else { 0 };
+        let truth = Key { tonic: (frame_tonic + shift) % 12, minor };
         let moved = window.transposed(i32::from(shift));
         let Some(found) = finder(&moved) else { continue };
         n += 1;
-        let frame_tonic = if minor { 9 } else { 0 };
         let ends_on_tonic =
             tunes[index].melody.notes.last().is_some_and(|note| note.pitch % 12 == frame_tonic);
         let tally = if ends_on_tonic { &mut tonic_ending } else { &mut elsewhere };
