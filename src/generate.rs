@@ -7,6 +7,7 @@
 use crate::encoding::{Melody, Meter, Token, FIRST_NOTE_INDEX, HOLD_INDEX, VOCAB_SIZE};
 use crate::rng::Rng;
 use crate::runtime::{Generator, ModelError};
+use crate::steering::{steer, Steering};
 use crate::theory::wrap_semitones;
 pub use crate::theory::{parse_key, Scale};
 
@@ -196,7 +197,7 @@ pub fn generate(
         Some(z) => latent_of(z, latent_size, "latent point")?,
         None => draw_latent(&mut rng, latent_size),
     };
-    let shift = match &options.shift {
+    let mut shift = match &options.shift {
         Some(s) => latent_of(s, latent_size, "knob move")?,
         None => vec![0.0; latent_size],
     };
@@ -212,6 +213,7 @@ pub fn generate(
         }
         None => true,
     });
+    sampler.steer(steer(&info, &mut shift));
     let points = phrase_points(&plan, &z0, &shift, &mut rng);
     // Each label's first phrase's start step.
     let mut first_starts: Vec<Option<usize>> = vec![None; phrases];
@@ -283,6 +285,12 @@ pub struct Sampler {
     note_allowed: [bool; VOCAB_SIZE - FIRST_NOTE_INDEX],
     sounding: bool,
     weights: [f64; VOCAB_SIZE],
+    /// How the next note-on's pitch is steered (the Range and Leaps knobs).
+    steering: Steering,
+    /// The last note-on of the line so far.
+    last: Option<u8>,
+    /// Lowest and highest note-on of the line so far.
+    span: Option<(u8, u8)>,
 }
 
 impl Sampler {
@@ -294,7 +302,35 @@ impl Sampler {
                 *ok = allowed(p);
             }
         }
-        Sampler { note_allowed, sounding: false, weights: [0.0; VOCAB_SIZE] }
+        Sampler {
+            note_allowed,
+            sounding: false,
+            weights: [0.0; VOCAB_SIZE],
+            steering: Steering::default(),
+            last: None,
+            span: None,
+        }
+    }
+
+    /// Steers the pitch of each note-on after the first: each semitone by which it would
+    /// widen the line's span (its lowest to highest note so far) costs `span_cost` in its
+    /// logit, each semitone of its interval from the last note-on (at most 12) gains
+    /// `leap_gain`. The total probability of a note-on stays the model's.
+    pub fn steer(&mut self, steering: Steering) {
+        self.steering = steering;
+    }
+
+    /// Logit of vocabulary index `i` after the steering.
+    fn score(&self, row: &[f32], i: usize) -> f32 {
+        match (self.span, Token::from_index(i)) {
+            (Some((low, high)), Some(Token::Note(p))) => {
+                let widen = low.saturating_sub(p) + p.saturating_sub(high);
+                let leap = self.last.map_or(0, |l| l.abs_diff(p).min(12));
+                let Steering { span_cost, leap_gain } = self.steering;
+                row[i] - span_cost * f32::from(widen) + leap_gain * f32::from(leap)
+            }
+            _ => row[i],
+        }
     }
 
     /// Whether vocabulary index `i` may come next.
@@ -313,18 +349,38 @@ impl Sampler {
             .filter(|&i| self.ok(i))
             .map(|i| row[i])
             .fold(f32::NEG_INFINITY, f32::max);
+        let steered = self.steered();
         let index = if temperature <= 1e-4 || !max.is_finite() {
-            (0..VOCAB_SIZE)
-                .filter(|&i| self.ok(i))
-                .max_by(|&a, &b| row[a].total_cmp(&row[b]))
-                .unwrap_or(0)
+            let best = |range: std::ops::Range<usize>, steer: bool| {
+                range.filter(|&i| self.ok(i)).max_by(|&a, &b| {
+                    let (a, b) = if steer {
+                        (self.score(row, a), self.score(row, b))
+                    } else {
+                        (row[a], row[b])
+                    };
+                    a.total_cmp(&b)
+                })
+            };
+            match best(0..VOCAB_SIZE, false) {
+                Some(i) if i >= FIRST_NOTE_INDEX && steered => {
+                    best(FIRST_NOTE_INDEX..VOCAB_SIZE, true).unwrap_or(i)
+                }
+                found => found.unwrap_or(0),
+            }
         } else {
             let mut total = 0.0;
+            let mut notes = 0.0;
             for i in 0..VOCAB_SIZE {
                 let w =
                     if self.ok(i) { f64::from((row[i] - max) / temperature).exp() } else { 0.0 };
                 self.weights[i] = w;
                 total += w;
+                if i >= FIRST_NOTE_INDEX {
+                    notes += w;
+                }
+            }
+            if steered {
+                self.steer_notes(row, temperature, notes);
             }
             let mut target = rng.uniform() * total;
             let mut chosen = 0;
@@ -345,9 +401,45 @@ impl Sampler {
         token
     }
 
+    /// Whether the steering reshapes the next note-on's pitch.
+    fn steered(&self) -> bool {
+        self.last.is_some() && self.steering != Steering::default()
+    }
+
+    /// Reweights the note-ons of `self.weights` by their steered scores, keeping their total
+    /// `notes`: the steering chooses which pitch comes, not whether a note comes.
+    fn steer_notes(&mut self, row: &[f32], temperature: f32, notes: f64) {
+        let max = (FIRST_NOTE_INDEX..VOCAB_SIZE)
+            .filter(|&i| self.ok(i))
+            .map(|i| self.score(row, i))
+            .fold(f32::NEG_INFINITY, f32::max);
+        if notes <= 0.0 || !max.is_finite() {
+            return;
+        }
+        let mut steered = 0.0;
+        for i in FIRST_NOTE_INDEX..VOCAB_SIZE {
+            let w = if self.ok(i) {
+                f64::from((self.score(row, i) - max) / temperature).exp()
+            } else {
+                0.0
+            };
+            self.weights[i] = w;
+            steered += w;
+        }
+        let scale = notes / steered;
+        self.weights[FIRST_NOTE_INDEX..].iter_mut().for_each(|w| *w *= scale);
+    }
+
     /// Takes `token` as the line's last step (a sampled one, or one replayed in its place).
     pub fn follow(&mut self, token: Token) {
         self.sounding = !matches!(token, Token::Rest);
+        if let Token::Note(p) = token {
+            self.last = Some(p);
+            self.span = Some(match self.span {
+                Some((low, high)) => (low.min(p), high.max(p)),
+                None => (p, p),
+            });
+        }
     }
 }
 
@@ -421,5 +513,76 @@ mod tests {
         let sampled = sample_tokens(&logits, 1.0, &mut rng, |p| p % 12 != 1);
         assert!(sampled.iter().all(|t| !matches!(t, Token::Note(p) if p % 12 == 1)));
         assert_ne!(sampled[0], Token::Hold);
+    }
+
+    /// A sampler one note-on (C4) into its line, with the steering of `span_cost` and
+    /// `leap_gain`.
+    fn steered_after_c4(span_cost: f32, leap_gain: f32) -> Sampler {
+        let mut sampler = Sampler::new(|_| true);
+        sampler.follow(Token::Note(60));
+        sampler.steer(Steering { span_cost, leap_gain });
+        sampler
+    }
+
+    #[test]
+    fn steering_moves_the_pitch_and_keeps_the_chance_of_a_note() {
+        // Rest, C4 and C5 equally likely, everything else out of reach: unsteered, each
+        // comes a third of the time. A span cost of ln 4 / 12 a semitone makes C5 (12
+        // semitones wider) a quarter as likely as C4 among the notes, and leaves the notes
+        // their two thirds: C4 8/15, C5 2/15, rest 1/3.
+        let mut row = vec![-30f32; VOCAB_SIZE];
+        for token in [Token::Rest, Token::Note(60), Token::Note(72)] {
+            row[token.index()] = 0.0;
+        }
+        let mut rng = Rng::new(5);
+        let draws = 30_000;
+        let mut counts = [0usize; 3];
+        for _ in 0..draws {
+            let mut sampler = steered_after_c4(4f32.ln() / 12.0, 0.0);
+            match sampler.next(&row, 1.0, &mut rng) {
+                Token::Rest => counts[0] += 1,
+                Token::Note(60) => counts[1] += 1,
+                Token::Note(72) => counts[2] += 1,
+                other => panic!("{other:?} was out of reach"),
+            }
+        }
+        let share = counts.map(|c| c as f64 / draws as f64);
+        for (got, want) in share.iter().zip([1.0 / 3.0, 8.0 / 15.0, 2.0 / 15.0]) {
+            assert!((got - want).abs() < 0.012, "shares {share:?}");
+        }
+        // A leap gain of ln 4 / 12 a semitone turns it round: C5 four times C4.
+        let mut leaps = [0usize; 2];
+        for _ in 0..draws {
+            match steered_after_c4(0.0, 4f32.ln() / 12.0).next(&row, 1.0, &mut rng) {
+                Token::Note(60) => leaps[0] += 1,
+                Token::Note(72) => leaps[1] += 1,
+                _ => {}
+            }
+        }
+        let ratio = leaps[1] as f64 / leaps[0] as f64;
+        assert!((ratio - 4.0).abs() < 0.3, "C5 against C4: {ratio}");
+    }
+
+    #[test]
+    fn greedy_steering_picks_among_the_notes_only_when_a_note_wins() {
+        let mut row = vec![-30f32; VOCAB_SIZE];
+        row[Token::Rest.index()] = 0.2;
+        row[Token::Note(60).index()] = 0.5;
+        row[Token::Note(72).index()] = 1.0;
+        let mut rng = Rng::new(1);
+        assert_eq!(steered_after_c4(0.0, 0.0).next(&row, 0.0, &mut rng), Token::Note(72));
+        // C5 widens by 12: 1.0 − 1.2 < 0.5, so C4; the rest does not come into it.
+        assert_eq!(steered_after_c4(0.1, 0.0).next(&row, 0.0, &mut rng), Token::Note(60));
+        // The model would rest: no steering of the pitch makes a note of it.
+        row[Token::Rest.index()] = 2.0;
+        assert_eq!(steered_after_c4(-1.0, 1.0).next(&row, 0.0, &mut rng), Token::Rest);
+        // Unsteered and zero-steered sampling agree draw for draw.
+        let logits: Vec<f32> = (0..VOCAB_SIZE).map(|i| ((i * 7919) % 13) as f32 * 0.3).collect();
+        let (mut a, mut b) = (Rng::new(3), Rng::new(3));
+        let (mut plain, mut zero) = (Sampler::new(|_| true), steered_after_c4(0.0, 0.0));
+        plain.follow(Token::Note(60));
+        for _ in 0..200 {
+            assert_eq!(plain.next(&logits, 0.9, &mut a), zero.next(&logits, 0.9, &mut b));
+        }
     }
 }

@@ -32,6 +32,7 @@ pub mod ratings;
 pub mod rng;
 pub mod runtime;
 pub mod session_run;
+pub mod steering;
 pub mod theory;
 
 /// The default model's decoder, trained on the public-domain collections of the folk and

@@ -289,6 +289,37 @@ fn named_knobs_do_what_they_say_and_unknown_ones_are_refused() {
     }
     assert!(totals[1] > totals[0] * 1.2, "Density: {} notes down, {} up", totals[0], totals[1]);
     assert!(totals[3] > totals[2], "Contour: slope {} down, {} up", totals[2], totals[3]);
+    // Range: the span (highest − lowest pitch) narrows below the middle too, not only widens
+    // above it; Leaps: the mean |interval| grows with the knob, and Range down keeps leaps.
+    let span = |notes: &[(u32, u8, u32)]| {
+        let keys = notes.iter().map(|n| f64::from(n.1));
+        keys.clone().fold(f64::MIN, f64::max) - keys.fold(f64::MAX, f64::min)
+    };
+    let leaps = |notes: &[(u32, u8, u32)]| {
+        let steps: Vec<f64> =
+            notes.windows(2).map(|w| f64::from(w[0].1.abs_diff(w[1].1))).collect();
+        steps.iter().sum::<f64>() / steps.len().max(1) as f64
+    };
+    let knobs = ["range=-3", "range=0", "range=3", "leaps=-2", "leaps=2"];
+    let (mut spans, mut intervals) = ([0f64; 5], [0f64; 5]);
+    for seed in 1..=10 {
+        for (i, knob) in knobs.iter().enumerate() {
+            let path = dir.join(format!("{seed}-{knob}.mid"));
+            let seed = seed.to_string();
+            ok(&neume(
+                &["generate", "--seed", &seed, "--knob", knob, "--out", path.to_str().unwrap()],
+                &[],
+            ));
+            let (notes, _) = file_notes(&path);
+            spans[i] += span(&notes) / 10.0;
+            intervals[i] += leaps(&notes) / 10.0;
+        }
+    }
+    let figures = format!("spans {spans:?}, mean |intervals| {intervals:?} ({knobs:?})");
+    assert!(spans[0] < 0.6 * spans[1] && spans[2] > 1.3 * spans[1], "Range: {figures}");
+    assert!(intervals[4] > 2.0 * intervals[3], "Leaps: {figures}");
+    assert!(spans[4] < 1.25 * spans[3], "Leaps moves the span little: {figures}");
+    assert!(intervals[0] > 0.6 * intervals[1], "Range down keeps leaps: {figures}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

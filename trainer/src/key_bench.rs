@@ -2,7 +2,7 @@
 //! and the clip's key): windows of reference tunes with a key signature, each moved to a
 //! random key, against the key their signature says (relative major or minor is a miss).
 
-use neume::encoding::Melody;
+use neume::encoding::{Melody, Meter};
 use neume::key_finding::{melody_key, profile, Key, SCALES};
 use neume::rng::Rng;
 
@@ -34,7 +34,7 @@ pub struct KeyReport {
 /// Judges every `bars`-bar window of `tunes` that has a key signature, each moved by a random
 /// number of semitones (from `seed`).
 pub fn run(tunes: &[Tune], bars: usize, seed: u64) -> KeyReport {
-    run_with(tunes, bars, seed, melody_key)
+    run_with(tunes, bars, seed, |m, _| melody_key(m))
 }
 
 /// [`run`] with another key finder.
@@ -42,20 +42,20 @@ pub fn run_with(
     tunes: &[Tune],
     bars: usize,
     seed: u64,
-    finder: impl Fn(&Melody) -> Option<Key>,
+    mut finder: impl FnMut(&Melody, Meter) -> Option<Key>,
 ) -> KeyReport {
     let mut rng = Rng::new(seed);
     let (mut n, mut exact, mut relative, mut fifth, mut parallel) = (0usize, 0, 0, 0, 0);
     // Windows and exact answers of tunes ending on their signature's tonic, and of the rest.
     let (mut tonic_ending, mut elsewhere) = ([0usize; 2], [0usize; 2]);
-    for (window, index, _) in reference_windows_in_meters(tunes, bars) {
+    for (window, index, meter) in reference_windows_in_meters(tunes, bars) {
         let Some(minor) = tunes[index].minor else { continue };
         let shift = rng.below(12) as u8;
         // In the frame a major tune's tonic is C, a minor one's A.
         let frame_tonic = if minor { 9 } else { 0 };
         let truth = Key { tonic: (frame_tonic + shift) % 12, minor };
         let moved = window.transposed(i32::from(shift));
-        let Some(found) = finder(&moved) else { continue };
+        let Some(found) = finder(&moved, meter) else { continue };
         n += 1;
         let ends_on_tonic =
             tunes[index].melody.notes.last().is_some_and(|note| note.pitch % 12 == frame_tonic);

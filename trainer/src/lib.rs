@@ -19,6 +19,7 @@ pub mod listener_bench;
 pub mod markov;
 pub mod metrics;
 pub mod model;
+pub mod model_key;
 pub mod normal_scores;
 pub mod reconstruction;
 pub mod training;

@@ -157,6 +157,10 @@ enum Command {
         /// finder's profiles were made, from `train`).
         #[arg(long)]
         learn: bool,
+        /// Judge the key the model at this path hears (its decoder's likelihood of each move
+        /// into its frame; `neume_train::model_key`) instead of the shipped finder.
+        #[arg(long)]
+        model: Option<PathBuf>,
         /// Instead, fit a linear key scorer to the folder's windows (logistic regression on
         /// their key signatures) and judge it on this folder's windows too.
         #[arg(long)]
@@ -489,15 +493,16 @@ fn run() -> Result<(), String> {
             println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             Ok(())
         }
-        Command::Key { tunes, bars, seed, learn, fit_check } => {
+        Command::Key { tunes, bars, seed, learn, fit_check, model } => {
             let exclude = tunes.exclude.clone();
             let corpus = tunes.load()?;
             if let Some(check) = fit_check {
                 let weights = neume_train::key_bench::fit_weights(&corpus.tunes, bars, 400);
                 let checked = ReferenceTunes { reference: check, exclude }.load()?;
-                let report = neume_train::key_bench::run_with(&checked.tunes, bars, seed, |m| {
-                    weights.key(m)
-                });
+                let report =
+                    neume_train::key_bench::run_with(&checked.tunes, bars, seed, |m, _| {
+                        weights.key(m)
+                    });
                 println!("{}", serde_json::to_string(&weights).map_err(|e| e.to_string())?);
                 println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
                 return Ok(());
@@ -506,6 +511,16 @@ fn run() -> Result<(), String> {
                 let [major, minor] = neume_train::key_bench::learn_profiles(&corpus.tunes, bars);
                 let row = |p: [f64; 12]| p.map(|v| format!("{v:.4}")).join(", ");
                 println!("major: [{}]\nminor: [{}]", row(major), row(minor));
+                return Ok(());
+            }
+            if let Some(model) = model {
+                let mut generator =
+                    neume::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
+                let report =
+                    neume_train::key_bench::run_with(&corpus.tunes, bars, seed, |m, meter| {
+                        neume_train::model_key::model_key(&mut generator, m, meter).ok().flatten()
+                    });
+                println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
                 return Ok(());
             }
             let report = neume_train::key_bench::run(&corpus.tunes, bars, seed);

@@ -153,6 +153,29 @@ fn the_same_seed_repeats_a_run() {
 }
 
 #[test]
+fn the_key_bench_judges_the_shipped_finder_and_the_models_ear() {
+    // The fixture tunes' key signatures are the truth (110 windows of tunes with one, each
+    // moved to a random key). Either finder names about three in four (0.74, 0.75); the
+    // model's ear with its move into the frame turned the wrong way names 0.58.
+    let model =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/neume-default.onnx");
+    let accuracy = |with_model: bool| {
+        let mut cmd = trainer();
+        cmd.arg("key").arg("--reference").arg(fixtures("train"));
+        if with_model {
+            cmd.arg("--model").arg(&model);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["windows"], 110, "{report}");
+        report["accuracy"].as_f64().unwrap()
+    };
+    let (profiles, heard) = (accuracy(false), accuracy(true));
+    assert!(profiles > 0.7 && heard > 0.7, "profiles {profiles}, the model's ear {heard}");
+}
+
+#[test]
 fn eval_reconstruction_encodes_and_decodes_the_reference_windows() {
     let model =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/neume-default.onnx");
