@@ -126,6 +126,10 @@ pub struct GenerateOptions {
     pub meter: Meter,
     /// How the phrases of a melody longer than the model's window relate.
     pub form: Form,
+    /// A knob move already inside `latent` (a stored point's: the knobs it was stored with):
+    /// it steers the sampler as those knobs would ([`crate::steering`]) but does not move the
+    /// latent point again; none when `None`.
+    pub held: Option<Vec<f32>>,
     /// Steps given in advance, in the model's frame, from the melody's start: each `Some` is
     /// fed to the decoder as its past instead of sampled (a clip to continue, the notes a
     /// variation keeps); `None` and the steps past the end are sampled.
@@ -144,6 +148,7 @@ impl Default for GenerateOptions {
             shift: None,
             meter: Meter::FourFour,
             form: Form::Song,
+            held: None,
             given: Vec::new(),
         }
     }
@@ -213,7 +218,7 @@ pub fn generate(
         }
         None => true,
     });
-    sampler.steer(steer(&info, &mut shift));
+    sampler.steer(steer(&info, &mut shift, options.held.as_deref().unwrap_or_default()));
     let points = phrase_points(&plan, &z0, &shift, &mut rng);
     // Each label's first phrase's start step.
     let mut first_starts: Vec<Option<usize>> = vec![None; phrases];

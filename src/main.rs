@@ -265,7 +265,7 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
             shift: shift.clone(),
             meter: args.meter,
             form: args.form,
-            given: Vec::new(),
+            ..GenerateOptions::default()
         };
         let melody = generate(&mut generator, &options).map_err(|e| e.to_string())?;
         let path =

@@ -42,16 +42,18 @@ pub struct Steering {
     pub leap_gain: f32,
 }
 
-/// The steering of the knob move `shift` (latent, as [`ModelInfo::knob_shift`] makes it), and
-/// the move of the other dimension it adds to `shift`. Models without a Range or Leaps knob
-/// are not steered.
-pub fn steer(info: &ModelInfo, shift: &mut [f32]) -> Steering {
+/// The steering of the knob move `shift` (latent, as [`ModelInfo::knob_shift`] makes it) and
+/// of a knob move `held` already inside the latent point (a stored point's), and the move of
+/// the other dimension they add to `shift`. Models without a Range or Leaps knob are not
+/// steered.
+pub fn steer(info: &ModelInfo, shift: &mut [f32], held: &[f32]) -> Steering {
     let dim = |attribute| {
         info.knob_attribute(attribute).filter(|&(d, scale)| d < shift.len() && scale > 0.0)
     };
     let (range, leaps) = (dim(Attribute::Range), dim(Attribute::Leaps));
-    let knob =
-        |found: Option<(usize, f32)>, shift: &[f32]| found.map_or(0.0, |(d, s)| shift[d] / s);
+    let knob = |found: Option<(usize, f32)>, shift: &[f32]| {
+        found.map_or(0.0, |(d, s)| (shift[d] + held.get(d).copied().unwrap_or(0.0)) / s)
+    };
     let (range_knob, leaps_knob) = (knob(range, shift), knob(leaps, shift));
     if !range_knob.is_finite() || !leaps_knob.is_finite() {
         return Steering::default();
@@ -120,32 +122,39 @@ mod tests {
         // Range at −2 (its dimension moved by −2 × 2): a span cost of 2 × 0.3, Leaps's
         // dimension up by 2 × 1.2 of its 0.5.
         let mut shift = [0.0, 0.0, -4.0, 0.0, 0.0, 0.0, 0.0, 0.0];
-        let steering = steer(&info(true), &mut shift);
+        let steering = steer(&info(true), &mut shift, &[]);
         assert!(close(steering.span_cost, 0.6) && close(steering.leap_gain, 0.0), "{steering:?}");
         assert!(close(shift[4], 1.2) && close(shift[2], -4.0), "{shift:?}");
         // Range at +3: a gain of 3 × 0.05 for widening, Leaps left alone.
         let mut shift = [0.0, 0.0, 6.0, 0.0, 0.0, 0.0, 0.0, 0.0];
-        let steering = steer(&info(true), &mut shift);
+        let steering = steer(&info(true), &mut shift, &[]);
         assert!(close(steering.span_cost, -0.15) && close(shift[4], 0.0), "{steering:?}");
         // Leaps at +1 (0.5 on its dimension): leap gain 0.2, span cost 0.2, Range's
         // dimension down by 0.5 of its 2; at −1 no span cost, Range's dimension up.
         let mut shift = [0.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0];
-        let steering = steer(&info(true), &mut shift);
+        let steering = steer(&info(true), &mut shift, &[]);
         assert!(close(steering.leap_gain, 0.2) && close(steering.span_cost, 0.2), "{steering:?}");
         assert!(close(shift[2], -1.0), "{shift:?}");
         let mut shift = [0.0, 0.0, 0.0, 0.0, -0.5, 0.0, 0.0, 0.0];
-        let steering = steer(&info(true), &mut shift);
+        let steering = steer(&info(true), &mut shift, &[]);
         assert!(close(steering.leap_gain, -0.2) && close(steering.span_cost, 0.0), "{steering:?}");
         assert!(close(shift[2], 1.0), "{shift:?}");
         // Knobs at 0, other knobs, or a model with no named knobs: nothing.
         let mut shift = [1.5, -2.0, 0.0, 3.0, 0.0, 1.0, 0.0, 0.0];
-        assert_eq!(steer(&info(true), &mut shift), Steering::default());
+        assert_eq!(steer(&info(true), &mut shift, &[]), Steering::default());
         assert_eq!(shift, [1.5, -2.0, 0.0, 3.0, 0.0, 1.0, 0.0, 0.0]);
         let mut shift = [0.0, 0.0, -4.0, 0.0, 0.5, 0.0, 0.0, 0.0];
-        assert_eq!(steer(&info(false), &mut shift), Steering::default());
+        assert_eq!(steer(&info(false), &mut shift, &[]), Steering::default());
         assert_eq!(shift, [0.0, 0.0, -4.0, 0.0, 0.5, 0.0, 0.0, 0.0]);
+        // A Range move of −2 already inside a stored point steers as the knob does, and adds
+        // only Leaps's lean to the move.
+        let mut shift = [0.0; 8];
+        let held = [0.0, 0.0, -4.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let steering = steer(&info(true), &mut shift, &held);
+        assert!(close(steering.span_cost, 0.6), "{steering:?}");
+        assert!(close(shift[4], 1.2) && close(shift[2], 0.0), "{shift:?}");
         // A move that is not a number steers nothing.
         let mut shift = [0.0, 0.0, f32::NAN, 0.0, 0.0, 0.0, 0.0, 0.0];
-        assert_eq!(steer(&info(true), &mut shift), Steering::default());
+        assert_eq!(steer(&info(true), &mut shift, &[]), Steering::default());
     }
 }

@@ -164,3 +164,33 @@ fn an_action_in_a_meter_ends_once_the_parameters_caught_up() {
     assert_eq!(saved.meter.as_deref(), Some("3/4"));
     assert_eq!(saved.key, action.key());
 }
+
+#[test]
+fn a_stored_point_sings_as_it_was_stored_with_range_and_leaps_moved() {
+    // Store A/B zeroes the knobs once both points exist. Range and Leaps also steer the
+    // sampler, so the point must bring its knob values with it: the melody of A, morph 0,
+    // knobs 0, is the one the knobs made before the store, note for note.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/neume-default.onnx");
+    let mut generator = neume::runtime::Generator::from_file(&path).unwrap();
+    let latent = generator.info().latent_size;
+    let params = NeumeParams::new(WorkerLink::default().wake.clone());
+    let knobs = [1.0, 0.0, -2.0, 0.0, 1.5, 0.0, 0.0, 0.0];
+    let before =
+        Request { seed: 31, base_point: Some(vec![0.3; latent]), knobs, ..Request::read(&params) };
+    let sung = before.sing(&mut generator).unwrap();
+    let stored = Request {
+        base_point: None,
+        knobs: [0.0; 8],
+        point_a: Some(sung.latent.clone()),
+        held_a: Some(before.sung_knobs()),
+        point_b: Some(vec![-0.5; latent]),
+        held_b: Some([0.0; 8]),
+        morph: 0.0,
+        ..before.clone()
+    };
+    let again = stored.sing(&mut generator).unwrap();
+    assert_eq!(again.melody, sung.melody, "the stored point sings what the knobs sang");
+    // Without the knob values the steering is lost: a wider melody with fewer leaps kept.
+    let bare = Request { held_a: None, ..stored }.sing(&mut generator).unwrap();
+    assert_ne!(bare.melody, sung.melody);
+}

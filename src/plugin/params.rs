@@ -195,6 +195,12 @@ pub struct NeumeParams {
     /// Stored latent point B.
     #[persist = "point-b"]
     pub point_b: RwLock<Option<Vec<f32>>>,
+    /// The knob values inside stored point A (see `Request::held_a`).
+    #[persist = "point-a-knobs"]
+    pub held_a: RwLock<Option<[f32; LATENT_KNOBS]>>,
+    /// The knob values inside stored point B.
+    #[persist = "point-b-knobs"]
+    pub held_b: RwLock<Option<[f32; LATENT_KNOBS]>>,
     /// A user model file; `None` plays the embedded default model.
     #[persist = "model"]
     pub model_path: RwLock<Option<String>>,
@@ -316,6 +322,8 @@ impl NeumeParams {
             melody: RwLock::new(None),
             point_a: RwLock::new(None),
             point_b: RwLock::new(None),
+            held_a: RwLock::new(None),
+            held_b: RwLock::new(None),
             model_path: RwLock::new(None),
             base_point: RwLock::new(None),
             clip: RwLock::new(None),

@@ -4,7 +4,7 @@
 
 use nice_plug::prelude::{Enum, Param, ParamSetter};
 
-use super::params::{FormChoice, NeumeParams, Source, LATENT_KNOBS};
+use super::params::{FormChoice, NeumeParams, Source, KNOB_RANGE, LATENT_KNOBS};
 use super::state::SavedMelody;
 use crate::clip::{continue_clip, vary, Clip, ClipOptions};
 use crate::encoding::{Melody, Meter};
@@ -35,6 +35,10 @@ pub struct Request {
     pub point_a: Option<Vec<f32>>,
     /// Stored point B.
     pub point_b: Option<Vec<f32>>,
+    /// The knob values inside each stored point (the knobs it was stored with): Range and
+    /// Leaps also steer the sampler, so a point sings as it was stored only with them.
+    pub held_a: Option<[f32; LATENT_KNOBS]>,
+    pub held_b: Option<[f32; LATENT_KNOBS]>,
     /// A base point drawn by the editor (steered by ratings); replaces the seed's point.
     pub base_point: Option<Vec<f32>>,
     /// A user model file; `None` = the embedded default model.
@@ -50,6 +54,9 @@ pub struct Request {
     /// The musician's clip, in its own key and register (counts only when Source takes it).
     pub clip: Option<SavedMelody>,
 }
+
+/// The largest knob value a stored point's held knobs count with.
+const HELD_BOUND: f32 = 4.0 * KNOB_RANGE;
 
 /// A melody made from a request: its notes, its meter and the latent point it was sung from.
 #[derive(Clone, Debug)]
@@ -72,6 +79,8 @@ impl Request {
             morph: params.morph.value(),
             point_a: params.point_a.read().clone(),
             point_b: params.point_b.read().clone(),
+            held_a: *params.held_a.read(),
+            held_b: *params.held_b.read(),
             base_point: params.base_point.read().clone(),
             model_path: params.model_path.read().clone(),
             meter: None,
@@ -120,6 +129,8 @@ impl Request {
         *params.base_point.write() = self.base_point.clone();
         *params.point_a.write() = self.point_a.clone();
         *params.point_b.write() = self.point_b.clone();
+        *params.held_a.write() = self.held_a;
+        *params.held_b.write() = self.held_b;
         // A melody from the clip brings its clip back; one invented leaves the clip as it is.
         if self.clip_source().is_some() {
             *params.clip.write() = self.clip.clone();
@@ -178,6 +189,34 @@ impl Request {
         Ok(Sung { melody, meter: clip.meter, latent })
     }
 
+    /// The knob values inside the latent point this request sings from: the A↔B blend of
+    /// the stored points' when both exist, else none (a base point is drawn without knobs).
+    pub fn held_knobs(&self) -> [f32; LATENT_KNOBS] {
+        if self.morph_points().is_none() {
+            return [0.0; LATENT_KNOBS];
+        }
+        // A value from a damaged project counts as no move, or as one bounded far outside
+        // the knobs' range (storing again while the knobs move adds up).
+        let bound = |held: Option<[f32; LATENT_KNOBS]>| {
+            held.unwrap_or_default().map(|v| {
+                if v.is_finite() {
+                    v.clamp(-HELD_BOUND, HELD_BOUND)
+                } else {
+                    0.0
+                }
+            })
+        };
+        let (a, b) = (bound(self.held_a), bound(self.held_b));
+        std::array::from_fn(|i| a[i] + (b[i] - a[i]) * self.morph)
+    }
+
+    /// The knob values a melody of this request is sung with in all: the knobs and those
+    /// inside its point (what a point stored from it holds).
+    pub fn sung_knobs(&self) -> [f32; LATENT_KNOBS] {
+        let held = self.held_knobs();
+        std::array::from_fn(|i| self.knobs[i] + held[i])
+    }
+
     /// The A↔B points when both are stored.
     fn morph_points(&self) -> Option<(&[f32], &[f32])> {
         match (&self.point_a, &self.point_b) {
@@ -212,6 +251,7 @@ impl Request {
         if let Some((a, b)) = self.morph_points().filter(|_| !from_clip) {
             h.u64(u64::from(self.morph.to_bits()));
             a.iter().chain(b).for_each(|v| h.u64(u64::from(v.to_bits())));
+            self.held_knobs().iter().for_each(|v| h.u64(u64::from(v.to_bits())));
         }
         if let Some(base) = self.base_point.as_ref().filter(|_| !from_clip) {
             h.bytes(b"base");
@@ -266,6 +306,7 @@ impl Request {
             scale: Some(Scale::from_index(self.scale_index)),
             latent: self.base(info),
             shift: Some(info.knob_shift(&self.knobs)),
+            held: Some(info.knob_shift(&self.held_knobs())),
             meter: self.meter.filter(|m| info.meters.contains(m)).unwrap_or(Meter::FourFour),
             form: Form::ALL[self.form_index.min(Form::ALL.len() - 1)],
             given: Vec::new(),
@@ -321,6 +362,8 @@ mod tests {
             morph: 0.0,
             point_a: None,
             point_b: None,
+            held_a: None,
+            held_b: None,
             base_point: None,
             model_path: None,
             meter: None,
@@ -342,6 +385,17 @@ mod tests {
         let ab =
             Request { point_a: Some(vec![0.0; 4]), point_b: Some(vec![1.0; 4]), ..base.clone() };
         assert_ne!(ab.key(), Request { morph: 0.5, ..ab.clone() }.key());
+        let held =
+            Request { held_b: Some([0.0, 0.0, -2.0, 0.0, 0.0, 0.0, 0.0, 0.0]), ..ab.clone() };
+        assert_ne!(ab.key(), Request { morph: 1.0, ..held.clone() }.key());
+        assert_eq!(Request { morph: 1.0, ..held.clone() }.held_knobs()[2], -2.0);
+        assert_eq!(Request { morph: 0.5, ..held.clone() }.held_knobs()[2], -1.0);
+        assert_eq!(Request { point_a: None, ..held.clone() }.held_knobs(), [0.0; LATENT_KNOBS]);
+        let damaged = Request {
+            held_a: Some([f32::NAN, f32::INFINITY, 1e30, 0.0, 0.0, 0.0, 0.0, 0.0]),
+            ..held
+        };
+        assert_eq!(&damaged.held_knobs()[..3], [0.0, 0.0, HELD_BOUND]);
         assert_ne!(k, Request { base_point: Some(vec![0.5; 4]), ..base.clone() }.key());
         assert_ne!(k, Request { meter: Some(Meter::SixEight), ..base.clone() }.key());
         assert_ne!(k, Request { form_index: 1, ..base.clone() }.key());

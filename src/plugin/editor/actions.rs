@@ -390,15 +390,17 @@ impl Actions {
         }
     }
 
-    /// Store A/B: keeps the current latent point. Once both exist the morph knob glides
-    /// between them; the knobs are zeroed and the morph set so that what plays does not change.
+    /// Store A/B: keeps the current latent point and the knob values inside it (Range and
+    /// Leaps also steer the sampler). Once both exist the morph knob glides between them; the
+    /// knobs are zeroed and the morph set so that what plays does not change.
     pub(super) fn store(&mut self, b: bool, setter: &ParamSetter) -> Option<Message> {
         let latent = self.params.melody.read().as_ref().map(|m| m.latent.clone())?;
         let mut request = self.shared.current_request(&self.params);
+        let held = Some(request.sung_knobs());
         if b {
-            request.point_b = Some(latent);
+            (request.point_b, request.held_b) = (Some(latent), held);
         } else {
-            request.point_a = Some(latent);
+            (request.point_a, request.held_a) = (Some(latent), held);
         }
         if request.point_a.is_some() && request.point_b.is_some() {
             request.knobs = [0.0; LATENT_KNOBS];
