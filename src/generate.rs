@@ -292,10 +292,16 @@ pub struct Sampler {
     weights: [f64; VOCAB_SIZE],
     /// How the next note-on's pitch is steered (the Range and Leaps knobs).
     steering: Steering,
-    /// The last note-on of the line so far.
-    last: Option<u8>,
-    /// Lowest and highest note-on of the line so far.
-    span: Option<(u8, u8)>,
+    /// The line's note-ons so far, once it has one.
+    heard: Option<Heard>,
+}
+
+/// What the steering needs of a line's note-ons so far.
+#[derive(Clone, Copy, Debug)]
+struct Heard {
+    last: u8,
+    low: u8,
+    high: u8,
 }
 
 impl Sampler {
@@ -312,8 +318,7 @@ impl Sampler {
             sounding: false,
             weights: [0.0; VOCAB_SIZE],
             steering: Steering::default(),
-            last: None,
-            span: None,
+            heard: None,
         }
     }
 
@@ -327,10 +332,10 @@ impl Sampler {
 
     /// Logit of vocabulary index `i` after the steering.
     fn score(&self, row: &[f32], i: usize) -> f32 {
-        match (self.span, Token::from_index(i)) {
-            (Some((low, high)), Some(Token::Note(p))) => {
+        match (self.heard, Token::from_index(i)) {
+            (Some(Heard { last, low, high }), Some(Token::Note(p))) => {
                 let widen = low.saturating_sub(p) + p.saturating_sub(high);
-                let leap = self.last.map_or(0, |l| l.abs_diff(p).min(12));
+                let leap = last.abs_diff(p).min(12);
                 let Steering { span_cost, leap_gain } = self.steering;
                 row[i] - span_cost * f32::from(widen) + leap_gain * f32::from(leap)
             }
@@ -356,20 +361,14 @@ impl Sampler {
             .fold(f32::NEG_INFINITY, f32::max);
         let steered = self.steered();
         let index = if temperature <= 1e-4 || !max.is_finite() {
-            let best = |range: std::ops::Range<usize>, steer: bool| {
-                range.filter(|&i| self.ok(i)).max_by(|&a, &b| {
-                    let (a, b) = if steer {
-                        (self.score(row, a), self.score(row, b))
-                    } else {
-                        (row[a], row[b])
-                    };
-                    a.total_cmp(&b)
-                })
-            };
-            match best(0..VOCAB_SIZE, false) {
-                Some(i) if i >= FIRST_NOTE_INDEX && steered => {
-                    best(FIRST_NOTE_INDEX..VOCAB_SIZE, true).unwrap_or(i)
-                }
+            let likeliest =
+                (0..VOCAB_SIZE).filter(|&i| self.ok(i)).max_by(|&a, &b| row[a].total_cmp(&row[b]));
+            match likeliest {
+                // A note wins: the steering picks its pitch.
+                Some(i) if i >= FIRST_NOTE_INDEX && steered => (FIRST_NOTE_INDEX..VOCAB_SIZE)
+                    .filter(|&i| self.ok(i))
+                    .max_by(|&a, &b| self.score(row, a).total_cmp(&self.score(row, b)))
+                    .unwrap_or(i),
                 found => found.unwrap_or(0),
             }
         } else {
@@ -408,7 +407,7 @@ impl Sampler {
 
     /// Whether the steering reshapes the next note-on's pitch.
     fn steered(&self) -> bool {
-        self.last.is_some() && self.steering != Steering::default()
+        self.heard.is_some() && self.steering != Steering::default()
     }
 
     /// Reweights the note-ons of `self.weights` by their steered scores, keeping their total
@@ -439,10 +438,11 @@ impl Sampler {
     pub fn follow(&mut self, token: Token) {
         self.sounding = !matches!(token, Token::Rest);
         if let Token::Note(p) = token {
-            self.last = Some(p);
-            self.span = Some(match self.span {
-                Some((low, high)) => (low.min(p), high.max(p)),
-                None => (p, p),
+            self.heard = Some(match self.heard {
+                Some(Heard { low, high, .. }) => {
+                    Heard { last: p, low: low.min(p), high: high.max(p) }
+                }
+                None => Heard { last: p, low: p, high: p },
             });
         }
     }

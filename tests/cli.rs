@@ -274,16 +274,20 @@ fn named_knobs_do_what_they_say_and_unknown_ones_are_refused() {
         let var: f64 = notes.iter().map(|x| (f64::from(x.0) - mt).powi(2)).sum();
         cov / var
     };
+    // The notes `neume generate` writes for one seed and one knob setting, read back.
+    let generated = |seed: u32, knob: &str| {
+        let path = dir.join(format!("{seed}-{knob}.mid"));
+        let seed = seed.to_string();
+        ok(&neume(
+            &["generate", "--seed", &seed, "--knob", knob, "--out", path.to_str().unwrap()],
+            &[],
+        ));
+        file_notes(&path).0
+    };
     let mut totals = [0f64; 4];
     for seed in 1..=10 {
         for (i, knob) in ["density=-2", "density=2", "contour=-2", "contour=2"].iter().enumerate() {
-            let path = dir.join(format!("{seed}-{i}.mid"));
-            let seed = seed.to_string();
-            ok(&neume(
-                &["generate", "--seed", &seed, "--knob", knob, "--out", path.to_str().unwrap()],
-                &[],
-            ));
-            let (notes, _) = file_notes(&path);
+            let notes = generated(seed, knob);
             totals[i] += if i < 2 { notes.len() as f64 } else { slope(&notes) };
         }
     }
@@ -304,13 +308,7 @@ fn named_knobs_do_what_they_say_and_unknown_ones_are_refused() {
     let (mut spans, mut intervals) = ([0f64; 5], [0f64; 5]);
     for seed in 1..=10 {
         for (i, knob) in knobs.iter().enumerate() {
-            let path = dir.join(format!("{seed}-{knob}.mid"));
-            let seed = seed.to_string();
-            ok(&neume(
-                &["generate", "--seed", &seed, "--knob", knob, "--out", path.to_str().unwrap()],
-                &[],
-            ));
-            let (notes, _) = file_notes(&path);
+            let notes = generated(seed, knob);
             spans[i] += span(&notes) / 10.0;
             intervals[i] += leaps(&notes) / 10.0;
         }

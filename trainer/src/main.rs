@@ -516,10 +516,19 @@ fn run() -> Result<(), String> {
             if let Some(model) = model {
                 let mut generator =
                     neume::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
+                let mut failure = None;
                 let report =
                     neume_train::key_bench::run_with(&corpus.tunes, bars, seed, |m, meter| {
-                        neume_train::model_key::model_key(&mut generator, m, meter).ok().flatten()
+                        neume_train::model_key::model_key(&mut generator, m, meter).unwrap_or_else(
+                            |e| {
+                                failure.get_or_insert(e.to_string());
+                                None
+                            },
+                        )
                     });
+                if let Some(e) = failure {
+                    return Err(e);
+                }
                 println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
                 return Ok(());
             }
