@@ -134,6 +134,10 @@ pub struct GenerateOptions {
     /// fed to the decoder as its past instead of sampled (a clip to continue, the notes a
     /// variation keeps); `None` and the steps past the end are sampled.
     pub given: Vec<Option<Token>>,
+    /// The detail code of an encoded window ([`crate::runtime::Encoded::detail`]) for the
+    /// phrases that sing the encoded window (the first phrase and its repeats), for a model
+    /// that has one; zero when `None`, as in a draw from the prior.
+    pub detail: Option<Vec<f32>>,
 }
 
 impl Default for GenerateOptions {
@@ -150,6 +154,7 @@ impl Default for GenerateOptions {
             form: Form::Song,
             held: None,
             given: Vec::new(),
+            detail: None,
         }
     }
 }
@@ -219,11 +224,27 @@ pub fn generate(
         None => true,
     });
     sampler.steer(steer(&info, &mut shift, options.held.as_deref().unwrap_or_default()));
-    let points = phrase_points(&plan, &z0, &shift, &mut rng);
+    let detail =
+        latent_of(options.detail.as_deref().unwrap_or_default(), info.detail_size, "detail code")?;
+    let first_label = plan.first().map(|p| p.label);
+    // What the decoder reads after the step features: each phrase's point, then the detail
+    // code (for the encoded window's phrases) or zeros.
+    let points: Vec<Vec<f32>> = phrase_points(&plan, &z0, &shift, &mut rng)
+        .into_iter()
+        .zip(&plan)
+        .map(|(mut z, phrase)| {
+            if Some(phrase.label) == first_label {
+                z.extend_from_slice(&detail);
+            } else {
+                z.resize(info.decoder_latent(), 0.0);
+            }
+            z
+        })
+        .collect();
     // Each label's first phrase's start step.
     let mut first_starts: Vec<Option<usize>> = vec![None; phrases];
     let mut state = generator.start();
-    let mut row = vec![0f32; layout.features() + latent_size];
+    let mut row = vec![0f32; info.step_input()];
     let want_steps = bars * bar_steps;
     let mut tokens: Vec<Token> = Vec::with_capacity(want_steps);
     for (index, (phrase, z)) in plan.iter().zip(&points).enumerate() {

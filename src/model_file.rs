@@ -41,8 +41,12 @@ pub fn state_output(layer: usize) -> String {
 pub mod meta {
     /// [`crate::encoding::ENCODING_VERSION`] the model was trained with.
     pub const ENCODING_VERSION: &str = "neume.encoding_version";
-    /// Length of the latent vector.
+    /// Length of the latent vector (the prior's part, what is drawn, steered and stored).
     pub const LATENT_SIZE: &str = "neume.latent_size";
+    /// Length of the detail code after it in the decoder's input and the encoder's output
+    /// (absent: 0). Zero in a draw from the prior; an encoded clip's own code brings its notes
+    /// back.
+    pub const DETAIL_SIZE: &str = "neume.detail_size";
     /// Bars the model generates at once.
     pub const BARS: &str = "neume.bars";
     /// Grid steps per bar.
@@ -193,8 +197,13 @@ pub enum ModelError {
 /// What a model's metadata says, checked against this build's encoding.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelInfo {
-    /// Length of the latent vector.
+    /// Length of the latent vector: the point drawn from the prior, moved by the knobs,
+    /// rated and stored.
     pub latent_size: usize,
+    /// Length of the detail code that follows the latent point in the decoder's input and the
+    /// encoder's output (0 for most models): zero in a draw from the prior, an encoded clip's
+    /// own code to bring its notes back.
+    pub detail_size: usize,
     /// Bars of the windows the model learned on (the decoder's bar input counts modulo them).
     pub bars: usize,
     /// Model family (`vae`).
@@ -231,7 +240,13 @@ impl ModelInfo {
 
     /// Width of the decoder's step input.
     pub fn step_input(&self) -> usize {
-        self.layout().features() + self.latent_size
+        self.layout().features() + self.decoder_latent()
+    }
+
+    /// Width of what the decoder reads after the step features: the latent point, then the
+    /// detail code.
+    pub fn decoder_latent(&self) -> usize {
+        self.latent_size + self.detail_size
     }
 
     /// Steps of the encoder's input window.
@@ -506,6 +521,15 @@ pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, 
     if !(1..=4096).contains(&latent_size) {
         return Err(invalid(format!("latent size {latent_size} is outside 1..=4096")));
     }
+    let detail_size = match md.get(meta::DETAIL_SIZE) {
+        None => 0,
+        Some(_) => number(meta::DETAIL_SIZE)?,
+    };
+    if detail_size > 4096 - latent_size {
+        return Err(invalid(format!(
+            "latent size {latent_size} and detail size {detail_size} make more than 4096"
+        )));
+    }
     let bars = number(meta::BARS)?;
     if !(1..=16).contains(&bars) {
         return Err(invalid(format!("model bars {bars} is outside 1..=16")));
@@ -571,7 +595,7 @@ pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, 
     let (inputs, outputs): (Vec<(String, Vec<i64>)>, Vec<(String, Vec<i64>)>) = match role {
         Role::Decoder => {
             let layout = StepLayout { version, bars };
-            let step_input = (layout.features() + latent_size) as i64;
+            let step_input = (layout.features() + latent_size + detail_size) as i64;
             let state = |name: String| (name, vec![1, hidden as i64]);
             (
                 std::iter::once((STEP_INPUT.to_string(), vec![1, step_input]))
@@ -588,8 +612,8 @@ pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, 
                 vec![1, encoder_steps(version, bars) as i64, VOCAB_SIZE as i64],
             )],
             vec![
-                (MU.to_string(), vec![1, latent_size as i64]),
-                (LOGVAR.to_string(), vec![1, latent_size as i64]),
+                (MU.to_string(), vec![1, (latent_size + detail_size) as i64]),
+                (LOGVAR.to_string(), vec![1, (latent_size + detail_size) as i64]),
             ],
         ),
     };
@@ -627,6 +651,7 @@ pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, 
     };
     Ok(ModelInfo {
         latent_size,
+        detail_size,
         bars,
         kind,
         layers,

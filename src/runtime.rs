@@ -333,6 +333,7 @@ impl Generator {
         let info = validate_role(bytes, name, Role::Encoder)?;
         if info.model_id() != self.info.model_id()
             || info.latent_size != self.info.latent_size
+            || info.detail_size != self.info.detail_size
             || info.bars != self.info.bars
         {
             return Err(invalid(format!(
@@ -435,12 +436,22 @@ impl Generator {
     }
 
     /// Runs the encoder on a window of tokens in the model's frame (`bars` bars of its meter;
-    /// longer windows are cut at `encoder_steps()`): returns (mu, logvar). Past the window the
-    /// grid is empty (version 3) or rests (version 2, whose windows are 4/4 only).
+    /// longer windows are cut at `encoder_steps()`): returns (mu, logvar) of the latent point.
+    /// Past the window the grid is empty (version 3) or rests (version 2, whose windows are 4/4
+    /// only).
     pub fn encode(
         &mut self,
         tokens: &[crate::encoding::Token],
     ) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
+        let Encoded { mu, logvar, .. } = self.encode_with_detail(tokens)?;
+        Ok((mu, logvar))
+    }
+
+    /// [`Generator::encode`], with the window's detail code (empty for a model without one).
+    pub fn encode_with_detail(
+        &mut self,
+        tokens: &[crate::encoding::Token],
+    ) -> Result<Encoded, ModelError> {
         let name = &self.name;
         let runtime = |source| ModelError::Runtime { path: name.clone(), source };
         let Some(encoder) = self.encoder.as_mut() else {
@@ -459,8 +470,8 @@ impl Generator {
         }
         let input =
             Tensor::from_array(([1usize, steps, VOCAB_SIZE], grid)).map_err(runtime)?.into_dyn();
-        let (mut mu, mut logvar) =
-            (vec![0f32; self.info.latent_size], vec![0f32; self.info.latent_size]);
+        let width = self.info.decoder_latent();
+        let (mut mu, mut logvar) = (vec![0f32; width], vec![0f32; width]);
         session_run::run_into(
             encoder,
             &self.encoder_names,
@@ -468,8 +479,21 @@ impl Generator {
             &mut [mu.as_mut_slice(), logvar.as_mut_slice()],
         )
         .map_err(runtime)?;
-        Ok((mu, logvar))
+        let detail = mu.split_off(self.info.latent_size);
+        logvar.truncate(self.info.latent_size);
+        Ok(Encoded { mu, logvar, detail })
     }
+}
+
+/// What the encoder makes of a window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Encoded {
+    /// Mean of the latent point's posterior.
+    pub mu: Vec<f32>,
+    /// Its log-variance.
+    pub logvar: Vec<f32>,
+    /// The window's detail code ([`ModelInfo::detail_size`] values; empty for most models).
+    pub detail: Vec<f32>,
 }
 
 #[cfg(test)]

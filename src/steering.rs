@@ -100,6 +100,7 @@ mod tests {
         };
         ModelInfo {
             latent_size: 8,
+            detail_size: 0,
             bars: 4,
             kind: "vae".into(),
             layers: 1,

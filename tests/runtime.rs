@@ -177,6 +177,21 @@ fn wrong_files_are_refused_with_the_reason() {
         "`neume.latent_size` is missing",
     );
 
+    // A detail code widens the decoder's input: a file that says it has one and is not that
+    // wide is refused, one that is loads; a size past any model's is refused by name.
+    let mut md = good_metadata();
+    md.insert(meta::DETAIL_SIZE.into(), "2".into());
+    expect_invalid(
+        &tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5),
+        "detail.onnx",
+        "expected float tensor `x`",
+    );
+    let wide = tiny_model_of_width(&md, "Gemm", VOCAB_SIZE, 0.5, step_width() + 2);
+    let info = Generator::from_bytes(&wide, "detail.onnx").unwrap().info().clone();
+    assert_eq!((info.latent_size, info.detail_size), (LATENT, 2));
+    md.insert(meta::DETAIL_SIZE.into(), usize::MAX.to_string());
+    expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "huge.onnx", "more than 4096");
+
     let mut md = good_metadata();
     md.insert(meta::PITCH_LOW.into(), "40".into());
     expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "range.onnx", "neume.pitch_low");

@@ -310,6 +310,7 @@ impl Request {
             meter: self.meter.filter(|m| info.meters.contains(m)).unwrap_or(Meter::FourFour),
             form: Form::ALL[self.form_index.min(Form::ALL.len() - 1)],
             given: Vec::new(),
+            detail: None,
         }
     }
 }

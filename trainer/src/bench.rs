@@ -112,7 +112,7 @@ pub fn run(config: &BenchConfig, device: &Device) -> Result<BenchReport, String>
         );
         let start = Instant::now();
         let (x, features, targets) = &batches[i % BATCHES];
-        let loss = model.loss(x.clone(), features.clone(), eps, 1.0, 0.1, Some(targets));
+        let loss = model.loss(x.clone(), features.clone(), eps, 1.0, 0.1, Some(targets), None);
         let forward = lap(timed)?;
         let grads = loss.total.backward();
         let backward = lap(timed)?;

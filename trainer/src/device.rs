@@ -285,6 +285,7 @@ pub fn parity(device: &Device, shape: &ModelShape, batch: usize, seed: u64) -> P
             1.0,
             0.1,
             None,
+            None,
         );
         let recon = loss.recon.clone().into_scalar::<f32>() as f64;
         let kl = loss.kl.clone().into_scalar::<f32>() as f64;

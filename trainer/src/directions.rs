@@ -22,22 +22,27 @@ const MAX_WINDOWS: usize = 8192;
 /// The knobs' directions, measured on the posterior means of `windows`, with the standard
 /// deviation of the data along each, `(std, unit vector)`: first the latent axes 0..`named`
 /// (the attribute-tied dimensions), then the principal directions of what remains with those
-/// axes taken out, strongest first; [`DIRECTIONS`] in all.
+/// axes taken out, strongest first; [`DIRECTIONS`] in all. The last `detail` dimensions (a
+/// detail code, not moved by knobs) are left out.
 pub fn measure(
     encoder: &Encoder,
     windows: &[Window],
     shape: &ModelShape,
     named: usize,
+    detail: usize,
     device: &Device,
 ) -> Vec<(f32, Vec<f32>)> {
-    let latent = shape.latent;
+    let width = shape.latent;
+    let latent = width.saturating_sub(detail);
     let stride = windows.len().div_ceil(MAX_WINDOWS).max(1);
     let chosen: Vec<&[u8]> = windows.iter().step_by(stride).map(|w| w.tokens.as_slice()).collect();
     let mut means: Vec<Vec<f64>> = Vec::with_capacity(chosen.len());
     for batch in chosen.chunks(256) {
         let (mu, _) = encoder.forward(one_hot(batch, shape.encoder_steps(), device));
         let flat = mu.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 means");
-        means.extend(flat.chunks(latent).map(|row| row.iter().map(|&v| f64::from(v)).collect()));
+        means.extend(
+            flat.chunks(width).map(|row| row[..latent].iter().map(|&v| f64::from(v)).collect()),
+        );
     }
     let named = named.min(latent).min(DIRECTIONS);
     let n = means.len().max(2) as f64;
@@ -53,7 +58,7 @@ pub fn measure(
     for row in &mut means {
         row[..named].iter_mut().for_each(|v| *v = 0.0);
     }
-    out.extend(principal_directions(&means, DIRECTIONS - named));
+    out.extend(principal_directions(&means, DIRECTIONS.min(latent) - named));
     out
 }
 

@@ -288,6 +288,11 @@ struct TrainArgs {
     /// Share of previous tokens hidden from the decoder while training (token dropout).
     #[arg(long, default_value_t = 0.2)]
     token_dropout: f64,
+    /// Of --latent, this many last dimensions are a detail code: the encoder's mean as it is
+    /// (no noise, no KL), hidden from the decoder in half of the windows and zero in a draw
+    /// from the prior, so that an encoded clip can come back note for note.
+    #[arg(long, default_value_t = 0)]
+    detail: usize,
     /// Collections (subfolders of --data and --valid) to leave out, e.g. `essen`
     /// (non-commercial licence); repeat or separate with commas.
     #[arg(long, value_delimiter = ',')]
@@ -384,6 +389,7 @@ fn run() -> Result<(), String> {
                 free_bits: args.free_bits,
                 kl_warmup_steps: 1000,
                 token_dropout: args.token_dropout,
+                detail: args.detail,
                 selection: Selection {
                     exclude: args.exclude,
                     duple_only: args.duple_only,

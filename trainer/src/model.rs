@@ -350,6 +350,40 @@ impl AttributeTargets {
     }
 }
 
+/// The decoder's input `z` from the encoder's `mu` and `logvar` and noise `eps` (all
+/// `[batch, latent]`): mu + σ·eps, or, with a detail code, that on the first dimensions and
+/// the code (the mean as it is, times `shown`) on the last. Returns the prior part's mu and
+/// logvar (what the KL is taken of) and z.
+pub fn latent_sample(
+    mu: Tensor<2>,
+    logvar: Tensor<2>,
+    eps: Tensor<2>,
+    detail: Option<Detail>,
+) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
+    match detail {
+        None => {
+            let z = mu.clone() + (logvar.clone() * 0.5).exp() * eps;
+            (mu, logvar, z)
+        }
+        Some(Detail { dims, shown }) => {
+            let prior = mu.dims()[1] - dims;
+            let (mu, code) = (mu.clone().narrow(1, 0, prior), mu.narrow(1, prior, dims));
+            let logvar = logvar.narrow(1, 0, prior);
+            let z = mu.clone() + (logvar.clone() * 0.5).exp() * eps.narrow(1, 0, prior);
+            let z = Tensor::cat(vec![z, code * shown.repeat_dim(1, dims)], 1);
+            (mu, logvar, z)
+        }
+    }
+}
+
+/// The detail code of a batch: the last `dims` latent dimensions are the encoder's mean as it
+/// is (no noise, no KL), multiplied by `shown: [batch, 1]` (1: the decoder sees it, 0: it
+/// sees zeros, as in a draw from the prior).
+pub struct Detail {
+    pub dims: usize,
+    pub shown: Tensor<2>,
+}
+
 impl Vae {
     /// A freshly initialised VAE.
     pub fn new(shape: &ModelShape, device: &Device) -> Self {
@@ -357,7 +391,9 @@ impl Vae {
     }
 
     /// Loss on a batch. `x: [batch, steps * vocab]` one-hot windows, `features` their
-    /// decoder step features ([`step_features_batch`]), `eps: [batch, latent]` ~ N(0, I).
+    /// decoder step features ([`step_features_batch`]), `eps: [batch, latent]` ~ N(0, I);
+    /// with `detail`, the last dimensions are a detail code ([`latent_sample`]), left out of
+    /// the KL.
     pub fn loss(
         &self,
         x: Tensor<2>,
@@ -366,10 +402,11 @@ impl Vae {
         beta: f64,
         free_bits: f64,
         attributes: Option<&AttributeTargets>,
+        detail: Option<Detail>,
     ) -> VaeLoss {
         let [batch, _] = x.dims();
         let (mu, logvar) = self.encoder.forward(x.clone());
-        let z = mu.clone() + (logvar.clone() * 0.5).exp() * eps;
+        let (mu, logvar, z) = latent_sample(mu, logvar, eps, detail);
         let logits = self.decoder.forward(features, z.clone()); // [batch, steps, vocab]
         let [_, steps, vocab] = logits.dims();
         // The encoder's window is padded past the melody's steps: the target is its start.
@@ -386,5 +423,50 @@ impl Vae {
             total = total + regularisation.clone() * targets.weight;
         }
         VaeLoss { recon, kl, attributes: regularisation, total }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tensor(values: &[f32], rows: usize, device: &Device) -> Tensor<2> {
+        Tensor::from_data(TensorData::new(values.to_vec(), [rows, values.len() / rows]), device)
+    }
+
+    fn values(t: Tensor<2>) -> Vec<f32> {
+        t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn a_detail_code_is_the_mean_as_it_is_where_shown_and_zero_elsewhere() {
+        let device = Device::flex();
+        // Two windows, a latent point of 2 and a detail code of 2.
+        let mu = [0.5, -1.0, 3.0, -4.0, 1.5, 2.0, 5.0, 6.0];
+        let logvar = [0.0, 2.0, 7.0, 7.0, -2.0, 0.0, 7.0, 7.0];
+        let eps = [1.0, 1.0, 9.0, 9.0, -1.0, 2.0, 9.0, 9.0];
+        let shown = tensor(&[1.0, 0.0], 2, &device);
+        let (prior_mu, prior_logvar, z) = latent_sample(
+            tensor(&mu, 2, &device),
+            tensor(&logvar, 2, &device),
+            tensor(&eps, 2, &device),
+            Some(Detail { dims: 2, shown }),
+        );
+        assert_eq!(values(prior_mu), [0.5, -1.0, 1.5, 2.0]);
+        assert_eq!(values(prior_logvar), [0.0, 2.0, -2.0, 0.0]);
+        // mu + exp(logvar / 2)·eps on the point; the code, no noise, only where shown.
+        let want = [
+            0.5 + 1.0,
+            -1.0 + std::f32::consts::E,
+            3.0,
+            -4.0,
+            1.5 - (-1f32).exp(),
+            2.0 + 2.0,
+            0.0,
+            0.0,
+        ];
+        for (got, want) in values(z).iter().zip(want) {
+            assert!((got - want).abs() < 1e-5, "{got} against {want}");
+        }
     }
 }

@@ -58,7 +58,7 @@ pub fn model_key(
         let major = wrap_semitones(-shift).rem_euclid(12) as usize;
         (major, (major + 9) % 12 + 12)
     };
-    let z = vec![0f32; generator.info().latent_size];
+    let z = vec![0f32; generator.info().decoder_latent()];
     let mut best: Option<(f64, i32)> = None;
     for shift in (0..12).map(wrap_semitones) {
         let moved = melody.transposed(shift);

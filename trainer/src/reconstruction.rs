@@ -49,11 +49,12 @@ pub fn measure(
         let tokens = window.to_tokens(0);
         // The window as the model can hold it (pitches folded into its range).
         let want = note_set(&Melody::from_tokens(&tokens));
-        let (mu, _) = generator.encode(&tokens).map_err(|e| e.to_string())?;
+        let encoded = generator.encode_with_detail(&tokens).map_err(|e| e.to_string())?;
         let options = GenerateOptions {
             bars: 4,
             temperature: Some(0.0),
-            latent: Some(mu),
+            latent: Some(encoded.mu),
+            detail: Some(encoded.detail),
             meter: *meter,
             form: Form::Through,
             ..GenerateOptions::default()

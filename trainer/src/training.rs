@@ -23,7 +23,9 @@ use crate::device::memory_reserved_mib;
 use crate::directions;
 use crate::export::{export_decoder, export_encoder};
 use crate::metrics;
-use crate::model::{step_features_batch, AttributeTargets, AttributeTie, Decoder, ModelShape, Vae};
+use crate::model::{
+    step_features_batch, AttributeTargets, AttributeTie, Decoder, Detail, ModelShape, Vae,
+};
 use crate::normal_scores::normal_scores;
 
 /// Set by the Ctrl-C handler; the loop checkpoints and stops at the next step.
@@ -74,6 +76,9 @@ pub struct TrainConfig {
     /// so that it has to use the latent point.
     #[serde(default)]
     pub token_dropout: f64,
+    /// VAE: the last `detail` latent dimensions are a detail code (see [`Vae::loss`]).
+    #[serde(default)]
+    pub detail: usize,
     /// Which tunes of `data` and `valid` are used.
     #[serde(default)]
     pub selection: data::Selection,
@@ -98,6 +103,13 @@ pub struct TrainConfig {
 /// δ of the attribute regularisation: the slope of tanh on latent differences (Pati & Lerch
 /// 2020 use 10).
 const ATTRIBUTE_SHARPNESS: f64 = 10.0;
+
+/// Share of training windows whose detail code the decoder sees.
+const DETAIL_SHOWN: f64 = 0.5;
+
+/// Token dropout of the windows whose detail code the decoder sees: most of their past is
+/// hidden, so that the code, not the past, has to carry the notes.
+const DETAIL_TOKEN_DROPOUT: f64 = 0.75;
 
 /// Progress saved with every checkpoint.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -201,7 +213,14 @@ impl Learner {
     ) -> BTreeMap<String, String> {
         let named = if config.attribute_weight > 0.0 { Attribute::ALL.len() } else { 0 };
         directions::metadata_with_attributes(
-            &directions::measure(&self.model.encoder, windows, &config.shape, named, device),
+            &directions::measure(
+                &self.model.encoder,
+                windows,
+                &config.shape,
+                named,
+                config.detail,
+                device,
+            ),
             named,
         )
     }
@@ -262,17 +281,33 @@ impl Learner {
         });
         let eps: Vec<f32> = (0..b * shape.latent).map(|_| rng.normal() as f32).collect();
         let eps = Tensor::<2>::from_data(TensorData::new(eps, [b, shape.latent]), device);
-        let mut drop = || rng.uniform() < config.token_dropout;
+        let shown: Vec<f32> = (0..b)
+            .map(|_| if config.detail > 0 && rng.uniform() < DETAIL_SHOWN { 1.0 } else { 0.0 })
+            .collect();
+        // step_features_batch asks row by row, step after step.
+        let mut asked = 0usize;
+        let mut drop = || {
+            let row = asked % b;
+            asked += 1;
+            let rate = if shown[row] > 0.0 { DETAIL_TOKEN_DROPOUT } else { config.token_dropout };
+            rng.uniform() < rate
+        };
         let features = step_features_batch(
             batch,
             meter,
-            (config.token_dropout > 0.0).then_some(&mut drop as &mut dyn FnMut() -> bool),
+            (config.token_dropout > 0.0 || config.detail > 0)
+                .then_some(&mut drop as &mut dyn FnMut() -> bool),
             &shape,
             device,
         );
         let Learner { model, mut optim } = self;
         let beta = ((step + 1) as f64 / config.kl_warmup_steps.max(1) as f64).min(1.0);
-        let loss = model.loss(x, features, eps, beta, config.free_bits, attributes.as_ref());
+        let detail = (config.detail > 0).then(|| Detail {
+            dims: config.detail,
+            shown: Tensor::from_data(TensorData::new(shown, [b, 1]), device),
+        });
+        let loss =
+            model.loss(x, features, eps, beta, config.free_bits, attributes.as_ref(), detail);
         let recon = loss.recon.clone().detach();
         let kl = loss.kl.clone().detach();
         let regularisation = loss.attributes.clone().detach();
@@ -304,9 +339,11 @@ fn read_losses(
 
 /// Samples one melody of the model's window per meter in `meters` from a decoder with burn
 /// (no export needed), stepping all of them at once with the runtime's step inputs and sampler.
+/// The last `detail` latent dimensions (a detail code) are zero, as in any draw from the prior.
 pub fn sample_melodies(
     decoder: &Decoder,
     shape: &ModelShape,
+    detail: usize,
     meters: &[Meter],
     temperature: f32,
     seed: u64,
@@ -316,8 +353,12 @@ pub fn sample_melodies(
     let lengths: Vec<usize> = meters.iter().map(|m| shape.bars * m.bar_steps()).collect();
     let longest = lengths.iter().copied().max().unwrap_or(0);
     let mut rng = Rng::new(seed);
-    let zs: Vec<Vec<f32>> =
-        (0..n).map(|_| (0..shape.latent).map(|_| rng.normal() as f32).collect()).collect();
+    let prior = shape.latent.saturating_sub(detail);
+    let zs: Vec<Vec<f32>> = (0..n)
+        .map(|_| {
+            (0..shape.latent).map(|k| if k < prior { rng.normal() as f32 } else { 0.0 }).collect()
+        })
+        .collect();
     let mut samplers: Vec<Sampler> = (0..n).map(|_| Sampler::new(|_| true)).collect();
     let mut tokens: Vec<Vec<Token>> = vec![Vec::with_capacity(shape.steps()); n];
     let mut states: Vec<Tensor<2>> =
@@ -528,7 +569,18 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         let samples: Vec<(f32, Vec<Melody>)> = VALID_TEMPERATURES
             .iter()
             .map(|&t| {
-                (t, sample_melodies(&decoder, &config.shape, &valid_meters, t, 12345, device))
+                (
+                    t,
+                    sample_melodies(
+                        &decoder,
+                        &config.shape,
+                        config.detail,
+                        &valid_meters,
+                        t,
+                        12345,
+                        device,
+                    ),
+                )
             })
             .collect();
         // The statistics run on the CPU, one thread per temperature (and per feature inside).
@@ -673,6 +725,12 @@ fn write_model(
             .join(","),
     );
     extra.extend(provenance(config));
+    if config.detail > 0 {
+        // The graph reads the latent point, then the detail code.
+        let prior = config.shape.latent - config.detail;
+        extra.insert(meta::LATENT_SIZE.to_string(), prior.to_string());
+        extra.insert(meta::DETAIL_SIZE.to_string(), config.detail.to_string());
+    }
     let draft = export_decoder(learner.decoder(), &config.shape, &extra);
     extra.insert(meta::MODEL_ID.to_string(), format!("{:016x}", fnv1a(&draft)));
     let decoder = export_decoder(learner.decoder(), &config.shape, &extra);

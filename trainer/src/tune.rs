@@ -103,7 +103,7 @@ impl Tuner {
             let dropout =
                 (self.config.token_dropout > 0.0).then_some(&mut drop as &mut dyn FnMut() -> bool);
             let features = step_features_batch(&batch, *meter, dropout, &shape, device);
-            let loss = model.loss(x.clone(), features, eps, 1.0, self.config.free_bits, None);
+            let loss = model.loss(x.clone(), features, eps, 1.0, self.config.free_bits, None, None);
             let grads = GradientsParams::from_grads(loss.total.backward(), &model);
             model = optim.step(settings.lr, model, grads);
         }

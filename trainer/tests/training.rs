@@ -8,6 +8,7 @@ use std::process::Command;
 
 use burn::prelude::*;
 use neume::encoding::{step_input, Meter, Token, VOCAB_SIZE};
+use neume::generate::{generate, Form, GenerateOptions};
 use neume::runtime::{Backend, Generator};
 use neume_train::data::one_hot;
 use neume_train::export::{export_decoder, export_encoder};
@@ -34,6 +35,7 @@ fn config(kind: Kind, epochs: usize) -> TrainConfig {
         free_bits: 0.1,
         kl_warmup_steps: 20,
         token_dropout: 0.2,
+        detail: 0,
         selection: Default::default(),
         command: "test".into(),
         save_epochs: false,
@@ -151,6 +153,50 @@ fn vae_loss_falls_and_training_resumes() {
     for (_, d) in &info.directions {
         assert!((d.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-3);
     }
+    std::fs::remove_dir_all(&run).ok();
+}
+
+/// A run with a detail code (`--detail`): the model file says which dimensions are the
+/// latent point and which the code, the knobs' directions span the point alone, the encoder
+/// gives the code, and the decoder reads it where `generate` is given it.
+#[test]
+fn a_detail_code_travels_from_the_encoder_to_the_decoder() {
+    let run = temp_run("detail");
+    let device = Device::flex().autodiff();
+    let shape = ModelShape { bars: 4, latent: 8, hidden: 32, layers: 2 };
+    let with_detail = TrainConfig { shape, detail: 3, ..config(Kind::Vae, 1) };
+    training::train(with_detail, &run, false, &device).unwrap();
+    let mut generator = Generator::from_file(&run.join("model.onnx")).unwrap();
+    let info = generator.info().clone();
+    assert_eq!((info.latent_size, info.detail_size), (5, 3));
+    assert_eq!(info.step_input(), info.layout().features() + 8);
+    assert!(!info.directions.is_empty());
+    assert!(info.directions.iter().all(|(_, d)| d.len() == 5), "directions span the point only");
+
+    let window = parity_window(&shape, Meter::FourFour, 0);
+    let tokens: Vec<Token> =
+        window.iter().map(|&i| Token::from_index(usize::from(i)).unwrap()).collect();
+    let encoded = generator.encode_with_detail(&tokens).unwrap();
+    assert_eq!((encoded.mu.len(), encoded.logvar.len(), encoded.detail.len()), (5, 5, 3));
+    assert_eq!(generator.encode(&tokens).unwrap(), (encoded.mu.clone(), encoded.logvar.clone()));
+
+    let sing = |generator: &mut Generator, detail: Option<Vec<f32>>| {
+        let options = GenerateOptions {
+            temperature: Some(0.0),
+            latent: Some(encoded.mu.clone()),
+            detail,
+            form: Form::Through,
+            ..GenerateOptions::default()
+        };
+        generate(generator, &options)
+    };
+    let plain = sing(&mut generator, None).unwrap();
+    assert_eq!(plain, sing(&mut generator, Some(vec![0.0; 3])).unwrap(), "no code is a zero code");
+    // A code far from zero saturates the decoder's gates: the melody changes.
+    let loud = sing(&mut generator, Some(vec![60.0, -60.0, 60.0])).unwrap();
+    assert_ne!(plain.notes, loud.notes, "the decoder reads the detail code");
+    let err = sing(&mut generator, Some(vec![0.0, f32::NAN, 0.0])).unwrap_err().to_string();
+    assert!(err.contains("detail code"), "{err}");
     std::fs::remove_dir_all(&run).ok();
 }
 
