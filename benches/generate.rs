@@ -8,14 +8,14 @@ mod stats;
 
 use std::time::Instant;
 
-use neume::generate::{generate, GenerateOptions};
+use neume::sampling::generate::{generate, GenerateOptions};
 use stats::{report, time_runs};
 
 fn main() {
     let started = Instant::now();
     // NEUME_BENCH_MODEL: another model file to time instead of the default.
     let mut generator = match std::env::var_os("NEUME_BENCH_MODEL") {
-        Some(path) => neume::runtime::Generator::from_file(std::path::Path::new(&path))
+        Some(path) => neume::model::runtime::Generator::from_file(std::path::Path::new(&path))
             .expect("the model loads"),
         None => neume::default_generator().expect("the default model loads"),
     };

@@ -24,16 +24,16 @@ use std::time::Instant;
 
 use host::{Host, NoteLedger, Transport};
 use neume::encoding::{Melody, Note};
-use neume::generate::{generate, GenerateOptions};
-use neume::plugin::audio_thread::{Sequencer, TransportInfo};
-use neume::plugin::handoff::PlayMelody;
-use neume::plugin::handoff::{self, MelodyReceiver};
-use neume::plugin::params::NeumeParams;
-use neume::plugin::request::Request;
-use neume::plugin::settings::PlaySettings;
-use neume::plugin::shared::WorkerLink;
-use neume::plugin::state::SavedMelody;
-use neume::plugin::worker_thread::WorkerHandle;
+use neume::plugin::audio::sequencer::{Sequencer, TransportInfo};
+use neume::plugin::audio::settings::PlaySettings;
+use neume::plugin::cross::handoff::PlayMelody;
+use neume::plugin::cross::handoff::{self, MelodyReceiver};
+use neume::plugin::cross::shared::WorkerLink;
+use neume::plugin::worker::params::NeumeParams;
+use neume::plugin::worker::request::Request;
+use neume::plugin::worker::state::SavedMelody;
+use neume::plugin::worker::worker_thread::WorkerHandle;
+use neume::sampling::generate::{generate, GenerateOptions};
 use nice_plug::params::InternalParamMut;
 use stats::{report, time_runs};
 
@@ -105,7 +105,7 @@ fn main() {
     // The plugin through a CLAP host, playing 16ths from a saved state.
     let shared = Arc::new(WorkerLink::default());
     let params = NeumeParams::new(shared.wake.clone());
-    let key = Request::read(&params).key();
+    let key = Request::read(&params).identity();
     let melody = sixteenths();
     let saved = SavedMelody::new(key, &melody, neume::encoding::Meter::FourFour, Vec::new());
     let mut plugin = Host::load();
@@ -165,8 +165,8 @@ fn main() {
         params.clone(),
         shared.clone(),
         to_audio,
-        handoff::channel_of(neume::plugin::capture::CapturedClip::NONE).1,
-        neume::runtime::executable_dirs(),
+        handoff::channel_of(neume::plugin::audio::capture::CapturedClip::NONE).1,
+        neume::model::runtime::executable_dirs(),
     )
     .expect("worker starts");
     let wait = |from_worker: &mut MelodyReceiver| loop {

@@ -16,6 +16,9 @@ export NEUME_ORT_LIB="$PWD/target/onnxruntime/libonnxruntime.so.$(tr -d '[:space
 # tests load: build every target first (same features as the tests, so nothing builds twice).
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked "$@"
+# The docs check: links resolve, commands name what exists, the README's two commands are
+# the ones CI runs (its generate command run through the debug build).
+python3 scripts/check-docs.py --neume target/debug/neume
 # The Windows build under Wine (scripts/windows.sh; skipped with a message outside CI when the
 # Rust target, mingw-w64 or Wine are missing).
 bash scripts/windows.sh test

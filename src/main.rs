@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use neume::encoding::Meter;
-use neume::generate::{generate, parse_key, Form, GenerateOptions, Scale};
-use neume::midi::{self, TimeSignature, WriteOptions};
-use neume::runtime::Generator;
+use neume::model::runtime::Generator;
+use neume::music::midi::{self, TimeSignature, WriteOptions};
+use neume::sampling::generate::{generate, parse_key, Form, GenerateOptions, Scale};
 
 #[derive(Parser)]
 #[command(name = "neume", version, about = "Melodies invented by a neural network, as MIDI files")]
@@ -68,8 +68,8 @@ struct GenerateArgs {
     /// range, contour, leaps, latent6 … as the model names them (see `neume info`).
     #[arg(long = "knob", allow_hyphen_values = true)]
     knobs: Vec<String>,
-    /// Number of melodies; seeds count up from --seed.
-    #[arg(long, default_value_t = 1)]
+    /// Number of melodies (1–10,000); seeds count up from --seed.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=MAX_COUNT))]
     count: u32,
     /// Tempo written into the file, in BPM.
     #[arg(long, default_value_t = 120.0)]
@@ -93,8 +93,8 @@ struct ClipArgs {
     /// Continue: length of each melody in bars, clip included (4–16).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=16))]
     bars: u8,
-    /// Number of melodies; seeds count up from --seed.
-    #[arg(long, default_value_t = 8)]
+    /// Number of melodies (1–10,000); seeds count up from --seed.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=MAX_COUNT))]
     count: u32,
     /// First seed.
     #[arg(long, default_value_t = 1)]
@@ -114,11 +114,11 @@ struct ClipArgs {
 }
 
 /// Reads `--clip` in its meter (the file's time signature, or `--meter`).
-fn read_clip(args: &ClipArgs) -> Result<(neume::clip::Clip, midi::MidiMelody), String> {
+fn read_clip(args: &ClipArgs) -> Result<(neume::music::clip::Clip, midi::MidiMelody), String> {
     let file = midi::read_file(&args.clip).map_err(|e| e.to_string())?;
-    let meter = neume::clip::file_meter(&file, args.meter, &args.clip)
+    let meter = neume::music::clip::file_meter(&file, args.meter, &args.clip)
         .map_err(|e| format!("{e}; say the meter with --meter"))?;
-    let clip = neume::clip::Clip::new(&file.melody, meter)
+    let clip = neume::music::clip::Clip::new(&file.melody, meter)
         .map_err(|e| format!("{}: {e}", args.clip.display()))?;
     Ok((clip, file))
 }
@@ -155,23 +155,31 @@ fn run_clip(args: ClipArgs, continuing: bool) -> Result<(), String> {
     let scale = clip.key.scale();
     for i in 0..u64::from(args.count) {
         let seed = args.seed + i;
-        let options =
-            neume::clip::ClipOptions { seed, temperature: args.temperature, shift: shift.clone() };
+        let options = neume::music::clip::ClipOptions {
+            seed,
+            temperature: args.temperature,
+            shift: shift.clone(),
+        };
         let (melody, name) = if continuing {
-            let (melody, _) =
-                neume::clip::continue_clip(&mut generator, &clip, usize::from(args.bars), &options)
-                    .map_err(|e| e.to_string())?;
+            let (melody, _) = neume::music::clip::continue_clip(
+                &mut generator,
+                &clip,
+                usize::from(args.bars),
+                &options,
+            )
+            .map_err(|e| e.to_string())?;
             (melody, format!("continuation-{seed}.mid"))
         } else {
-            let (melody, _) = neume::clip::vary(&mut generator, &clip, args.amount, &options)
-                .map_err(|e| e.to_string())?;
+            let (melody, _) =
+                neume::music::clip::vary(&mut generator, &clip, args.amount, &options)
+                    .map_err(|e| e.to_string())?;
             (melody, format!("variation-{seed}.mid"))
         };
         let path = args.out.join(name);
         let write = WriteOptions {
             tempo_bpm: file.tempo_bpm,
             time_signature: TimeSignature { numerator, denominator },
-            key: neume::theory::key_signature(clip.key.tonic, scale),
+            key: neume::music::theory::key_signature(clip.key.tonic, scale),
             name: format!("Neume, seed {seed}, from {}", args.clip.display()),
             ..WriteOptions::default()
         };
@@ -197,7 +205,7 @@ fn load(model: Option<&Path>) -> Result<Generator, String> {
         generator.info().kind,
         generator.backend()
     );
-    if let Some(state) = neume::runtime::backend_state() {
+    if let Some(state) = neume::model::runtime::backend_state() {
         for note in &state.notes {
             eprintln!("note: native ONNX Runtime not used: {note}");
         }
@@ -205,12 +213,40 @@ fn load(model: Option<&Path>) -> Result<Generator, String> {
     Ok(generator)
 }
 
+/// The most melodies one command writes (`--count`).
+const MAX_COUNT: i64 = 10_000;
+
+/// The largest |value| of a `--latent` coordinate or a `--knob`, in standard deviations of the
+/// prior: the plugin's knobs reach ±3; beyond ±10 a point is nowhere the model was trained.
+const MAX_LATENT: f32 = 10.0;
+
+/// Checks a `--latent` point: every coordinate a number within ±[`MAX_LATENT`].
+fn check_latent(latent: &[f32]) -> Result<(), String> {
+    match latent.iter().find(|v| !(v.is_finite() && v.abs() <= MAX_LATENT)) {
+        Some(v) if !v.is_finite() => Err(format!("--latent: `{v}` is not a finite number")),
+        Some(v) => Err(format!(
+            "--latent: `{v}` is outside -{MAX_LATENT}..={MAX_LATENT} (standard deviations of the \
+             prior; the plugin's knobs reach ±3)"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Creates the folder that `path` (a file) goes into, when it has one.
+fn create_parent(path: &Path) -> Result<(), String> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => std::fs::create_dir_all(parent)
+            .map_err(|e| format!("{}: cannot create the folder: {e}", parent.display())),
+        None => Ok(()),
+    }
+}
+
 /// Knob slots a command line can set (the plugin's eight).
 const KNOBS: usize = 8;
 
 /// The latent move of `--knob name=value` arguments; `None` when there are none.
 fn knob_shift(
-    info: &neume::model_file::ModelInfo,
+    info: &neume::model::model_file::ModelInfo,
     knobs: &[String],
 ) -> Result<Option<Vec<f32>>, String> {
     if knobs.is_empty() {
@@ -225,8 +261,10 @@ fn knob_shift(
             .trim()
             .parse()
             .ok()
-            .filter(|v: &f32| v.is_finite() && v.abs() <= 10.0)
-            .ok_or_else(|| format!("--knob `{arg}`: the value is not a number in -10..=10"))?;
+            .filter(|v: &f32| v.is_finite() && v.abs() <= MAX_LATENT)
+            .ok_or_else(|| {
+                format!("--knob `{arg}`: the value is not a number in -{MAX_LATENT}..={MAX_LATENT}")
+            })?;
         values[info.knob_index(name, KNOBS)?] = value;
     }
     Ok(Some(info.knob_shift(&values)))
@@ -239,6 +277,9 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
     if !(20.0..=400.0).contains(&args.tempo) {
         return Err(format!("--tempo {} is outside 20..=400", args.tempo));
     }
+    if let Some(latent) = &args.latent {
+        check_latent(latent)?;
+    }
     let mut generator = load(args.model.as_deref())?;
     generator.info().check_meter(args.meter).map_err(|e| e.to_string())?;
     let shift = knob_shift(generator.info(), &args.knobs)?;
@@ -250,7 +291,9 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
     });
     let single =
         args.count == 1 && args.out.extension().is_some_and(|e| e.eq_ignore_ascii_case("mid"));
-    if !single {
+    if single {
+        create_parent(&args.out)?;
+    } else {
         std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     }
     for i in 0..u64::from(args.count) {
@@ -277,7 +320,7 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
                 denominator: args.meter.signature().1,
             },
             // Without a scale the melody keeps the model's frame: a major key's signature.
-            key: neume::theory::key_signature(args.key, args.scale.unwrap_or(Scale::Major)),
+            key: neume::music::theory::key_signature(args.key, args.scale.unwrap_or(Scale::Major)),
             name: format!("Neume seed {seed}"),
             ..WriteOptions::default()
         };

@@ -4,60 +4,38 @@
 //! Threads:
 //! - main thread: [`Neume::activate`] starts the instance's worker and waits for the first
 //!   melody, so playback never waits for it later;
-//! - worker thread ([`worker_thread`]): model loading and generation;
-//! - audio thread ([`audio_thread`]): [`Neume::process`] takes the newest melody from the
-//!   hand-off ([`handoff`]), plays it, and passes incoming MIDI through. In real time it never
+//! - worker thread ([`worker::worker_thread`]): model loading and generation;
+//! - audio thread ([`audio`]: [`audio::process`] and the [`audio::sequencer`]): [`Neume::process`] takes the newest melody from the
+//!   hand-off ([`cross::handoff`]), plays it, and passes incoming MIDI through. In real time it never
 //!   allocates, locks, logs or waits (`assert_process_allocs` checks the first in debug
 //!   builds); in an offline render (the host says so) it waits, bounded, for the melody of a
 //!   parameter change, so a bounce swaps melodies where playback does.
 
-pub mod audio_thread;
-pub mod audition;
-pub mod capture;
+pub mod audio;
+pub mod cross;
 pub mod editor;
-pub mod handoff;
-pub mod listener;
-pub mod location;
-pub mod midi_out;
-pub mod models;
-pub mod params;
-pub mod preview;
-pub mod request;
-pub mod settings;
-pub mod shared;
-pub mod state;
-pub mod wake;
-pub mod worker_thread;
+pub mod worker;
 
 use std::num::NonZeroU32;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
-use audio_thread::{HostBar, NoteOut, Sequencer, TransportInfo};
-use audition::{Audition, AuditionSender};
-use capture::{CapturedClip, Grid, Recorder};
-use handoff::{MelodyReceiver, MelodySender, Receiver, Sender};
-use listener::Listener;
-use midi_out::{OwedOffs, Passed, Verdict};
-use params::{KeyFrom, NeumeParams};
-use preview::Voice;
-use settings::PlaySettings;
-use shared::{AudioTelemetry, OfflineWaiter, Wake, WorkerLink};
-use worker_thread::WorkerHandle;
+use audio::audition::{Audition, AuditionSender};
+use audio::capture::{CapturedClip, Recorder};
+use audio::key_listener::KeyListener;
+use audio::midi_out::{OwedOffs, Passed};
+use audio::process::AudioSide;
+use audio::sequencer::Sequencer;
+use audio::voice::Voice;
+use cross::handoff::{MelodySender, Receiver};
+use cross::shared::WorkerLink;
+use worker::params::NeumeParams;
+use worker::worker_thread::WorkerHandle;
 
 /// How long `activate` waits for the first melody before playing silence until it comes.
 const FIRST_MELODY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long a block of an offline render waits for the melody of a parameter change (it has
-/// no real time to keep; real-time playback has the melody about 2 ms after the change).
-const OFFLINE_MELODY_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// MIDI controller number of the sustain (damper) pedal.
-const SUSTAIN_PEDAL_CC: u8 = 64;
 
 /// One plugin instance: its main-thread side and its audio-thread side.
 pub struct Neume {
@@ -76,43 +54,12 @@ pub struct Neume {
     audio: AudioSide,
 }
 
-/// What `process()` may touch: the parameters' atomics, the hand-off's receiving end, the
-/// telemetry atomics, fixed-size playback state, and a waiter only in an offline render.
-struct AudioSide {
-    params: Arc<NeumeParams>,
-    telemetry: Arc<AudioTelemetry>,
-    /// Wakes the worker when the host's meter changes (an atomic and a futex wake).
-    wake: Arc<Wake>,
-    /// Melodies from the worker (and `activate`'s, while the audio thread is idle).
-    from_worker: MelodyReceiver,
-    sequencer: Sequencer,
-    /// Note-offs the host refused.
-    owed_offs: OwedOffs,
-    /// What MIDI thru passed on, and the melody's sounding note.
-    passed: Passed,
-    /// The melody note whose note-on the host refused: its note-off is not sent.
-    unsent_on: Option<u8>,
-    /// The key of what the musician plays into Neume.
-    listener: Listener,
-    /// Capture, and where its takes go (to the worker).
-    recorder: Recorder,
-    to_worker: Sender<CapturedClip>,
-    /// The Preview voice.
-    preview: Voice,
-    /// What the editor asks to hear, and its own voice.
-    audition_in: MelodyReceiver,
-    audition: Audition,
-    /// Set at activation when the host renders offline (a bounce): such a block may wait.
-    offline: Option<OfflineWaiter>,
-    sample_rate: f64,
-}
-
 impl Default for Neume {
     fn default() -> Self {
         let link = Arc::new(WorkerLink::default());
-        let (to_audio, from_worker) = handoff::channel();
-        let (audition, audition_in) = handoff::channel();
-        let (to_worker, from_capture) = handoff::channel_of(CapturedClip::NONE);
+        let (to_audio, from_worker) = cross::handoff::channel();
+        let (audition, audition_in) = cross::handoff::channel();
+        let (to_worker, from_capture) = cross::handoff::channel_of(CapturedClip::NONE);
         let params = Arc::new(NeumeParams::new(link.wake.clone()));
         let audio = AudioSide {
             params: params.clone(),
@@ -123,7 +70,7 @@ impl Default for Neume {
             owed_offs: OwedOffs::default(),
             passed: Passed::default(),
             unsent_on: None,
-            listener: Listener::default(),
+            key_listener: KeyListener::default(),
             recorder: Recorder::default(),
             to_worker,
             preview: Voice::new(48_000.0),
@@ -196,7 +143,7 @@ impl Plugin for Neume {
                 self.link.clone(),
                 to_audio,
                 from_capture,
-                location::library_dirs(),
+                worker::location::library_dirs(),
             ) {
                 Ok(worker) => self.worker = Some(worker),
                 Err(e) => {
@@ -226,334 +173,6 @@ impl Plugin for Neume {
         context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         self.audio.process(buffer, context)
-    }
-}
-
-impl AudioSide {
-    /// Takes the newest melody from the worker, if one came, queued for playback.
-    fn take_melodies(&mut self) {
-        if let Some(melody) = self.from_worker.latest() {
-            self.sequencer.set_pending(melody);
-        }
-    }
-
-    fn process(
-        &mut self,
-        buffer: &mut Buffer,
-        context: &mut impl ProcessContext<Neume>,
-    ) -> ProcessStatus {
-        // Audio passes through (the buffers are in place), with subnormal samples flushed to
-        // zero: they would put the next plugin on the CPU's slow path.
-        for channel in buffer.as_slice() {
-            for sample in channel.iter_mut() {
-                if sample.is_subnormal() {
-                    *sample = 0.0;
-                }
-            }
-        }
-        let frames = buffer.samples() as u32;
-        // The host's meter, when it gives its time signature: a new one wakes the worker
-        // before an offline render waits for it, so a bounce plays in it from its first block.
-        let signature = match {
-            let t = context.transport();
-            (t.time_sig_numerator, t.time_sig_denominator)
-        } {
-            (Some(n), Some(d)) if (1..=64).contains(&n) && [1, 2, 4, 8, 16, 32].contains(&d) => {
-                Some((n as u8, d as u8))
-            }
-            _ => None,
-        };
-        let code = signature.map_or(0, |(n, d)| u16::from(n) << 8 | u16::from(d));
-        if self.telemetry.host_signature.swap(code, Ordering::Relaxed) != code {
-            self.wake.wake();
-        }
-        if let Some(waiter) = self.offline.take() {
-            // A bounce runs faster than real time: wait (bounded) for the melody of this
-            // block's parameter changes, so it swaps in at the bar where playback has it.
-            waiter.wait_for_latest(OFFLINE_MELODY_TIMEOUT, &self.telemetry.clone(), || {
-                self.take_melodies()
-            });
-            self.offline = Some(waiter);
-        }
-        self.take_melodies();
-        if self.from_worker.is_abandoned() {
-            self.telemetry.worker_alive.store(false, Ordering::Relaxed);
-        }
-        let t = context.transport();
-        if let Some(tempo) = t.tempo {
-            self.telemetry.tempo_bpm.store(tempo as f32, Ordering::Relaxed);
-        }
-        // The sample position only as the host gave it (VST3: samples, CLAP: seconds), never
-        // derived from beats, which hosts round.
-        let pos_samples = t.pos_samples.or_else(|| {
-            t.pos_seconds.filter(|s| s.is_finite()).map(|s| (s * self.sample_rate).round() as i64)
-        });
-        // CLAP gives the bar's start and number. VST3 gives no bar number, and hosts fill its
-        // bar position each their own way (Ardour 7: 4 beats before the song's first bar in
-        // 4/4, 2 beats in 3/4; others send the bar's index): there the bars are counted from
-        // the song position, the meter taken as running from the start of the song.
-        let bar = signature.and_then(|(n, d)| {
-            let len_beats = f64::from(n) * 4.0 / f64::from(d);
-            let (start_beats, number) = match (t.bar_number, t.bar_start_pos_beats) {
-                (Some(number), Some(start)) => (start, i64::from(number)),
-                _ => {
-                    let bars = (t.pos_beats()? / len_beats).floor();
-                    (bars * len_beats, bars as i64)
-                }
-            };
-            Some(HostBar { start_beats, number, len_beats })
-        });
-        let transport = TransportInfo {
-            playing: t.playing,
-            tempo_bpm: t.tempo,
-            pos_beats: t.pos_beats(),
-            pos_samples,
-            loop_beats: t.loop_range_beats(),
-            bar,
-        };
-        // Capture records on the song's bar grid while the transport plays.
-        let grid = capture_grid(&transport, signature, self.sample_rate);
-        self.recorder.begin_block(
-            self.params.capture.value(),
-            self.params.capture_bars.value().bars(),
-            grid,
-        );
-        let settings: PlaySettings = self.params.play_settings();
-        // An audition plays at the host's tempo, or the last one it gave.
-        let audition_tempo =
-            t.tempo.filter(|t| t.is_finite() && *t > 0.0).unwrap_or(self.sequencer.tempo_bpm());
-        let mut out = Output {
-            context,
-            incoming: None,
-            thru: self.params.thru.value(),
-            melody_channel: settings.channel,
-            owed: &mut self.owed_offs,
-            passed: &mut self.passed,
-            unsent_on: &mut self.unsent_on,
-            listener: &mut self.listener,
-            recorder: &mut self.recorder,
-            sample_rate: self.sample_rate,
-            dropped: 0,
-        };
-        out.start();
-        // The Preview voice plays the melody into the audio output, rendered up to each event
-        // before the event applies; switched off, it only finishes a fading note. An audition
-        // has the output to itself while it plays.
-        if let Some(request) = self.audition_in.latest() {
-            self.audition.start(request);
-        }
-        let preview_on = self.params.preview.value() && self.audition.playing().is_none();
-        if !preview_on {
-            self.preview.release();
-        }
-        let voice = &mut self.preview;
-        let channels = buffer.as_slice();
-        let mut rendered = 0usize;
-        let mut render_to = |voice: &mut Voice, until: usize| {
-            if voice.is_sounding() {
-                for i in rendered..until {
-                    let sample = voice.next_sample();
-                    for channel in channels.iter_mut() {
-                        if let Some(s) = channel.get_mut(i) {
-                            *s += sample;
-                        }
-                    }
-                }
-            }
-            rendered = rendered.max(until);
-        };
-        self.sequencer.process(frames, self.sample_rate, &transport, &settings, &mut |event| {
-            out.pass_until(event.offset_samples());
-            out.send_melody(event);
-            render_to(voice, (event.offset_samples() as usize).min(frames as usize));
-            if preview_on {
-                match event {
-                    NoteOut::On { pitch, velocity, .. } => voice.note_on(pitch, velocity),
-                    NoteOut::Off { pitch, .. } => voice.note_off(pitch),
-                }
-            }
-        });
-        render_to(voice, frames as usize);
-        self.audition.render(
-            buffer.as_slice(),
-            frames as usize,
-            self.sample_rate,
-            audition_tempo,
-            &settings,
-        );
-        self.telemetry.audition.store(self.audition.playing().unwrap_or(0), Ordering::Relaxed);
-        out.pass_until(u32::MAX);
-        let dropped = out.dropped;
-        if dropped > 0 {
-            self.telemetry.dropped_events.fetch_add(dropped, Ordering::Relaxed);
-        }
-        // A finished take goes to the worker.
-        if let Some(clip) = self.recorder.end_block(frames) {
-            self.to_worker.send(clip);
-            self.wake.wake();
-        }
-        self.telemetry.capture.store(self.recorder.phase() as u8, Ordering::Relaxed);
-        // A newly heard key wakes the worker when the key comes from the input.
-        let heard =
-            crate::key_finding::Key::code(self.listener.end_block(frames, self.sample_rate));
-        if self.telemetry.heard_key.swap(heard, Ordering::Relaxed) != heard
-            && self.params.key_from.value() == KeyFrom::Input
-        {
-            self.wake.wake();
-        }
-        self.telemetry
-            .position_steps
-            .store(self.sequencer.position_steps() as f32, Ordering::Relaxed);
-        // A generator runs whether or not audio comes in.
-        ProcessStatus::KeepAlive
-    }
-}
-
-/// Where a block lies on the song's bar grid for Capture: `None` while the transport is
-/// stopped, without a tempo or position, or in a meter Neume does not play. Without a time
-/// signature the song is 4/4 bars from beat 0, as playback takes it.
-fn capture_grid(
-    transport: &TransportInfo,
-    signature: Option<(u8, u8)>,
-    sample_rate: f64,
-) -> Option<Grid> {
-    let tempo = transport.tempo_bpm.filter(|t| t.is_finite() && *t > 0.0)?;
-    let block_beats = transport.pos_beats.filter(|b| b.is_finite() && b.abs() < 1e12)?;
-    if !transport.playing || !(sample_rate > 0.0) {
-        return None;
-    }
-    let (meter, bar_origin_beats) = match signature {
-        Some((n, d)) => {
-            (crate::encoding::Meter::for_signature(n, d)?.0, transport.bar?.start_beats)
-        }
-        None => (crate::encoding::Meter::FourFour, 0.0),
-    };
-    Some(Grid {
-        block_beats,
-        beats_per_sample: tempo / 60.0 / sample_rate,
-        bar_origin_beats,
-        meter,
-    })
-}
-
-/// A note-off on `channel` for `key`.
-fn note_off(timing: u32, channel: u8, key: u8) -> PluginNoteEvent<Neume> {
-    NoteEvent::NoteOff {
-        timing,
-        voice_id: VoiceID::Wildcard,
-        channel: Channel::Number(channel),
-        key: Key::Number(key),
-        velocity: 0.0,
-    }
-}
-
-/// One block's MIDI output: the melody's notes and the incoming ones merged in time order (the
-/// host takes events sorted by time), with refused note-offs owed to the next block.
-struct Output<'a, C: ProcessContext<Neume>> {
-    context: &'a mut C,
-    /// The next incoming event not yet passed on.
-    incoming: Option<PluginNoteEvent<Neume>>,
-    /// Pass incoming MIDI through (else only the ends of what passed before).
-    thru: bool,
-    /// The channel new melody notes start on, 0..=15.
-    melody_channel: u8,
-    owed: &'a mut OwedOffs,
-    passed: &'a mut Passed,
-    unsent_on: &'a mut Option<u8>,
-    /// Hears every incoming note, passed on or not.
-    listener: &'a mut Listener,
-    /// Records every incoming note while Capture is on.
-    recorder: &'a mut Recorder,
-    sample_rate: f64,
-    /// Events the host refused that are not owed note-offs.
-    dropped: u64,
-}
-
-impl<C: ProcessContext<Neume>> Output<'_, C> {
-    /// Sends the note-offs owed from earlier blocks, at sample 0, and reads the first
-    /// incoming event.
-    fn start(&mut self) {
-        let context = &mut *self.context;
-        self.owed.retry(|channel, key| context.try_send_event(note_off(0, channel, key)).is_ok());
-        self.incoming = self.context.next_event();
-    }
-
-    /// Passes on the incoming events up to and including sample `until`: everything while
-    /// Thru is on, and always the ends (note-offs, sustain releases) of what passed.
-    fn pass_until(&mut self, until: u32) {
-        while let Some(event) = self.incoming.take_if(|e| e.timing() <= until) {
-            let verdict = match event {
-                NoteEvent::NoteOn { timing, channel, key, .. } => match (channel, key) {
-                    (Channel::Number(c), Key::Number(k)) => {
-                        self.listener.note_on(k, timing);
-                        self.recorder.note_on(k, timing);
-                        self.passed.note_on(self.thru, c, k)
-                    }
-                    _ => Verdict::Drop,
-                },
-                NoteEvent::NoteOff { timing, channel: Channel::Number(c), key, .. } => {
-                    if let Some(k) = key.number() {
-                        self.listener.note_off(k, timing, self.sample_rate);
-                        self.recorder.note_off(k, timing);
-                    }
-                    self.passed.note_off(self.thru, c, key.number())
-                }
-                NoteEvent::MidiCC { channel, cc: SUSTAIN_PEDAL_CC, value, .. } => {
-                    self.passed.sustain(self.thru, channel, value >= 0.5)
-                }
-                _ if self.thru => Verdict::Send,
-                _ => Verdict::Drop,
-            };
-            if verdict == Verdict::Send {
-                self.send(event);
-            }
-            self.incoming = self.context.next_event();
-        }
-    }
-
-    /// Sends one of the melody's notes, on the melody channel (its note-off on the channel
-    /// its note-on went to). A note whose note-on the host refused never sounded: its
-    /// note-off is not sent.
-    fn send_melody(&mut self, event: NoteOut) {
-        match event {
-            NoteOut::On { offset_samples, pitch, velocity } => {
-                let channel = self.melody_channel;
-                let on = NoteEvent::NoteOn {
-                    timing: offset_samples,
-                    voice_id: VoiceID::Wildcard,
-                    channel: Channel::Number(channel),
-                    key: Key::Number(pitch),
-                    velocity: f32::from(velocity) / 127.0,
-                };
-                if self.context.try_send_event(on).is_err() {
-                    *self.unsent_on = Some(pitch);
-                    self.dropped += 1;
-                } else {
-                    self.passed.melody_on(channel, pitch);
-                }
-            }
-            NoteOut::Off { pitch, .. } if self.unsent_on.take_if(|p| *p == pitch).is_some() => {}
-            NoteOut::Off { offset_samples, pitch } => {
-                if let Some(channel) = self.passed.melody_off(pitch) {
-                    self.send(note_off(offset_samples, channel, pitch));
-                }
-            }
-        }
-    }
-
-    /// Sends `event`; a refused note-off is owed (offered again from the next block on), any
-    /// other refusal is counted.
-    fn send(&mut self, event: PluginNoteEvent<Neume>) {
-        if let Err((refused, _)) = self.context.try_send_event(event) {
-            match refused {
-                NoteEvent::NoteOff {
-                    channel: Channel::Number(channel),
-                    key: Key::Number(key),
-                    ..
-                } => self.owed.owe(channel, key),
-                _ => self.dropped += 1,
-            }
-        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! the session is exported to a WAV file, which rolls the transport faster than real time.
 //!
 //! At Ardour periods of 128, 512, 1024 and 2048 frames, the notes that reach the synth must be
-//! `neume::generate`'s for the same parameters (pitch; onset within 1 ms; note-off at onset +
+//! `neume::sampling::generate`'s for the same parameters (pitch; onset within 1 ms; note-off at onset +
 //! length × gate within 1 ms), with two tracks of Neume in one session, one of them set from
 //! Lua to another seed and key; a note played into the first track's Neume (by a Lua
 //! "keyboard" before it) must pass through at its samples (MIDI thru); and the WAV must not be
@@ -58,7 +58,7 @@ fn find_ardour() -> Option<(PathBuf, u32)> {
     })
 }
 
-/// The notes `neume::generate` makes for `track`, as played from sample 0 at 120 BPM with the
+/// The notes `neume::sampling::generate` makes for `track`, as played from sample 0 at 120 BPM with the
 /// default playback settings (gate 90 %), up to the export's end.
 fn expected(track: Track, meter: Meter) -> Vec<Heard> {
     let melody = model::model_melody_in(track.seed, track.key, 4, meter);

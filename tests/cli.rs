@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use neume::generate::Scale;
-use neume::midi;
+use neume::music::midi;
+use neume::sampling::generate::Scale;
 
 fn neume(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_neume"));
@@ -199,6 +199,68 @@ fn a_non_finite_latent_point_is_refused() {
         assert!(stderr.contains("is not a finite number"), "{stderr}");
         assert!(!file.exists());
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A latent point far outside the prior (`1e30`) is refused as the knobs are, before any
+/// file is written; the bound is the knobs' (±10), so 10 is taken and 10.5 is not. Before the
+/// fix, `--latent 1e30` wrote a melody of a note every 16th.
+#[test]
+fn a_latent_point_beyond_the_knobs_bound_is_refused() {
+    let dir = temp_dir("huge-latent");
+    for latent in ["1e30", "0,-1e30", "10.5"] {
+        let file = dir.join("x.mid");
+        let out = neume(&["generate", "--latent", latent, "--out", file.to_str().unwrap()], &[]);
+        assert!(!out.status.success(), "--latent {latent} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--latent") && stderr.contains("outside -10..=10"), "{stderr}");
+        assert!(!file.exists());
+    }
+    let file = dir.join("edge.mid");
+    ok(&neume(
+        &["generate", "--latent", "10,-10", "--seed", "1", "--out", file.to_str().unwrap()],
+        &[],
+    ));
+    assert!(file.is_file());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `--count 0` is refused (it wrote nothing and left a folder named like the file), for
+/// `generate` and for the clip commands.
+#[test]
+fn a_count_of_zero_is_refused_and_leaves_nothing() {
+    let dir = temp_dir("count0");
+    let file = dir.join("x.mid");
+    let out = neume(&["generate", "--count", "0", "--out", file.to_str().unwrap()], &[]);
+    assert!(!out.status.success(), "--count 0 was accepted");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--count"));
+    assert!(!file.exists(), "{} was made", file.display());
+    let clip = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/train/0001-0050_x10.mid");
+    let out = neume(
+        &[
+            "vary",
+            "--clip",
+            clip.to_str().unwrap(),
+            "--count",
+            "0",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!out.status.success(), "vary --count 0 was accepted");
+    assert!(!file.exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `--out a/b/x.mid` in folders that do not exist yet makes them, as the folder form does.
+#[test]
+fn a_file_in_a_folder_that_does_not_exist_is_written_there() {
+    let dir = temp_dir("nested-out");
+    let file = dir.join("new").join("deeper").join("x.mid");
+    ok(&neume(&["generate", "--seed", "1", "--out", file.to_str().unwrap()], &[]));
+    assert_eq!(&std::fs::read(&file).unwrap()[..4], b"MThd");
     std::fs::remove_dir_all(&dir).ok();
 }
 

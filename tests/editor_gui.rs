@@ -19,8 +19,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use host::{Host, Transport};
-use neume::generate::{generate, GenerateOptions};
 use neume::plugin::editor::drag_out::uri_path;
+use neume::sampling::generate::{generate, GenerateOptions};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
     AtomEnum, ClientMessageEvent, ConnectionExt as _, CreateWindowAux, EventMask, ImageFormat,
@@ -372,7 +372,7 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
 
     let path = drag_out(&conn, root, &xvfb.display, w, &mut host);
     let dropped =
-        neume::midi::read_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        neume::music::midi::read_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 
     let mut generator = neume::default_generator().unwrap();
     let want =
@@ -538,8 +538,8 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         // Dragged out (the file Save writes too), the melody carries the song's meter and the
         // notes the library makes in it from the same seed.
         let path = drag_out(&conn, root, &xvfb.display, w, &mut host);
-        let file =
-            neume::midi::read_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let file = neume::music::midi::read_file(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let (numerator, denominator) = (meters[0].1, meters[0].2);
         assert!(file.has_time_signature, "{name}: the dragged file has no time signature");
         assert_eq!(
@@ -575,11 +575,11 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     };
     std::fs::create_dir_all(&data_dir).unwrap();
     let clip_file = data_dir.join("my hook.mid");
-    let six_eight = neume::midi::TimeSignature { numerator: 6, denominator: 8 };
-    neume::midi::write_file(
+    let six_eight = neume::music::midi::TimeSignature { numerator: 6, denominator: 8 };
+    neume::music::midi::write_file(
         &clip_file,
         &clip,
-        &neume::midi::WriteOptions { time_signature: six_eight, ..Default::default() },
+        &neume::music::midi::WriteOptions { time_signature: six_eight, ..Default::default() },
     )
     .unwrap();
     assert!(drop_onto_editor(&conn, root, parent, &clip_file), "the editor did not take the drop");

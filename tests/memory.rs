@@ -3,7 +3,7 @@
 //! the plugin grew with every knob move). Linux only (it reads the resident set size).
 #![cfg(target_os = "linux")]
 
-use neume::generate::{generate, GenerateOptions};
+use neume::sampling::generate::{generate, GenerateOptions};
 
 /// Resident set size in KiB (`VmRSS` of /proc/self/status).
 fn resident_kib() -> u64 {
@@ -16,7 +16,7 @@ fn resident_kib() -> u64 {
 #[test]
 fn four_hundred_melodies_leave_the_process_its_size() {
     let mut generator = neume::default_generator().unwrap();
-    let make = |generator: &mut neume::runtime::Generator, seed: u64| {
+    let make = |generator: &mut neume::model::runtime::Generator, seed: u64| {
         let options = GenerateOptions { seed, ..GenerateOptions::default() };
         generate(generator, &options).unwrap();
     };

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use neume::encoding::{Melody, Note};
-use neume::midi::{self, KeySignature, TimeSignature, WriteOptions};
+use neume::music::midi::{self, KeySignature, TimeSignature, WriteOptions};
 
 fn chunk(tag: &[u8; 4], body: &[u8]) -> Vec<u8> {
     let mut out = tag.to_vec();

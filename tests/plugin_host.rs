@@ -13,8 +13,8 @@ mod model;
 use host::{bar_at, Host, Note, NoteLedger, Transport};
 use model::{default_melody, model_melody, model_melody_in, model_melody_keyed, model_melody_of};
 use neume::encoding::{Melody, Meter};
-use neume::midi::{self, WriteOptions};
-use neume::theory::Scale;
+use neume::music::midi::{self, WriteOptions};
+use neume::music::theory::Scale;
 
 const RATE: f64 = 48_000.0;
 /// At 120 BPM and 48 kHz: 24,000 samples per beat, 6,000 per 16th.

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use neume::plugin::handoff::PlayMelody;
-use neume::plugin::handoff::{self, MelodyReceiver};
-use neume::plugin::params::NeumeParams;
-use neume::plugin::request::Request;
-use neume::plugin::shared::{Command, WorkerLink};
-use neume::plugin::worker_thread::WorkerHandle;
+use neume::plugin::cross::handoff::PlayMelody;
+use neume::plugin::cross::handoff::{self, MelodyReceiver};
+use neume::plugin::cross::shared::{Command, WorkerLink};
+use neume::plugin::worker::params::NeumeParams;
+use neume::plugin::worker::request::Request;
+use neume::plugin::worker::worker_thread::WorkerHandle;
 use nice_plug::params::InternalParamMut;
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -35,8 +35,8 @@ fn start_worker() -> (Arc<WorkerLink>, Arc<NeumeParams>, MelodyReceiver, WorkerH
         params.clone(),
         shared.clone(),
         to_audio,
-        handoff::channel_of(neume::plugin::capture::CapturedClip::NONE).1,
-        neume::runtime::executable_dirs(),
+        handoff::channel_of(neume::plugin::audio::capture::CapturedClip::NONE).1,
+        neume::model::runtime::executable_dirs(),
     )
     .unwrap();
     let request = shared.wake.wake();
@@ -118,11 +118,11 @@ fn an_editor_action_makes_one_melody_from_its_whole_request() {
     });
     std::thread::sleep(Duration::from_millis(100));
     // Never a melody of the new base point with the old seed.
-    let mixed = Request::read(&params).key();
+    let mixed = Request::read(&params).identity();
     let stored = params.melody.read().as_ref().unwrap().key;
     assert_eq!(
         stored,
-        action.key(),
+        action.identity(),
         "the worker made a melody from a mix of old and new values ({mixed:x})"
     );
     assert_eq!(shared.status.lock().made_from.as_ref(), Some(&action));
@@ -134,7 +134,7 @@ fn an_editor_action_makes_one_melody_from_its_whole_request() {
     unsafe { params.seed._internal_set_plain_value(4242) };
     let request = shared.wake.wake();
     assert!(shared.wait_handled(request, Duration::from_secs(30), || {}));
-    assert_eq!(Request::read(&params).key(), action.key());
+    assert_eq!(Request::read(&params).identity(), action.identity());
     assert_eq!(shared.status.lock().generations, generations);
     assert!(shared.action.lock().is_none(), "the action ends once the parameters caught up");
 }
@@ -162,7 +162,7 @@ fn an_action_in_a_meter_ends_once_the_parameters_caught_up() {
     assert!(shared.action.lock().is_none(), "the action ends once the parameters caught up");
     let saved = params.melody.read().clone().unwrap();
     assert_eq!(saved.meter.as_deref(), Some("3/4"));
-    assert_eq!(saved.key, action.key());
+    assert_eq!(saved.key, action.identity());
 }
 
 #[test]
@@ -171,7 +171,7 @@ fn a_stored_point_sings_as_it_was_stored_with_range_and_leaps_moved() {
     // sampler, so the point must bring its knob values with it: the melody of A, morph 0,
     // knobs 0, is the one the knobs made before the store, note for note.
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/neume-default.onnx");
-    let mut generator = neume::runtime::Generator::from_file(&path).unwrap();
+    let mut generator = neume::model::runtime::Generator::from_file(&path).unwrap();
     let latent = generator.info().latent_size;
     let params = NeumeParams::new(WorkerLink::default().wake.clone());
     let knobs = [1.0, 0.0, -2.0, 0.0, 1.5, 0.0, 0.0, 0.0];

@@ -7,9 +7,9 @@ use neume::encoding::{
     step_features, step_input, Meter, StepLayout, Token, ENCODING_VERSION, MAX_BAR_STEPS,
     PITCH_COUNT, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE,
 };
-use neume::model_file::{self as contract, meta};
-use neume::onnx::{self, Attribute, ProtoWriter};
-use neume::runtime::{Backend, Generator};
+use neume::model::model_file::{self as contract, meta};
+use neume::model::onnx::{self, Attribute, ProtoWriter};
+use neume::model::runtime::{Backend, Generator};
 
 const LATENT: usize = 4;
 const BARS: usize = 1;
@@ -135,11 +135,16 @@ fn a_version_2_model_plays_in_4_4_only() {
     let mut generator = Generator::from_bytes(&bytes, "old.onnx").unwrap();
     assert_eq!(generator.info().meters, vec![Meter::FourFour]);
     assert_eq!(generator.info().step_input(), 60);
-    let options =
-        |meter| neume::generate::GenerateOptions { bars: 2, seed: 3, meter, ..Default::default() };
-    let melody = neume::generate::generate(&mut generator, &options(Meter::FourFour)).unwrap();
+    let options = |meter| neume::sampling::generate::GenerateOptions {
+        bars: 2,
+        seed: 3,
+        meter,
+        ..Default::default()
+    };
+    let melody =
+        neume::sampling::generate::generate(&mut generator, &options(Meter::FourFour)).unwrap();
     assert_eq!(melody.len_steps, 32);
-    let err = neume::generate::generate(&mut generator, &options(Meter::SixEight))
+    let err = neume::sampling::generate::generate(&mut generator, &options(Meter::SixEight))
         .unwrap_err()
         .to_string();
     assert!(err.contains("knows 4/4 only") && err.contains("6/8"), "{err}");
@@ -422,23 +427,23 @@ fn a_non_finite_logit_at_any_step_is_a_model_error() {
     // The warm-up (z = 0) is finite; a latent point that drives the logits past f32's range
     // makes them infinite, which the sampler would silently read as the highest pitch.
     let mut generator = Generator::from_bytes(&good_model(), "tiny.onnx").unwrap();
-    let options = neume::generate::GenerateOptions {
+    let options = neume::sampling::generate::GenerateOptions {
         bars: 1,
         latent: Some(vec![1e38; LATENT]),
         ..Default::default()
     };
-    let err = neume::generate::generate(&mut generator, &options)
+    let err = neume::sampling::generate::generate(&mut generator, &options)
         .err()
         .expect("non-finite logits were sampled")
         .to_string();
     assert!(err.contains("tiny.onnx: the model computed non-finite logits"), "{err}");
     // A finite, ordinary point still plays.
-    let options = neume::generate::GenerateOptions {
+    let options = neume::sampling::generate::GenerateOptions {
         bars: 1,
         latent: Some(vec![0.5; LATENT]),
         ..Default::default()
     };
-    assert!(neume::generate::generate(&mut generator, &options).is_ok());
+    assert!(neume::sampling::generate::generate(&mut generator, &options).is_ok());
 }
 
 #[test]

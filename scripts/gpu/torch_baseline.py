@@ -1,4 +1,4 @@
-"""PyTorch twin of `neume-train bench` (trainer/src/bench.rs), for the GPU side-by-side.
+"""PyTorch twin of `neume-train bench` (trainer/src/bench/step.rs), for the GPU side-by-side.
 
 Same network as trainer/src/model.rs (model v3): an MLP encoder over the one-hot window padded
 to 4 bars of 18 steps (flat -> 2h -> h -> (mu, logvar), log-variance clipped to +-8) and a

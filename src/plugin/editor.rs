@@ -29,14 +29,14 @@ use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp,
 };
 
-use super::audition::AuditionSender;
-use super::capture::Phase;
-use super::handoff::PlayMelody;
-use super::params::{NeumeParams, Source, LATENT_KNOBS};
-use super::shared::{Command, KeySource, WorkerLink};
-use super::state::SavedMelody;
-use crate::attributes::Attribute;
 use crate::encoding::Note;
+use crate::music::attributes::Attribute;
+use crate::plugin::audio::audition::AuditionSender;
+use crate::plugin::audio::capture::Phase;
+use crate::plugin::cross::handoff::PlayMelody;
+use crate::plugin::cross::shared::{Command, KeySource, WorkerLink};
+use crate::plugin::worker::params::{NeumeParams, Source, LATENT_KNOBS};
+use crate::plugin::worker::state::SavedMelody;
 use actions::{Actions, Message};
 use file_browser::{FileBrowser, Outcome, Purpose};
 use files::Files;
@@ -645,7 +645,7 @@ fn toggle(ui: &mut Ui, label: &str, param: &BoolParam, setter: &ParamSetter) -> 
     let on = param.value();
     let response = ui.add(egui::Button::new(label).selected(on));
     if response.clicked() {
-        super::request::set_as_gesture(setter, param, !on);
+        crate::plugin::worker::request::set_as_gesture(setter, param, !on);
     }
     response
 }
@@ -669,7 +669,7 @@ fn choice<E: Enum + PartialEq + 'static>(
         },
     );
     if picked != now {
-        super::request::set_as_gesture(setter, param, E::from_index(picked));
+        crate::plugin::worker::request::set_as_gesture(setter, param, E::from_index(picked));
     }
 }
 

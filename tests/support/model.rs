@@ -5,8 +5,8 @@
 #![allow(dead_code)]
 
 use neume::encoding::{Melody, Meter};
-use neume::generate::{generate, GenerateOptions};
-use neume::theory::Scale;
+use neume::music::theory::Scale;
+use neume::sampling::generate::{generate, GenerateOptions};
 
 /// The melody the plugin plays with its parameters at their defaults but `seed` and `key_root`.
 pub fn model_melody(seed: u64, key_root: u8) -> Melody {

@@ -7,9 +7,9 @@ use burn::prelude::*;
 use neume::encoding::{
     centring_octave_shift, Melody, Meter, Token, PITCH_HIGH, PITCH_LOW, VOCAB_SIZE,
 };
-use neume::midi::{self, MidiMelody};
+use neume::music::midi::{self, MidiMelody};
+use neume::music::theory::{white_key_time, wrap_semitones};
 use neume::rng::Rng;
-use neume::theory::{white_key_time, wrap_semitones};
 
 /// A tune read from disk, moved into the C major / A minor frame.
 #[derive(Clone, Debug)]

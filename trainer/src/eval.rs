@@ -1,18 +1,25 @@
 //! `neume-train eval`: a model, a folder of MIDI files or a Markov baseline against a
 //! reference folder, with both Markov baselines beside it.
 
+pub mod classifier;
+pub mod form;
+pub mod knobs;
+pub mod markov;
+pub mod metrics;
+pub mod reconstruction;
+
 use std::path::Path;
 
 use neume::encoding::{Melody, Meter};
-use neume::generate::{generate, Form, GenerateOptions};
+use neume::model::runtime::Generator;
 use neume::rng::Rng;
-use neume::runtime::Generator;
+use neume::sampling::generate::{generate, Form, GenerateOptions};
 
 use crate::data;
-use crate::form::{profile_distance, FormProfile, FORM_BARS};
-use crate::knobs::KnobRow;
-use crate::markov::{NoteMarkov, TokenMarkov};
-use crate::metrics::{self, Report, FEATURE_NAMES};
+use crate::eval::form::{profile_distance, FormProfile, FORM_BARS};
+use crate::eval::knobs::KnobRow;
+use crate::eval::markov::{NoteMarkov, TokenMarkov};
+use crate::eval::metrics::{Report, FEATURE_NAMES};
 
 /// What `eval` compares.
 pub struct EvalArgs<'a> {
@@ -38,9 +45,9 @@ pub struct EvalArgs<'a> {
     pub meters: Vec<Meter>,
     /// Also measure the form of 16-bar melodies against the reference tunes' first 16 bars.
     pub form: bool,
-    /// Also sweep the model's named knobs (see [`crate::knobs`]).
+    /// Also sweep the model's named knobs (see [`crate::eval::knobs`]).
     pub knobs: bool,
-    /// Also encode and decode the reference windows (see [`crate::reconstruction`]).
+    /// Also encode and decode the reference windows (see [`crate::eval::reconstruction`]).
     pub reconstruction: bool,
 }
 
@@ -191,7 +198,7 @@ pub fn evaluate(args: &EvalArgs<'_>) -> Result<Vec<Report>, String> {
         copy_rate: metrics::copy_rate(&reference, &patterns),
         classifier_accuracy: f64::NAN,
         classifier_spread: f64::NAN,
-        intervals: crate::classifier::interval_rates(&reference),
+        intervals: crate::eval::classifier::interval_rates(&reference),
     }];
     let specs =
         std::iter::once(args.model).chain(BASELINES.into_iter().filter(|b| *b != args.model));
@@ -290,9 +297,9 @@ pub fn form_report(path: &Path, args: &EvalArgs<'_>) -> Result<FormReport, Strin
             })
             .collect()
     };
-    let song = crate::form::profile(&made(Form::Song)?);
-    let through = crate::form::profile(&made(Form::Through)?);
-    let reference = crate::form::profile(&tunes);
+    let song = crate::eval::form::profile(&made(Form::Song)?);
+    let through = crate::eval::form::profile(&made(Form::Through)?);
+    let reference = crate::eval::form::profile(&tunes);
     Ok(FormReport { song_distance: profile_distance(&song, &reference), reference, song, through })
 }
 
@@ -330,12 +337,18 @@ pub fn knob_report(path: &Path, args: &EvalArgs<'_>) -> Result<Vec<KnobRow>, Str
         .filter(|(_, _, m)| meter.is_none_or(|meter| *m == meter))
         .map(|(m, _, meter)| (m, meter))
         .collect();
-    let real = crate::knobs::real_correlations(&windows);
+    let real = crate::eval::knobs::real_correlations(&windows);
     let mut generator = Generator::from_file(path).map_err(|e| e.to_string())?;
     if generator.info().knob_attributes.is_empty() {
         return Err(format!("{}: the model has no named knobs", path.display()));
     }
-    crate::knobs::sweep(&mut generator, meter.unwrap_or(Meter::FourFour), 60, args.seed, &real)
+    crate::eval::knobs::sweep(
+        &mut generator,
+        meter.unwrap_or(Meter::FourFour),
+        60,
+        args.seed,
+        &real,
+    )
 }
 
 /// Encodes and decodes up to `count` reference windows (4 bars, in their meters) with the
@@ -343,7 +356,7 @@ pub fn knob_report(path: &Path, args: &EvalArgs<'_>) -> Result<Vec<KnobRow>, Str
 pub fn reconstruction_report(
     path: &Path,
     args: &EvalArgs<'_>,
-) -> Result<crate::reconstruction::Reconstruction, String> {
+) -> Result<crate::eval::reconstruction::Reconstruction, String> {
     let corpus = data::load_selection(args.reference, &args.selection, false)
         .map_err(|e| format!("{}: {e}", args.reference.display()))?;
     let mut generator = Generator::from_file(path).map_err(|e| e.to_string())?;
@@ -354,5 +367,5 @@ pub fn reconstruction_report(
         .map(|(m, _, meter)| (m, meter))
         .take(args.count)
         .collect();
-    crate::reconstruction::measure(&mut generator, &windows)
+    crate::eval::reconstruction::measure(&mut generator, &windows)
 }

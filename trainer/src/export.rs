@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use burn::nn::Linear;
 use neume::encoding::{Meter, ENCODING_VERSION, PITCH_COUNT, PITCH_LOW, STEPS_PER_BAR, VOCAB_SIZE};
-use neume::model_file::{self as contract, meta, vocab_string};
-use neume::onnx::{self, Attribute, ProtoWriter};
+use neume::model::model_file::{self as contract, meta, vocab_string};
+use neume::model::onnx::{self, Attribute, ProtoWriter};
 
 use crate::model::{Decoder, Encoder, GruLayer, ModelShape, LOGVAR_LIMIT};
 
@@ -109,8 +109,7 @@ impl Graph {
     /// weight (the step input ends with `z`).
     ///
     /// One node per layer: per step, the runtime's fixed cost per node, not the arithmetic, is
-    /// most of what a small GRU pays (23 elementwise nodes measured 26 µs a step on ONNX
-    /// Runtime, this form 21 µs; tract 33 µs and 20 µs).
+    /// most of what a small GRU pays (the figures are in DEVELOPERS.md, Decisions).
     fn gru_layer(
         &mut self,
         prefix: &str,

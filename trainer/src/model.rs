@@ -273,7 +273,7 @@ pub enum AttributeTie {
     #[default]
     Order,
     /// z_k regresses on the attribute's normal score in its meter (squared error on the
-    /// sampled z_k, see [`crate::normal_scores`]): the value is tied, so the decoder learns
+    /// sampled z_k, see [`crate::training::normal_scores`]): the value is tied, so the decoder learns
     /// what melody a knob value means, and the posterior of z_k narrows.
     Value,
 }

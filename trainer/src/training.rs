@@ -1,6 +1,10 @@
 //! The training loop: batches, optimiser steps, validation on music statistics, checkpoints,
 //! resume, and a clean stop on Ctrl-C.
 
+pub mod directions;
+pub mod normal_scores;
+pub mod tune;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,22 +15,21 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
-use neume::attributes::Attribute;
 use neume::encoding::{step_features, step_input, Melody, Meter, Token, VOCAB_SIZE};
-use neume::generate::Sampler;
-use neume::model_file::meta;
+use neume::model::model_file::meta;
+use neume::music::attributes::Attribute;
 use neume::rng::Rng;
+use neume::sampling::generate::Sampler;
 
-use crate::classifier;
 use crate::data::{self, Window};
 use crate::device::memory_reserved_mib;
-use crate::directions;
+use crate::eval::classifier;
+use crate::eval::metrics;
 use crate::export::{export_decoder, export_encoder};
-use crate::metrics;
 use crate::model::{
     step_features_batch, AttributeTargets, AttributeTie, Decoder, Detail, ModelShape, Vae,
 };
-use crate::normal_scores::normal_scores;
+use crate::training::normal_scores::normal_scores;
 
 /// Set by the Ctrl-C handler; the loop checkpoints and stops at the next step.
 pub static STOP: AtomicBool = AtomicBool::new(false);
@@ -174,7 +177,7 @@ fn epoch_metadata(
     epoch: usize,
 ) -> BTreeMap<String, String> {
     BTreeMap::from([
-        (neume::model_file::meta::TEMPERATURE.to_string(), format!("{temperature}")),
+        (neume::model::model_file::meta::TEMPERATURE.to_string(), format!("{temperature}")),
         ("neume.valid_mean_overlap".to_string(), format!("{valid_mean_overlap:.4}")),
         ("neume.valid_classifier_accuracy".to_string(), format!("{valid_accuracy:.4}")),
         ("neume.epoch".to_string(), epoch.to_string()),
@@ -736,7 +739,7 @@ fn write_model(
     let decoder = export_decoder(learner.decoder(), &config.shape, &extra);
     let encoder = export_encoder(&learner.model.encoder, &config.shape, &extra);
     std::fs::write(path, decoder).map_err(|e| format!("{}: {e}", path.display()))?;
-    let encoder_path = neume::model_file::encoder_path(path);
+    let encoder_path = neume::model::model_file::encoder_path(path);
     std::fs::write(&encoder_path, encoder).map_err(|e| format!("{}: {e}", encoder_path.display()))
 }
 

@@ -26,7 +26,7 @@ fn ctrl_c_leaves_a_usable_checkpoint_and_resume_continues() {
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("stopped: checkpoint saved"), "{stderr}");
     assert!(out.join("model.onnx").is_file());
-    neume::runtime::Generator::from_file(&out.join("model.onnx")).unwrap();
+    neume::model::runtime::Generator::from_file(&out.join("model.onnx")).unwrap();
 
     let resumed = train_command(&out, "1").arg("--resume").output().unwrap();
     let stderr = String::from_utf8_lossy(&resumed.stderr);
@@ -80,7 +80,7 @@ fn device_gpu_without_a_gpu_build_falls_back_to_the_cpu_with_a_message() {
     }
     assert!(out.join("model.onnx").is_file());
     // --save-epochs keeps every epoch's model; the epoch record says how fast it trained.
-    neume::runtime::Generator::from_file(&out.join("epochs/epoch-001.onnx")).unwrap();
+    neume::model::runtime::Generator::from_file(&out.join("epochs/epoch-001.onnx")).unwrap();
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     let record: serde_json::Value = serde_json::from_str(metrics.lines().next().unwrap()).unwrap();
     assert!(record["steps_per_s"].as_f64().unwrap() > 0.0, "{record}");
@@ -315,7 +315,7 @@ fn tune_learns_the_liked_melodies() {
         "{stderr}"
     );
     assert!(stderr.contains("1 liked lines left out"), "{stderr}");
-    let mut after = neume::runtime::Generator::from_file(&tuned).unwrap();
+    let mut after = neume::model::runtime::Generator::from_file(&tuned).unwrap();
     assert!(
         after.info().metadata["neume.training_data"]
             .contains("fine-tuned on 3 liked melodies (ratings.jsonl)"),
@@ -335,11 +335,12 @@ fn tune_learns_the_liked_melodies() {
         .iter()
         .map(|n| shape(&n.iter().map(|&[p, s, _]| (s, p as i32)).collect::<Vec<_>>()))
         .collect();
-    let nearness = |generator: &mut neume::runtime::Generator| -> f64 {
+    let nearness = |generator: &mut neume::model::runtime::Generator| -> f64 {
         let mut sum = 0.0;
         for seed in 0..20 {
-            let options = neume::generate::GenerateOptions { bars: 4, seed, ..Default::default() };
-            let melody = neume::generate::generate(generator, &options).unwrap();
+            let options =
+                neume::sampling::generate::GenerateOptions { bars: 4, seed, ..Default::default() };
+            let melody = neume::sampling::generate::generate(generator, &options).unwrap();
             let notes: Vec<(u32, i32)> =
                 melody.notes.iter().map(|n| (n.start_step, i32::from(n.pitch))).collect();
             if notes.is_empty() {
@@ -353,7 +354,7 @@ fn tune_learns_the_liked_melodies() {
         }
         sum / 20.0
     };
-    let mut before = neume::runtime::Generator::from_file(&model).unwrap();
+    let mut before = neume::model::runtime::Generator::from_file(&model).unwrap();
     let (near_before, near_after) = (nearness(&mut before), nearness(&mut after));
     eprintln!("nearness to the liked melodies: {near_before:.3} before, {near_after:.3} tuned");
     assert!(near_after > near_before + 0.1, "{near_before:.3} before, {near_after:.3} tuned");
@@ -362,5 +363,10 @@ fn tune_learns_the_liked_melodies() {
 
 /// The id in a model file's metadata.
 fn model_id(model: &std::path::Path) -> String {
-    neume::runtime::Generator::from_file(model).unwrap().info().model_id().unwrap().to_string()
+    neume::model::runtime::Generator::from_file(model)
+        .unwrap()
+        .info()
+        .model_id()
+        .unwrap()
+        .to_string()
 }

@@ -52,7 +52,7 @@ fn train_on_the_gpu_trains_and_exports() {
     assert!(records[1]["device_memory_mib"].as_f64().unwrap() > 0.0, "{}", records[1]);
     // The exported models run in the plugin's runtime.
     for file in ["model.onnx", "epochs/epoch-001.onnx", "epochs/epoch-002.onnx"] {
-        neume::runtime::Generator::from_file(&out.join(file)).unwrap();
+        neume::model::runtime::Generator::from_file(&out.join(file)).unwrap();
     }
     std::fs::remove_dir_all(&out).ok();
 }

@@ -8,8 +8,8 @@ use std::process::Command;
 
 use burn::prelude::*;
 use neume::encoding::{step_input, Meter, Token, VOCAB_SIZE};
-use neume::generate::{generate, Form, GenerateOptions};
-use neume::runtime::{Backend, Generator};
+use neume::model::runtime::{Backend, Generator};
+use neume::sampling::generate::{generate, Form, GenerateOptions};
 use neume_train::data::one_hot;
 use neume_train::export::{export_decoder, export_encoder};
 use neume_train::model::{step_features_batch, ModelShape, Vae};
@@ -105,13 +105,13 @@ fn vae_loss_falls_and_training_resumes() {
     let melody = |path: &Path, seed: u64| {
         let mut generator = Generator::from_file(path).unwrap();
         let meter = generator.info().meters[0];
-        let options = neume::generate::GenerateOptions {
+        let options = neume::sampling::generate::GenerateOptions {
             seed,
             temperature: Some(0.0),
             meter,
             ..Default::default()
         };
-        neume::generate::generate(&mut generator, &options).unwrap().notes
+        neume::sampling::generate::generate(&mut generator, &options).unwrap().notes
     };
     for seed in 1..4 {
         assert_eq!(melody(&fourth, seed), melody(&run.join("epochs/epoch-004.onnx"), seed));

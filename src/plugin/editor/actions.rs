@@ -7,18 +7,18 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
-use crate::attributes::Attribute;
-use crate::clip::{self, Clip};
 use crate::encoding::{Melody, Meter};
-use crate::generate::generate;
-use crate::plugin::params::NeumeParams;
-use crate::plugin::params::{Source, KNOB_RANGE, LATENT_KNOBS};
-use crate::plugin::request::{set_as_gesture, Request};
-use crate::plugin::shared::WorkerLink;
-use crate::plugin::state::SavedMelody;
-use crate::preference::{self, Preference};
-use crate::ratings::{self, Ratings};
+use crate::music::attributes::Attribute;
+use crate::music::clip::{self, Clip};
+use crate::plugin::cross::shared::WorkerLink;
+use crate::plugin::worker::params::NeumeParams;
+use crate::plugin::worker::params::{Source, KNOB_RANGE, LATENT_KNOBS};
+use crate::plugin::worker::request::{set_as_gesture, Request};
+use crate::plugin::worker::state::SavedMelody;
 use crate::rng::Rng;
+use crate::sampling::generate::generate;
+use crate::taste::preference::{self, Preference};
+use crate::taste::ratings::{self, Ratings};
 
 /// Melodies kept for undo/redo.
 const HISTORY_LEN: usize = 50;
@@ -190,19 +190,19 @@ impl Actions {
         // The request that made it, as the worker reports it: the parameters may not have
         // caught up with an action yet.
         let made_from =
-            self.shared.status.lock().made_from.clone().filter(|r| r.key() == saved.key);
+            self.shared.status.lock().made_from.clone().filter(|r| r.identity() == saved.key);
         let Some(request) = made_from
-            .or_else(|| Some(Request::read(&self.params)).filter(|r| r.key() == saved.key))
+            .or_else(|| Some(Request::read(&self.params)).filter(|r| r.identity() == saved.key))
         else {
             return;
         };
-        let choice = request.choice_key();
+        let choice = request.choice_identity();
         let entry =
             HistoryEntry { key: saved.key, request, melody: saved.melody(), meter: saved.meter() };
         // The shown entry made again in the song's meter (after an undo, or a meter change in
         // the song) is the same choice: it takes the entry's place and the redo branch stays.
         if let Some(shown) =
-            self.history.get_mut(self.cursor).filter(|h| h.request.choice_key() == choice)
+            self.history.get_mut(self.cursor).filter(|h| h.request.choice_identity() == choice)
         {
             *shown = entry;
             return;
@@ -338,7 +338,7 @@ impl Actions {
                 .as_held_by(&self.params);
                 match request.sing(&mut generator) {
                     Ok(sung) => made.push(HistoryEntry {
-                        key: request.key(),
+                        key: request.identity(),
                         request,
                         melody: sung.melody,
                         meter: sung.meter,

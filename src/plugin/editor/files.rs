@@ -9,11 +9,11 @@ use std::sync::Arc;
 use super::actions::Message;
 use super::drag_out::{self, DragOut, DragOutcome};
 use crate::encoding::Melody;
-use crate::midi::{self, TimeSignature, WriteOptions};
-use crate::plugin::params::NeumeParams;
-use crate::plugin::shared::AudioTelemetry;
-use crate::ratings;
-use crate::theory;
+use crate::music::midi::{self, TimeSignature, WriteOptions};
+use crate::music::theory;
+use crate::plugin::cross::shared::AudioTelemetry;
+use crate::plugin::worker::params::NeumeParams;
+use crate::taste::ratings;
 
 /// Saving and dragging the melody.
 pub(super) struct Files {

@@ -4,7 +4,7 @@
 use egui::{Color32, Pos2, Rect, Sense, Stroke, Ui, Vec2};
 
 use crate::encoding::{Meter, Note};
-use crate::generate::Scale;
+use crate::sampling::generate::Scale;
 
 /// Colours of the roll.
 const BACKGROUND: Color32 = Color32::from_rgb(24, 26, 31);

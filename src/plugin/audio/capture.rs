@@ -1,0 +1,395 @@
+//! Capture, on the audio thread: while the Capture switch is on and the transport plays, the
+//! notes played into Neume are recorded on the host's bar grid as the musician's clip. The take
+//! starts on the bar line of the first note (a note played a little early, that rounds to the
+//! next bar line, starts the take there), lasts Capture bars bars or until the switch goes off
+//! or the transport stops, and is handed to the worker ([`CapturedClip`], through a hand-off:
+//! see [`crate::plugin::cross::handoff`]). Onsets and ends are rounded to the nearest 16th; of notes played
+//! together the top one is kept, and a note still held when the next starts ends there, so the
+//! clip is one line. Fixed-size `Copy` state: nothing allocates, locks or waits.
+
+use crate::encoding::{Meter, STEPS_PER_QUARTER};
+use crate::plugin::cross::handoff::{PlayMelody, PlayNote};
+
+/// The longest take, in bars.
+pub const MAX_CAPTURE_BARS: u8 = 4;
+
+/// A finished take, for the worker: its notes (in the song's pitches, from its first bar
+/// line), its meter and a serial number (one per take).
+#[derive(Clone, Copy, Debug)]
+pub struct CapturedClip {
+    pub melody: PlayMelody,
+    pub meter: Meter,
+    pub serial: u64,
+    /// Whether notes were played together (their top note was kept).
+    pub chords: bool,
+}
+
+impl CapturedClip {
+    /// Nothing captured yet.
+    pub const NONE: CapturedClip = CapturedClip {
+        melody: PlayMelody::EMPTY,
+        meter: Meter::FourFour,
+        serial: 0,
+        chords: false,
+    };
+}
+
+/// Where one block lies on the song's bar grid, for the recorder.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Grid {
+    /// Song position of the block's first sample, in quarter-note beats.
+    pub block_beats: f64,
+    /// Beats per sample at the block's tempo.
+    pub beats_per_sample: f64,
+    /// A bar line of the meter the clip is taken in (the host's bar start), in beats.
+    pub bar_origin_beats: f64,
+    /// The meter melodies are made in for the song's time signature.
+    pub meter: Meter,
+}
+
+impl Grid {
+    /// The bar's length in quarter-note beats.
+    fn bar_beats(&self) -> f64 {
+        self.meter.bar_steps() as f64 / STEPS_PER_QUARTER as f64
+    }
+
+    /// The song position `offset` samples into the block, in beats.
+    fn beat_at(&self, offset: u32) -> f64 {
+        self.block_beats + f64::from(offset) * self.beats_per_sample
+    }
+}
+
+/// What the recorder is doing, for the editor (see [`Recorder::phase`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Capture is off.
+    Off = 0,
+    /// Capture is on and waits for the first note (on a playing transport).
+    Armed = 1,
+    /// Recording a take.
+    Recording = 2,
+    /// The take is done; switch Capture off and on for another.
+    Done = 3,
+}
+
+impl Phase {
+    /// The phase of a [`Phase`] code (as stored in an atomic).
+    pub fn from_code(code: u8) -> Phase {
+        match code {
+            1 => Phase::Armed,
+            2 => Phase::Recording,
+            3 => Phase::Done,
+            _ => Phase::Off,
+        }
+    }
+}
+
+/// A take being recorded.
+#[derive(Clone, Copy, Debug)]
+struct Take {
+    /// The bar line it starts on, in beats.
+    start_beats: f64,
+    /// Its length in steps (Capture bars bars).
+    len_steps: u16,
+    meter: Meter,
+    /// The notes ended so far, in onset order.
+    notes: PlayMelody,
+    /// The note held now: its pitch and onset step.
+    held: Option<(u8, u16)>,
+    /// Whether notes were played together.
+    chords: bool,
+}
+
+impl Take {
+    /// The step of song position `beat` in the take, rounded to the nearest 16th.
+    fn step_at(&self, beat: f64) -> i64 {
+        ((beat - self.start_beats) * STEPS_PER_QUARTER as f64).round() as i64
+    }
+
+    /// Ends the held note at `step` (at least one step long, inside the take).
+    fn end_held(&mut self, step: i64) {
+        let Some((pitch, start)) = self.held.take() else { return };
+        let end = step.clamp(i64::from(start) + 1, i64::from(self.len_steps));
+        let i = usize::from(self.notes.count);
+        if i < self.notes.notes.len() {
+            self.notes.notes[i] =
+                PlayNote { pitch, start_step: start, len_steps: (end - i64::from(start)) as u16 };
+            self.notes.count += 1;
+        }
+    }
+
+    fn note_on(&mut self, pitch: u8, step: i64) {
+        if step < 0 || step >= i64::from(self.len_steps) {
+            return;
+        }
+        match self.held {
+            // Notes played together: the top one is the line.
+            Some((held, start)) if i64::from(start) == step => {
+                self.held = Some((held.max(pitch), start));
+                self.chords = true;
+            }
+            _ => {
+                self.end_held(step);
+                self.held = Some((pitch, step as u16));
+            }
+        }
+    }
+
+    fn note_off(&mut self, pitch: u8, step: i64) {
+        if self.held.is_some_and(|(held, _)| held == pitch) {
+            self.end_held(step);
+        }
+    }
+
+    /// The take as a clip: held notes end at `step`.
+    fn finish(mut self, step: i64, serial: u64) -> CapturedClip {
+        self.end_held(step);
+        let mut melody = self.notes;
+        melody.len_steps = self.len_steps;
+        melody.bar_steps = self.meter.bar_steps() as u16;
+        melody.key = serial;
+        CapturedClip { melody, meter: self.meter, serial, chords: self.chords }
+    }
+}
+
+/// The audio thread's recorder. Owned by the plugin, used only inside `process()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Recorder {
+    phase: Phase,
+    take: Option<Take>,
+    /// Capture bars, as of this block.
+    bars: u8,
+    /// This block's grid; `None` while the transport is stopped or the meter is one Neume
+    /// does not play.
+    grid: Option<Grid>,
+    /// Takes finished so far.
+    serial: u64,
+    /// A finished take not yet handed over.
+    finished: Option<CapturedClip>,
+    /// The song position where the last block ended, when it had a grid.
+    end_beats: Option<f64>,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder {
+            phase: Phase::Off,
+            take: None,
+            bars: 2,
+            grid: None,
+            serial: 0,
+            finished: None,
+            end_beats: None,
+        }
+    }
+}
+
+impl Recorder {
+    /// What it is doing.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Starts a block: Capture is `on` for `bars` bars; `grid` is where the block lies
+    /// (`None`: the transport is stopped, which ends a take).
+    pub fn begin_block(&mut self, on: bool, bars: u8, grid: Option<Grid>) {
+        self.bars = bars.clamp(1, MAX_CAPTURE_BARS);
+        if self.phase == Phase::Recording {
+            match (on, self.grid, grid) {
+                // Switched off: the take ends where this block starts.
+                (false, _, Some(new)) => self.finish_at(Some(new.block_beats)),
+                // A stop, or a jump back in the song (a loop, a locate) or a new meter: the
+                // take ends where the last block did.
+                (_, _, None) => self.finish_at(self.end_beats),
+                (_, Some(old), Some(new))
+                    if new.meter != old.meter
+                        || self.end_beats.is_some_and(|end| new.block_beats < end - 1e-6) =>
+                {
+                    self.finish_at(self.end_beats)
+                }
+                _ => {}
+            }
+        }
+        self.phase = match (on, self.phase) {
+            (false, _) => Phase::Off,
+            (true, Phase::Off) => Phase::Armed,
+            (true, phase) => phase,
+        };
+        self.grid = grid;
+    }
+
+    /// A key went down `offset` samples into the block.
+    pub fn note_on(&mut self, pitch: u8, offset: u32) {
+        let Some(grid) = self.grid else { return };
+        let beat = grid.beat_at(offset);
+        if self.phase == Phase::Armed {
+            // The bar line of the note's onset, rounded to the nearest 16th.
+            let bar_beats = grid.bar_beats();
+            let steps = ((beat - grid.bar_origin_beats) * STEPS_PER_QUARTER as f64).round();
+            let bar = (steps / grid.meter.bar_steps() as f64).floor();
+            self.take = Some(Take {
+                start_beats: grid.bar_origin_beats + bar * bar_beats,
+                len_steps: u16::from(self.bars) * grid.meter.bar_steps() as u16,
+                meter: grid.meter,
+                notes: PlayMelody::EMPTY,
+                held: None,
+                chords: false,
+            });
+            self.phase = Phase::Recording;
+        }
+        if let Some(take) = self.take.as_mut().filter(|_| self.phase == Phase::Recording) {
+            take.note_on(pitch, take.step_at(beat));
+        }
+    }
+
+    /// A key came up `offset` samples into the block.
+    pub fn note_off(&mut self, pitch: u8, offset: u32) {
+        let Some(grid) = self.grid else { return };
+        if let Some(take) = self.take.as_mut().filter(|_| self.phase == Phase::Recording) {
+            take.note_off(pitch, take.step_at(grid.beat_at(offset)));
+        }
+    }
+
+    /// Ends a block of `frames` samples: a take that has reached its last bar line ends.
+    /// Returns a finished take to hand to the worker (one with no notes is dropped).
+    pub fn end_block(&mut self, frames: u32) -> Option<CapturedClip> {
+        self.end_beats = self.grid.map(|g| g.beat_at(frames));
+        if let (Some(end), Some(take)) = (self.end_beats, self.take) {
+            if take.step_at(end) >= i64::from(take.len_steps) {
+                self.finish_at(Some(end));
+            }
+        }
+        self.finished.take().filter(|c| c.melody.count > 0)
+    }
+
+    /// Ends the take at song position `beat` (at its end, without one).
+    fn finish_at(&mut self, beat: Option<f64>) {
+        if let Some(take) = self.take.take() {
+            let step = beat.map_or(i64::from(take.len_steps), |b| take.step_at(b));
+            self.serial += 1;
+            self.finished = Some(take.finish(step, self.serial));
+        }
+        self.phase = Phase::Done;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 120 BPM at 48 kHz: a beat is 24,000 samples, a 16th 6,000.
+    const BEATS_PER_SAMPLE: f64 = 2.0 / 48_000.0;
+
+    fn grid(block_beats: f64, meter: Meter, origin: f64) -> Option<Grid> {
+        Some(Grid {
+            block_beats,
+            beats_per_sample: BEATS_PER_SAMPLE,
+            bar_origin_beats: origin,
+            meter,
+        })
+    }
+
+    /// Plays `(pitch, on beat, off beat)` into a recorder in blocks of 512 samples from
+    /// `from` beats, with Capture on for `bars` bars; returns the takes handed over.
+    fn record(
+        notes: &[(u8, f64, f64)],
+        meter: Meter,
+        origin: f64,
+        bars: u8,
+        from: f64,
+        to: f64,
+    ) -> Vec<CapturedClip> {
+        let mut r = Recorder::default();
+        let mut out = Vec::new();
+        let block = 512u32;
+        let mut beat = from;
+        while beat < to {
+            let g = grid(beat, meter, origin);
+            r.begin_block(true, bars, g);
+            let end = beat + f64::from(block) * BEATS_PER_SAMPLE;
+            // Events in time order, as a host sends them.
+            let mut events: Vec<(f64, bool, u8)> = notes
+                .iter()
+                .flat_map(|&(p, on, off)| [(on, true, p), (off, false, p)])
+                .filter(|&(t, _, _)| t >= beat && t < end)
+                .collect();
+            events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            for (t, on, p) in events {
+                let offset = ((t - beat) / BEATS_PER_SAMPLE).round() as u32;
+                if on {
+                    r.note_on(p, offset)
+                } else {
+                    r.note_off(p, offset)
+                }
+            }
+            out.extend(r.end_block(block));
+            beat = end;
+        }
+        out
+    }
+
+    fn notes(c: &CapturedClip) -> Vec<(u8, u16, u16)> {
+        c.melody.notes().iter().map(|n| (n.pitch, n.start_step, n.len_steps)).collect()
+    }
+
+    #[test]
+    fn a_take_starts_on_the_bar_of_its_first_note_and_lasts_its_bars() {
+        // 3/4 from beat 0: bars of 3 beats. The first note is in bar 2 (beat 3.5), a little
+        // late; the last note is still held when the two bars end (at beat 9).
+        let played = [(60, 3.52, 4.0), (62, 4.0, 4.98), (64, 5.0, 7.0), (65, 8.0, 20.0)];
+        let takes = record(&played, Meter::ThreeFour, 0.0, 2, 0.0, 16.0);
+        assert_eq!(takes.len(), 1, "one take, then Done");
+        let take = &takes[0];
+        assert_eq!(
+            (take.meter, take.melody.len_steps, take.melody.bar_steps),
+            (Meter::ThreeFour, 24, 12)
+        );
+        // Steps from beat 3 (4 steps a beat), rounded to the nearest 16th.
+        assert_eq!(notes(take), vec![(60, 2, 2), (62, 4, 4), (64, 8, 8), (65, 20, 4)]);
+    }
+
+    #[test]
+    fn an_early_note_starts_the_take_on_the_next_bar_line() {
+        // 6/8 bars (6 beats of eighths = 3 quarter beats) from a bar line at beat 1.5; the
+        // first note comes a 64th before the bar line at beat 4.5.
+        let played = [(67, 4.49, 5.0), (69, 5.0, 5.5)];
+        let takes = record(&played, Meter::SixEight, 1.5, 1, 3.0, 10.0);
+        assert_eq!(takes.len(), 1);
+        assert_eq!(notes(&takes[0]), vec![(67, 0, 2), (69, 2, 2)]);
+        assert_eq!(takes[0].melody.len_steps, 12);
+    }
+
+    #[test]
+    fn chords_keep_their_top_note_and_an_overlap_ends_the_earlier_note() {
+        let played = [(60, 0.0, 1.0), (64, 0.0, 1.0), (67, 0.0, 2.0), (72, 1.5, 2.5)];
+        let takes = record(&played, Meter::FourFour, 0.0, 1, 0.0, 6.0);
+        assert_eq!(notes(&takes[0]), vec![(67, 0, 6), (72, 6, 4)]);
+        assert!(takes[0].chords, "the take says chords were played");
+        let line = record(&[(60, 0.0, 1.0), (62, 1.0, 2.0)], Meter::FourFour, 0.0, 1, 0.0, 6.0);
+        assert!(!line[0].chords);
+    }
+
+    #[test]
+    fn switching_off_ends_the_take_and_a_stopped_transport_records_nothing() {
+        let mut r = Recorder::default();
+        r.begin_block(true, 4, grid(0.0, Meter::FourFour, 0.0));
+        assert_eq!(r.phase(), Phase::Armed);
+        r.note_on(60, 0);
+        assert_eq!(r.phase(), Phase::Recording);
+        assert!(r.end_block(24_000).is_none(), "a 4-bar take is not over after one beat");
+        // Switched off at the next block (beat 2): the held note ends there.
+        r.begin_block(false, 4, grid(2.0, Meter::FourFour, 0.0));
+        let take = r.end_block(512).expect("the take");
+        assert_eq!(notes(&take), vec![(60, 0, 8)]);
+        assert_eq!((r.phase(), take.serial), (Phase::Off, 1));
+        // Transport stopped: armed, but nothing is recorded.
+        r.begin_block(true, 4, None);
+        r.note_on(62, 0);
+        r.note_off(62, 100);
+        assert_eq!(r.phase(), Phase::Armed);
+        assert!(r.end_block(512).is_none());
+        // A take with no notes is not handed over.
+        let takes = record(&[], Meter::FourFour, 0.0, 1, 0.0, 8.0);
+        assert!(takes.is_empty());
+    }
+}

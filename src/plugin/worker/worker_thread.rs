@@ -1,0 +1,361 @@
+//! The worker thread: one per plugin instance. It loads the model (shared with other
+//! instances, see [`crate::plugin::worker::models`]), runs it when the parameters change or the editor acts,
+//! and hands finished melodies to the audio thread (see [`crate::plugin::cross::handoff`]). It is woken and
+//! commanded through [`WorkerLink`].
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+
+use crate::model::runtime;
+use crate::music::key_finding::{melody_key, Key};
+use crate::plugin::audio::capture::CapturedClip;
+use crate::plugin::cross::handoff::{self, MelodySender, PlayMelody};
+use crate::plugin::cross::shared::{Command, KeySource, WorkerLink};
+use crate::plugin::worker::models::{self, SharedGenerator};
+use crate::plugin::worker::params::{KeyFrom, NeumeParams};
+use crate::plugin::worker::state::{SavedMelody, STATE_VERSION};
+
+/// The plugin's handle on its worker; ends the thread when dropped.
+pub struct WorkerHandle {
+    shared: Arc<WorkerLink>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl WorkerHandle {
+    /// Starts the worker thread. `dirs` are where to look for the native ONNX Runtime.
+    pub fn spawn(
+        params: Arc<NeumeParams>,
+        shared: Arc<WorkerLink>,
+        to_audio: MelodySender,
+        from_capture: handoff::Receiver<CapturedClip>,
+        dirs: Vec<PathBuf>,
+    ) -> std::io::Result<WorkerHandle> {
+        let commands = shared.command_queue.clone();
+        let worker_shared = shared.clone();
+        shared.telemetry.worker_alive.store(true, Ordering::Release);
+        let thread = std::thread::Builder::new().name("neume-worker".into()).spawn(move || {
+            let mut worker = Worker {
+                params,
+                shared: worker_shared,
+                commands,
+                to_audio,
+                from_capture,
+                clip_seen: None,
+                clip_key: None,
+                generator: None,
+                loaded_path: None,
+                published_key: None,
+                playing: None,
+                dirs,
+            };
+            worker.run();
+            worker.shared.telemetry.worker_alive.store(false, Ordering::Release);
+        })?;
+        // Set once here, before any wake-up can need it; a second spawn is never made.
+        let _ = shared.wake.thread.set(thread.thread().clone());
+        thread.thread().unpark();
+        Ok(WorkerHandle { shared, thread: Some(thread) })
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        self.shared.send(Command::Shutdown);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The worker's own state; lives on the worker thread.
+struct Worker {
+    params: Arc<NeumeParams>,
+    shared: Arc<WorkerLink>,
+    commands: Receiver<Command>,
+    to_audio: MelodySender,
+    /// Clips captured on the audio thread.
+    from_capture: handoff::Receiver<CapturedClip>,
+    /// The clip last seen in the state, and its key with the input's key code when it came:
+    /// the clip's key stands for the input's until the input hears a new one.
+    clip_seen: Option<crate::plugin::worker::state::SavedMelody>,
+    clip_key: Option<(Key, u8)>,
+    /// The model in use: the last one that loaded (shared with other instances).
+    generator: Option<SharedGenerator>,
+    /// Which model `generator` was loaded for (`Some(None)` = the default).
+    loaded_path: Option<Option<String>>,
+    /// Key of the melody last handed to the audio thread.
+    published_key: Option<u64>,
+    /// The melody in the project's state that plays (the worker's own, or one the host
+    /// restored), with the request key it stands for: it keeps playing, whatever key it was
+    /// saved with, until the request changes from this one.
+    playing: Option<(SavedMelody, u64)>,
+    dirs: Vec<PathBuf>,
+}
+
+/// A stored melody as the audio thread holds it.
+fn play_melody(saved: &SavedMelody) -> PlayMelody {
+    PlayMelody::from_melody(&saved.melody(), saved.meter(), saved.key)
+}
+
+impl Worker {
+    fn run(&mut self) {
+        // The backend (native library or tract) is chosen once per process, from the plugin's
+        // own folder; every model this worker loads runs on it.
+        runtime::init_backend(&runtime::native_library_candidates(&self.dirs));
+        loop {
+            let seen = self.shared.wake.last();
+            while let Ok(command) = self.commands.try_recv() {
+                match command {
+                    Command::Shutdown => return,
+                    // A panic in a runtime loading a malformed graph must not end the thread:
+                    // the last good model plays on.
+                    Command::LoadModel(path) => {
+                        if catch_unwind(AssertUnwindSafe(|| self.load_user_model(&path))).is_err() {
+                            let error = format!("{}: loading this model failed unexpectedly; the last good model keeps playing", path.display());
+                            self.shared.report(|s| s.model_error = Some(error));
+                        }
+                    }
+                }
+            }
+            // A panic in a model run must not end the thread: the last good melody plays on.
+            if catch_unwind(AssertUnwindSafe(|| self.refresh())).is_err() {
+                self.shared.report(|s| s.error = Some("generating a melody failed unexpectedly; the last good melody keeps playing".into()));
+            }
+            self.shared.handled.set(seen);
+            if self.shared.wake.last() == seen {
+                // Woken early by `Wake::wake`.
+                std::thread::park_timeout(Duration::from_millis(500));
+            }
+        }
+    }
+
+    /// Makes sure the melody of the current request plays. A melody the host restored into
+    /// the project's state plays as stored, whatever request key it was saved with (a Neume
+    /// that computes keys differently never replaces it unasked); a new one is generated only
+    /// when the request changes after that.
+    fn refresh(&mut self) {
+        // The stored melody first, then the request: a host restores the parameters before
+        // the stored melody, so a restored melody is always seen with its own parameters.
+        self.take_captured_clip();
+        let stored = self.params.melody.read().clone();
+        let (meter, meter_note) = self.shared.telemetry.host_meter();
+        let heard_now = self.heard_key();
+        let heard = match self.params.key_from.value() {
+            KeyFrom::Input => heard_now,
+            KeyFrom::Params => None,
+        };
+        let unmetered = self.shared.current_request(&self.params).in_heard_key(heard);
+        let request = unmetered.clone().in_meter(meter);
+        let key = request.identity();
+        // A melody keyed before the host's meter was known (a restored project, before the
+        // first block) is kept when it is already in that meter.
+        if let Some((saved, k)) = self.playing.as_mut() {
+            if *k != key
+                && *k == unmetered.identity()
+                && saved.meter() == meter.unwrap_or(crate::encoding::Meter::FourFour)
+            {
+                *k = key;
+            }
+        }
+        if let Some(saved) =
+            stored.as_ref().filter(|s| self.playing.as_ref().is_none_or(|(p, _)| p != *s))
+        {
+            match saved.check() {
+                Ok(()) => {
+                    self.playing = Some((saved.clone(), key));
+                    self.publish(play_melody(saved));
+                    if saved.version > STATE_VERSION {
+                        let note = format!("This project was saved by a newer Neume (state version {}); its melody plays as stored.", saved.version);
+                        self.shared.report(|s| s.state_note = Some(note));
+                    }
+                    return;
+                }
+                // Never a silent change of the notes: say why a new melody replaces it.
+                Err(problem) => self.shared.report(|s| {
+                    s.state_note =
+                        Some(format!("{problem}: a new melody was made from the parameters"))
+                }),
+            }
+        }
+        if let Some((saved, _)) = self.playing.as_ref().filter(|(_, k)| *k == key) {
+            if self.published_key != Some(saved.key) {
+                let melody = play_melody(saved);
+                self.publish(melody);
+            }
+            return;
+        }
+        self.ensure_model(&request.model_path);
+        let Some(model) = self.generator.clone() else { return };
+        let mut generator = model.lock();
+        let options = request.options(generator.info());
+        let meter_note = match meter {
+            _ if request.clip_source().is_some() => meter_note,
+            Some(m) if m != options.meter => Some(format!(
+                "this model knows {} only: its melodies are in {}, each bar starting on one of \
+                 the song's bar lines",
+                generator
+                    .info()
+                    .meters
+                    .iter()
+                    .map(|m| m.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                options.meter
+            )),
+            _ => meter_note,
+        };
+        self.shared.report(|s| s.meter_note = meter_note);
+        let started = Instant::now();
+        let sung = match request.sing(&mut generator) {
+            Ok(sung) => sung,
+            Err(e) => {
+                self.shared.report(|s| s.error = Some(e));
+                return;
+            }
+        };
+        let elapsed_ms = started.elapsed().as_secs_f32() * 1000.0;
+        drop(generator);
+        let saved = SavedMelody::new(key, &sung.melody, sung.meter, sung.latent);
+        {
+            let mut slot = self.params.melody.write();
+            if *slot != stored {
+                // The host restored a project meanwhile: its melody wins; look again.
+                drop(slot);
+                self.shared.wake.wake();
+                return;
+            }
+            *slot = Some(saved.clone());
+        }
+        self.shared.report(|s| {
+            s.made_from = Some(request.clone());
+            s.last_generation_ms = elapsed_ms;
+            s.generations += 1;
+            s.error = None;
+        });
+        self.publish(play_melody(&saved));
+        self.playing = Some((saved, key));
+    }
+
+    /// A clip captured on the audio thread becomes the project's clip.
+    fn take_captured_clip(&mut self) {
+        let Some(captured) = self.from_capture.latest() else { return };
+        let melody = captured.melody.to_melody();
+        *self.params.clip.write() = Some(crate::plugin::worker::state::SavedMelody::new(
+            0,
+            &melody,
+            captured.meter,
+            Vec::new(),
+        ));
+        let note = format!(
+            "Captured {} notes in {} bar{} of {}{}",
+            melody.notes.len(),
+            melody.len_steps as usize / captured.meter.bar_steps(),
+            if melody.len_steps as usize > captured.meter.bar_steps() { "s" } else { "" },
+            captured.meter,
+            if captured.chords {
+                " (notes played together: their top note is the clip's)"
+            } else {
+                ""
+            }
+        );
+        self.shared.report(|s| s.clip_note = Some(note));
+    }
+
+    /// The key for Key from "MIDI input": the clip's, from when a clip comes (captured,
+    /// dropped or loaded) until the input hears a new key; else the input's.
+    fn heard_key(&mut self) -> Option<Key> {
+        let code = self.shared.telemetry.heard_key.load(Ordering::Relaxed);
+        let clip = self.params.clip.read().clone();
+        if clip != self.clip_seen {
+            self.clip_key = clip.as_ref().and_then(|c| melody_key(&c.melody())).map(|k| (k, code));
+            self.clip_seen = clip;
+        }
+        let heard = match self.clip_key {
+            Some((key, then)) if then == code => Some((key, KeySource::Clip)),
+            _ => self.shared.telemetry.heard_key().map(|key| (key, KeySource::Input)),
+        };
+        self.shared.report(|s| s.key_heard = heard);
+        heard.map(|(key, _)| key)
+    }
+
+    /// Hands `melody` to the audio thread (latest value wins: it never waits).
+    fn publish(&mut self, melody: PlayMelody) {
+        self.published_key = Some(melody.key);
+        self.to_audio.send(melody);
+    }
+
+    /// Loads the model the state names, once; a missing or bad file is reported and the
+    /// default model (or the last good one) is used instead.
+    fn ensure_model(&mut self, path: &Option<String>) {
+        if self.generator.is_some() && self.loaded_path.as_ref() == Some(path) {
+            return;
+        }
+        self.loaded_path = Some(path.clone());
+        if let Some(p) = path {
+            if self.try_model_file(std::path::Path::new(p)) || self.generator.is_some() {
+                return;
+            }
+        }
+        match models::default_model() {
+            Ok(g) => self.install(g),
+            Err(e) => self.shared.report(|s| s.error = Some(e.to_string())),
+        }
+    }
+
+    fn install(&mut self, model: SharedGenerator) {
+        {
+            let generator = model.lock();
+            let (name, backend) = (generator.name().to_string(), generator.backend().to_string());
+            let provenance = generator.info().provenance();
+            let knob_names =
+                generator.info().knob_names(crate::plugin::worker::params::LATENT_KNOBS);
+            let knob_dims: Vec<_> =
+                generator.info().knob_attributes.iter().map(|&(a, d, _)| (a, d)).collect();
+            let meters = generator.info().meters.iter().map(|m| m.to_string()).collect::<Vec<_>>();
+            let model_id = generator.info().ratings_key(&name);
+            self.shared.report(|s| {
+                s.model_id = model_id;
+                s.model_name = name;
+                s.backend = backend;
+                s.provenance = provenance;
+                s.knob_names = knob_names;
+                s.knob_dims = knob_dims;
+                s.meters = meters.join(", ");
+            });
+        }
+        self.shared.model.set(model.clone());
+        self.generator = Some(model);
+    }
+
+    /// Loads a model file (or takes it from another instance that has) and installs it; on
+    /// failure reports why and keeps the current one.
+    fn try_model_file(&mut self, path: &std::path::Path) -> bool {
+        match models::model_file(path) {
+            Ok(g) => {
+                self.shared.report(|s| s.model_error = None);
+                self.install(g);
+                true
+            }
+            Err(e) => {
+                self.shared.report(|s| s.model_error = Some(e.to_string()));
+                false
+            }
+        }
+    }
+
+    /// A model file chosen by the user: kept, and saved with the project, only if it loads
+    /// and runs.
+    fn load_user_model(&mut self, path: &std::path::Path) {
+        if self.try_model_file(path) {
+            let p = path.display().to_string();
+            *self.params.model_path.write() = Some(p.clone());
+            self.loaded_path = Some(Some(p));
+        }
+    }
+}
