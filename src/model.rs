@@ -3,6 +3,8 @@
 //! worker thread (plugin) or the main thread (CLI), never on the audio thread.
 
 pub mod model_file;
+pub mod model_info;
 pub mod onnx;
 pub mod runtime;
 pub mod session_run;
+pub mod validation;

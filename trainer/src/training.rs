@@ -399,64 +399,9 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), String> 
 pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let checkpoint_dir = out.join("checkpoint");
-    let config = if resume {
-        let saved: TrainConfig = read_json(&out.join("config.json"))?;
-        // The saved model, data and optimiser settings win; --epochs sets where to stop, and
-        // --save-epochs can start keeping epochs.
-        TrainConfig {
-            epochs: config.epochs,
-            save_epochs: saved.save_epochs || config.save_epochs,
-            command: format!("{}; {}", saved.command, config.command),
-            ..saved
-        }
-    } else {
-        config
-    };
+    let config = run_config(config, out, resume)?;
     write_json(&out.join("config.json"), &config)?;
-
-    eprintln!("reading training data from {}", config.data.display());
-    let corpus = data::load_selection(&config.data, &config.selection, true)
-        .map_err(|e| format!("{}: {e}", config.data.display()))?;
-    let windows: Vec<Window> = data::windows(&corpus.tunes, config.shape.bars, 1);
-    eprintln!(
-        "{} files used, {} skipped, {} windows of {} bars ({})",
-        corpus.tunes.len(),
-        corpus.skipped.len(),
-        windows.len(),
-        config.shape.bars,
-        data::meter_counts(&windows)
-            .iter()
-            .map(|(m, n)| format!("{m}: {n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    if windows.len() < config.batch.min(2) {
-        return Err(format!("{}: not enough usable melodies to train on", config.data.display()));
-    }
-    // Transposing a window by an octave (the augmentation) changes none of the attributes.
-    let scores = (config.attribute_weight > 0.0 && config.attribute_tie == AttributeTie::Value)
-        .then(|| {
-            let values: Vec<[f64; 5]> = windows
-                .iter()
-                .map(|w| Attribute::measure_all(&data::window_melody(&w.tokens), w.meter))
-                .collect();
-            normal_scores(&values, &windows.iter().map(|w| w.meter).collect::<Vec<_>>())
-        });
-    let valid = data::load_selection(&config.valid, &config.selection, true)
-        .map_err(|e| format!("{}: {e}", config.valid.display()))?;
-    let valid_in_meters = data::reference_windows_in_meters(&valid.tunes, config.shape.bars);
-    let valid_grouped: Vec<(Melody, usize)> =
-        valid_in_meters.iter().map(|(m, i, _)| (m.clone(), *i)).collect();
-    let valid_reference: Vec<Melody> = valid_grouped.iter().map(|(m, _)| m.clone()).collect();
-    // Validation melodies are sampled in the meters of the validation windows, in their
-    // proportions, so that the classifier compares like with like.
-    let valid_meters: Vec<Meter> = valid_in_meters
-        .iter()
-        .map(|(_, _, m)| *m)
-        .cycle()
-        .take(config.valid_samples.max(valid_in_meters.len().min(1)))
-        .collect();
-    eprintln!("{} validation windows", valid_reference.len());
+    let data = TrainingData::load(&config)?;
 
     // The initial weights come from the backend's generator: seed it, so a run repeats.
     device.seed(config.seed);
@@ -468,24 +413,9 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         eprintln!("resumed after epoch {}, step {}", state.epochs_done, state.steps_done);
     }
 
-    let batch = config.batch.min(windows.len());
-    // Every batch holds windows of one meter (one length); windows of a meter too rare to
-    // fill a batch are left out.
-    let meter_batches = |rng: &mut Rng| -> Vec<(Meter, Vec<usize>)> {
-        let mut order: Vec<usize> = (0..windows.len()).collect();
-        rng.shuffle(&mut order);
-        let mut batches = Vec::new();
-        for meter in Meter::ALL {
-            let of_meter: Vec<usize> =
-                order.iter().copied().filter(|&i| windows[i].meter == meter).collect();
-            batches.extend(of_meter.chunks_exact(batch).map(|c| (meter, c.to_vec())));
-        }
-        let mut shuffled: Vec<usize> = (0..batches.len()).collect();
-        rng.shuffle(&mut shuffled);
-        shuffled.into_iter().map(|i| batches[i].clone()).collect()
-    };
+    let batch = config.batch.min(data.windows.len());
     let steps_per_epoch = {
-        let full = meter_batches(&mut Rng::new(config.seed)).len();
+        let full = meter_batches(&data.windows, batch, &mut Rng::new(config.seed)).len();
         if config.max_steps_per_epoch > 0 { full.min(config.max_steps_per_epoch) } else { full }
             .max(1)
     };
@@ -497,137 +427,22 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
     let started = Instant::now();
 
     for epoch in state.epochs_done..config.epochs {
-        let mut rng = Rng::new(config.seed.wrapping_add(epoch as u64 * 7919));
-        let batches = meter_batches(&mut rng);
-        let bar = ProgressBar::new(steps_per_epoch as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} ETA {eta} {msg}",
-            )
-            .expect("static template")
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("{}/{}", epoch + 1, config.epochs));
-        let mut sums: BTreeMap<&'static str, f64> = BTreeMap::new();
-        let mut pending: Vec<(&'static str, Tensor<1>)> = Vec::new();
         let epoch_started = Instant::now();
-        let mut buffers: Vec<Vec<u8>> = vec![Vec::new(); batch];
-        for step in 0..steps_per_epoch {
-            let Some((meter, members)) = batches.get(step % batches.len().max(1)) else { break };
-            for (slot, &i) in buffers.iter_mut().zip(members) {
-                slot.clone_from(&windows[i].tokens);
-                // Augment by transposition: up or down an octave when it fits the range.
-                let shift = [0, 12, -12][rng.below(3)];
-                data::transpose_window(slot, shift);
+        let run = EpochRun { config: &config, data: &data, batch, steps_per_epoch, epoch };
+        let sums = match run_epoch(&run, learner, &mut state, &checkpoint_dir, device)? {
+            EpochEnd::Done(next, sums) => {
+                learner = next;
+                sums
             }
-            let refs: Vec<&[u8]> = buffers.iter().map(|w| w.as_slice()).collect();
-            let batch_scores: Option<Vec<[f32; 5]>> =
-                scores.as_ref().map(|s| members.iter().map(|&i| s[i]).collect());
-            let (next, losses) = learner.step(
-                &refs,
-                batch_scores.as_deref(),
-                *meter,
-                &config,
-                state.steps_done,
-                &mut rng,
-                device,
-            );
-            learner = next;
-            state.steps_done += 1;
-            pending.extend(losses);
-            if (step + 1) % READ_LOSSES_EVERY == 0 || step + 1 == steps_per_epoch {
-                bar.set_message(read_losses(&mut pending, &mut sums));
-            }
-            bar.inc(1);
-            if config.checkpoint_every > 0 && state.steps_done % config.checkpoint_every == 0 {
-                save_checkpoint(&learner, &state, &checkpoint_dir)?;
-            }
-            if STOP.load(Ordering::Relaxed) {
-                bar.abandon_with_message("stopped");
-                save_checkpoint(&learner, &state, &checkpoint_dir)?;
-                if !out.join("model.onnx").exists() {
-                    write_model(
-                        &learner,
-                        &config,
-                        &out.join("model.onnx"),
-                        &BTreeMap::new(),
-                        &windows,
-                        device,
-                    )?;
-                }
-                eprintln!(
-                    "stopped: checkpoint saved in {}; continue with --resume",
-                    checkpoint_dir.display()
-                );
-                return Ok(());
-            }
-        }
-        bar.finish();
+            EpochEnd::Stopped(stopped) => return stop(&stopped, &config, &data, out, device),
+        };
         let train_seconds = epoch_started.elapsed().as_secs_f64();
         let valid_started = Instant::now();
-
-        // Validation: music statistics of generated melodies against the valid split, at
-        // each candidate sampling temperature; the best pair (epoch, temperature) is kept.
-        let decoder = learner.decoder().valid();
-        let samples: Vec<(f32, Vec<Melody>)> = VALID_TEMPERATURES
-            .iter()
-            .map(|&t| {
-                (
-                    t,
-                    sample_melodies(
-                        &decoder,
-                        &config.shape,
-                        config.detail,
-                        &valid_meters,
-                        t,
-                        12345,
-                        device,
-                    ),
-                )
-            })
-            .collect();
-        // The statistics run on the CPU, one thread per temperature (and per feature inside).
-        // The statistics run on the CPU, one thread per temperature (and per feature inside).
-        let sweep: Vec<(f32, [f64; 9], f64, f64)> = std::thread::scope(|scope| {
-            let threads: Vec<_> = samples
-                .iter()
-                .map(|(t, generated)| {
-                    let (reference, grouped) = (&valid_reference, &valid_grouped);
-                    scope.spawn(move || {
-                        let accuracy = classifier::two_sample(
-                            &classifier::ungrouped(generated),
-                            grouped,
-                            5,
-                            1,
-                        )
-                        .accuracy;
-                        (
-                            *t,
-                            metrics::overlap_areas(generated, reference, 1),
-                            metrics::in_scale_rate(generated),
-                            accuracy,
-                        )
-                    })
-                })
-                .collect();
-            // The statistics are arithmetic on owned data: a panic there is a bug, reported as one.
-            threads.into_iter().map(|t| t.join().expect("validation thread")).collect()
-        });
-        let mean = |o: &[f64; 9]| metrics::mean(o);
-        // The temperature whose melodies the classifier tells from real ones least often.
-        // VALID_TEMPERATURES is not empty.
-        let (temperature, overlap, in_scale, accuracy) =
-            sweep.iter().min_by(|a, b| a.3.total_cmp(&b.3)).copied().expect("temperatures to try");
-        let mean_overlap = mean(&overlap);
+        let validation = validate_epoch(&learner, &config, &data, device);
         state.epochs_done = epoch + 1;
         let train_losses: BTreeMap<&str, f64> =
             sums.iter().map(|(k, v)| (*k, v / steps_per_epoch as f64)).collect();
-        let by_temperature: BTreeMap<String, f64> =
-            sweep.iter().map(|(t, o, _, _)| (format!("{t}"), mean(o))).collect();
-        let accuracy_by_temperature: BTreeMap<String, f64> =
-            sweep.iter().map(|(t, _, _, a)| (format!("{t}"), *a)).collect();
         let steps_per_s = steps_per_epoch as f64 / train_seconds;
-        let samples_per_s = steps_per_s * batch as f64;
         let record = serde_json::json!({
             "epoch": epoch + 1,
             "steps": state.steps_done,
@@ -635,60 +450,30 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
             "train_seconds": train_seconds,
             "valid_seconds": valid_started.elapsed().as_secs_f64(),
             "steps_per_s": steps_per_s,
-            "samples_per_s": samples_per_s,
+            "samples_per_s": steps_per_s * batch as f64,
             "device_memory_mib": memory_reserved_mib(device),
             "train": train_losses,
-            "valid_temperature": temperature,
-            "valid_mean_overlap": mean_overlap,
-            "valid_mean_overlap_by_temperature": by_temperature,
-            "valid_overlap": overlap,
-            "valid_classifier_accuracy": accuracy,
-            "valid_classifier_accuracy_by_temperature": accuracy_by_temperature,
-            "valid_in_scale_rate": in_scale,
+            "valid_temperature": validation.temperature,
+            "valid_mean_overlap": validation.mean_overlap,
+            "valid_mean_overlap_by_temperature": validation.overlap_by_temperature,
+            "valid_overlap": validation.overlap,
+            "valid_classifier_accuracy": validation.accuracy,
+            "valid_classifier_accuracy_by_temperature": validation.accuracy_by_temperature,
+            "valid_in_scale_rate": validation.in_scale,
         });
         writeln!(metrics_file, "{record}").map_err(|e| format!("metrics.jsonl: {e}"))?;
         eprintln!(
-            "epoch {}: train {train_losses:?}, valid classifier accuracy {accuracy:.3}, mean overlap {mean_overlap:.3} at temperature {temperature}, in-scale {in_scale:.3}; \
+            "epoch {}: train {train_losses:?}, valid classifier accuracy {:.3}, mean overlap {:.3} at temperature {}, in-scale {:.3}; \
              {steps_per_s:.1} steps/s, {:.0} windows/s, {:.0} s in all",
             epoch + 1,
-            samples_per_s,
+            validation.accuracy,
+            validation.mean_overlap,
+            validation.temperature,
+            validation.in_scale,
+            steps_per_s * batch as f64,
             started.elapsed().as_secs_f64(),
         );
-        if config.save_epochs {
-            let dir = out.join("epochs");
-            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            let metadata = epoch_metadata(temperature, mean_overlap, accuracy, epoch + 1);
-            write_model(
-                &learner,
-                &config,
-                &dir.join(format!("epoch-{:03}.onnx", epoch + 1)),
-                &metadata,
-                &windows,
-                device,
-            )?;
-            // Its weights too, so that `export --epoch` can ship an epoch other than the best.
-            learner
-                .model
-                .clone()
-                .save_file(epoch_weights(out, epoch + 1))
-                .map_err(|e| format!("saving epoch {} in {}: {e:?}", epoch + 1, dir.display()))?;
-        }
-        if accuracy < state.best_valid_accuracy {
-            state.best_valid_accuracy = accuracy;
-            state.best_valid_overlap = mean_overlap;
-            state.best_temperature = temperature;
-            state.best_epoch = epoch + 1;
-            write_model(
-                &learner,
-                &config,
-                &out.join("model.onnx"),
-                &best_metadata(&state),
-                &windows,
-                device,
-            )?;
-            learner.save(&out.join("best"))?;
-            write_json(&out.join("best/state.json"), &state)?;
-        }
+        keep_epoch(&learner, &mut state, &validation, &config, &data, out, epoch + 1, device)?;
         save_checkpoint(&learner, &state, &checkpoint_dir)?;
     }
     eprintln!(
@@ -698,6 +483,335 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
         state.best_valid_overlap,
         out.join("model.onnx").display()
     );
+    Ok(())
+}
+
+/// The configuration a run goes on with: on `--resume`, the saved model, data and optimiser
+/// settings win; `--epochs` sets where to stop, and `--save-epochs` can start keeping epochs.
+fn run_config(config: TrainConfig, out: &Path, resume: bool) -> Result<TrainConfig, String> {
+    if !resume {
+        return Ok(config);
+    }
+    let saved: TrainConfig = read_json(&out.join("config.json"))?;
+    Ok(TrainConfig {
+        epochs: config.epochs,
+        save_epochs: saved.save_epochs || config.save_epochs,
+        command: format!("{}; {}", saved.command, config.command),
+        ..saved
+    })
+}
+
+/// What a run trains and validates on, read once.
+struct TrainingData {
+    /// The training windows.
+    windows: Vec<Window>,
+    /// Each window's attributes as normal scores within its meter (the value tie), or `None`.
+    scores: Option<Vec<[f32; 5]>>,
+    /// The validation windows with the index of their tune (the classifier's groups).
+    valid_grouped: Vec<(Melody, usize)>,
+    /// The validation windows alone.
+    valid_reference: Vec<Melody>,
+    /// The meters validation melodies are sampled in: those of the validation windows, in
+    /// their proportions, so that the classifier compares like with like.
+    valid_meters: Vec<Meter>,
+}
+
+impl TrainingData {
+    fn load(config: &TrainConfig) -> Result<TrainingData, String> {
+        eprintln!("reading training data from {}", config.data.display());
+        let corpus = data::load_selection(&config.data, &config.selection, true)
+            .map_err(|e| format!("{}: {e}", config.data.display()))?;
+        let windows: Vec<Window> = data::windows(&corpus.tunes, config.shape.bars, 1);
+        eprintln!(
+            "{} files used, {} skipped, {} windows of {} bars ({})",
+            corpus.tunes.len(),
+            corpus.skipped.len(),
+            windows.len(),
+            config.shape.bars,
+            data::meter_counts(&windows)
+                .iter()
+                .map(|(m, n)| format!("{m}: {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if windows.len() < config.batch.min(2) {
+            return Err(format!(
+                "{}: not enough usable melodies to train on",
+                config.data.display()
+            ));
+        }
+        // Transposing a window by an octave (the augmentation) changes none of the attributes.
+        let scores = (config.attribute_weight > 0.0 && config.attribute_tie == AttributeTie::Value)
+            .then(|| {
+                let values: Vec<[f64; 5]> = windows
+                    .iter()
+                    .map(|w| Attribute::measure_all(&data::window_melody(&w.tokens), w.meter))
+                    .collect();
+                normal_scores(&values, &windows.iter().map(|w| w.meter).collect::<Vec<_>>())
+            });
+        let valid = data::load_selection(&config.valid, &config.selection, true)
+            .map_err(|e| format!("{}: {e}", config.valid.display()))?;
+        let valid_in_meters = data::reference_windows_in_meters(&valid.tunes, config.shape.bars);
+        let valid_grouped: Vec<(Melody, usize)> =
+            valid_in_meters.iter().map(|(m, i, _)| (m.clone(), *i)).collect();
+        let valid_reference: Vec<Melody> = valid_grouped.iter().map(|(m, _)| m.clone()).collect();
+        let valid_meters: Vec<Meter> = valid_in_meters
+            .iter()
+            .map(|(_, _, m)| *m)
+            .cycle()
+            .take(config.valid_samples.max(valid_in_meters.len().min(1)))
+            .collect();
+        eprintln!("{} validation windows", valid_reference.len());
+        Ok(TrainingData { windows, scores, valid_grouped, valid_reference, valid_meters })
+    }
+}
+
+/// One epoch's batches in a shuffled order: every batch holds windows of one meter (one
+/// length); windows of a meter too rare to fill a batch are left out.
+fn meter_batches(windows: &[Window], batch: usize, rng: &mut Rng) -> Vec<(Meter, Vec<usize>)> {
+    let mut order: Vec<usize> = (0..windows.len()).collect();
+    rng.shuffle(&mut order);
+    let mut batches = Vec::new();
+    for meter in Meter::ALL {
+        let of_meter: Vec<usize> =
+            order.iter().copied().filter(|&i| windows[i].meter == meter).collect();
+        batches.extend(of_meter.chunks_exact(batch).map(|c| (meter, c.to_vec())));
+    }
+    let mut shuffled: Vec<usize> = (0..batches.len()).collect();
+    rng.shuffle(&mut shuffled);
+    shuffled.into_iter().map(|i| batches[i].clone()).collect()
+}
+
+/// What one epoch of steps runs on.
+struct EpochRun<'a> {
+    config: &'a TrainConfig,
+    data: &'a TrainingData,
+    batch: usize,
+    steps_per_epoch: usize,
+    /// The epoch, from 0.
+    epoch: usize,
+}
+
+/// How an epoch of steps ended: done, with the learner and the summed losses, or stopped by
+/// Ctrl-C (the checkpoint saved), with the learner as it was.
+enum EpochEnd {
+    Done(Learner, BTreeMap<&'static str, f64>),
+    Stopped(Learner),
+}
+
+/// One epoch of optimiser steps (octave-shift augmentation, a progress bar, checkpoints every
+/// `checkpoint_every` steps, and a clean stop on Ctrl-C).
+fn run_epoch(
+    run: &EpochRun,
+    mut learner: Learner,
+    state: &mut RunState,
+    checkpoint_dir: &Path,
+    device: &Device,
+) -> Result<EpochEnd, String> {
+    let (config, windows) = (run.config, &run.data.windows);
+    let mut rng = Rng::new(config.seed.wrapping_add(run.epoch as u64 * 7919));
+    let batches = meter_batches(windows, run.batch, &mut rng);
+    let bar = ProgressBar::new(run.steps_per_epoch as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} ETA {eta} {msg}",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{}/{}", run.epoch + 1, config.epochs));
+    let mut sums: BTreeMap<&'static str, f64> = BTreeMap::new();
+    let mut pending: Vec<(&'static str, Tensor<1>)> = Vec::new();
+    let mut buffers: Vec<Vec<u8>> = vec![Vec::new(); run.batch];
+    for step in 0..run.steps_per_epoch {
+        let Some((meter, members)) = batches.get(step % batches.len().max(1)) else { break };
+        for (slot, &i) in buffers.iter_mut().zip(members) {
+            slot.clone_from(&windows[i].tokens);
+            // Augment by transposition: up or down an octave when it fits the range.
+            let shift = [0, 12, -12][rng.below(3)];
+            data::transpose_window(slot, shift);
+        }
+        let refs: Vec<&[u8]> = buffers.iter().map(|w| w.as_slice()).collect();
+        let batch_scores: Option<Vec<[f32; 5]>> =
+            run.data.scores.as_ref().map(|s| members.iter().map(|&i| s[i]).collect());
+        let (next, losses) = learner.step(
+            &refs,
+            batch_scores.as_deref(),
+            *meter,
+            config,
+            state.steps_done,
+            &mut rng,
+            device,
+        );
+        learner = next;
+        state.steps_done += 1;
+        pending.extend(losses);
+        if (step + 1) % READ_LOSSES_EVERY == 0 || step + 1 == run.steps_per_epoch {
+            bar.set_message(read_losses(&mut pending, &mut sums));
+        }
+        bar.inc(1);
+        if config.checkpoint_every > 0 && state.steps_done % config.checkpoint_every == 0 {
+            save_checkpoint(&learner, state, checkpoint_dir)?;
+        }
+        if STOP.load(Ordering::Relaxed) {
+            bar.abandon_with_message("stopped");
+            save_checkpoint(&learner, state, checkpoint_dir)?;
+            return Ok(EpochEnd::Stopped(learner));
+        }
+    }
+    bar.finish();
+    Ok(EpochEnd::Done(learner, sums))
+}
+
+/// After Ctrl-C: a model file when the run has none yet, and how to go on.
+fn stop(
+    learner: &Learner,
+    config: &TrainConfig,
+    data: &TrainingData,
+    out: &Path,
+    device: &Device,
+) -> Result<(), String> {
+    if !out.join("model.onnx").exists() {
+        write_model(
+            learner,
+            config,
+            &out.join("model.onnx"),
+            &BTreeMap::new(),
+            &data.windows,
+            device,
+        )?;
+    }
+    eprintln!(
+        "stopped: checkpoint saved in {}; continue with --resume",
+        out.join("checkpoint").display()
+    );
+    Ok(())
+}
+
+/// An epoch's validation: music statistics of generated melodies against the `valid`
+/// windows at each of [`VALID_TEMPERATURES`], and the temperature the classifier tells from
+/// real tunes least often.
+struct Validation {
+    temperature: f32,
+    overlap: [f64; 9],
+    mean_overlap: f64,
+    in_scale: f64,
+    accuracy: f64,
+    overlap_by_temperature: BTreeMap<String, f64>,
+    accuracy_by_temperature: BTreeMap<String, f64>,
+}
+
+fn validate_epoch(
+    learner: &Learner,
+    config: &TrainConfig,
+    data: &TrainingData,
+    device: &Device,
+) -> Validation {
+    let decoder = learner.decoder().valid();
+    let samples: Vec<(f32, Vec<Melody>)> = VALID_TEMPERATURES
+        .iter()
+        .map(|&t| {
+            let melodies = sample_melodies(
+                &decoder,
+                &config.shape,
+                config.detail,
+                &data.valid_meters,
+                t,
+                12345,
+                device,
+            );
+            (t, melodies)
+        })
+        .collect();
+    // The statistics run on the CPU, one thread per temperature (and per feature inside).
+    let sweep: Vec<(f32, [f64; 9], f64, f64)> = std::thread::scope(|scope| {
+        let threads: Vec<_> = samples
+            .iter()
+            .map(|(t, generated)| {
+                let (reference, grouped) = (&data.valid_reference, &data.valid_grouped);
+                scope.spawn(move || {
+                    let accuracy =
+                        classifier::two_sample(&classifier::ungrouped(generated), grouped, 5, 1)
+                            .accuracy;
+                    (
+                        *t,
+                        metrics::overlap_areas(generated, reference, 1),
+                        metrics::in_scale_rate(generated),
+                        accuracy,
+                    )
+                })
+            })
+            .collect();
+        // The statistics are arithmetic on owned data: a panic there is a bug, reported as one.
+        threads.into_iter().map(|t| t.join().expect("validation thread")).collect()
+    });
+    // VALID_TEMPERATURES is not empty.
+    let (temperature, overlap, in_scale, accuracy) =
+        sweep.iter().min_by(|a, b| a.3.total_cmp(&b.3)).copied().expect("temperatures to try");
+    Validation {
+        temperature,
+        overlap,
+        mean_overlap: metrics::mean(&overlap),
+        in_scale,
+        accuracy,
+        overlap_by_temperature: sweep
+            .iter()
+            .map(|(t, o, _, _)| (format!("{t}"), metrics::mean(o)))
+            .collect(),
+        accuracy_by_temperature: sweep.iter().map(|(t, _, _, a)| (format!("{t}"), *a)).collect(),
+    }
+}
+
+/// Keeps what an epoch made: its model and weights under `epochs/` with `--save-epochs`, and
+/// the run's `model.onnx` and `best/` when the classifier tells its melodies from real ones
+/// less often than any epoch's before.
+#[allow(clippy::too_many_arguments)]
+fn keep_epoch(
+    learner: &Learner,
+    state: &mut RunState,
+    validation: &Validation,
+    config: &TrainConfig,
+    data: &TrainingData,
+    out: &Path,
+    epoch: usize,
+    device: &Device,
+) -> Result<(), String> {
+    let Validation { temperature, mean_overlap, accuracy, .. } = *validation;
+    if config.save_epochs {
+        let dir = out.join("epochs");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let metadata = epoch_metadata(temperature, mean_overlap, accuracy, epoch);
+        write_model(
+            learner,
+            config,
+            &dir.join(format!("epoch-{epoch:03}.onnx")),
+            &metadata,
+            &data.windows,
+            device,
+        )?;
+        // Its weights too, so that `export --epoch` can ship an epoch other than the best.
+        learner
+            .model
+            .clone()
+            .save_file(epoch_weights(out, epoch))
+            .map_err(|e| format!("saving epoch {epoch} in {}: {e:?}", dir.display()))?;
+    }
+    if accuracy < state.best_valid_accuracy {
+        state.best_valid_accuracy = accuracy;
+        state.best_valid_overlap = mean_overlap;
+        state.best_temperature = temperature;
+        state.best_epoch = epoch;
+        write_model(
+            learner,
+            config,
+            &out.join("model.onnx"),
+            &best_metadata(state),
+            &data.windows,
+            device,
+        )?;
+        learner.save(&out.join("best"))?;
+        write_json(&out.join("best/state.json"), state)?;
+    }
     Ok(())
 }
 
