@@ -222,6 +222,7 @@ def readme_two_commands(problems, neume):
         return
     args = shlex.split(generate[len(prefix):])
     with tempfile.TemporaryDirectory() as folder:
+        neume = os.path.abspath(neume)
         result = subprocess.run([neume] + args, cwd=folder, capture_output=True, text=True)
         out = [a for i, a in enumerate(args) if i > 0 and args[i - 1] == "--out"]
         written = out and os.path.isfile(os.path.join(folder, out[0]))

@@ -13,7 +13,9 @@ pub mod drag_out;
 pub mod drop_in;
 pub mod file_browser;
 mod files;
+mod history;
 pub mod piano_roll;
+mod taste;
 #[cfg(target_os = "linux")]
 mod xdnd;
 
@@ -138,17 +140,18 @@ impl NeumeEditor {
                 self.actions.mutate(setter);
             }
             ui.separator();
-            if ui.add_enabled(self.actions.cursor > 0, egui::Button::new("Undo")).clicked() {
-                self.actions.restore(self.actions.cursor - 1, setter);
+            if ui.add_enabled(self.actions.history.cursor > 0, egui::Button::new("Undo")).clicked()
+            {
+                self.actions.restore(self.actions.history.cursor - 1, setter);
             }
             if ui
                 .add_enabled(
-                    self.actions.cursor + 1 < self.actions.history.len(),
+                    self.actions.history.cursor + 1 < self.actions.history.entries.len(),
                     egui::Button::new("Redo"),
                 )
                 .clicked()
             {
-                self.actions.restore(self.actions.cursor + 1, setter);
+                self.actions.restore(self.actions.history.cursor + 1, setter);
             }
             ui.separator();
             if ui.button("Like").clicked() {
@@ -396,21 +399,21 @@ impl NeumeEditor {
         let (mut clicked, mut audition) = (None, None);
         let playing = self.shared.telemetry.audition.load(Ordering::Relaxed);
         // The shown entry scrolls into view when it changes (a new melody at the end).
-        let shown = (self.actions.cursor, self.actions.history.len());
+        let shown = (self.actions.history.cursor, self.actions.history.entries.len());
         let scroll = self.scrolled_to != Some(shown);
         self.scrolled_to = Some(shown);
         egui::ScrollArea::horizontal().id_salt("history").show(ui, |ui| {
             ui.horizontal(|ui| {
-                for (i, h) in self.actions.history.iter().enumerate() {
+                for (i, h) in self.actions.history.entries.iter().enumerate() {
                     ui.vertical(|ui| {
                         let thumbnail = piano_roll::thumbnail(
                             ui,
                             &h.melody.notes,
                             h.melody.len_steps,
-                            i == self.actions.cursor,
+                            i == self.actions.history.cursor,
                         )
                         .on_hover_text(format!("seed {}: click to choose it", h.request.seed));
-                        if scroll && i == self.actions.cursor {
+                        if scroll && i == self.actions.history.cursor {
                             thumbnail.scroll_to_me(Some(egui::Align::Center));
                         }
                         if thumbnail.clicked() {
@@ -439,7 +442,7 @@ impl NeumeEditor {
         match audition {
             Some((_, true)) => self.audition.stop(),
             Some((i, false)) => {
-                let h = &self.actions.history[i];
+                let h = &self.actions.history.entries[i];
                 self.audition.play(PlayMelody::from_melody(&h.melody, h.meter, h.key));
             }
             None => {}

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
-use crate::encoding::{Melody, Meter};
+use super::history::{History, HistoryEntry};
+use super::taste::{Taste, TasteState};
 use crate::music::attributes::Attribute;
 use crate::music::clip::{self, Clip};
 use crate::plugin::cross::shared::WorkerLink;
@@ -19,9 +20,6 @@ use crate::rng::Rng;
 use crate::sampling::generate::generate;
 use crate::taste::preference::{self, Preference};
 use crate::taste::ratings::{self, Ratings};
-
-/// Melodies kept for undo/redo.
-const HISTORY_LEN: usize = 50;
 
 /// Variations made at once by Vary.
 pub(super) const VARIATIONS: usize = 8;
@@ -52,38 +50,11 @@ pub(super) type Message = (String, bool);
 pub(super) struct Actions {
     params: Arc<NeumeParams>,
     shared: Arc<WorkerLink>,
-    pub(super) history: Vec<HistoryEntry>,
-    /// Index of the entry shown, in `history`.
-    pub(super) cursor: usize,
-    ratings: Option<Ratings>,
-    /// Model the ratings were loaded (or tried to be loaded) for: the file is read once per
-    /// model, not every frame.
-    ratings_model: Option<String>,
-    /// Why the ratings file could not be read, until shown.
-    ratings_error: Option<String>,
-    /// The taste fitted to the ratings, and what it was fitted to.
-    taste: Option<Taste>,
+    /// The melodies made, for undo/redo and the thumbnails.
+    pub(super) history: History,
+    /// The ratings of the current model and the taste fitted to them.
+    taste: TasteState,
     rng: Rng,
-}
-
-/// A fitted taste and its key: the model, the number of its ratings, the latent size.
-struct Taste {
-    key: (String, usize, usize),
-    fitted: Preference,
-    /// Whether it judges melodies by their notes too (see [`preference::describe`]).
-    sung: bool,
-}
-
-/// One melody of the history: the parameter values that make it, and its notes for the
-/// thumbnail. Restoring it sets the parameters back; the worker makes the same melody again.
-#[derive(Clone, Debug)]
-pub(super) struct HistoryEntry {
-    /// The stored melody's key.
-    pub(super) key: u64,
-    /// The parameters as they were when the melody arrived.
-    pub(super) request: Request,
-    pub(super) melody: Melody,
-    pub(super) meter: Meter,
 }
 
 impl Actions {
@@ -94,19 +65,15 @@ impl Actions {
         Actions {
             params,
             shared,
-            history: Vec::new(),
-            cursor: 0,
-            ratings: None,
-            ratings_model: None,
-            ratings_error: None,
-            taste: None,
+            history: History::default(),
+            taste: TasteState::default(),
             rng: Rng::new(seed),
         }
     }
 
     /// Why the ratings could not be loaded, once.
     pub(super) fn take_ratings_error(&mut self) -> Option<Message> {
-        self.ratings_error.take().map(|e| (e, true))
+        self.taste.take_error().map(|e| (e, true))
     }
 
     /// The key of the current model's ratings: its id once the worker has loaded it.
@@ -122,20 +89,7 @@ impl Actions {
     /// The ratings of the current model, (re)loaded when the model changes.
     pub(super) fn ratings(&mut self) -> Option<&mut Ratings> {
         let model = self.model_name();
-        if self.ratings_model.as_deref() != Some(model.as_str()) {
-            self.ratings_model = Some(model.clone());
-            self.ratings = match ratings::data_dir().map(|d| d.join("ratings.jsonl")) {
-                Some(path) => match Ratings::load(&path, &model) {
-                    Ok(r) => Some(r),
-                    Err(e) => {
-                        self.ratings_error = Some(e.to_string());
-                        None
-                    }
-                },
-                None => None,
-            };
-        }
-        self.ratings.as_mut()
+        self.taste.ratings(&model)
     }
 
     /// The taste learned from this model's ratings, refitted when they change; `None` before
@@ -146,26 +100,14 @@ impl Actions {
 
     fn fitted_taste(&mut self) -> Option<&Taste> {
         let latent_size = self.params.melody.read().as_ref().map_or(0, |m| m.latent.len());
-        let ratings = self.ratings()?;
-        let count = ratings.entries.len();
-        if latent_size == 0 || ratings.counts(latent_size) == (0, 0) {
-            return None;
-        }
-        let model = self.ratings_model.clone().unwrap_or_default();
-        let stale =
-            self.taste.as_ref().is_none_or(|t| t.key != (model.clone(), count, latent_size));
-        if stale {
-            let entries = &self.ratings.as_ref()?.entries;
-            let (fitted, sung) = Preference::of_ratings(entries, latent_size);
-            self.taste = Some(Taste { key: (model, count, latent_size), fitted, sung });
-        }
-        self.taste.as_ref()
+        let model = self.model_name();
+        self.taste.fitted(&model, latent_size)
     }
 
     /// Forgets this model's ratings (see [`Ratings::reset`]) and the taste fitted to them.
     pub(super) fn reset_ratings(&mut self) -> Option<Result<(), ratings::RatingsError>> {
-        self.taste = None;
-        self.ratings().map(|r| r.reset())
+        let model = self.model_name();
+        self.taste.reset(&model)
     }
 
     /// What the listener has learned, in words ("You like: dense, rising"), from the named
@@ -181,44 +123,18 @@ impl Actions {
         }
     }
 
-    /// Adds the stored melody to the history when it is new.
+    /// Adds the stored melody to the history when it is new (see [`History::track`]).
     pub(super) fn track_history(&mut self, saved: &SavedMelody) {
-        if let Some(i) = self.history.iter().position(|h| h.key == saved.key) {
-            self.cursor = i;
-            return;
-        }
         // The request that made it, as the worker reports it: the parameters may not have
         // caught up with an action yet.
-        let made_from =
-            self.shared.status.lock().made_from.clone().filter(|r| r.identity() == saved.key);
-        let Some(request) = made_from
-            .or_else(|| Some(Request::read(&self.params)).filter(|r| r.identity() == saved.key))
-        else {
-            return;
-        };
-        let choice = request.choice_identity();
-        let entry =
-            HistoryEntry { key: saved.key, request, melody: saved.melody(), meter: saved.meter() };
-        // The shown entry made again in the song's meter (after an undo, or a meter change in
-        // the song) is the same choice: it takes the entry's place and the redo branch stays.
-        if let Some(shown) =
-            self.history.get_mut(self.cursor).filter(|h| h.request.choice_identity() == choice)
-        {
-            *shown = entry;
-            return;
-        }
-        // A new melody after an undo drops the redo branch.
-        self.history.truncate(self.cursor + 1);
-        self.history.push(entry);
-        if self.history.len() > HISTORY_LEN {
-            self.history.remove(0);
-        }
-        self.cursor = self.history.len() - 1;
+        let made_from = self.shared.status.lock().made_from.clone();
+        let read = Request::read(&self.params);
+        self.history.track(saved, made_from, read);
     }
 
     pub(super) fn restore(&mut self, index: usize, setter: &ParamSetter) {
-        let Some(r) = self.history.get(index).map(|h| h.request.clone()) else { return };
-        self.cursor = index;
+        let Some(r) = self.history.entries.get(index).map(|h| h.request.clone()) else { return };
+        self.history.cursor = index;
         self.act(r, setter);
     }
 
@@ -350,11 +266,7 @@ impl Actions {
         // The last one plays: the history's shown entry is its newest, so the next new
         // melody keeps all eight (a new melody drops only the entries after the shown one).
         let last = made[VARIATIONS - 1].request.clone();
-        self.history.truncate(self.cursor + 1);
-        self.history.extend(made);
-        let over = self.history.len().saturating_sub(HISTORY_LEN);
-        self.history.drain(..over);
-        self.cursor = self.history.len() - 1;
+        self.history.push_all(made);
         self.act(last, setter);
         Some((
             format!(
