@@ -536,3 +536,82 @@ fn vary_gives_the_clip_back_at_amount_zero_keeps_part_at_half_and_refuses_an_unk
     assert!(!run.status.success() && err.contains("five.mid") && err.contains("--meter"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Writes a one-track file at 480 ticks a quarter, 4/4, of `(onset 16th, key, length in
+/// 16ths)` notes, with midly (not Neume's writer, which writes one line only).
+fn write_notes(path: &Path, notes: &[(u32, u8, u32)]) {
+    use midly::num::{u15, u24, u28, u4, u7};
+    use midly::{
+        Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind,
+    };
+    let mut events: Vec<(u32, bool, u8)> = notes
+        .iter()
+        .flat_map(|&(s, k, l)| [(s * 120, true, k), ((s + l) * 120, false, k)])
+        .collect();
+    // Offs before ons at the same tick.
+    events.sort_by_key(|&(t, on, k)| (t, on, k));
+    let mut track = vec![
+        TrackEvent {
+            delta: u28::new(0),
+            kind: TrackEventKind::Meta(MetaMessage::Tempo(u24::new(500_000))),
+        },
+        TrackEvent {
+            delta: u28::new(0),
+            kind: TrackEventKind::Meta(MetaMessage::TimeSignature(4, 2, 24, 8)),
+        },
+    ];
+    let mut last = 0;
+    for (tick, on, key) in events {
+        let message = if on {
+            MidiMessage::NoteOn { key: u7::new(key), vel: u7::new(90) }
+        } else {
+            MidiMessage::NoteOff { key: u7::new(key), vel: u7::new(0) }
+        };
+        track.push(TrackEvent {
+            delta: u28::new(tick - last),
+            kind: TrackEventKind::Midi { channel: u4::new(0), message },
+        });
+        last = tick;
+    }
+    track.push(TrackEvent {
+        delta: u28::new(0),
+        kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
+    });
+    let smf = Smf {
+        header: Header::new(Format::SingleTrack, Timing::Metrical(u15::new(480))),
+        tracks: vec![track],
+    };
+    smf.save(path).unwrap();
+}
+
+/// A 4-bar tune over an eighth-note bass, in one track (a merged export), placed at bar 5 as
+/// a DAW exports a clip at its song position: `vary --amount 0` gives the tune back, note for
+/// note, from the clip's first bar. Before, the file was refused ("the clip has no notes"),
+/// and without the offset 28 % of the clip's notes were the tune's.
+#[test]
+fn a_clip_at_its_song_position_over_a_bass_gives_its_tune_back() {
+    let dir = temp_dir("skyline");
+    let tune: Vec<(u32, u8, u32)> =
+        [76u8, 74, 72, 74, 76, 76, 76, 74, 74, 74, 76, 79, 79, 76, 74, 72]
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| (i as u32 * 4, k, 4))
+            .collect();
+    let offset = 4 * 16; // bar 5
+    let mut notes: Vec<(u32, u8, u32)> = tune.iter().map(|&(s, k, l)| (s + offset, k, l)).collect();
+    for e in 0..32u32 {
+        notes.push((offset + e * 2, [48u8, 55, 52, 55][(e % 4) as usize], 2));
+    }
+    let clip = dir.join("exported.mid");
+    write_notes(&clip, &notes);
+    let out = dir.join("out");
+    let args = ["vary", "--clip", clip.to_str().unwrap(), "--count", "1", "--amount", "0"];
+    let run =
+        neume(&[&args[..], &["--temperature", "0", "--out", out.to_str().unwrap()]].concat(), &[]);
+    ok(&run);
+    let (got, _) = file_notes(&out.join("variation-1.mid"));
+    let got: Vec<(u32, u8)> = got.iter().map(|&(t, k, _)| (t / 120, k)).collect();
+    let want: Vec<(u32, u8)> = tune.iter().map(|&(s, k, _)| (s, k)).collect();
+    assert_eq!(got, want);
+    std::fs::remove_dir_all(&dir).ok();
+}

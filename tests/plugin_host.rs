@@ -1216,6 +1216,51 @@ fn a_captured_clip_is_varied_continued_and_reopened() {
     stop(&mut reopened, &mut ledger);
 }
 
+/// Drums played into Neume during Capture (channel 10, as a drum track feeding it) are not
+/// the clip: the take is the melody of the other channel, though the drum notes lie above it
+/// (the top line would take them), and Thru still passes them on. Before, a hi-hat on key 81
+/// over every eighth became the clip.
+#[test]
+fn drums_on_channel_ten_are_not_captured() {
+    let mut host = Host::load();
+    host.activate(RATE, 512);
+    let capture = host.param_id("Capture");
+    // A melody of quarters in bar 1 (beats 0–4) and bar 2, on channel 1 (numbered 0).
+    let melody: &[(f64, f64, u8)] =
+        &[(0.0, 1.0, 60), (1.0, 1.0, 62), (2.0, 2.0, 64), (4.0, 1.0, 65), (5.0, 3.0, 67)];
+    // Hi-hats on every eighth, on channel 10 (numbered 9).
+    let hats: Vec<(f64, f64, u8)> = (0..16).map(|e| (f64::from(e) * 0.5, 0.25, 81)).collect();
+    let mut events: Vec<(u64, u8, Note)> =
+        phrase_events(melody, 90).into_iter().map(|(t, n)| (t, 0, n)).collect();
+    events.extend(phrase_events(&hats, 90).into_iter().map(|(t, n)| (t, 9, n)));
+    events.sort_by_key(|&(t, c, n)| (t, matches!(n, Note::On { .. }), c));
+    host.process(1, &Transport::stopped(), &[(capture, 1.0)]);
+    let (mut at, mut drum_ons) = (0u64, 0);
+    while at < 24_000 * 10 {
+        let block: Vec<(u32, u8, Note)> = events
+            .iter()
+            .filter(|(t, _, _)| (at..at + 512).contains(t))
+            .map(|&(t, c, n)| ((t - at) as u32, c, n))
+            .collect();
+        let out = host.process_io(
+            512,
+            &Transport::playing_at(at as f64 / 24_000.0, 120.0),
+            &[],
+            &block,
+            None,
+        );
+        drum_ons += out.iter().filter(|(_, c, n)| *c == 9 && matches!(n, Note::On { .. })).count();
+        at += 512;
+    }
+    host.process(1, &Transport::stopped(), &[(capture, 0.0)]);
+    assert_eq!(drum_ons, hats.len(), "Thru passed every drum note on");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (notes, len_steps, _) = saved_clip(&mut host).expect("a clip was captured");
+    // 16ths from beat 0, worked out by hand; the last note ends with the take (two bars).
+    assert_eq!(notes, vec![(60, 0, 4), (62, 4, 4), (64, 8, 8), (65, 16, 4), (67, 20, 12)]);
+    assert_eq!(len_steps, 32);
+}
+
 /// With Key from "MIDI input", a clip's key is heard before anything is played in (here a
 /// clip restored with the project, stored as a dropped or loaded one is): an E harmonic-minor
 /// line gives the E-minor melody. A clip the state cannot hold (a pitch past 127) is refused:

@@ -32,11 +32,16 @@ pub struct Clip {
 }
 
 impl Clip {
-    /// The clip of `melody` (the top line of a file, on the 16th grid) in `meter`: its first
-    /// bars, up to [`MAX_BARS`], as many as it has notes in.
+    /// The clip of `melody` (the top line of a file, on the 16th grid) in `meter`: from the
+    /// bar of its first note (a file exported at its song position starts there), up to
+    /// [`MAX_BARS`] bars, as many as it has notes in or as its length says (a take that ends
+    /// in a rest keeps its last bar).
     pub fn new(melody: &Melody, meter: Meter) -> Result<Clip, String> {
         let bar_steps = meter.bar_steps() as u32;
-        let end = melody.notes.iter().map(|n| n.end_step()).max().ok_or("the clip has no notes")?;
+        let start = first_bar_step(melody, meter).ok_or("the clip has no notes")?;
+        let melody = melody.window(start, melody.len_steps.saturating_sub(start));
+        let end =
+            melody.notes.iter().map(|n| n.end_step()).max().unwrap_or(0).max(melody.len_steps);
         let bars = (end.div_ceil(bar_steps) as usize).clamp(1, MAX_BARS);
         let window = melody.window(0, bars as u32 * bar_steps);
         let key = melody_key(&window).ok_or("the clip has no notes")?;
@@ -70,6 +75,14 @@ impl Clip {
         let looped: Vec<Token> = tokens.iter().copied().cycle().take(window).collect();
         Ok(generator.encode(&looped)?.0)
     }
+}
+
+/// The step of the bar line where `melody`'s first note starts, in `meter`; `None` without
+/// notes. A clip starts there: the empty bars before it are not part of it.
+pub fn first_bar_step(melody: &Melody, meter: Meter) -> Option<u32> {
+    let bar_steps = meter.bar_steps() as u32;
+    let first = melody.notes.iter().map(|n| n.start_step).min()?;
+    Some(first / bar_steps * bar_steps)
 }
 
 /// Reads a clip file: its top line and the meter it is read in (see [`file_meter`]).
@@ -289,6 +302,48 @@ mod tests {
         let clip = Clip::new(&Melody { notes, len_steps: 160 }, Meter::FourFour).unwrap();
         assert_eq!((clip.bars, clip.melody.len_steps, clip.melody.notes.len()), (4, 64, 16));
         assert!(Clip::new(&Melody { notes: vec![], len_steps: 16 }, Meter::FourFour).is_err());
+    }
+
+    /// A file exported at its song position: notes in bars 5–6 only. The clip is those two
+    /// bars (before: refused as "no notes"), and notes in bars 3–6 keep bars 3–6 (before: two
+    /// empty bars and bars 3–4). The expectation is the notes as written, bar by bar.
+    #[test]
+    fn a_clip_starts_at_the_bar_of_its_first_note() {
+        let bar = 16u32;
+        let late: Vec<Note> = (0..8)
+            .map(|i| Note {
+                pitch: 72 + (i % 2) as u8 * 2,
+                start_step: 4 * bar + 4 * i,
+                len_steps: 4,
+            })
+            .collect();
+        let clip = Clip::new(&Melody { notes: late.clone(), len_steps: 6 * bar }, Meter::FourFour)
+            .unwrap();
+        assert_eq!(clip.bars, 2);
+        let back = clip.back(&clip.melody);
+        let got: Vec<(u32, u8)> = back.notes.iter().map(|n| (n.start_step, n.pitch)).collect();
+        let want: Vec<(u32, u8)> = late.iter().map(|n| (n.start_step - 4 * bar, n.pitch)).collect();
+        assert_eq!(got, want);
+        // Bars 3–6 (a note every bar): four bars, from bar 3.
+        let spread: Vec<Note> =
+            (2..6).map(|b| Note { pitch: 67, start_step: b * bar + 2, len_steps: 2 }).collect();
+        let clip =
+            Clip::new(&Melody { notes: spread, len_steps: 6 * bar }, Meter::FourFour).unwrap();
+        assert_eq!(clip.bars, 4);
+        let starts: Vec<u32> = clip.melody.notes.iter().map(|n| n.start_step).collect();
+        assert_eq!(starts, vec![2, bar + 2, 2 * bar + 2, 3 * bar + 2]);
+    }
+
+    /// A take of 2 bars that ends in a rest stays 2 bars (before: 1).
+    #[test]
+    fn a_take_that_ends_in_a_rest_keeps_its_bars() {
+        let notes = vec![
+            Note { pitch: 64, start_step: 0, len_steps: 4 },
+            Note { pitch: 67, start_step: 4, len_steps: 4 },
+        ];
+        let clip = Clip::new(&Melody { notes, len_steps: 32 }, Meter::FourFour).unwrap();
+        assert_eq!(clip.bars, 2);
+        assert_eq!(clip.melody.len_steps, 32);
     }
 
     #[test]

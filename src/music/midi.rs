@@ -241,8 +241,11 @@ fn check_chunks(bytes: &[u8], path: &Path) -> Result<(), MidiError> {
     Ok(())
 }
 
-/// The skyline of `notes`: at each onset the highest note, cut by the next onset, on the
-/// 16th grid. Zero-length notes are dropped.
+/// The skyline of `notes` on the 16th grid: the highest sounding line. A note joins it when
+/// nothing higher of the line still sounds at its onset (of notes struck together, the
+/// highest); it cuts the line's note before it. A lower note that starts under a held line
+/// note (an accompaniment under the tune) is left out, whatever its onset. Zero-length notes
+/// are dropped.
 fn top_line(notes: &mut [(u64, u64, u8)], ticks_per_quarter: u32) -> Melody {
     let tpq = u64::from(ticks_per_quarter);
     // Round to the nearest 16th: a 16th is tpq / 4 ticks.
@@ -261,6 +264,9 @@ fn top_line(notes: &mut [(u64, u64, u8)], ticks_per_quarter: u32) -> Melody {
                 continue; // A lower note of a chord.
             }
             if last.end_step() > start_step {
+                if pitch < last.pitch {
+                    continue; // Under a held note of the line.
+                }
                 last.len_steps = start_step - last.start_step;
             }
         }
@@ -410,6 +416,34 @@ mod tests {
             ],
             len_steps: 16,
         }
+    }
+
+    /// A tune in quarter notes over a bass of eighths, every bass note starting under a held
+    /// tune note: the line is the tune, note for note (before: the latest onset won, and half
+    /// the line was the bass). The expectation is the tune as written, not a computed line.
+    #[test]
+    fn the_top_line_is_the_tune_over_a_moving_bass() {
+        let tune: [(u64, u8); 8] =
+            [(0, 76), (1, 74), (2, 72), (3, 74), (4, 76), (5, 76), (6, 76), (7, 79)];
+        let tpq = 480u64;
+        let mut notes: Vec<(u64, u64, u8)> =
+            tune.iter().map(|&(q, p)| (q * tpq, (q + 1) * tpq, p)).collect();
+        for e in 0..16u64 {
+            // Eighths, a fifth and an octave apart: C3 G3 C4 G3 …, never above the tune.
+            let pitch = [48, 55, 60, 55][(e % 4) as usize];
+            notes.push((e * tpq / 2, (e + 1) * tpq / 2, pitch));
+        }
+        let line = top_line(&mut notes, tpq as u32);
+        let got: Vec<(u32, u8, u32)> =
+            line.notes.iter().map(|n| (n.start_step, n.pitch, n.len_steps)).collect();
+        let want: Vec<(u32, u8, u32)> = tune.iter().map(|&(q, p)| (q as u32 * 4, p, 4)).collect();
+        assert_eq!(got, want);
+        // A higher note starting under a held one cuts it: the line goes up to it.
+        let mut rising = vec![(0, 4 * tpq, 60), (tpq, 2 * tpq, 67)];
+        let line = top_line(&mut rising, tpq as u32);
+        let got: Vec<(u32, u8, u32)> =
+            line.notes.iter().map(|n| (n.start_step, n.pitch, n.len_steps)).collect();
+        assert_eq!(got, vec![(0, 60, 4), (4, 67, 4)]);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! clip is one line. Fixed-size `Copy` state: nothing allocates, locks or waits.
 
 use crate::encoding::{Meter, STEPS_PER_QUARTER};
+use crate::plugin::audio::sequencer::continues;
 use crate::plugin::cross::handoff::{PlayMelody, PlayNote};
 
 /// The longest take, in bars.
@@ -128,6 +129,9 @@ impl Take {
                 self.held = Some((held.max(pitch), start));
                 self.chords = true;
             }
+            // A lower note under a held note of the line (an accompaniment): the line is
+            // the highest sounding one, as in a file (`midi::top_line`).
+            Some((held, _)) if pitch < held => self.chords = true,
             _ => {
                 self.end_held(step);
                 self.held = Some((pitch, step as u16));
@@ -198,12 +202,15 @@ impl Recorder {
             match (on, self.grid, grid) {
                 // Switched off: the take ends where this block starts.
                 (false, _, Some(new)) => self.finish_at(Some(new.block_beats)),
-                // A stop, or a jump back in the song (a loop, a locate) or a new meter: the
-                // take ends where the last block did.
+                // A stop, a jump in the song (a loop, a locate) or a new meter: the take ends
+                // where the last block did. A block that starts where the last ended, as the
+                // sequencer judges it (hosts round, jitter and ramp), goes on.
                 (_, _, None) => self.finish_at(self.end_beats),
                 (_, Some(old), Some(new))
                     if new.meter != old.meter
-                        || self.end_beats.is_some_and(|end| new.block_beats < end - 1e-6) =>
+                        || self.end_beats.is_some_and(|end| {
+                            !continues(end, new.block_beats, new.beats_per_sample)
+                        }) =>
                 {
                     self.finish_at(self.end_beats)
                 }
@@ -330,6 +337,81 @@ mod tests {
 
     fn notes(c: &CapturedClip) -> Vec<(u8, u16, u16)> {
         c.melody.notes().iter().map(|n| (n.pitch, n.start_step, n.len_steps)).collect()
+    }
+
+    /// A tune of half notes played over a bass of quarters, each bass note struck under a
+    /// held tune note: the take is the tune (before: every bass note took over the line).
+    #[test]
+    fn a_take_keeps_the_tune_over_a_moving_bass() {
+        let mut played = vec![(72, 0.0, 2.0), (74, 2.0, 4.0), (76, 4.0, 6.0), (77, 6.0, 8.0)];
+        for q in 0..8 {
+            let q = f64::from(q);
+            played.push(([48, 55][q as usize % 2], q + 0.01, q + 0.99));
+        }
+        let takes = record(&played, Meter::FourFour, 0.0, 2, 0.0, 12.0);
+        assert_eq!(takes.len(), 1);
+        assert_eq!(notes(&takes[0]), vec![(72, 0, 8), (74, 8, 8), (76, 16, 8), (77, 24, 8)]);
+        assert!(takes[0].chords, "the notes under the line are said to be left out");
+    }
+
+    /// Hosts round the block's position (Ardour's VST3 to 1/1920 of a beat), jitter it and
+    /// ramp the tempo inside a block: a take goes on through all three, as playback does
+    /// (before: a block starting 1e-6 beat behind where the last ended ended the take, after
+    /// a note or two). A real jump back still ends it.
+    #[test]
+    fn a_take_goes_on_through_rounded_jittered_and_ramping_positions() {
+        let played: Vec<(u8, f64, f64)> =
+            (0..8).map(|q| (60 + q as u8, f64::from(q), f64::from(q) + 0.9)).collect();
+        let mut r = Recorder::default();
+        let mut takes = Vec::new();
+        let (mut beat, mut block) = (0.0f64, 0u32);
+        while beat < 10.0 {
+            // The tempo ramps ±2 % around 120 BPM; the host reports the position rounded to
+            // 1/1920 beat and jittered by up to 1/4000 beat.
+            let per_sample = BEATS_PER_SAMPLE * (1.0 + 0.02 * (f64::from(block) * 0.7).sin());
+            let jitter = [0.00025, -0.00025, 0.0][block as usize % 3];
+            let reported = (beat * 1920.0).round() / 1920.0 + jitter;
+            let g = Grid {
+                block_beats: reported,
+                beats_per_sample: per_sample,
+                bar_origin_beats: 0.0,
+                meter: Meter::FourFour,
+            };
+            r.begin_block(true, 2, Some(g));
+            let frames = 480 + (block % 7) * 13; // odd block sizes
+            let end = beat + f64::from(frames) * per_sample;
+            let mut events: Vec<(f64, bool, u8)> = played
+                .iter()
+                .flat_map(|&(p, on, off)| [(on, true, p), (off, false, p)])
+                .filter(|&(t, _, _)| t >= beat && t < end)
+                .collect();
+            events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            for (t, on, p) in events {
+                let offset = ((t - beat) / per_sample).round() as u32;
+                if on {
+                    r.note_on(p, offset)
+                } else {
+                    r.note_off(p, offset)
+                }
+            }
+            takes.extend(r.end_block(frames));
+            beat = end;
+            block += 1;
+        }
+        assert_eq!(takes.len(), 1);
+        let want: Vec<(u8, u16, u16)> = (0..8).map(|q| (60 + q as u8, 4 * q, 4)).collect();
+        let got: Vec<(u8, u16, u16)> = notes(&takes[0]);
+        assert_eq!(
+            got.iter().map(|n| (n.0, n.1)).collect::<Vec<_>>(),
+            want.iter().map(|n| (n.0, n.1)).collect::<Vec<_>>()
+        );
+        // A jump back of a quarter note ends a take.
+        let mut r = Recorder::default();
+        r.begin_block(true, 2, grid(0.0, Meter::FourFour, 0.0));
+        r.note_on(60, 0);
+        assert!(r.end_block(512).is_none());
+        r.begin_block(true, 2, grid(-1.0, Meter::FourFour, 0.0));
+        assert!(r.end_block(512).is_some(), "a jump back ends the take");
     }
 
     #[test]

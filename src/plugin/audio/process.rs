@@ -25,6 +25,9 @@ use crate::plugin::Neume;
 /// How long a block of an offline render waits for the melody of a parameter change (it has
 /// no real time to keep; real-time playback has the melody about 2 ms after the change).
 const OFFLINE_MELODY_TIMEOUT: Duration = Duration::from_secs(2);
+/// The General MIDI drum channel (channel 10, numbered from 0).
+const DRUM_CHANNEL: u8 = 9;
+
 /// MIDI controller number of the sustain (damper) pedal.
 const SUSTAIN_PEDAL_CC: u8 = 64;
 
@@ -241,8 +244,9 @@ impl AudioSide {
 }
 
 /// Where a block lies on the song's bar grid for Capture: `None` while the transport is
-/// stopped, without a tempo or position, or in a meter Neume does not play. Without a time
-/// signature the song is 4/4 bars from beat 0, as playback takes it.
+/// stopped, or without a tempo, a position or a usable bar start. Without a time signature
+/// the song is 4/4 bars from beat 0, and a meter Neume does not play (5/4, 7/8) is recorded
+/// in 4/4 bars from the song's bar line, as playback takes both.
 fn capture_grid(
     transport: &TransportInfo,
     signature: Option<(u8, u8)>,
@@ -254,9 +258,11 @@ fn capture_grid(
         return None;
     }
     let (meter, bar_origin_beats) = match signature {
-        Some((n, d)) => {
-            (crate::encoding::Meter::for_signature(n, d)?.0, transport.bar?.start_beats)
-        }
+        Some((n, d)) => (
+            crate::encoding::Meter::for_signature(n, d)
+                .map_or(crate::encoding::Meter::FourFour, |(meter, _)| meter),
+            transport.bar.and_then(HostBar::usable)?.start_beats,
+        ),
         None => (crate::encoding::Meter::FourFour, 0.0),
     };
     Some(Grid {
@@ -316,14 +322,17 @@ impl<C: ProcessContext<Neume>> Output<'_, C> {
             let verdict = match event {
                 NoteEvent::NoteOn { timing, channel, key, .. } => match (channel, key) {
                     (Channel::Number(c), Key::Number(k)) => {
-                        self.key_listener.note_on(k, timing);
-                        self.recorder.note_on(k, timing);
+                        // Drums carry no melody and no key (as in files: `midi::read_file`).
+                        if c != DRUM_CHANNEL {
+                            self.key_listener.note_on(k, timing);
+                            self.recorder.note_on(k, timing);
+                        }
                         self.passed.note_on(self.thru, c, k)
                     }
                     _ => Verdict::Drop,
                 },
                 NoteEvent::NoteOff { timing, channel: Channel::Number(c), key, .. } => {
-                    if let Some(k) = key.number() {
+                    if let Some(k) = key.number().filter(|_| c != DRUM_CHANNEL) {
                         self.key_listener.note_off(k, timing, self.sample_rate);
                         self.recorder.note_off(k, timing);
                     }
@@ -385,5 +394,41 @@ impl<C: ProcessContext<Neume>> Output<'_, C> {
                 _ => self.dropped += 1,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::Meter;
+
+    fn playing(bar: Option<HostBar>) -> TransportInfo {
+        TransportInfo {
+            playing: true,
+            tempo_bpm: Some(120.0),
+            pos_beats: Some(10.0),
+            pos_samples: None,
+            loop_beats: None,
+            bar,
+        }
+    }
+
+    /// Capture records in every meter playback plays: 5/4 and 7/8 in 4/4 bars from the
+    /// song's bar line (before: no grid, and the editor waited for the first note forever);
+    /// a bar start the host got wrong (NaN) gives no grid rather than every note on step 0.
+    #[test]
+    fn capture_has_a_grid_in_every_meter_playback_plays_and_none_on_a_broken_bar() {
+        let bar = |start_beats: f64, len_beats: f64| HostBar { start_beats, number: 2, len_beats };
+        for (signature, len, meter) in [
+            ((5, 4), 5.0, Meter::FourFour),
+            ((7, 8), 3.5, Meter::FourFour),
+            ((6, 8), 3.0, Meter::SixEight),
+        ] {
+            let grid = capture_grid(&playing(Some(bar(8.0, len))), Some(signature), 48_000.0)
+                .unwrap_or_else(|| panic!("no grid in {signature:?}"));
+            assert_eq!((grid.meter, grid.bar_origin_beats), (meter, 8.0), "{signature:?}");
+        }
+        assert_eq!(capture_grid(&playing(Some(bar(f64::NAN, 4.0))), Some((4, 4)), 48_000.0), None);
+        assert_eq!(capture_grid(&playing(Some(bar(8.0, f64::NAN))), Some((4, 4)), 48_000.0), None);
     }
 }

@@ -64,7 +64,7 @@ pub struct HostBar {
 
 impl HostBar {
     /// The bar, when its numbers are usable.
-    fn usable(self) -> Option<HostBar> {
+    pub fn usable(self) -> Option<HostBar> {
         (self.start_beats.is_finite()
             && self.start_beats.abs() < MAX_POSITION_BEATS
             && self.len_beats.is_finite()
@@ -78,7 +78,14 @@ impl HostBar {
 /// transport still count as running on: hosts round positions (Ardour to 1/1920 of a quarter,
 /// 12.5 samples at 120 BPM and 48 kHz), jitter, and ramp the tempo inside a block. A larger
 /// move is a jump, which ends the sounding note at once.
-const CONTINUITY_BEATS: f64 = 1.0 / 128.0;
+pub const CONTINUITY_BEATS: f64 = 1.0 / 128.0;
+
+/// Whether a block starting at song position `pos` continues one that ended at `expected`
+/// (both in beats): within [`CONTINUITY_BEATS`] or 2 samples. The one rule of playback and
+/// Capture.
+pub fn continues(expected: f64, pos: f64, beats_per_sample: f64) -> bool {
+    (pos - expected).abs() <= CONTINUITY_BEATS.max(2.0 * beats_per_sample)
+}
 
 /// A host's beat position within this many beats of where the last block ended is taken as
 /// the same place (host rounding); the sequencer then keeps its own exact timeline. Further
@@ -249,8 +256,7 @@ impl Sequencer {
         // Continuity: the beat position is within CONTINUITY_BEATS (or 2 samples) of where the
         // last block ended, whether or not the host's sample position ran on: a tempo-map edit
         // during playback moves the beats under a running sample clock, and is a jump.
-        let continuous =
-            self.expected_beats.is_some_and(|e| (pos - e).abs() <= CONTINUITY_BEATS.max(2.0 / spb));
+        let continuous = self.expected_beats.is_some_and(|e| continues(e, pos, 1.0 / spb));
         let pos = match self.expected_beats {
             Some(e) if continuous && (pos - e).abs() <= ROUNDING_BEATS => e,
             _ => pos,

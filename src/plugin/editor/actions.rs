@@ -212,7 +212,8 @@ impl Actions {
             let clip =
                 Clip::new(&file.melody, meter).map_err(|e| format!("{}: {e}", path.display()))?;
             let steps = clip.bars as u32 * meter.bar_steps() as u32;
-            Ok((file.melody.window(0, steps), clip, file.under_top_line))
+            let start = clip::first_bar_step(&file.melody, meter).unwrap_or(0);
+            Ok((file.melody.window(start, steps), clip, file.under_top_line))
         });
         let (melody, clip, under) = match loaded {
             Ok(loaded) => loaded,

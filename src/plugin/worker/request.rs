@@ -182,7 +182,12 @@ impl Request {
             shift: options.shift.clone(),
         };
         let (melody, latent) = match source {
-            Source::Continue => continue_clip(generator, &clip, self.bars, &clip_options),
+            // Continue carries the clip on: with Bars no longer than the clip, for as long
+            // again (as the editor's button does), never just the clip looped.
+            Source::Continue => {
+                let bars = if self.bars > clip.bars { self.bars } else { (2 * clip.bars).min(16) };
+                continue_clip(generator, &clip, bars, &clip_options)
+            }
             Source::Vary | Source::Invent => vary(generator, &clip, self.amount, &clip_options),
         }
         .map_err(|e| e.to_string())?;
