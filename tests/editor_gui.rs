@@ -373,6 +373,13 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     let path = drag_out(&conn, root, &xvfb.display, w, &mut host);
     let dropped =
         neume::music::midi::read_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    // Dragged files stay in the data folder's `dragged/`, where a DAW that references them
+    // finds them later (before: the runtime folder, emptied after 24 hours).
+    assert!(
+        path.starts_with(data_dir.join("dragged")),
+        "{} is not in the data folder's dragged/",
+        path.display()
+    );
 
     let mut generator = neume::default_generator().unwrap();
     let want =

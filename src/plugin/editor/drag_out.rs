@@ -18,18 +18,15 @@ pub enum DragOutcome {
     Cancelled,
 }
 
-/// Drag files older than this are removed when the next drag starts (a DAW has copied or
-/// read them by then).
-const DRAG_FILE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
-
-/// The user's own folder for drag files: `$XDG_RUNTIME_DIR/neume-drag` (private to the user)
-/// where there is one, else the user's cache folder. Never a shared `/tmp` path another user
-/// could prepare.
+/// The user's own folder for dragged files: `dragged/` in Neume's data folder
+/// (`~/.local/share/neume/dragged/` on Linux, `%APPDATA%\neume\dragged\` on Windows,
+/// `~/Library/Application Support/neume/dragged/` on macOS; `NEUME_DATA_DIR` moves it).
+/// Nothing there is ever removed by Neume: a DAW that references a dropped file instead of
+/// copying it keeps its notes. Never a shared `/tmp` path another user could prepare.
 fn drag_dir() -> Result<PathBuf, String> {
-    let base = dirs::runtime_dir()
-        .or_else(dirs::cache_dir)
-        .ok_or("no per-user folder for drag files (neither XDG_RUNTIME_DIR nor a cache folder)")?;
-    Ok(base.join("neume-drag"))
+    let base = crate::taste::ratings::data_dir()
+        .ok_or("no per-user data folder for dragged files (set NEUME_DATA_DIR)")?;
+    Ok(base.join("dragged"))
 }
 
 /// Writes `bytes` as `name` in a folder of its own, created new (so nothing already there,
@@ -39,7 +36,6 @@ pub fn new_drag_file(name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
     use std::io::Write;
     let root = drag_dir()?;
     create_private_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
-    remove_old_drags(&root);
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -61,22 +57,6 @@ fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
-}
-
-/// Removes drag folders older than [`DRAG_FILE_LIFETIME`]; what cannot be removed stays.
-fn remove_old_drags(root: &Path) {
-    let Ok(entries) = std::fs::read_dir(root) else { return };
-    for entry in entries.flatten() {
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > DRAG_FILE_LIFETIME);
-        if old && entry.file_type().is_ok_and(|t| t.is_dir()) {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
 }
 
 /// A drag in progress, on its own thread.
