@@ -120,18 +120,19 @@ pub fn melody_key(melody: &Melody) -> Option<Key> {
     best_key(&profile(melody))
 }
 
-/// A live key finder: notes go in as they end (weighted by how long they sounded), the
-/// profile decays with time, and the answer changes only when another key has fitted better
-/// by [`KeyFinder::MARGIN`] over [`KeyFinder::SWITCH_S`] seconds of notes heard in a row (a
-/// passing chord is shorter; a fade alone never changes the answer).
+/// A live key finder: notes go in as they sound (weighted by how long), the profile decays
+/// with time, and the answer changes only when another key has fitted better by
+/// [`KeyFinder::MARGIN`] for [`KeyFinder::SWITCH_S`] seconds of playing in a row: seconds of
+/// time with something sounding ([`KeyFinder::sounded`]), however many notes sound at once,
+/// so a passing chord does not count four times. A fade alone never changes the answer.
 #[derive(Clone, Copy, Debug)]
 pub struct KeyFinder {
     profile: [f32; 12],
     current: Option<Key>,
-    /// The key that fits better than the current one, and the sounding seconds heard since
-    /// it began to.
+    /// The key that fits better than the current one, and the seconds of playing since it
+    /// began to.
     challenger: Option<(Key, f32)>,
-    /// Sounding seconds heard since the last [`KeyFinder::key`].
+    /// Seconds of playing (something sounding) since the last [`KeyFinder::key`].
     unread_s: f32,
 }
 
@@ -146,7 +147,8 @@ impl KeyFinder {
     pub const HALF_LIFE_S: f32 = 12.0;
     /// How much better another key must fit before it may take over.
     pub const MARGIN: f32 = 0.1;
-    /// Sounding seconds (summed over notes) for which another key must fit better.
+    /// Seconds of playing (time with something sounding, not summed over notes) for which
+    /// another key must fit better.
     pub const SWITCH_S: f32 = 3.0;
     /// Sounding seconds heard before there is a first answer.
     pub const FIRST_ANSWER_S: f32 = 2.0;
@@ -156,11 +158,18 @@ impl KeyFinder {
         KeyFinder { profile: [0.0; 12], current: None, challenger: None, unread_s: 0.0 }
     }
 
-    /// A note of `pitch` that sounded for `seconds`.
+    /// A note of `pitch` that sounded for `seconds` (a held note may be heard in parts).
     pub fn hear(&mut self, pitch: u8, seconds: f32) {
         if seconds.is_finite() && seconds > 0.0 {
             let seconds = seconds.min(8.0);
             self.profile[usize::from(pitch % 12)] += seconds;
+        }
+    }
+
+    /// `seconds` of time passed with something sounding: the evidence clock of the
+    /// hysteresis.
+    pub fn sounded(&mut self, seconds: f32) {
+        if seconds.is_finite() && seconds > 0.0 {
             self.unread_s += seconds;
         }
     }
@@ -248,10 +257,14 @@ mod tests {
         let mut finder = KeyFinder::new();
         assert_eq!(finder.key(), None);
         // G major, a scale and I–IV–V–I chords, half a second a note.
+        let note = |finder: &mut KeyFinder, pc: u8| {
+            finder.hear(pc, 0.5);
+            finder.sounded(0.5);
+            finder.fade(0.5);
+        };
         for _ in 0..2 {
             for pc in [7, 9, 11, 0, 2, 4, 6, 7, 11, 2, 0, 4, 2, 6, 7, 11] {
-                finder.hear(pc, 0.5);
-                finder.fade(0.5);
+                note(&mut finder, pc);
             }
         }
         let g = Some(Key { tonic: 7, minor: false });
@@ -260,6 +273,7 @@ mod tests {
         for pc in [3, 7, 10] {
             finder.hear(pc, 0.5);
         }
+        finder.sounded(0.5);
         for _ in 0..100 {
             finder.fade(0.5);
             assert_eq!(finder.key(), g);
@@ -267,10 +281,53 @@ mod tests {
         // Then B♭ major for a while.
         for _ in 0..4 {
             for pc in [10, 0, 2, 3, 5, 7, 9, 10, 2, 5, 3, 7, 0, 5, 9, 10] {
-                finder.hear(pc, 0.5);
-                finder.fade(0.5);
+                note(&mut finder, pc);
             }
         }
         assert_eq!(finder.key(), Some(Key { tonic: 10, minor: false }));
+    }
+
+    /// The hysteresis, by the clock: once another key fits better by the margin, it takes
+    /// over after 3 s of playing, not before, however many notes sound together. The moment
+    /// it first fits better is found here from the profile the test itself sums (no fading
+    /// in this test) through `key_scores`. Fails with the hysteresis taken out (the key would
+    /// switch at that moment) or counted in note-seconds (a four-note chord held 0.75 s is 3
+    /// note-seconds).
+    #[test]
+    fn another_key_takes_over_after_three_seconds_of_playing_not_note_seconds() {
+        let mut finder = KeyFinder::new();
+        let mut profile = [0f32; 12];
+        // C major, just long enough to be the answer (2.5 note-seconds).
+        for pc in [0, 2, 4, 5, 7, 9, 11, 0, 4, 7] {
+            finder.hear(pc, 0.25);
+            profile[usize::from(pc)] += 0.25;
+            finder.sounded(0.25);
+            finder.key();
+        }
+        let c = Key { tonic: 0, minor: false };
+        assert_eq!(finder.key(), Some(c));
+        // A D-flat major chord of four notes (Db F Ab Db) held, read every 0.25 s.
+        let (mut better_at, mut switched_at) = (None, None);
+        for tick in 0..40 {
+            for pc in [1u8, 5, 8, 1] {
+                finder.hear(pc, 0.25);
+                profile[usize::from(pc)] += 0.25;
+            }
+            finder.sounded(0.25);
+            let scores = key_scores(&profile);
+            let best = (0..24).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap();
+            if better_at.is_none() && scores[best] - scores[0] >= KeyFinder::MARGIN {
+                better_at = Some(tick);
+            }
+            if finder.key() != Some(c) && switched_at.is_none() {
+                switched_at = Some(tick);
+            }
+        }
+        let (better, switched) = (better_at.expect("fits better"), switched_at.expect("switches"));
+        let playing_s = (switched - better + 1) as f32 * 0.25;
+        assert!(
+            playing_s >= 3.0,
+            "switched after {playing_s} s of playing in the new key, before 3 s"
+        );
     }
 }
