@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use neume::encoding::Meter;
 use neume::model::runtime::Generator;
+use neume::music::chords::Progression;
 use neume::music::midi::{self, TimeSignature, WriteOptions};
 use neume::sampling::generate::{generate, parse_key, Form, GenerateOptions, Scale};
 
@@ -48,9 +49,9 @@ struct GenerateArgs {
     /// step. Default: the temperature the model was tuned for.
     #[arg(long)]
     temperature: Option<f32>,
-    /// Key tonic: C, C#, Db, D, … B.
-    #[arg(long, default_value = "C", value_parser = parse_key_arg)]
-    key: u8,
+    /// Key tonic: C, C#, Db, D, … B. Default: the key of --chords when given, else C.
+    #[arg(long, value_parser = parse_key_arg)]
+    key: Option<u8>,
     /// Scale (mode) to lock notes to; without it the model's own line is moved to --key.
     #[arg(long, value_enum)]
     scale: Option<Scale>,
@@ -74,6 +75,8 @@ struct GenerateArgs {
     /// Tempo written into the file, in BPM.
     #[arg(long, default_value_t = 120.0)]
     tempo: f64,
+    #[command(flatten)]
+    chords: ChordArgs,
     /// Output: a .mid file, or a folder when --count is more than 1.
     #[arg(long)]
     out: PathBuf,
@@ -108,9 +111,66 @@ struct ClipArgs {
     /// A knob's value, `name=value` (repeatable), as for `generate`.
     #[arg(long = "knob", allow_hyphen_values = true)]
     knobs: Vec<String>,
+    #[command(flatten)]
+    chords: ChordArgs,
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
+}
+
+/// The chords a melody is sung over (`generate`, `vary`, `continue`).
+#[derive(clap::Args)]
+struct ChordArgs {
+    /// Chords to sing over: `Am F C G` (a chord a bar), `Am:2 F:2 C G` (a length in beats
+    /// after a colon), `N` for no chord; roots with # or b (F#m7b5, Bbmaj7). The progression
+    /// repeats when the melody is longer and is cut when shorter.
+    #[arg(long, conflicts_with = "chords_from")]
+    chords: Option<String>,
+    /// Chords from a MIDI file: the notes of its track named `chords` or `harmony`, else
+    /// every note, named a chord a beat.
+    #[arg(long, value_name = "FILE")]
+    chords_from: Option<PathBuf>,
+}
+
+/// The most notes a chord file may sound at once.
+const MAX_CHORD_VOICES: usize = 16;
+
+impl ChordArgs {
+    /// The progression given, laid out in `meter`; `None` without one.
+    fn read(&self, meter: Meter) -> Result<Option<Progression>, String> {
+        if let Some(text) = &self.chords {
+            return Progression::parse(text, meter).map(Some).map_err(|e| format!("--chords: {e}"));
+        }
+        let Some(path) = &self.chords_from else { return Ok(None) };
+        let file = midi::read_file(path).map_err(|e| e.to_string())?;
+        let notes = &file.harmony;
+        let bar = meter.bar_steps() as u32;
+        // From the bar of the first note, as a clip (a file exported at its song position).
+        let first = notes.iter().map(|n| n.0).min().unwrap_or(0) / bar * bar;
+        let notes: Vec<(u32, u32, u8)> =
+            notes.iter().map(|&(s, e, p)| (s - first, e - first, p)).collect();
+        let end = notes.iter().map(|n| n.1).max().unwrap_or(0);
+        for step in 0..end {
+            let voices = notes.iter().filter(|n| n.0 <= step && step < n.1).count();
+            if voices > MAX_CHORD_VOICES {
+                return Err(format!(
+                    "{}: {voices} notes sound together in bar {}; a chord file holds chords \
+                     (at most {MAX_CHORD_VOICES} notes at once)",
+                    path.display(),
+                    step / bar + 1
+                ));
+            }
+        }
+        let bars = end.div_ceil(bar).clamp(1, neume::music::chords::MAX_PROGRESSION_BARS);
+        let progression = Progression::from_notes(&notes, meter, bars);
+        if progression.spans.iter().all(|s| s.chord.is_none()) {
+            return Err(format!(
+                "{}: no chords (nowhere do two or more notes sound together)",
+                path.display()
+            ));
+        }
+        Ok(Some(progression))
+    }
 }
 
 /// Reads `--clip` in its meter (the file's time signature, or `--meter`).
@@ -132,6 +192,15 @@ fn run_clip(args: ClipArgs, continuing: bool) -> Result<(), String> {
         return Err(format!("--temperature {t} is outside 0..=5"));
     }
     let (clip, file) = read_clip(&args)?;
+    let chords = args.chords.read(clip.meter)?;
+    if let Some(chords) = &chords {
+        eprintln!(
+            "chords: {} ({} bars of {}, repeating)",
+            chords.to_text(),
+            chords.bars(),
+            clip.meter
+        );
+    }
     let mut generator = load(args.model.as_deref())?;
     generator.info().check_meter(clip.meter).map_err(|e| e.to_string())?;
     let shift = knob_shift(generator.info(), &args.knobs)?;
@@ -159,6 +228,7 @@ fn run_clip(args: ClipArgs, continuing: bool) -> Result<(), String> {
             seed,
             temperature: args.temperature,
             shift: shift.clone(),
+            chords: chords.clone(),
         };
         let (melody, name) = if continuing {
             let (melody, _) = neume::music::clip::continue_clip(
@@ -181,6 +251,7 @@ fn run_clip(args: ClipArgs, continuing: bool) -> Result<(), String> {
             time_signature: TimeSignature { numerator, denominator },
             key: neume::music::theory::key_signature(clip.key.tonic, scale),
             name: format!("Neume, seed {seed}, from {}", args.clip.display()),
+            chords: chords.clone(),
             ..WriteOptions::default()
         };
         midi::write_file(&path, &melody, &write).map_err(|e| e.to_string())?;
@@ -280,6 +351,21 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
     if let Some(latent) = &args.latent {
         check_latent(latent)?;
     }
+    let chords = args.chords.read(args.meter)?;
+    // The key: as given, else the chords', else C; a key heard from the chords sets its mode.
+    let chord_key = chords.as_ref().and_then(|c| c.key()).filter(|_| args.key.is_none());
+    let key_root = args.key.or(chord_key.map(|k| k.tonic)).unwrap_or(0);
+    let scale = args.scale.or(chord_key.map(|k| if k.minor { Scale::Minor } else { Scale::Major }));
+    if let Some(chords) = &chords {
+        eprintln!(
+            "chords: {} ({} bar{} of {}, repeating){}",
+            chords.to_text(),
+            chords.bars(),
+            if chords.bars() == 1 { "" } else { "s" },
+            args.meter,
+            chord_key.map_or(String::new(), |k| format!("; key {k}"))
+        );
+    }
     let mut generator = load(args.model.as_deref())?;
     generator.info().check_meter(args.meter).map_err(|e| e.to_string())?;
     let shift = knob_shift(generator.info(), &args.knobs)?;
@@ -302,8 +388,9 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
             bars: usize::from(args.bars),
             seed,
             temperature: args.temperature,
-            key_root: args.key,
-            scale: args.scale,
+            key_root,
+            scale,
+            chords: chords.clone(),
             latent: args.latent.clone(),
             shift: shift.clone(),
             meter: args.meter,
@@ -320,7 +407,8 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
                 denominator: args.meter.signature().1,
             },
             // Without a scale the melody keeps the model's frame: a major key's signature.
-            key: neume::music::theory::key_signature(args.key, args.scale.unwrap_or(Scale::Major)),
+            key: neume::music::theory::key_signature(key_root, scale.unwrap_or(Scale::Major)),
+            chords: chords.clone(),
             name: format!("Neume seed {seed}"),
             ..WriteOptions::default()
         };

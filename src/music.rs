@@ -3,6 +3,7 @@
 //! attributes, key finding, MIDI files and the musician's clip.
 
 pub mod attributes;
+pub mod chords;
 pub mod clip;
 pub mod key_finding;
 pub mod midi;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::encoding::{centring_octave_shift, Melody, Meter, Token};
 use crate::model::runtime::{Generator, ModelError};
+use crate::music::chords::Progression;
 use crate::music::key_finding::{melody_key, Key};
 use crate::music::midi::{self, MidiMelody};
 use crate::music::theory::{white_key_time, wrap_semitones};
@@ -142,6 +143,9 @@ pub struct ClipOptions {
     pub temperature: Option<f32>,
     /// The knobs' latent move.
     pub shift: Option<Vec<f32>>,
+    /// The chords the new notes are sung over, in the clip's own key (as the producer gives
+    /// them), from the clip's first step; none when `None`.
+    pub chords: Option<Progression>,
 }
 
 /// A variation of `clip` and the latent point it was sung from, as long as the clip, in its key and register. `amount` (0..=1) is
@@ -263,6 +267,8 @@ fn sing(
             latent: Some(z),
             shift: options.shift.clone(),
             meter: clip.meter,
+            // The melody is sung in the model's frame: the chords go there with it.
+            chords: options.chords.as_ref().map(|c| c.transposed(-clip.to_clip)),
             ..GenerateOptions::default()
         },
     )?;

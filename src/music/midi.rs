@@ -10,6 +10,7 @@ use midly::num::{u15, u24, u28, u4, u7};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
 
 use crate::encoding::{Melody, Note};
+use crate::music::chords::Progression;
 use crate::music::played;
 pub use crate::music::theory::KeySignature;
 
@@ -89,6 +90,10 @@ pub struct MidiMelody {
     pub name: Option<String>,
     /// Notes left out under the top line (the lower notes of chords and of overlaps).
     pub under_top_line: usize,
+    /// The notes chords are named from, `(start step, end step, pitch)` on the 16th grid:
+    /// those of a track named `chords` or `harmony` (whose notes are then not part of the
+    /// top line), else every note of the file.
+    pub harmony: Vec<(u32, u32, u8)>,
 }
 
 /// Reads a MIDI file from disk.
@@ -131,7 +136,13 @@ pub fn read_bytes(bytes: &[u8], path: &Path) -> Result<MidiMelody, MidiError> {
     // (start tick, end tick, pitch) of every note, all tracks and channels but drums.
     let mut notes: Vec<(u64, u64, u8)> = Vec::new();
 
+    // Notes of a track named `chords` or `harmony`: the chords, not the melody.
+    let mut chord_notes: Vec<(u64, u64, u8)> = Vec::new();
     for track in &smf.tracks {
+        let is_chords = track.iter().any(|e| {
+            matches!(e.kind, TrackEventKind::Meta(MetaMessage::TrackName(b)) if is_chord_track(&String::from_utf8_lossy(b)))
+        });
+        let before = notes.len();
         let mut tick = 0u64;
         // Onset tick of the sounding note, per channel and key.
         let mut open: [[Option<u64>; 128]; 16] = [[None; 128]; 16];
@@ -185,11 +196,32 @@ pub fn read_bytes(bytes: &[u8], path: &Path) -> Result<MidiMelody, MidiError> {
                 notes.push((*start, tick, pitch as u8));
             }
         }
+        if is_chords {
+            chord_notes.extend(notes.drain(before..));
+        }
+    }
+    // A file of chords alone: its chords are every note, and so is its top line.
+    let harmony_from = if chord_notes.is_empty() { notes.clone() } else { chord_notes.clone() };
+    if notes.is_empty() {
+        notes = chord_notes;
     }
 
     // Bound the length before any step number is computed in 32 bits.
     let tpq = u64::from(ticks_per_quarter);
     let last_tick = notes.iter().map(|&(_, end, _)| end).max().unwrap_or(0);
+    let last_bar = last_tick / tpq.saturating_mul(4).max(1) + 1;
+    if last_bar > MAX_MELODY_BARS {
+        return Err(MidiError::TooLong { path: path.into(), bars: last_bar });
+    }
+    let tpq_steps = |tick: u64| ((tick * 4 + tpq / 2) / tpq.max(1)) as u32;
+    let harmony: Vec<(u32, u32, u8)> = harmony_from
+        .iter()
+        .filter(|&&(start, end, _)| end > start)
+        .map(|&(start, end, pitch)| {
+            (tpq_steps(start), tpq_steps(end).max(tpq_steps(start) + 1), pitch)
+        })
+        .collect();
+    let last_tick = last_tick.max(harmony_from.iter().map(|&(_, end, _)| end).max().unwrap_or(0));
     let last_bar = last_tick / tpq.saturating_mul(4).max(1) + 1;
     if last_bar > MAX_MELODY_BARS {
         return Err(MidiError::TooLong { path: path.into(), bars: last_bar });
@@ -208,6 +240,7 @@ pub fn read_bytes(bytes: &[u8], path: &Path) -> Result<MidiMelody, MidiError> {
         time_signature: time_signature.unwrap_or(TimeSignature::COMMON),
         key,
         name,
+        harmony,
     })
 }
 
@@ -295,6 +328,21 @@ pub struct WriteOptions {
     pub gate: f32,
     /// Delay of odd 16ths as a share of half a 16th, 0..=1 (the plugin's Swing).
     pub swing: f32,
+    /// The chords under the melody: written as a second track, named [`CHORD_TRACK_NAME`],
+    /// on [`CHORD_CHANNEL`] (the file is then type 1); `None`: one track, as always.
+    pub chords: Option<Progression>,
+}
+
+/// The name of the chord track Neume writes, and one of the names it reads chords from.
+pub const CHORD_TRACK_NAME: &str = "Chords";
+
+/// The channel of the chord track Neume writes (MIDI channel 2, numbered from 0).
+pub const CHORD_CHANNEL: u8 = 1;
+
+/// Whether a track of this name holds chords (`chords`, `harmony`, any case).
+fn is_chord_track(name: &str) -> bool {
+    let name = name.trim().to_ascii_lowercase();
+    name == "chords" || name == "harmony"
 }
 
 impl Default for WriteOptions {
@@ -308,6 +356,7 @@ impl Default for WriteOptions {
             channel: 0,
             gate: 1.0,
             swing: 0.0,
+            chords: None,
         }
     }
 }
@@ -384,17 +433,53 @@ pub fn write_bytes(melody: &Melody, options: &WriteOptions) -> Vec<u8> {
         kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
     });
 
+    let mut tracks = vec![track];
+    if let Some(chords) = &options.chords {
+        tracks.push(chord_track(chords, melody.len_steps, ticks_per_step));
+    }
+    let format = if tracks.len() == 1 { Format::SingleTrack } else { Format::Parallel };
     let smf = Smf {
-        header: Header::new(
-            Format::SingleTrack,
-            Timing::Metrical(u15::new(WRITE_TICKS_PER_QUARTER)),
-        ),
-        tracks: vec![track],
+        header: Header::new(format, Timing::Metrical(u15::new(WRITE_TICKS_PER_QUARTER))),
+        tracks,
     };
     let mut bytes = Vec::new();
     // Writing into a Vec cannot fail: every value above is in range by construction.
     smf.write_std(&mut bytes).expect("writing MIDI to memory");
     bytes
+}
+
+/// The chord track: `chords` voiced ([`Progression::voicing`]) over `len_steps`, named
+/// [`CHORD_TRACK_NAME`], on [`CHORD_CHANNEL`].
+fn chord_track(
+    chords: &Progression,
+    len_steps: u32,
+    ticks_per_step: u32,
+) -> Vec<TrackEvent<'static>> {
+    let channel = u4::new(CHORD_CHANNEL);
+    let mut timed: Vec<(u32, u8, TrackEventKind<'static>)> =
+        vec![(0, 0, TrackEventKind::Meta(MetaMessage::TrackName(CHORD_TRACK_NAME.as_bytes())))];
+    for (start, len, pitch) in chords.voicing(len_steps) {
+        let key = u7::new(pitch.min(127));
+        let on = start * ticks_per_step;
+        let off = (start + len) * ticks_per_step;
+        let message = MidiMessage::NoteOn { key, vel: u7::new(70) };
+        timed.push((on, 1, TrackEventKind::Midi { channel, message }));
+        let message = MidiMessage::NoteOff { key, vel: u7::new(0) };
+        timed.push((off, 0, TrackEventKind::Midi { channel, message }));
+    }
+    timed.sort_by_key(|(tick, order, _)| (*tick, *order));
+    let mut track = Vec::with_capacity(timed.len() + 1);
+    let mut last = 0;
+    for (tick, _, kind) in timed {
+        track.push(TrackEvent { delta: u28::new(tick - last), kind });
+        last = tick;
+    }
+    let end_tick = len_steps * ticks_per_step;
+    track.push(TrackEvent {
+        delta: u28::new(end_tick.saturating_sub(last)),
+        kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
+    });
+    track
 }
 
 /// Writes a melody to a type 0 standard MIDI file.

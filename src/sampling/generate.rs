@@ -6,6 +6,7 @@
 
 use crate::encoding::{Melody, Meter, Token, FIRST_NOTE_INDEX, HOLD_INDEX, VOCAB_SIZE};
 use crate::model::runtime::{Generator, ModelError};
+use crate::music::chords::Progression;
 use crate::music::theory::wrap_semitones;
 pub use crate::music::theory::{parse_key, Scale};
 use crate::rng::Rng;
@@ -138,6 +139,10 @@ pub struct GenerateOptions {
     /// phrases that sing the encoded window (the first phrase and its repeats), for a model
     /// that has one; zero when `None`, as in a draw from the prior.
     pub detail: Option<Vec<f32>>,
+    /// The chords the melody is sung over (in the output's pitch classes, from the melody's
+    /// first step, repeating): each step's chord tones steer the sampler
+    /// ([`Sampler::harmony`]); none when `None`, and then nothing changes.
+    pub chords: Option<Progression>,
 }
 
 impl Default for GenerateOptions {
@@ -155,6 +160,7 @@ impl Default for GenerateOptions {
             held: None,
             given: Vec::new(),
             detail: None,
+            chords: None,
         }
     }
 }
@@ -212,6 +218,7 @@ pub fn generate(
         None => vec![0.0; latent_size],
     };
     let bar_steps = options.meter.bar_steps();
+    let beat_steps = options.meter.beat_steps();
     let bars = options.bars.clamp(1, 16);
     let phrase_bars = info.bars.max(1);
     let phrases = bars.div_ceil(phrase_bars);
@@ -262,6 +269,12 @@ pub fn generate(
         for step in start..end {
             layout.write(&mut row, tokens.last().copied(), step, options.meter, z);
             let logits = generator.step(&row, &mut state)?;
+            if let Some(chords) = &options.chords {
+                // The chord's tones in the model's frame (the melody is moved out of it by
+                // `transpose` at the end).
+                let tones = rotate_tones(chords.tones_at(step as u32), -transpose);
+                sampler.harmony(Some(Harmony { tones, strong: step % beat_steps == 0 }));
+            }
             let sampled = sampler.next(&logits, temperature, &mut rng);
             let in_phrase = step - start;
             let token = if let Some(&Some(given)) = options.given.get(step) {
@@ -315,6 +328,35 @@ pub struct Sampler {
     steering: Steering,
     /// The line's note-ons so far, once it has one.
     heard: Option<Heard>,
+    /// The chord under the next step, when the melody has chords.
+    harmony: Option<Harmony>,
+    /// Whether the line's last note-on was not a tone of the chord under it.
+    last_outside: bool,
+}
+
+/// The chord under a step, for the sampler: its tones (a 12-bit pitch-class mask in the
+/// model's frame) and whether the step starts a beat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Harmony {
+    pub tones: u16,
+    pub strong: bool,
+}
+
+/// Logit gain of a chord tone's note-on on a step that starts a beat: real melodies land on
+/// chord tones there (the chorales' sopranos 98 %). Chosen on `valid`
+/// (`neume-train chords`, docs/evaluation.md).
+pub const CHORD_TONE_GAIN_STRONG: f32 = 3.0;
+/// Logit gain of a chord tone's note-on between beats.
+pub const CHORD_TONE_GAIN_WEAK: f32 = 1.0;
+/// Logit gain of a note-on a step (1–2 semitones) from a last note that was not a chord tone:
+/// a passing or neighbour note goes on by step.
+pub const RESOLVE_GAIN: f32 = 2.5;
+
+/// `tones` (a 12-bit pitch-class mask) moved by `semitones`.
+pub fn rotate_tones(tones: u16, semitones: i32) -> u16 {
+    let shift = semitones.rem_euclid(12) as u32;
+    let tones = u32::from(tones & 0xfff);
+    (((tones << shift) | (tones >> (12 - shift))) & 0xfff) as u16
 }
 
 /// What the steering needs of a line's note-ons so far.
@@ -340,7 +382,18 @@ impl Sampler {
             weights: [0.0; VOCAB_SIZE],
             steering: Steering::default(),
             heard: None,
+            harmony: None,
+            last_outside: false,
         }
+    }
+
+    /// Sets the chord under the next step (`None`: no chord). A chord tone is never masked
+    /// by the scale lock; on a beat a chord tone gains [`CHORD_TONE_GAIN_STRONG`] in its
+    /// logit, between beats [`CHORD_TONE_GAIN_WEAK`]; after a note that was not a chord
+    /// tone, a step away gains [`RESOLVE_GAIN`]. As with the knobs' steering, the total
+    /// probability of a note-on stays the model's.
+    pub fn harmony(&mut self, harmony: Option<Harmony>) {
+        self.harmony = harmony;
     }
 
     /// Steers the pitch of each note-on after the first: each semitone by which it would
@@ -353,7 +406,7 @@ impl Sampler {
 
     /// Logit of vocabulary index `i` after the steering.
     fn score(&self, row: &[f32], i: usize) -> f32 {
-        match (self.heard, Token::from_index(i)) {
+        let steered = match (self.heard, Token::from_index(i)) {
             (Some(Heard { last, low, high }), Some(Token::Note(p))) => {
                 let widen = low.saturating_sub(p) + p.saturating_sub(high);
                 let leap = last.abs_diff(p).min(12);
@@ -361,6 +414,21 @@ impl Sampler {
                 row[i] - span_cost * f32::from(widen) + leap_gain * f32::from(leap)
             }
             _ => row[i],
+        };
+        match (self.harmony, Token::from_index(i)) {
+            (Some(h), Some(Token::Note(p))) => {
+                let mut gain = 0.0;
+                if h.tones & (1 << (p % 12)) != 0 {
+                    gain += if h.strong { CHORD_TONE_GAIN_STRONG } else { CHORD_TONE_GAIN_WEAK };
+                }
+                if let Some(heard) = self.heard.filter(|_| self.last_outside) {
+                    if (1..=2).contains(&heard.last.abs_diff(p)) {
+                        gain += RESOLVE_GAIN;
+                    }
+                }
+                steered + gain
+            }
+            _ => steered,
         }
     }
 
@@ -368,7 +436,12 @@ impl Sampler {
     fn ok(&self, i: usize) -> bool {
         match i {
             HOLD_INDEX => self.sounding,
-            i if i >= FIRST_NOTE_INDEX => self.note_allowed[i - FIRST_NOTE_INDEX],
+            i if i >= FIRST_NOTE_INDEX => {
+                self.note_allowed[i - FIRST_NOTE_INDEX]
+                    || self.harmony.is_some_and(|h| {
+                        matches!(Token::from_index(i), Some(Token::Note(p)) if h.tones & (1 << (p % 12)) != 0)
+                    })
+            }
             _ => true,
         }
     }
@@ -428,7 +501,7 @@ impl Sampler {
 
     /// Whether the steering reshapes the next note-on's pitch.
     fn steered(&self) -> bool {
-        self.heard.is_some() && self.steering != Steering::default()
+        (self.heard.is_some() && self.steering != Steering::default()) || self.harmony.is_some()
     }
 
     /// Reweights the note-ons of `self.weights` by their steered scores, keeping their total
@@ -459,6 +532,7 @@ impl Sampler {
     pub fn follow(&mut self, token: Token) {
         self.sounding = !matches!(token, Token::Rest);
         if let Token::Note(p) = token {
+            self.last_outside = self.harmony.is_some_and(|h| h.tones & (1 << (p % 12)) == 0);
             self.heard = Some(match self.heard {
                 Some(Heard { low, high, .. }) => {
                     Heard { last: p, low: low.min(p), high: high.max(p) }

@@ -1,7 +1,8 @@
 //! Benchmarks of the trainer and of what the plugin does with a model, each a `neume-train`
-//! command: the training step alone ([`step`]), clips varied and continued ([`clips`]), the
+//! command: the training step alone ([`step`]), clips varied and continued ([`clips`]), melodies over chords ([`chords`]), the
 //! key finders ([`key`], [`model_key`]) and simulated listeners ([`listener`]).
 
+pub mod chords;
 pub mod clips;
 pub mod key;
 pub mod listener;

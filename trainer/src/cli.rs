@@ -38,6 +38,10 @@ pub enum Command {
     /// their first 2 bars against their real bars 3–4 (and the prior's melodies), variations'
     /// similarity to the clip by Amount; prints one JSON line.
     Clips(ClipsArgs),
+    /// How melodies sit on chords: over the chords of the chorales' bars 1–4 (typed, named
+    /// from the harmony track, and none), the naming of the harmony track's chords, and four
+    /// common progressions with the classifier test; prints one JSON line.
+    Chords(ChordsArgs),
     /// How often the key finder (the plugin's Key "from input", a clip's key) names the key of
     /// the reference tunes' 4-bar windows, each moved to a random key (tunes without a key
     /// signature are left out); prints one JSON line.
@@ -394,4 +398,27 @@ impl ReferenceTunes {
         neume_train::data::load_selection(&self.reference, &selection, false)
             .map_err(|e| format!("{}: {e}", self.reference.display()))
     }
+}
+
+/// `neume-train chords`.
+#[derive(Args)]
+pub struct ChordsArgs {
+    /// An .onnx file (the default model when omitted).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The chorale folder: `chords.jsonl` and the split's folder of `.mid` files.
+    #[arg(long)]
+    pub chorales: PathBuf,
+    /// Which split of the chorales (`valid` to choose, `test` to report).
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// The tunes whose 4/4 windows the classifier compares the progressions' melodies with.
+    #[command(flatten)]
+    pub tunes: ReferenceTunes,
+    /// Seeds per chorale.
+    #[arg(long, default_value_t = 10)]
+    pub seeds: usize,
+    /// Melodies over the common progressions, in all.
+    #[arg(long, default_value_t = 400)]
+    pub count: usize,
 }

@@ -47,6 +47,7 @@ fn run() -> Result<(), String> {
         Command::Eval(args) => evaluate(args),
         Command::Bench(args) => bench(args),
         Command::Clips(args) => clips(args),
+        Command::Chords(args) => chords(args),
         Command::Key(args) => key(args),
         Command::ListenerBench(args) => listener_bench(args),
         Command::Tune(args) => tune(args),
@@ -251,6 +252,27 @@ fn clips(args: ClipsArgs) -> Result<(), String> {
     let mut generator =
         neume::model::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
     let report = neume_train::bench::clips::run(&mut generator, &corpus.tunes, count, seed)?;
+    println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+/// `neume-train chords`.
+fn chords(args: ChordsArgs) -> Result<(), String> {
+    let ChordsArgs { model, chorales, split, tunes, seeds, count } = args;
+    let corpus = tunes.load()?;
+    let mut generator = match model {
+        Some(path) => neume::model::runtime::Generator::from_file(&path),
+        None => neume::default_generator(),
+    }
+    .map_err(|e| e.to_string())?;
+    let report = neume_train::bench::chords::run(
+        &mut generator,
+        &chorales,
+        &split,
+        &corpus.tunes,
+        seeds,
+        count,
+    )?;
     println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
     Ok(())
 }

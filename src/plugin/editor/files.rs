@@ -59,6 +59,7 @@ impl Files {
             channel: 0,
             gate: settings.gate,
             swing: settings.swing,
+            chords: None,
         };
         Some((melody, options))
     }

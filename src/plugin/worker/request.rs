@@ -180,6 +180,7 @@ impl Request {
             seed: self.seed,
             temperature: options.temperature,
             shift: options.shift.clone(),
+            chords: options.chords.clone(),
         };
         let (melody, latent) = match source {
             // Continue carries the clip on: with Bars no longer than the clip, for as long
@@ -317,6 +318,7 @@ impl Request {
             form: Form::ALL[self.form_index.min(Form::ALL.len() - 1)],
             given: Vec::new(),
             detail: None,
+            chords: None,
         }
     }
 }

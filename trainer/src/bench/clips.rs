@@ -89,7 +89,8 @@ pub fn run(
     for (i, (prompt, real, meter)) in cases.iter().enumerate() {
         let bar = meter.bar_steps() as u32;
         let clip = Clip::new(prompt, *meter)?;
-        let options = ClipOptions { seed: seed + i as u64, temperature: None, shift: None };
+        let options =
+            ClipOptions { seed: seed + i as u64, temperature: None, shift: None, chords: None };
         let (continued, _) = continue_clip(generator, &clip, 4, &options).map_err(err)?;
         let from_prior = generate(
             generator,
@@ -151,8 +152,12 @@ pub fn run(
         for (k, &amount) in AMOUNTS.iter().enumerate() {
             let mut made = Vec::new();
             for v in 0..8u64 {
-                let options =
-                    ClipOptions { seed: seed + 8 * w as u64 + v, temperature: None, shift: None };
+                let options = ClipOptions {
+                    seed: seed + 8 * w as u64 + v,
+                    temperature: None,
+                    shift: None,
+                    chords: None,
+                };
                 let (variation, _) = vary(generator, &clip, amount, &options).map_err(err)?;
                 let s = similarity(&variation, &source);
                 by_amount[k] += s / 8.0;
@@ -171,7 +176,7 @@ pub fn run(
                 at_half.push(made[0].clone());
             }
         }
-        let greedy = ClipOptions { seed, temperature: Some(0.0), shift: None };
+        let greedy = ClipOptions { seed, temperature: Some(0.0), shift: None, chords: None };
         given_back += similarity(&vary(generator, &clip, 0.0, &greedy).map_err(err)?.0, &source);
     }
     let n = cases.len().max(1) as f64;
