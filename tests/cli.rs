@@ -615,3 +615,139 @@ fn a_clip_at_its_song_position_over_a_bass_gives_its_tune_back() {
     assert_eq!(got, want);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The notes of each track of a `.mid` file, by track name: (onset 16th, key, channel).
+/// Read with midly, not with Neume's reader.
+fn track_notes(path: &Path) -> Vec<(String, Vec<(u32, u8, u8)>)> {
+    let bytes = std::fs::read(path).unwrap();
+    let smf = midly::Smf::parse(&bytes).unwrap();
+    smf.tracks
+        .iter()
+        .map(|track| {
+            let (mut tick, mut name, mut notes) = (0u32, String::new(), Vec::new());
+            for event in track {
+                tick += event.delta.as_int();
+                match event.kind {
+                    midly::TrackEventKind::Meta(midly::MetaMessage::TrackName(n)) => {
+                        name = String::from_utf8_lossy(n).to_string()
+                    }
+                    midly::TrackEventKind::Midi {
+                        channel,
+                        message: midly::MidiMessage::NoteOn { key, vel },
+                    } if vel.as_int() > 0 => {
+                        notes.push((tick / 120, key.as_int(), channel.as_int()))
+                    }
+                    _ => {}
+                }
+            }
+            (name, notes)
+        })
+        .collect()
+}
+
+/// `--chords "Am F C G"`: the melody's notes on the beats are chord tones (judged against
+/// the chords' tones listed here by hand), far more often than without chords, and the file
+/// carries the chords as a second track, named, on channel 2, in close position from the
+/// root in octave 3.
+#[test]
+fn melodies_over_typed_chords_land_on_chord_tones_and_carry_the_chord_track() {
+    let dir = temp_dir("chords");
+    // Pitch classes of Am, F, C, G, one chord a bar of 16 steps.
+    let tones: [&[u8]; 4] = [&[9, 0, 4], &[5, 9, 0], &[0, 4, 7], &[7, 11, 2]];
+    let share = |folder: &Path| {
+        let (mut on_beat, mut in_chord) = (0, 0);
+        for seed in 1..=12 {
+            let tracks = track_notes(&folder.join(format!("neume-{seed}.mid")));
+            for &(step, key, _) in &tracks[0].1 {
+                if step % 4 == 0 {
+                    on_beat += 1;
+                    if tones[(step / 16 % 4) as usize].contains(&(key % 12)) {
+                        in_chord += 1;
+                    }
+                }
+            }
+        }
+        in_chord as f64 / on_beat as f64
+    };
+    let with = dir.join("with");
+    let args = ["generate", "--chords", "Am F C G", "--seed", "1", "--count", "12"];
+    ok(&neume(&[&args[..], &["--out", with.to_str().unwrap()]].concat(), &[]));
+    let without = dir.join("without");
+    let args = ["generate", "--key", "C", "--scale", "major", "--seed", "1", "--count", "12"];
+    ok(&neume(&[&args[..], &["--out", without.to_str().unwrap()]].concat(), &[]));
+    let (w, wo) = (share(&with), share(&without));
+    assert!(w >= 0.8 && w > wo + 0.2, "on-beat chord tones: {w:.2} with chords, {wo:.2} without");
+    let tracks = track_notes(&with.join("neume-1.mid"));
+    assert_eq!(tracks.len(), 2, "melody and chords");
+    assert_eq!(tracks[1].0, "Chords");
+    let mut chord_notes = tracks[1].1.clone();
+    chord_notes.sort();
+    let want: Vec<(u32, u8, u8)> =
+        [(0, [57, 60, 64]), (16, [53, 57, 60]), (32, [48, 52, 55]), (48, [55, 59, 62])]
+            .iter()
+            .flat_map(|&(s, keys)| keys.map(|k| (s, k, 1)))
+            .collect();
+    assert_eq!(chord_notes, want);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Chords from a file of chords (every note of it, named a chord a beat); the progression
+/// is said. Bad chord input is refused with the name or
+/// the file and what is wrong, and writes nothing.
+#[test]
+fn chords_come_from_a_file_and_bad_chords_are_refused_clearly() {
+    let dir = temp_dir("chords-from");
+    // C – G – Am – F as half-note pairs of triads, one a bar.
+    let mut notes = Vec::new();
+    for (bar, keys) in [[48u8, 52, 55], [43, 50, 55], [45, 48, 52], [41, 45, 48]].iter().enumerate()
+    {
+        for &k in keys {
+            notes.push((bar as u32 * 16, k, 8));
+            notes.push((bar as u32 * 16 + 8, k, 8));
+        }
+    }
+    let file = dir.join("chords.mid");
+    write_notes(&file, &notes);
+    let out = dir.join("x.mid");
+    let run = neume(
+        &[
+            "generate",
+            "--chords-from",
+            file.to_str().unwrap(),
+            "--seed",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    ok(&run);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("chords: C G Am F"), "{stderr}");
+
+    let refused = |args: &[&str], says: &[&str]| {
+        let bad = dir.join("bad.mid");
+        let run = neume(&[args, &["--out", bad.to_str().unwrap()]].concat(), &[]);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success(), "{args:?} was accepted");
+        for s in says {
+            assert!(stderr.contains(s), "{args:?}: {stderr}");
+        }
+        assert!(!bad.exists());
+    };
+    refused(&["generate", "--chords", "Am Hm7"], &["`Hm7`", "m7b5"]);
+    refused(&["generate", "--chords", "Am:3 F"], &["7 beats", "4/4"]);
+    // Forty voices at once.
+    let cluster: Vec<(u32, u8, u32)> = (0..40).map(|i| (0, 40 + i as u8, 16)).collect();
+    let forty = dir.join("forty.mid");
+    write_notes(&forty, &cluster);
+    refused(&["generate", "--chords-from", forty.to_str().unwrap()], &["forty.mid", "40 notes"]);
+    // One note at a time: no chords.
+    let line = dir.join("line.mid");
+    write_notes(&line, &[(0, 60, 4), (4, 62, 4)]);
+    refused(&["generate", "--chords-from", line.to_str().unwrap()], &["line.mid", "no chords"]);
+    let empty = dir.join("empty.mid");
+    std::fs::write(&empty, b"").unwrap();
+    refused(&["generate", "--chords-from", empty.to_str().unwrap()], &["empty.mid"]);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -188,6 +188,35 @@ impl fmt::Display for Chord {
     }
 }
 
+/// The qualities in the order a tie is decided: the commoner first.
+const NAMING_ORDER: [Quality; 11] = [
+    Quality::Major,
+    Quality::Minor,
+    Quality::Dominant7,
+    Quality::Minor7,
+    Quality::Diminished,
+    Quality::HalfDiminished7,
+    Quality::Major7,
+    Quality::Diminished7,
+    Quality::Sus4,
+    Quality::Sus2,
+    Quality::Augmented,
+];
+
+// The naming's weights, chosen on the `train` chorales' harmony tracks against their labels
+// (`neume-train chords --split train`; docs/evaluation.md, Chords).
+/// Cost of weight outside a chord's tones, per unit of that weight.
+const OUTSIDE_COST: f32 = 1.5;
+/// Cost of each tone of the chord that does not sound, as a share of the total weight.
+const MISSING_COST: f32 = 0.2;
+/// Cost of a four-note quality (a seventh chord is named only when its seventh is heard).
+const SEVENTH_COST: f32 = 0.2;
+/// Gain of a chord whose root is the lowest sounding note.
+const BASS_ROOT_GAIN: f32 = 0.15;
+/// Extra weight of a note sounding as the beat starts, in beats (what moves inside a beat
+/// passes).
+const ONSET_WEIGHT: f32 = 2.0;
+
 /// Names the chord of pitch-class weights `weights` (how long or how loud each sounds) with
 /// `bass` the lowest sounding pitch class: the template (root × quality) that covers the
 /// most weight, with a cost for tones it lacks and a preference for the bass as root. `None`
@@ -199,7 +228,7 @@ pub fn name_chord(weights: &[f32; 12], bass: Option<u8>) -> Option<Chord> {
     }
     let mut best: Option<(f32, Chord)> = None;
     for root in 0..12u8 {
-        for quality in Quality::ALL {
+        for quality in NAMING_ORDER {
             let chord = Chord { root, quality, bass: None };
             let tones = chord.tones();
             let mut inside = 0.0;
@@ -217,15 +246,15 @@ pub fn name_chord(weights: &[f32; 12], bass: Option<u8>) -> Option<Chord> {
             // Missing tones cost (a triad whose fifth is left out is still that triad, a
             // seventh chord whose seventh is not there is not); sevenths and suspensions are
             // chosen only when their tones are heard.
-            let mut score = inside - 1.5 * outside - 0.2 * total * missing as f32;
+            let mut score = inside - OUTSIDE_COST * outside - MISSING_COST * total * missing as f32;
             if quality.intervals().len() == 4 {
-                score -= 0.05 * total;
+                score -= SEVENTH_COST * total;
             }
             if matches!(quality, Quality::Sus2 | Quality::Sus4 | Quality::Augmented) {
                 score -= 0.1 * total;
             }
             if bass == Some(root) {
-                score += 0.15 * total;
+                score += BASS_ROOT_GAIN * total;
             }
             if best.is_none_or(|(s, _)| score > s + 1e-6) {
                 best = Some((score, chord));
@@ -400,7 +429,10 @@ impl Progression {
             for &(start, end, pitch) in notes {
                 let overlap = end.min(to).saturating_sub(start.max(from));
                 if overlap > 0 {
-                    weights[usize::from(pitch % 12)] += overlap as f32;
+                    // What sounds as the beat starts is the chord; what moves inside it
+                    // passes.
+                    let onset = if start <= from { ONSET_WEIGHT * beat as f32 } else { 0.0 };
+                    weights[usize::from(pitch % 12)] += overlap as f32 + onset;
                     if start <= from || overlap * 2 >= beat {
                         low = Some(low.map_or(pitch, |l| l.min(pitch)));
                     }

@@ -345,12 +345,12 @@ pub struct Harmony {
 /// Logit gain of a chord tone's note-on on a step that starts a beat: real melodies land on
 /// chord tones there (the chorales' sopranos 98 %). Chosen on `valid`
 /// (`neume-train chords`, docs/evaluation.md).
-pub const CHORD_TONE_GAIN_STRONG: f32 = 3.0;
+pub const CHORD_TONE_GAIN_STRONG: f32 = 6.0;
 /// Logit gain of a chord tone's note-on between beats.
 pub const CHORD_TONE_GAIN_WEAK: f32 = 1.0;
 /// Logit gain of a note-on a step (1–2 semitones) from a last note that was not a chord tone:
 /// a passing or neighbour note goes on by step.
-pub const RESOLVE_GAIN: f32 = 2.5;
+pub const RESOLVE_GAIN: f32 = 4.0;
 
 /// `tones` (a 12-bit pitch-class mask) moved by `semitones`.
 pub fn rotate_tones(tones: u16, semitones: i32) -> u16 {
