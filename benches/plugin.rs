@@ -254,4 +254,16 @@ fn main() {
             );
         }),
     );
+    let chords =
+        neume::music::chords::Progression::parse("Am F C G", neume::encoding::Meter::FourFour)
+            .expect("a progression");
+    report(
+        "4-bar generation over chords (Am F C G)",
+        "ms",
+        time_runs(runs, 1e3, |seed| {
+            let options =
+                GenerateOptions { seed, chords: Some(chords.clone()), ..Default::default() };
+            std::hint::black_box(generate(&mut generator, &options).expect("generates"));
+        }),
+    );
 }

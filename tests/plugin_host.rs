@@ -1261,6 +1261,60 @@ fn drums_on_channel_ten_are_not_captured() {
     assert_eq!(len_steps, 32);
 }
 
+/// Chords saved with a project (typed in the editor as `Am F C G`): the plugin plays a melody
+/// whose notes on the beats are the chords' tones (listed here by hand), a reopened project
+/// keeps the chords and plays the same notes, and a progression that cannot be read plays
+/// as no chords at all, never a crash.
+#[test]
+fn a_projects_chords_shape_the_melody_and_survive_a_reopen() {
+    let with_chords = |text: &str| {
+        let mut host = Host::load();
+        let mut state = host.state_json();
+        state["fields"]["chords"] = serde_json::Value::String(serde_json::to_string(text).unwrap());
+        host.load_state_json(&state);
+        host.activate(RATE, 512);
+        host
+    };
+    let mut host = with_chords("Am F C G");
+    let mut ledger = NoteLedger::melody();
+    let notes = play(&mut host, &mut ledger, 512, 64 * SAMPLES_PER_STEP);
+    stop(&mut host, &mut ledger);
+    let tones: [&[u8]; 4] = [&[9, 0, 4], &[5, 9, 0], &[0, 4, 7], &[7, 11, 2]];
+    let on_beat: Vec<(u64, u8)> = notes
+        .iter()
+        .filter_map(|&(t, n)| match n {
+            Note::On { key, .. } if (t / SAMPLES_PER_STEP) % 4 == 0 => {
+                Some((t / SAMPLES_PER_STEP, key))
+            }
+            _ => None,
+        })
+        .collect();
+    let in_chord =
+        on_beat.iter().filter(|(s, k)| tones[(s / 16 % 4) as usize].contains(&(k % 12))).count();
+    assert!(
+        on_beat.len() >= 4 && in_chord * 10 >= on_beat.len() * 8,
+        "{in_chord} of {} notes on the beats are chord tones",
+        on_beat.len()
+    );
+    assert_ne!(notes, expected_events(&default_melody(), 64 * SAMPLES_PER_STEP));
+    let saved = host.save_state();
+    drop(host);
+    let mut reopened = Host::load();
+    reopened.load_state(&saved);
+    reopened.activate(RATE, 512);
+    assert_eq!(reopened.state_json()["fields"]["chords"].as_str(), Some("\"Am F C G\""));
+    let mut ledger = NoteLedger::melody();
+    assert_eq!(play(&mut reopened, &mut ledger, 512, 64 * SAMPLES_PER_STEP), notes);
+    stop(&mut reopened, &mut ledger);
+    drop(reopened);
+    // Unreadable chords: the melody of no chords.
+    let mut damaged = with_chords("Am Xx7 ::");
+    let mut ledger = NoteLedger::melody();
+    let plain = play(&mut damaged, &mut ledger, 512, 64 * SAMPLES_PER_STEP);
+    stop(&mut damaged, &mut ledger);
+    assert!(!plain.is_empty(), "the melody plays on");
+}
+
 /// With Key from "MIDI input", a clip's key is heard before anything is played in (here a
 /// clip restored with the project, stored as a dropped or loaded one is): an E harmonic-minor
 /// line gives the E-minor melody. A clip the state cannot hold (a pitch past 127) is refused:

@@ -31,12 +31,14 @@ use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp,
 };
 
-use crate::encoding::Note;
+use crate::encoding::{Meter, Note};
 use crate::music::attributes::Attribute;
+use crate::music::chords::Progression;
 use crate::plugin::audio::audition::AuditionSender;
 use crate::plugin::audio::capture::Phase;
 use crate::plugin::cross::handoff::PlayMelody;
 use crate::plugin::cross::shared::{Command, KeySource, WorkerLink};
+use crate::plugin::worker::params::MAX_CHORDS_TEXT;
 use crate::plugin::worker::params::{NeumeParams, Source, LATENT_KNOBS};
 use crate::plugin::worker::state::SavedMelody;
 use actions::{Actions, Message};
@@ -93,6 +95,8 @@ pub struct NeumeEditor {
     /// The size saved with the project, to take when the window opens: the host creates the
     /// editor before it restores the project, so the window opens at the default size.
     restore_size: Option<(u32, u32)>,
+    /// The chord progression being typed (`None`: not yet read from the project).
+    chords_text: Option<String>,
 }
 
 impl NeumeEditor {
@@ -113,6 +117,7 @@ impl NeumeEditor {
             scrolled_to: None,
             drop_target: None,
             restore_size: None,
+            chords_text: None,
         }
     }
 
@@ -287,6 +292,88 @@ impl NeumeEditor {
                 labelled(ui, "Swap at bar", ParamSlider::for_param(&p.swap_at_bar, setter));
             });
         });
+    }
+
+    /// The chord lane under the roll (each chord's name at its bar and beat, over the
+    /// melody's length), and the progression field: `Am F C G`, `Am:2 F:2 C G`, as
+    /// `neume generate --chords` reads it. Enter or Apply makes a melody over the chords;
+    /// Clear takes them away. A progression that cannot be read is refused with the reason,
+    /// and the melody plays on.
+    fn chord_lane(
+        &mut self,
+        ui: &mut Ui,
+        setter: &ParamSetter,
+        width: f32,
+        len: u32,
+        meter: Meter,
+    ) {
+        let saved = self.params.chords.read().clone();
+        let progression = saved.as_deref().and_then(|t| Progression::parse(t, meter).ok());
+        if let Some(progression) = &progression {
+            let (rect, _) = ui.allocate_exact_size(Vec2::new(width, 18.0), egui::Sense::hover());
+            let painter = ui.painter_at(rect);
+            painter.rect_filled(rect, 2.0, egui::Color32::from_gray(30));
+            let len = len.max(1);
+            let mut offset = 0;
+            while offset < len {
+                for span in &progression.spans {
+                    let start = offset + span.start_step;
+                    if start >= len {
+                        break;
+                    }
+                    let x = rect.left() + width * start as f32 / len as f32;
+                    painter.line_segment(
+                        [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
+                        egui::Stroke::new(1.0, egui::Color32::from_gray(90)),
+                    );
+                    let name = span.chord.map_or("N".to_string(), |c| c.to_string());
+                    painter.text(
+                        egui::pos2(x + 3.0, rect.center().y),
+                        egui::Align2::LEFT_CENTER,
+                        name,
+                        egui::FontId::proportional(12.0),
+                        egui::Color32::from_rgb(230, 200, 120),
+                    );
+                }
+                offset += progression.len_steps.max(1);
+            }
+        }
+        let text = self.chords_text.get_or_insert_with(|| saved.clone().unwrap_or_default());
+        let (entered, applied, cleared) = ui
+            .horizontal(|ui| {
+                ui.label("Chords").on_hover_text(
+                    "The song's chords, one a bar (Am F C G) or with a length in beats after a \
+                     colon (Am:2 F:2 C G); N for none. The melody's notes on the beats land on \
+                     them",
+                );
+                let field = ui.add(
+                    egui::TextEdit::singleline(text)
+                        .hint_text("Am F C G")
+                        .desired_width(360.0)
+                        .char_limit(MAX_CHORDS_TEXT),
+                );
+                let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                (entered, ui.button("Apply").clicked(), ui.button("Clear").clicked())
+            })
+            .inner;
+        if cleared {
+            text.clear();
+        }
+        let typed = text.trim().to_string();
+        if cleared || ((entered || applied) && typed.is_empty()) {
+            let message = self.actions.set_chords(None, setter);
+            self.say(message);
+        } else if entered || applied {
+            let message = match Progression::parse(&typed, meter) {
+                Ok(p) => {
+                    let said = format!("Chords: {} ({} bars of {meter})", p.to_text(), p.bars());
+                    self.actions.set_chords(Some(typed), setter);
+                    (said, false)
+                }
+                Err(e) => (format!("Chords: {e}"), true),
+            };
+            self.say(Some(message));
+        }
     }
 
     /// The clip: Capture, where melodies come from, Vary and Continue, and what the clip is.
@@ -571,8 +658,8 @@ impl NiceEguiApp for NeumeEditor {
             }
             self.toolbar(ui, &setter);
             let width = ui.available_width();
-            // What is below the roll takes about 536 pixels.
-            let height = (ui.available_height() - 536.0).clamp(120.0, 320.0);
+            // What is below the roll takes about 590 pixels.
+            let height = (ui.available_height() - 590.0).clamp(120.0, 320.0);
             let melody = saved.as_ref().map(SavedMelody::melody).unwrap_or_default();
             let len = saved.as_ref().map_or(64, |s| s.len_steps);
             let meter = saved.as_ref().map_or(crate::encoding::Meter::FourFour, SavedMelody::meter);
@@ -609,6 +696,7 @@ impl NiceEguiApp for NeumeEditor {
                 self.params.scale.value(),
                 Some(playhead),
             );
+            self.chord_lane(ui, &setter, width, len, meter);
             self.history_strip(ui, &setter);
             ui.add_space(4.0);
             self.controls(ui, &setter);

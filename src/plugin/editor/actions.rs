@@ -294,6 +294,20 @@ impl Actions {
         None
     }
 
+    /// Sets the chords the melody is sung over (`None`: none) and makes the melody anew from
+    /// the current request with them.
+    pub(super) fn set_chords(
+        &mut self,
+        chords: Option<String>,
+        setter: &ParamSetter,
+    ) -> Option<Message> {
+        let current = self.shared.current_request(&self.params);
+        let cleared = chords.is_none() && current.chords.is_some();
+        self.act(Request { chords, ..current }, setter);
+        cleared
+            .then(|| ("Chords cleared: melodies follow the key and meter alone".to_string(), false))
+    }
+
     /// Mutate: a small random step of every latent knob.
     pub(super) fn mutate(&mut self, setter: &ParamSetter) {
         for param in self.params.knob_params() {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::actions::Message;
 use super::drag_out::{self, DragOut, DragOutcome};
 use crate::encoding::Melody;
+use crate::music::chords::Progression;
 use crate::music::midi::{self, TimeSignature, WriteOptions};
 use crate::music::theory;
 use crate::plugin::cross::shared::AudioTelemetry;
@@ -59,7 +60,13 @@ impl Files {
             channel: 0,
             gate: settings.gate,
             swing: settings.swing,
-            chords: None,
+            // The typed chords go into the file as its second track.
+            chords: self
+                .params
+                .chords
+                .read()
+                .as_deref()
+                .and_then(|text| Progression::parse(text, saved.meter()).ok()),
         };
         Some((melody, options))
     }

@@ -20,6 +20,10 @@ pub const DEFAULT_EDITOR_SIZE: (u32, u32) = (900, 800);
 /// Number of latent knobs.
 pub const LATENT_KNOBS: usize = 8;
 
+/// The longest chord progression text a project keeps, in bytes (16 bars of a chord a beat,
+/// with room to spare); a longer one from a damaged project is not read.
+pub const MAX_CHORDS_TEXT: usize = 1024;
+
 /// Range of a latent knob, in standard deviations along its direction.
 pub const KNOB_RANGE: f32 = 3.0;
 
@@ -212,6 +216,10 @@ pub struct NeumeParams {
     /// written by the worker and the editor. Its `key` and `latent` are unused (0, empty).
     #[persist = "clip"]
     pub clip: RwLock<Option<SavedMelody>>,
+    /// The chords typed in the editor (`Am F C G`, as `neume generate --chords` reads them),
+    /// saved with the project; `None`: no chords. At most [`MAX_CHORDS_TEXT`] bytes.
+    #[persist = "chords"]
+    pub chords: RwLock<Option<String>>,
     /// The editor's size in logical pixels, saved with the project.
     #[persist = "editor-size"]
     pub editor_size: RwLock<(u32, u32)>,
@@ -327,6 +335,7 @@ impl NeumeParams {
             model_path: RwLock::new(None),
             base_point: RwLock::new(None),
             clip: RwLock::new(None),
+            chords: RwLock::new(None),
             editor_size: RwLock::new(DEFAULT_EDITOR_SIZE),
         }
     }

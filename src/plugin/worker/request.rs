@@ -6,10 +6,13 @@ use nice_plug::prelude::{Enum, Param, ParamSetter};
 
 use crate::encoding::{Melody, Meter};
 use crate::model::runtime::{self, Generator};
+use crate::music::chords::Progression;
 use crate::music::clip::{continue_clip, vary, Clip, ClipOptions};
 use crate::music::key_finding::Key;
 use crate::music::theory::Scale;
-use crate::plugin::worker::params::{FormChoice, NeumeParams, Source, KNOB_RANGE, LATENT_KNOBS};
+use crate::plugin::worker::params::{
+    FormChoice, NeumeParams, Source, KNOB_RANGE, LATENT_KNOBS, MAX_CHORDS_TEXT,
+};
 use crate::plugin::worker::state::SavedMelody;
 use crate::rng::Rng;
 use crate::sampling::generate::{draw_latent, generate, Form, GenerateOptions};
@@ -53,6 +56,8 @@ pub struct Request {
     pub amount: f32,
     /// The musician's clip, in its own key and register (counts only when Source takes it).
     pub clip: Option<SavedMelody>,
+    /// The chords typed in the editor, as text (`Am F C G`); `None`: no chords.
+    pub chords: Option<String>,
 }
 
 /// The largest knob value a stored point's held knobs count with.
@@ -88,6 +93,7 @@ impl Request {
             source_index: params.source.value().to_index(),
             amount: params.amount.value(),
             clip: params.clip.read().clone(),
+            chords: params.chords.read().clone().filter(|c| c.len() <= MAX_CHORDS_TEXT),
         }
     }
 
@@ -131,6 +137,7 @@ impl Request {
         *params.point_b.write() = self.point_b.clone();
         *params.held_a.write() = self.held_a;
         *params.held_b.write() = self.held_b;
+        *params.chords.write() = self.chords.clone();
         // A melody from the clip brings its clip back; one invented leaves the clip as it is.
         if self.clip_source().is_some() {
             *params.clip.write() = self.clip.clone();
@@ -260,6 +267,10 @@ impl Request {
             a.iter().chain(b).for_each(|v| h.u64(u64::from(v.to_bits())));
             self.held_knobs().iter().for_each(|v| h.u64(u64::from(v.to_bits())));
         }
+        if let Some(chords) = &self.chords {
+            h.bytes(b"chords");
+            h.bytes(chords.as_bytes());
+        }
         if let Some(base) = self.base_point.as_ref().filter(|_| !from_clip) {
             h.bytes(b"base");
             base.iter().for_each(|v| h.u64(u64::from(v.to_bits())));
@@ -318,8 +329,15 @@ impl Request {
             form: Form::ALL[self.form_index.min(Form::ALL.len() - 1)],
             given: Vec::new(),
             detail: None,
-            chords: None,
+            chords: self.progression(),
         }
+    }
+
+    /// The chords as a progression in the melody's meter, when they read as one (the editor
+    /// says why not when they do not).
+    pub fn progression(&self) -> Option<Progression> {
+        let meter = self.meter.unwrap_or(Meter::FourFour);
+        self.chords.as_deref().and_then(|text| Progression::parse(text, meter).ok())
     }
 }
 
@@ -380,9 +398,12 @@ mod tests {
             source_index: 0,
             amount: 0.5,
             clip: None,
+            chords: None,
         };
         let k = base.identity();
         assert_eq!(k, base.clone().identity());
+        // Typed chords make another melody.
+        assert_ne!(k, Request { chords: Some("Am F C G".into()), ..base.clone() }.identity());
         assert_ne!(k, Request { seed: 2, ..base.clone() }.identity());
         assert_ne!(
             k,
