@@ -106,6 +106,29 @@ pub struct Ratings {
     pub unreadable_lines: usize,
 }
 
+/// The most ratings of one model that count (the newest): the preference model's fit is
+/// cubic in their number.
+pub const MAX_RATINGS: usize = 400;
+
+/// The largest latent point a rating may hold: its length and the largest |coordinate| (in
+/// the prior's standard deviations; the knobs reach ±3, the CLI ±10).
+pub const MAX_LATENT_LEN: usize = 256;
+pub const MAX_LATENT_VALUE: f32 = 10.0;
+
+impl Rating {
+    /// Whether the line can be used: a like or dislike, a latent point of finite values
+    /// within ±[`MAX_LATENT_VALUE`] and at most [`MAX_LATENT_LEN`] long, finite attributes.
+    /// A line that is not (written by hand, damaged) counts as unreadable: it could make the
+    /// preference model's kernel overflow.
+    pub fn is_usable(&self) -> bool {
+        matches!(self.rating, -1 | 1)
+            && !self.latent.is_empty()
+            && self.latent.len() <= MAX_LATENT_LEN
+            && self.latent.iter().all(|v| v.is_finite() && v.abs() <= MAX_LATENT_VALUE)
+            && self.attributes.is_none_or(|a| a.iter().all(|v| v.is_finite() && v.abs() < 1e6))
+    }
+}
+
 /// Spread of the draws around a liked point.
 const LIKED_SPREAD: f32 = 0.6;
 /// Distance scale at which a disliked point repels a draw.
@@ -126,10 +149,15 @@ impl Ratings {
         let mut unreadable_lines = 0;
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             match serde_json::from_str::<Rating>(line) {
-                Ok(r) if r.model == model => entries.push(r),
+                Ok(r) if r.model == model && r.is_usable() => entries.push(r),
+                Ok(r) if r.model == model => unreadable_lines += 1,
                 Ok(_) => {}
                 Err(_) => unreadable_lines += 1,
             }
+        }
+        // The preference fit is cubic in the ratings: only the newest count.
+        if entries.len() > MAX_RATINGS {
+            entries.drain(..entries.len() - MAX_RATINGS);
         }
         Ok(Ratings {
             path: path.to_path_buf(),
