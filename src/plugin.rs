@@ -26,6 +26,7 @@ use audio::audition::{Audition, AuditionSender};
 use audio::capture::{CapturedClip, Recorder};
 use audio::key_listener::KeyListener;
 use audio::midi_out::{OwedOffs, Passed};
+use audio::params_view::AudioParams;
 use audio::process::AudioSide;
 use audio::sequencer::Sequencer;
 use audio::voice::Voice;
@@ -62,7 +63,7 @@ impl Default for Neume {
         let (to_worker, from_capture) = cross::handoff::channel_of(CapturedClip::NONE);
         let params = Arc::new(NeumeParams::new(link.wake.clone()));
         let audio = AudioSide {
-            params: params.clone(),
+            params: AudioParams::new(params.clone()),
             telemetry: link.telemetry.clone(),
             wake: link.wake.clone(),
             from_worker,

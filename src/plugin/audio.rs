@@ -7,6 +7,7 @@ pub mod audition;
 pub mod capture;
 pub mod key_listener;
 pub mod midi_out;
+pub mod params_view;
 pub mod process;
 pub mod sequencer;
 pub mod settings;

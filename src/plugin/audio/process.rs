@@ -14,12 +14,12 @@ use crate::plugin::audio::audition::Audition;
 use crate::plugin::audio::capture::{CapturedClip, Grid, Recorder};
 use crate::plugin::audio::key_listener::KeyListener;
 use crate::plugin::audio::midi_out::{OwedOffs, Passed, Verdict};
+use crate::plugin::audio::params_view::AudioParams;
 use crate::plugin::audio::sequencer::{HostBar, NoteOut, Sequencer, TransportInfo};
 use crate::plugin::audio::settings::PlaySettings;
 use crate::plugin::audio::voice::Voice;
 use crate::plugin::cross::handoff::{MelodyReceiver, Sender};
 use crate::plugin::cross::shared::{AudioTelemetry, OfflineWaiter, Wake};
-use crate::plugin::worker::params::{KeyFrom, NeumeParams};
 use crate::plugin::Neume;
 
 /// How long a block of an offline render waits for the melody of a parameter change (it has
@@ -34,7 +34,8 @@ const SUSTAIN_PEDAL_CC: u8 = 64;
 /// What `process()` may touch: the parameters' atomics, the hand-off's receiving end, the
 /// telemetry atomics, fixed-size playback state, and a waiter only in an offline render.
 pub(crate) struct AudioSide {
-    pub(crate) params: Arc<NeumeParams>,
+    /// The parameters' atomics (no persisted field: see [`AudioParams`]).
+    pub(crate) params: AudioParams,
     pub(crate) telemetry: Arc<AudioTelemetry>,
     /// Wakes the worker when the host's meter changes (an atomic and a futex wake).
     pub(crate) wake: Arc<Wake>,
@@ -146,11 +147,8 @@ impl AudioSide {
         };
         // Capture records on the song's bar grid while the transport plays.
         let grid = capture_grid(&transport, signature, self.sample_rate);
-        self.recorder.begin_block(
-            self.params.capture.value(),
-            self.params.capture_bars.value().bars(),
-            grid,
-        );
+        let (capture_on, capture_bars) = self.params.capture();
+        self.recorder.begin_block(capture_on, capture_bars, grid);
         let settings: PlaySettings = self.params.play_settings();
         // An audition plays at the host's tempo, or the last one it gave.
         let audition_tempo =
@@ -158,7 +156,7 @@ impl AudioSide {
         let mut out = Output {
             context,
             incoming: None,
-            thru: self.params.thru.value(),
+            thru: self.params.thru(),
             melody_channel: settings.channel,
             owed: &mut self.owed_offs,
             passed: &mut self.passed,
@@ -175,7 +173,7 @@ impl AudioSide {
         if let Some(request) = self.audition_in.latest() {
             self.audition.start(request);
         }
-        let preview_on = self.params.preview.value() && self.audition.playing().is_none();
+        let preview_on = self.params.preview() && self.audition.playing().is_none();
         if !preview_on {
             self.preview.release();
         }
@@ -231,7 +229,7 @@ impl AudioSide {
             self.key_listener.end_block(frames, self.sample_rate),
         );
         if self.telemetry.heard_key.swap(heard, Ordering::Relaxed) != heard
-            && self.params.key_from.value() == KeyFrom::Input
+            && self.params.key_from_input()
         {
             self.wake.wake();
         }
