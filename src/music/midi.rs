@@ -418,20 +418,7 @@ pub fn write_bytes(melody: &Melody, options: &WriteOptions) -> Vec<u8> {
             },
         ));
     }
-    let end_tick = melody.len_steps * ticks_per_step;
-    // Stable sort keeps the meta events first and each note's events in order.
-    timed.sort_by_key(|(tick, order, _)| (*tick, *order));
-
-    let mut track = Vec::with_capacity(timed.len() + 1);
-    let mut last = 0;
-    for (tick, _, kind) in timed {
-        track.push(TrackEvent { delta: u28::new(tick - last), kind });
-        last = tick;
-    }
-    track.push(TrackEvent {
-        delta: u28::new(end_tick.saturating_sub(last)),
-        kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
-    });
+    let track = into_track(timed, melody.len_steps * ticks_per_step);
 
     let mut tracks = vec![track];
     if let Some(chords) = &options.chords {
@@ -467,6 +454,16 @@ fn chord_track(
         let message = MidiMessage::NoteOff { key, vel: u7::new(0) };
         timed.push((off, 0, TrackEventKind::Midi { channel, message }));
     }
+    into_track(timed, len_steps * ticks_per_step)
+}
+
+/// A track of `(tick, order, event)`s: sorted by tick (at one tick, order 0 before 1; the
+/// sort is stable, so meta events stay first and each note's events in order), as deltas,
+/// ended at `end_tick`.
+fn into_track<'a>(
+    mut timed: Vec<(u32, u8, TrackEventKind<'a>)>,
+    end_tick: u32,
+) -> Vec<TrackEvent<'a>> {
     timed.sort_by_key(|(tick, order, _)| (*tick, *order));
     let mut track = Vec::with_capacity(timed.len() + 1);
     let mut last = 0;
@@ -474,7 +471,6 @@ fn chord_track(
         track.push(TrackEvent { delta: u28::new(tick - last), kind });
         last = tick;
     }
-    let end_tick = len_steps * ticks_per_step;
     track.push(TrackEvent {
         delta: u28::new(end_tick.saturating_sub(last)),
         kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),

@@ -306,14 +306,28 @@ mod tests {
         from: f64,
         to: f64,
     ) -> Vec<CapturedClip> {
+        record_blocks(notes, bars, from, to, |beat, _| {
+            (grid(beat, meter, origin).expect("a grid"), 512)
+        })
+    }
+
+    /// Plays `notes` into a recorder block by block from `from` to `to` beats; `host` gives
+    /// each block's grid (what the host reports) and size from the true beat and the block's
+    /// number. Events fall at their samples from the true beat, at the grid's tempo.
+    fn record_blocks(
+        notes: &[(u8, f64, f64)],
+        bars: u8,
+        from: f64,
+        to: f64,
+        host: impl Fn(f64, u32) -> (Grid, u32),
+    ) -> Vec<CapturedClip> {
         let mut r = Recorder::default();
         let mut out = Vec::new();
-        let block = 512u32;
-        let mut beat = from;
+        let (mut beat, mut block) = (from, 0u32);
         while beat < to {
-            let g = grid(beat, meter, origin);
-            r.begin_block(true, bars, g);
-            let end = beat + f64::from(block) * BEATS_PER_SAMPLE;
+            let (g, frames) = host(beat, block);
+            r.begin_block(true, bars, Some(g));
+            let end = beat + f64::from(frames) * g.beats_per_sample;
             // Events in time order, as a host sends them.
             let mut events: Vec<(f64, bool, u8)> = notes
                 .iter()
@@ -322,15 +336,16 @@ mod tests {
                 .collect();
             events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             for (t, on, p) in events {
-                let offset = ((t - beat) / BEATS_PER_SAMPLE).round() as u32;
+                let offset = ((t - beat) / g.beats_per_sample).round() as u32;
                 if on {
                     r.note_on(p, offset)
                 } else {
                     r.note_off(p, offset)
                 }
             }
-            out.extend(r.end_block(block));
+            out.extend(r.end_block(frames));
             beat = end;
+            block += 1;
         }
         out
     }
@@ -362,42 +377,19 @@ mod tests {
     fn a_take_goes_on_through_rounded_jittered_and_ramping_positions() {
         let played: Vec<(u8, f64, f64)> =
             (0..8).map(|q| (60 + q as u8, f64::from(q), f64::from(q) + 0.9)).collect();
-        let mut r = Recorder::default();
-        let mut takes = Vec::new();
-        let (mut beat, mut block) = (0.0f64, 0u32);
-        while beat < 10.0 {
+        let takes = record_blocks(&played, 2, 0.0, 10.0, |beat, block| {
             // The tempo ramps ±2 % around 120 BPM; the host reports the position rounded to
-            // 1/1920 beat and jittered by up to 1/4000 beat.
+            // 1/1920 beat and jittered by up to 1/4000 beat; the blocks are of odd sizes.
             let per_sample = BEATS_PER_SAMPLE * (1.0 + 0.02 * (f64::from(block) * 0.7).sin());
             let jitter = [0.00025, -0.00025, 0.0][block as usize % 3];
-            let reported = (beat * 1920.0).round() / 1920.0 + jitter;
             let g = Grid {
-                block_beats: reported,
+                block_beats: (beat * 1920.0).round() / 1920.0 + jitter,
                 beats_per_sample: per_sample,
                 bar_origin_beats: 0.0,
                 meter: Meter::FourFour,
             };
-            r.begin_block(true, 2, Some(g));
-            let frames = 480 + (block % 7) * 13; // odd block sizes
-            let end = beat + f64::from(frames) * per_sample;
-            let mut events: Vec<(f64, bool, u8)> = played
-                .iter()
-                .flat_map(|&(p, on, off)| [(on, true, p), (off, false, p)])
-                .filter(|&(t, _, _)| t >= beat && t < end)
-                .collect();
-            events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            for (t, on, p) in events {
-                let offset = ((t - beat) / per_sample).round() as u32;
-                if on {
-                    r.note_on(p, offset)
-                } else {
-                    r.note_off(p, offset)
-                }
-            }
-            takes.extend(r.end_block(frames));
-            beat = end;
-            block += 1;
-        }
+            (g, 480 + (block % 7) * 13)
+        });
         assert_eq!(takes.len(), 1);
         let want: Vec<(u8, u16, u16)> = (0..8).map(|q| (60 + q as u8, 4 * q, 4)).collect();
         let got: Vec<(u8, u16, u16)> = notes(&takes[0]);
