@@ -309,8 +309,12 @@ impl NeumeEditor {
     ) {
         let saved = self.params.chords.read().clone();
         let progression = saved.as_deref().and_then(|t| Progression::parse(t, meter).ok());
-        if let Some(progression) = &progression {
-            let (rect, _) = ui.allocate_exact_size(Vec2::new(width, 18.0), egui::Sense::hover());
+        // The lane's room is taken whenever chords are saved (the roll gave it up), its names
+        // drawn when they read.
+        let lane = saved
+            .is_some()
+            .then(|| ui.allocate_exact_size(Vec2::new(width, 18.0), egui::Sense::hover()).0);
+        if let (Some(progression), Some(rect)) = (&progression, lane) {
             let painter = ui.painter_at(rect);
             painter.rect_filled(rect, 2.0, egui::Color32::from_gray(30));
             let len = len.max(1);
@@ -658,8 +662,15 @@ impl NiceEguiApp for NeumeEditor {
             }
             self.toolbar(ui, &setter);
             let width = ui.available_width();
-            // What is below the roll takes about 590 pixels.
-            let height = (ui.available_height() - 590.0).clamp(120.0, 320.0);
+            // What is below the roll takes about 536 pixels, and the chord rows: the roll
+            // gives them its height, so nothing below it moves when chords come or go.
+            let row = ui.spacing().interact_size.y + ui.spacing().item_spacing.y;
+            let lane = if self.params.chords.read().is_some() {
+                18.0 + ui.spacing().item_spacing.y
+            } else {
+                0.0
+            };
+            let height = (ui.available_height() - 536.0 - row - lane).clamp(120.0, 320.0);
             let melody = saved.as_ref().map(SavedMelody::melody).unwrap_or_default();
             let len = saved.as_ref().map_or(64, |s| s.len_steps);
             let meter = saved.as_ref().map_or(crate::encoding::Meter::FourFour, SavedMelody::meter);
