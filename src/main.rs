@@ -26,6 +26,9 @@ enum Command {
     Vary(ClipArgs),
     /// Melodies that begin with your clip exactly and carry on from it.
     Continue(ClipArgs),
+    /// Bars of a melody (up to 16 bars) sung anew in context; the other bars stay note for
+    /// note. Writes the whole melody, the span new.
+    Infill(InfillArgs),
     /// Check a model file and print its metadata.
     Info {
         /// Model file (.onnx); the embedded default model when omitted.
@@ -116,6 +119,117 @@ struct ClipArgs {
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct InfillArgs {
+    /// The melody: a .mid file (its top line; up to 16 bars, a longer one is cut).
+    #[arg(long)]
+    clip: PathBuf,
+    /// The bars to sing anew, 1-based and inclusive: `3-4`, or one bar: `3`.
+    #[arg(long)]
+    bars: String,
+    /// Model file (.onnx) with its encoder beside it; the embedded default model when omitted.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Number of melodies (1–10,000); seeds count up from --seed.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=MAX_COUNT))]
+    count: u32,
+    /// First seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Sampling temperature (default: the model's).
+    #[arg(long)]
+    temperature: Option<f32>,
+    /// The melody's meter when its file has none or another.
+    #[arg(long, value_parser = Meter::parse)]
+    meter: Option<Meter>,
+    /// A knob's value, `name=value` (repeatable), as for `generate`.
+    #[arg(long = "knob", allow_hyphen_values = true)]
+    knobs: Vec<String>,
+    #[command(flatten)]
+    chords: ChordArgs,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Reads `--bars 3-4` (or `3`) for a melody of `bars` bars: 1-based, inclusive, inside it.
+fn parse_span(text: &str, bars: usize) -> Result<(usize, usize), String> {
+    let number = |s: &str| {
+        s.trim().parse::<usize>().map_err(|_| format!("--bars {text}: `{s}` is not a bar number"))
+    };
+    let (first, last) = match text.split_once('-') {
+        Some((a, b)) => (number(a)?, number(b)?),
+        None => (number(text)?, number(text)?),
+    };
+    if first == 0 {
+        return Err(format!("--bars {text}: bars count from 1"));
+    }
+    if first > last {
+        return Err(format!("--bars {text}: the first bar comes after the last"));
+    }
+    if last > neume::music::clip::MAX_INFILL_BARS {
+        return Err(format!(
+            "--bars {text}: bar {last} is past bar {}, the last infill takes",
+            neume::music::clip::MAX_INFILL_BARS
+        ));
+    }
+    if last > bars {
+        return Err(format!(
+            "--bars {text}: the melody has {bars} bar{}",
+            if bars == 1 { "" } else { "s" }
+        ));
+    }
+    Ok((first, last))
+}
+
+/// `neume infill`.
+fn run_infill(args: InfillArgs) -> Result<(), String> {
+    if let Some(t) = args.temperature.filter(|t| !(0.0..=5.0).contains(t)) {
+        return Err(format!("--temperature {t} is outside 0..=5"));
+    }
+    let file = midi::read_file(&args.clip).map_err(|e| e.to_string())?;
+    let meter = neume::music::clip::file_meter(&file, args.meter, &args.clip)
+        .map_err(|e| format!("{e}; say the meter with --meter"))?;
+    let bar = meter.bar_steps();
+    let file_bars = (file.melody.len_steps as usize).div_ceil(bar);
+    let max = neume::music::clip::MAX_INFILL_BARS;
+    if file_bars > max {
+        eprintln!("{}: {file_bars} bars; its first {max} are taken", args.clip.display());
+    }
+    let bars = file_bars.clamp(1, max);
+    let span = parse_span(&args.bars, bars)?;
+    let melody = file.melody.window(0, (bars * bar) as u32);
+    let chords = args.chords.read(meter)?;
+    let mut generator = load(args.model.as_deref())?;
+    generator.info().check_meter(meter).map_err(|e| e.to_string())?;
+    let shift = knob_shift(generator.info(), &args.knobs)?;
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let (numerator, denominator) = meter.signature();
+    for i in 0..u64::from(args.count) {
+        let seed = args.seed + i;
+        let options = neume::music::clip::ClipOptions {
+            seed,
+            temperature: args.temperature,
+            shift: shift.clone(),
+            chords: chords.clone(),
+        };
+        let sung = neume::music::clip::infill(&mut generator, &melody, meter, span, &options)
+            .map_err(|e| e.to_string())?;
+        let path = args.out.join(format!("infill-{seed}.mid"));
+        let write = WriteOptions {
+            tempo_bpm: file.tempo_bpm,
+            time_signature: TimeSignature { numerator, denominator },
+            key: file.key,
+            name: format!("Neume, bars {}-{} anew, seed {seed}", span.0, span.1),
+            chords: chords.clone(),
+            ..WriteOptions::default()
+        };
+        midi::write_file(&path, &sung, &write).map_err(|e| e.to_string())?;
+        println!("{} (bars {}-{} of {bars} new, seed {seed})", path.display(), span.0, span.1);
+    }
+    Ok(())
 }
 
 /// The chords a melody is sung over (`generate`, `vary`, `continue`).
@@ -423,6 +537,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => run_generate(args),
         Command::Vary(args) => run_clip(args, false),
         Command::Continue(args) => run_clip(args, true),
+        Command::Infill(args) => run_infill(args),
         Command::Info { model } => load(model.as_deref()).map(|g| {
             for (key, value) in &g.info().metadata {
                 println!("{key} = {value}");

@@ -751,3 +751,59 @@ fn chords_come_from_a_file_and_bad_chords_are_refused_clearly() {
     refused(&["generate", "--chords-from", empty.to_str().unwrap()], &["empty.mid"]);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `neume infill`: bars 3–4 of an 8-bar tune sung anew, three seeds; every note of the other
+/// bars is the tune's, note for note (onset, key, length, read with midly), and the new bars
+/// differ from the tune's in at least one of them. Bad spans are refused with what is wrong.
+#[test]
+fn infill_sings_the_span_anew_and_keeps_every_other_bar() {
+    let dir = temp_dir("infill");
+    // Eight bars of 4/4 in quarters, D major.
+    let keys = [62u8, 66, 69, 66, 67, 71, 74, 71, 69, 67, 66, 64, 62, 64, 66, 62];
+    let tune: Vec<(u32, u8, u32)> =
+        (0..32u32).map(|q| (q * 4, keys[(q % 16) as usize], 4)).collect();
+    let file = dir.join("tune.mid");
+    write_notes(&file, &tune);
+    let out = dir.join("out");
+    let args = ["infill", "--clip", file.to_str().unwrap(), "--bars", "3-4", "--count", "3"];
+    ok(&neume(&[&args[..], &["--out", out.to_str().unwrap()]].concat(), &[]));
+    let (span_start, span_end) = (32u32, 64u32);
+    let outside = |notes: &[(u32, u8, u32)]| -> Vec<(u32, u8, u32)> {
+        notes.iter().copied().filter(|&(s, _, _)| s < span_start || s >= span_end).collect()
+    };
+    let mut changed = false;
+    for seed in 1..=3 {
+        let (got, _) = file_notes(&out.join(format!("infill-{seed}.mid")));
+        let got: Vec<(u32, u8, u32)> =
+            got.iter().map(|&(t, k, l)| (t / 120, k, l.div_ceil(120))).collect();
+        assert_eq!(outside(&got), outside(&tune), "seed {seed}: a kept bar changed");
+        changed |= got
+            .iter()
+            .filter(|n| (span_start..span_end).contains(&n.0))
+            .ne(tune.iter().filter(|n| (span_start..span_end).contains(&n.0)));
+    }
+    assert!(changed, "bars 3-4 were never sung anew");
+    for (bars, says) in [
+        ("0-2", "count from 1"),
+        ("5-3", "comes after"),
+        ("9-10", "has 8 bars"),
+        ("17", "past bar 16"),
+        ("x", "not a bar number"),
+    ] {
+        let run = neume(
+            &[
+                "infill",
+                "--clip",
+                file.to_str().unwrap(),
+                "--bars",
+                bars,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success() && stderr.contains(says), "--bars {bars}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -12,7 +12,7 @@ use crate::music::key_finding::{melody_key, Key};
 use crate::music::midi::{self, MidiMelody};
 use crate::music::theory::{white_key_time, wrap_semitones};
 use crate::rng::Rng;
-use crate::sampling::generate::{generate, GenerateOptions};
+use crate::sampling::generate::{generate, generate_scored, GenerateOptions};
 
 /// The longest clip, in bars.
 pub const MAX_BARS: usize = 4;
@@ -182,6 +182,82 @@ pub fn vary(
         })
         .collect();
     sing(generator, clip, clip.bars, z, given, options)
+}
+
+/// The longest melody `infill` takes, in bars.
+pub const MAX_INFILL_BARS: usize = 16;
+
+/// Candidates sung for each [`infill`]; the one after which the kept bars are likeliest wins.
+pub const INFILL_CANDIDATES: u64 = 8;
+
+/// Bars `first..=last` (1-based) of `melody` (its first bar at step 0, `meter`, at most
+/// [`MAX_INFILL_BARS`] bars) sung anew in its key, register and manner; every other bar is
+/// kept note for note. The decoder is given the kept bars before the span as its past and
+/// the kept bars after it as given steps; of [`INFILL_CANDIDATES`] spans (each from a point
+/// around the encoded phrase the span lies in), the one after which the decoder finds the
+/// kept bars likeliest is kept, so the span leads into what follows.
+pub fn infill(
+    generator: &mut Generator,
+    melody: &Melody,
+    meter: Meter,
+    (first, last): (usize, usize),
+    options: &ClipOptions,
+) -> Result<Melody, ModelError> {
+    let bar_steps = meter.bar_steps();
+    let bars = (melody.len_steps as usize).div_ceil(bar_steps).clamp(1, MAX_INFILL_BARS);
+    let steps = bars * bar_steps;
+    let window = melody.window(0, steps as u32);
+    let key = melody_key(&window).unwrap_or(Key { tonic: 0, minor: false });
+    let to_frame = frame_move(&window, key);
+    let octave = centring_octave_shift(
+        window.notes.iter().map(|n| n.pitch.saturating_add_signed(to_frame as i8)),
+    );
+    let moved = window.transposed(to_frame + octave);
+    let tokens = moved.to_tokens(0);
+    let (span_start, span_end) = ((first - 1) * bar_steps, last * bar_steps);
+    // The span's steps are sung; a note of the span held on past its end ends there.
+    let given: Vec<Option<Token>> = (0..steps)
+        .map(|i| {
+            let token = tokens.get(i).copied().unwrap_or(Token::Rest);
+            if (span_start..span_end).contains(&i) {
+                None
+            } else if i == span_end && token == Token::Hold {
+                Some(Token::Rest)
+            } else {
+                Some(token)
+            }
+        })
+        .collect();
+    // The phrase (the model's window) the span starts in, encoded: the new bars' manner.
+    let phrase_bars = generator.info().bars.max(1);
+    let phrase = (first - 1) / phrase_bars * phrase_bars;
+    let phrase_tokens: Vec<Token> = (0..phrase_bars * bar_steps)
+        .map(|i| tokens.get(phrase * bar_steps + i).copied().unwrap_or(Token::Rest))
+        .collect();
+    let mu = generator.encode(&phrase_tokens)?.0;
+    let mut best: Option<(f64, Melody)> = None;
+    for k in 0..INFILL_CANDIDATES {
+        let seed = options.seed.wrapping_mul(INFILL_CANDIDATES).wrapping_add(k);
+        let z = around(&mu, 0.5, &mut Rng::new(seed ^ 0x1f11));
+        let generate_options = GenerateOptions {
+            bars,
+            given: given.clone(),
+            seed,
+            temperature: options.temperature,
+            latent: Some(z),
+            shift: options.shift.clone(),
+            meter,
+            form: crate::sampling::generate::Form::Through,
+            chords: options.chords.as_ref().map(|c| c.transposed(-(to_frame + octave))),
+            ..GenerateOptions::default()
+        };
+        let (sung, score) = generate_scored(generator, &generate_options, span_end)?;
+        if best.as_ref().is_none_or(|(b, _)| score > *b) {
+            best = Some((score, sung));
+        }
+    }
+    let (_, sung) = best.expect("at least one candidate");
+    Ok(sung.transposed(-(to_frame + octave)))
 }
 
 /// Continuations sung for each [`continue_clip`]; the one that carries on most like the clip

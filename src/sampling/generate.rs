@@ -203,6 +203,25 @@ pub fn generate(
     generator: &mut Generator,
     options: &GenerateOptions,
 ) -> Result<Melody, ModelError> {
+    sing(generator, options, None).map(|(melody, _)| melody)
+}
+
+/// [`generate`], and how likely the decoder found the given steps from `score_from` on: the
+/// sum of their log-probabilities (temperature 1, no masks), as each came after the ones
+/// before. Infill scores a span's candidates by how well the kept bars after it follow.
+pub fn generate_scored(
+    generator: &mut Generator,
+    options: &GenerateOptions,
+    score_from: usize,
+) -> Result<(Melody, f64), ModelError> {
+    sing(generator, options, Some(score_from))
+}
+
+fn sing(
+    generator: &mut Generator,
+    options: &GenerateOptions,
+    score_from: Option<usize>,
+) -> Result<(Melody, f64), ModelError> {
     let info = generator.info().clone();
     info.check_meter(options.meter)?;
     let latent_size = info.latent_size;
@@ -254,6 +273,7 @@ pub fn generate(
     let mut row = vec![0f32; info.step_input()];
     let want_steps = bars * bar_steps;
     let mut tokens: Vec<Token> = Vec::with_capacity(want_steps);
+    let mut score = 0.0f64;
     for (index, (phrase, z)) in plan.iter().zip(&points).enumerate() {
         let start = index * phrase_bars * bar_steps;
         let end = (start + phrase_bars * bar_steps).min(want_steps);
@@ -278,6 +298,9 @@ pub fn generate(
             let sampled = sampler.next(&logits, temperature, &mut rng);
             let in_phrase = step - start;
             let token = if let Some(&Some(given)) = options.given.get(step) {
+                if score_from.is_some_and(|from| step >= from) {
+                    score += log_probability(&logits, given);
+                }
                 given
             } else if in_phrase < replay {
                 tokens[first_start + in_phrase]
@@ -290,7 +313,14 @@ pub fn generate(
             tokens.push(token);
         }
     }
-    Ok(Melody::from_tokens(&tokens).transposed(transpose))
+    Ok((Melody::from_tokens(&tokens).transposed(transpose), score))
+}
+
+/// The log-probability of `token` under one step's logits (a log-softmax).
+fn log_probability(logits: &[f32], token: Token) -> f64 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
+    f64::from(logits[token.index()] - max) - sum.ln()
 }
 
 /// The latent point of each phrase of `plan`: a label's first phrase has the melody's own
