@@ -215,8 +215,15 @@ fn run_infill(args: InfillArgs) -> Result<(), String> {
             shift: shift.clone(),
             chords: chords.clone(),
         };
-        let sung = neume::music::clip::infill(&mut generator, &melody, meter, span, &options)
-            .map_err(|e| e.to_string())?;
+        let sung = neume::music::clip::infill(
+            &mut generator,
+            &melody,
+            meter,
+            span,
+            &options,
+            neume::music::clip::INFILL_CANDIDATES,
+        )
+        .map_err(|e| e.to_string())?;
         let path = args.out.join(format!("infill-{seed}.mid"));
         let write = WriteOptions {
             tempo_bpm: file.tempo_bpm,

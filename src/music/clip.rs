@@ -202,6 +202,7 @@ pub fn infill(
     meter: Meter,
     (first, last): (usize, usize),
     options: &ClipOptions,
+    candidates: u64,
 ) -> Result<Melody, ModelError> {
     let bar_steps = meter.bar_steps();
     let bars = (melody.len_steps as usize).div_ceil(bar_steps).clamp(1, MAX_INFILL_BARS);
@@ -236,7 +237,7 @@ pub fn infill(
         .collect();
     let mu = generator.encode(&phrase_tokens)?.0;
     let mut best: Option<(f64, Melody)> = None;
-    for k in 0..INFILL_CANDIDATES {
+    for k in 0..candidates.max(1) {
         let seed = options.seed.wrapping_mul(INFILL_CANDIDATES).wrapping_add(k);
         let z = around(&mu, 0.5, &mut Rng::new(seed ^ 0x1f11));
         let generate_options = GenerateOptions {

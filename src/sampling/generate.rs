@@ -206,9 +206,9 @@ pub fn generate(
     sing(generator, options, None).map(|(melody, _)| melody)
 }
 
-/// [`generate`], and how likely the decoder found the given steps from `score_from` on: the
-/// sum of their log-probabilities (temperature 1, no masks), as each came after the ones
-/// before. Infill scores a span's candidates by how well the kept bars after it follow.
+/// [`generate`], and how likely the decoder found the given steps of the [`SCORED_BARS`]
+/// bars from `score_from` on: the sum of their log-probabilities (temperature 1, no masks),
+/// as each came after the ones before. Infill scores a span's candidates by how well the kept bars after it follow.
 pub fn generate_scored(
     generator: &mut Generator,
     options: &GenerateOptions,
@@ -274,6 +274,11 @@ fn sing(
     let want_steps = bars * bar_steps;
     let mut tokens: Vec<Token> = Vec::with_capacity(want_steps);
     let mut score = 0.0f64;
+    // Scoring reads the given steps of the two bars after `score_from`; when every step from
+    // there on is given, the decoder need not run past them (the melody is known).
+    let last_free = (0..want_steps).rev().find(|&s| !matches!(options.given.get(s), Some(Some(_))));
+    let skip_from =
+        score_from.map(|from| (from + SCORED_BARS * bar_steps).max(last_free.map_or(0, |s| s + 1)));
     for (index, (phrase, z)) in plan.iter().zip(&points).enumerate() {
         let start = index * phrase_bars * bar_steps;
         let end = (start + phrase_bars * bar_steps).min(want_steps);
@@ -287,6 +292,12 @@ fn sing(
         };
         let new_material = first_start == start;
         for step in start..end {
+            if let (Some(skip), Some(&Some(given))) = (skip_from, options.given.get(step)) {
+                if step >= skip {
+                    tokens.push(given);
+                    continue;
+                }
+            }
             layout.write(&mut row, tokens.last().copied(), step, options.meter, z);
             let logits = generator.step(&row, &mut state)?;
             if let Some(chords) = &options.chords {
@@ -315,6 +326,9 @@ fn sing(
     }
     Ok((Melody::from_tokens(&tokens).transposed(transpose), score))
 }
+
+/// Bars of given steps after `score_from` that [`generate_scored`] scores.
+pub const SCORED_BARS: usize = 2;
 
 /// The log-probability of `token` under one step's logits (a log-softmax).
 fn log_probability(logits: &[f32], token: Token) -> f64 {

@@ -42,6 +42,10 @@ pub enum Command {
     /// from the harmony track, and none), the naming of the harmony track's chords, and four
     /// common progressions with the classifier test; prints one JSON line.
     Chords(ChordsArgs),
+    /// How `neume infill` does on the reference tunes' 8-bar windows (each 2-bar span hidden
+    /// in turn), against bars from the prior and the tune standing in for itself; prints
+    /// one JSON line.
+    Infill(ClipsArgs),
     /// How often the key finder (the plugin's Key "from input", a clip's key) names the key of
     /// the reference tunes' 4-bar windows, each moved to a random key (tunes without a key
     /// signature are left out); prints one JSON line.

@@ -48,6 +48,7 @@ fn run() -> Result<(), String> {
         Command::Bench(args) => bench(args),
         Command::Clips(args) => clips(args),
         Command::Chords(args) => chords(args),
+        Command::Infill(args) => infill(args),
         Command::Key(args) => key(args),
         Command::ListenerBench(args) => listener_bench(args),
         Command::Tune(args) => tune(args),
@@ -252,6 +253,17 @@ fn clips(args: ClipsArgs) -> Result<(), String> {
     let mut generator =
         neume::model::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
     let report = neume_train::bench::clips::run(&mut generator, &corpus.tunes, count, seed)?;
+    println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+/// `neume-train infill`.
+fn infill(args: ClipsArgs) -> Result<(), String> {
+    let ClipsArgs { model, tunes, count, seed } = args;
+    let corpus = tunes.load()?;
+    let mut generator =
+        neume::model::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
+    let report = neume_train::bench::infill::run(&mut generator, &corpus.tunes, count, seed)?;
     println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
     Ok(())
 }
