@@ -278,6 +278,14 @@ impl NeumeEditor {
                         let message = self.actions.store(true, setter);
                         self.say(message);
                     }
+                    if ui
+                        .button("Clear")
+                        .on_hover_text("Forget the stored points A and B")
+                        .clicked()
+                    {
+                        let message = self.actions.clear_points(setter);
+                        self.say(message);
+                    }
                     let stored = |x: bool| if x { "stored" } else { "empty" };
                     ui.label(
                         RichText::new(format!(

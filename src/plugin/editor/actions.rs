@@ -156,13 +156,7 @@ impl Actions {
         let mut rng = Rng::new(self.rng.next_u64());
         let explore = self.params.explore.value();
         let current = self.shared.current_request(&self.params);
-        let candidate = |base: Option<Vec<f32>>, seed: u64| Request {
-            base_point: base,
-            knobs: [0.0; LATENT_KNOBS],
-            seed,
-            source_index: Source::Invent.to_index(),
-            ..current.clone()
-        };
+        let candidate = |base: Option<Vec<f32>>, seed: u64| current.generated(base, seed);
         let model = self.shared.model.get();
         let request = match (self.fitted_taste(), model) {
             (Some(taste), Some(model)) if taste.sung => {
@@ -320,6 +314,17 @@ impl Actions {
     /// Store A/B: keeps the current latent point and the knob values inside it (Range and
     /// Leaps also steer the sampler). Once both exist the morph knob glides between them; the
     /// knobs are zeroed and the morph set so that what plays does not change.
+    /// Clear A/B: forgets the stored points; the melody goes back to the seed's point and the
+    /// knobs (Undo brings the points back).
+    pub(super) fn clear_points(&mut self, setter: &ParamSetter) -> Option<Message> {
+        let current = self.shared.current_request(&self.params);
+        if current.point_a.is_none() && current.point_b.is_none() {
+            return Some(("No stored points to clear".into(), false));
+        }
+        self.act(current.without_points(), setter);
+        Some(("Stored points A and B cleared (Undo brings them back)".into(), false))
+    }
+
     pub(super) fn store(&mut self, b: bool, setter: &ParamSetter) -> Option<Message> {
         let latent = self.params.melody.read().as_ref().map(|m| m.latent.clone())?;
         let mut request = self.shared.current_request(&self.params);

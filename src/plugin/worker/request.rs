@@ -156,6 +156,33 @@ impl Request {
         set_as_gesture(setter, &params.amount, self.amount);
     }
 
+    /// The request Generate makes from this one: a new `seed` and `base` point, the knobs at
+    /// 0, Source Invent, and no stored A/B points: with both stored, their blend would take
+    /// the new point's place and Generate would change only the seed. Undo brings the points
+    /// back with the melody before.
+    pub fn generated(&self, base: Option<Vec<f32>>, seed: u64) -> Request {
+        Request {
+            base_point: base,
+            knobs: [0.0; LATENT_KNOBS],
+            seed,
+            source_index: Source::Invent.to_index(),
+            ..self.without_points()
+        }
+    }
+
+    /// The request with its stored A/B points forgotten (the editor's Clear A/B), the morph
+    /// at 0.
+    pub fn without_points(&self) -> Request {
+        Request {
+            point_a: None,
+            point_b: None,
+            held_a: None,
+            held_b: None,
+            morph: 0.0,
+            ..self.clone()
+        }
+    }
+
     /// The clip and what to make of it, when the melody comes from the clip (Source is Vary
     /// or Continue and there is a clip).
     pub fn clip_source(&self) -> Option<(&SavedMelody, Source)> {
@@ -402,6 +429,22 @@ mod tests {
         };
         let k = base.identity();
         assert_eq!(k, base.clone().identity());
+        // With A and B stored, Generate's requests sing from their own base points, not the
+        // blend (before: the blend won, and only the seed changed).
+        let ab_stored = Request {
+            point_a: Some(vec![0.0; 4]),
+            point_b: Some(vec![1.0; 4]),
+            morph: 0.5,
+            ..base.clone()
+        };
+        let (one, two) = (
+            ab_stored.generated(Some(vec![0.3; 4]), 7),
+            ab_stored.generated(Some(vec![-0.3; 4]), 8),
+        );
+        assert!(one.morph_points().is_none() && two.morph_points().is_none());
+        assert_eq!(one.base_point, Some(vec![0.3; 4]));
+        assert_ne!(one.identity(), two.identity());
+        assert_eq!(ab_stored.without_points().morph_points(), None);
         // Typed chords make another melody.
         assert_ne!(k, Request { chords: Some("Am F C G".into()), ..base.clone() }.identity());
         assert_ne!(k, Request { seed: 2, ..base.clone() }.identity());
