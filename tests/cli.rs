@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use neume::music::midi;
-use neume::sampling::generate::Scale;
 
 fn neume(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_neume"));
@@ -118,9 +117,11 @@ fn scale_lock_keeps_every_note_in_the_scale() {
     for f in files {
         let melody = midi::read_file(&f).unwrap().melody;
         assert!(!melody.notes.is_empty());
+        // D harmonic minor, spelled out here (not the library's scale table): D E F G A B♭ C♯.
+        let d_harmonic_minor = [2u8, 4, 5, 7, 9, 10, 1];
         for n in &melody.notes {
             assert!(
-                Scale::HarmonicMinor.contains(2, n.pitch % 12),
+                d_harmonic_minor.contains(&(n.pitch % 12)),
                 "{} outside D harmonic minor in {}",
                 n.pitch,
                 f.display()

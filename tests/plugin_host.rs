@@ -641,9 +641,9 @@ fn a_stored_melody_plays_as_stored_whatever_key_it_was_saved_with() {
     assert_eq!(again["notes"], saved["notes"]);
     // Asked for a new one (another seed), it makes one.
     let seed = host.param_id("Seed");
+    let before = saved_notes(&host.state_json());
     host.process(512, &Transport::stopped(), &[(seed, 9.0)]);
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    host.process(512, &Transport::stopped(), &[]);
+    wait_for_new_melody(&mut host, &before, "the melody of seed 9");
     let replaced: serde_json::Value =
         serde_json::from_str(host.state_json()["fields"]["melody"].as_str().unwrap()).unwrap();
     assert_ne!(replaced["notes"], saved["notes"]);
@@ -958,10 +958,43 @@ fn scale_and_chords(tonic: u8, scale: &[u8], chords: &[&[u8]], from: f64) -> Vec
     phrase
 }
 
+/// Waits (at most 20 s) until the saved state satisfies `ready`: what the worker reports
+/// through the project, in place of a fixed sleep. The host is not asked to process
+/// meanwhile (a block would tell the plugin another transport and meter).
+fn wait_until(host: &mut Host, what: &str, ready: impl Fn(&serde_json::Value) -> bool) {
+    let started = std::time::Instant::now();
+    loop {
+        if ready(&host.state_json()) {
+            return;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "waited 20 s for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// The saved melody's notes, as the state holds them (`None`: no melody yet).
+fn saved_notes(state: &serde_json::Value) -> Option<serde_json::Value> {
+    let text = state["fields"]["melody"].as_str()?;
+    serde_json::from_str::<serde_json::Value>(text).ok().map(|m| m["notes"].clone())
+}
+
+/// Waits until the saved melody is another than `before` (the worker made the new one).
+fn wait_for_new_melody(host: &mut Host, before: &Option<serde_json::Value>, what: &str) {
+    wait_until(host, what, |s| saved_notes(s).is_some() && saved_notes(s) != *before);
+}
+
 /// Plays the melody from beat 0 for two of its loops and checks that it is `melody`.
 fn assert_plays(host: &mut Host, melody: &neume::encoding::Melody, what: &str) {
-    // The worker makes the new melody about 2 ms after it is woken.
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The worker makes the new melody about 2 ms after it is woken: wait for it to be saved.
+    let want: Vec<[u32; 3]> =
+        melody.notes.iter().map(|n| [u32::from(n.pitch), n.start_step, n.len_steps]).collect();
+    let want = serde_json::to_value(&want).unwrap();
+    let started = std::time::Instant::now();
+    while saved_notes(&host.state_json()) != Some(want.clone())
+        && started.elapsed() < std::time::Duration::from_secs(20)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let mut ledger = NoteLedger::melody();
     let end = 32 * 24_000;
     let got = play(host, &mut ledger, 512, end);
@@ -1151,13 +1184,19 @@ fn a_captured_clip_is_varied_continued_and_reopened() {
     }
     host.process(1, &Transport::stopped(), &[(capture, 0.0)]);
     assert_eq!(thru_ons, played.len(), "Thru passed every played note on while capturing");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    wait_until(&mut host, "the captured clip", |s| s["fields"]["clip"].as_str().is_some());
     let notes: Vec<_> = clip.notes.iter().map(|n| (n.pitch, n.start_step, n.len_steps)).collect();
     assert_eq!(saved_clip(&mut host), Some((notes.clone(), 24, "3/4".into())), "the saved clip");
 
     // Vary at Amount 0: the clip itself, looped, on the song's 3/4 bars.
+    // The worker may see Source before Amount: wait for the melody of both, the clip's notes.
     host.process(1, &Transport::stopped(), &[(source, 1.0), (amount, 0.0)]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let clip_notes: Vec<[u32; 3]> =
+        clip.notes.iter().map(|n| [u32::from(n.pitch), n.start_step, n.len_steps]).collect();
+    let clip_notes = serde_json::to_value(&clip_notes).unwrap();
+    wait_until(&mut host, "the variation at Amount 0", |s| {
+        saved_notes(s) == Some(clip_notes.clone())
+    });
     let mut ledger = NoteLedger::melody();
     let end = 48 * SAMPLES_PER_STEP;
     let got = play_with(&mut host, &mut ledger, 512, end, in_three_four);
@@ -1166,7 +1205,14 @@ fn a_captured_clip_is_varied_continued_and_reopened() {
 
     // Continue to 4 bars: the clip's notes first, exactly, then more.
     host.process(1, &Transport::stopped(), &[(source, 2.0), (bars, 3.0)]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Four bars of 3/4: 48 steps.
+    let four_bars = |s: &serde_json::Value| {
+        s["fields"]["melody"]
+            .as_str()
+            .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok())
+            .is_some_and(|m| m["len_steps"] == 48)
+    };
+    wait_until(&mut host, "the continuation to 4 bars", four_bars);
     let mut ledger = NoteLedger::melody();
     let end = 96 * SAMPLES_PER_STEP;
     let continued = play_with(&mut host, &mut ledger, 512, end, in_three_four);
@@ -1254,7 +1300,7 @@ fn drums_on_channel_ten_are_not_captured() {
     }
     host.process(1, &Transport::stopped(), &[(capture, 0.0)]);
     assert_eq!(drum_ons, hats.len(), "Thru passed every drum note on");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    wait_until(&mut host, "the captured clip", |s| s["fields"]["clip"].as_str().is_some());
     let (notes, len_steps, _) = saved_clip(&mut host).expect("a clip was captured");
     // 16ths from beat 0, worked out by hand; the last note ends with the take (two bars).
     assert_eq!(notes, vec![(60, 0, 4), (62, 4, 4), (64, 8, 8), (65, 16, 4), (67, 20, 12)]);
