@@ -123,6 +123,13 @@ pub fn read_file(path: &Path) -> Result<MidiMelody, MidiError> {
 /// Reads MIDI bytes; `path` only names the source in errors.
 pub fn read_bytes(bytes: &[u8], path: &Path) -> Result<MidiMelody, MidiError> {
     check_chunks(bytes, path)?;
+    // SMPTE timing is refused before midly reads it: midly 0.5.3 negates the frame rate as
+    // an `i8`, which overflows (a panic in a debug build) for the byte 0x80. Found by
+    // `tests/fuzz_readers.rs`.
+    let header = bytes.windows(4).position(|w| w == b"MThd");
+    if header.and_then(|at| bytes.get(at + 12)).is_some_and(|division| division & 0x80 != 0) {
+        return Err(MidiError::Timecode { path: path.into() });
+    }
     let smf = Smf::parse(bytes).map_err(|source| MidiError::Parse { path: path.into(), source })?;
     let ticks_per_quarter = match smf.header.timing {
         Timing::Metrical(tpq) => u32::from(tpq.as_int().max(1)),
@@ -525,6 +532,16 @@ mod tests {
         let got: Vec<(u32, u8, u32)> =
             line.notes.iter().map(|n| (n.start_step, n.pitch, n.len_steps)).collect();
         assert_eq!(got, vec![(0, 60, 4), (4, 67, 4)]);
+    }
+
+    /// A header whose timing byte is 0x80 (SMPTE at "-128 fps") is refused as SMPTE timing:
+    /// midly 0.5.3 overflowed negating it (a panic in a debug build: a crashed DAW, had a
+    /// user dropped such a file). Found by the fuzz targets; kept as their regression too.
+    #[test]
+    fn smpte_timing_of_minus_128_is_refused_not_a_panic() {
+        let bytes = b"MThd\0\0\0\x06\0\0\0\x01\x80\x00MTrk\0\0\0\x04\0\xff\x2f\0";
+        let err = read_bytes(bytes, Path::new("smpte.mid")).unwrap_err();
+        assert!(matches!(err, MidiError::Timecode { .. }), "{err}");
     }
 
     #[test]
