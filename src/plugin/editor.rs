@@ -17,7 +17,7 @@ mod history;
 pub mod piano_roll;
 mod taste;
 #[cfg(target_os = "linux")]
-mod xdnd;
+pub mod x11;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;

@@ -1,4 +1,4 @@
-//! What Neume's XDND drag source ([`super::drag_out`]) and drop target ([`super::drop_in`])
+//! What Neume's XDND drag source ([`super::drag_source`]) and drop target ([`super::drop_target`])
 //! share on X11 (protocol version 5): the atoms, the version, X errors as text, client
 //! messages, and the hidden window each side speaks from.
 
