@@ -257,6 +257,34 @@ fn main() {
     let chords =
         neume::music::chords::Progression::parse("Am F C G", neume::encoding::Meter::FourFour)
             .expect("a progression");
+    // Infill: bars 9–10 of a 16-bar melody sung anew (8 candidates, the kept bars after
+    // them scored), as `neume infill` does.
+    let long =
+        generate(&mut generator, &GenerateOptions { bars: 16, seed: 5, ..Default::default() })
+            .expect("a 16-bar melody");
+    report(
+        "infill: 2 bars of a 16-bar melody",
+        "ms",
+        time_runs(runs / 8, 1e3, |seed| {
+            let options = neume::music::clip::ClipOptions {
+                seed,
+                temperature: None,
+                shift: None,
+                chords: None,
+            };
+            std::hint::black_box(
+                neume::music::clip::infill(
+                    &mut generator,
+                    &long,
+                    neume::encoding::Meter::FourFour,
+                    (9, 10),
+                    &options,
+                    neume::music::clip::INFILL_CANDIDATES,
+                )
+                .expect("infills"),
+            );
+        }),
+    );
     report(
         "4-bar generation over chords (Am F C G)",
         "ms",

@@ -1361,6 +1361,56 @@ fn a_projects_chords_shape_the_melody_and_survive_a_reopen() {
     assert!(!plain.is_empty(), "the melody plays on");
 }
 
+/// A second Capture take (a project saved with Capture on re-arms on load, and the next
+/// notes played make one) keeps the clip it replaces: the project holds it as the
+/// replaced clip, for the editor's Undo take. Before, the first clip was gone.
+#[test]
+fn a_new_take_keeps_the_clip_it_replaces() {
+    let mut host = Host::load();
+    host.activate(RATE, 512);
+    let capture = host.param_id("Capture");
+    let take = |host: &mut Host, played: &[(f64, f64, u8)], from_beat: f64| {
+        host.process(1, &Transport::stopped(), &[(capture, 1.0)]);
+        let events: Vec<(u64, Note)> = phrase_events(played, 90);
+        let start = (from_beat * 24_000.0) as u64;
+        let mut at = start;
+        while at < start + 24_000 * 10 {
+            let block: Vec<(u32, u8, Note)> = events
+                .iter()
+                .filter(|(t, _)| (at..at + 512).contains(&(t + start)))
+                .map(|&(t, n)| ((t + start - at) as u32, 0, n))
+                .collect();
+            host.process_io(
+                512,
+                &Transport::playing_at(at as f64 / 24_000.0, 120.0),
+                &[],
+                &block,
+                None,
+            );
+            at += 512;
+        }
+        host.process(1, &Transport::stopped(), &[(capture, 0.0)]);
+    };
+    take(&mut host, &[(0.0, 1.0, 60), (1.0, 1.0, 64), (2.0, 2.0, 67)], 0.0);
+    wait_until(&mut host, "the first take", |s| s["fields"]["clip"].as_str().is_some());
+    let first = saved_clip(&mut host).expect("the first take").0;
+    take(&mut host, &[(0.0, 2.0, 72), (2.0, 2.0, 71)], 16.0);
+    wait_until(&mut host, "the second take", |s| s["fields"]["replaced-clip"].as_str().is_some());
+    let second = saved_clip(&mut host).expect("the second take").0;
+    assert_eq!(second.iter().map(|n| n.0).collect::<Vec<_>>(), vec![72, 71]);
+    let state = host.state_json();
+    let replaced: serde_json::Value =
+        serde_json::from_str(state["fields"]["replaced-clip"].as_str().unwrap()).unwrap();
+    let replaced: Vec<u8> = replaced["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n[0].as_u64().unwrap() as u8)
+        .collect();
+    assert_eq!(replaced, first.iter().map(|n| n.0).collect::<Vec<_>>());
+    assert_eq!(replaced, vec![60, 64, 67]);
+}
+
 /// With Key from "MIDI input", a clip's key is heard before anything is played in (here a
 /// clip restored with the project, stored as a dropped or loaded one is): an E harmonic-minor
 /// line gives the E-minor melody. A clip the state cannot hold (a pitch past 127) is refused:

@@ -422,6 +422,16 @@ impl NeumeEditor {
                     let message = self.actions.continue_clip(setter);
                     self.say(message);
                 }
+                ui.separator();
+                let replaced = p.replaced_clip.read().is_some();
+                if ui
+                    .add_enabled(replaced, egui::Button::new("Undo take"))
+                    .on_hover_text("Brings back the clip the last Capture take replaced")
+                    .clicked()
+                {
+                    let message = self.actions.undo_take(setter);
+                    self.say(message);
+                }
             });
             let phase = Phase::from_code(self.shared.telemetry.capture.load(Ordering::Relaxed));
             let capturing = match phase {

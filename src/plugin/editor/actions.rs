@@ -309,6 +309,18 @@ impl Actions {
             .then(|| ("Chords cleared: melodies follow the key and meter alone".to_string(), false))
     }
 
+    /// Undo take: the clip the last Capture take replaced comes back (and the take is kept
+    /// as the one to bring back in turn).
+    pub(super) fn undo_take(&mut self, setter: &ParamSetter) -> Option<Message> {
+        let replaced = self.params.replaced_clip.write().take()?;
+        let current = self.params.clip.write().replace(replaced.clone());
+        *self.params.replaced_clip.write() = current;
+        // Melodies from the clip are made anew from the clip brought back.
+        let request = Request { clip: Some(replaced), ..self.shared.current_request(&self.params) };
+        self.act(request, setter);
+        Some(("The clip before the last take is back (Undo take again swaps them)".into(), false))
+    }
+
     /// Mutate: a small random step of every latent knob.
     pub(super) fn mutate(&mut self, setter: &ParamSetter) {
         for param in self.params.knob_params() {

@@ -216,6 +216,10 @@ pub struct NeumeParams {
     /// written by the worker and the editor. Its `key` and `latent` are unused (0, empty).
     #[persist = "clip"]
     pub clip: RwLock<Option<SavedMelody>>,
+    /// The clip the last take replaced, kept so that the editor's Undo take can bring it
+    /// back; `None`: nothing replaced.
+    #[persist = "replaced-clip"]
+    pub replaced_clip: RwLock<Option<SavedMelody>>,
     /// The chords typed in the editor (`Am F C G`, as `neume generate --chords` reads them),
     /// saved with the project; `None`: no chords. At most [`MAX_CHORDS_TEXT`] bytes.
     #[persist = "chords"]
@@ -336,6 +340,7 @@ impl NeumeParams {
             base_point: RwLock::new(None),
             clip: RwLock::new(None),
             chords: RwLock::new(None),
+            replaced_clip: RwLock::new(None),
             editor_size: RwLock::new(DEFAULT_EDITOR_SIZE),
         }
     }

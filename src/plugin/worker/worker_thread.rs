@@ -246,12 +246,15 @@ impl Worker {
     fn take_captured_clip(&mut self) {
         let Some(captured) = self.from_capture.latest() else { return };
         let melody = captured.melody.to_melody();
-        *self.params.clip.write() = Some(crate::plugin::worker::state::SavedMelody::new(
-            0,
-            &melody,
-            captured.meter,
-            Vec::new(),
-        ));
+        let new =
+            crate::plugin::worker::state::SavedMelody::new(0, &melody, captured.meter, Vec::new());
+        // The clip a take replaces is kept (a project saved with Capture on re-arms on load,
+        // and the next notes played would otherwise take the clip with no way back): the
+        // editor's Undo take brings it back.
+        let replaced = self.params.clip.write().replace(new);
+        if replaced.is_some() {
+            *self.params.replaced_clip.write() = replaced;
+        }
         let note = format!(
             "Captured {} notes in {} bar{} of {}{}",
             melody.notes.len(),
