@@ -28,6 +28,18 @@ pub const DEFAULT_MODEL: &[u8] = include_bytes!("../models/neume-default.onnx");
 /// The default model's encoder.
 pub const DEFAULT_ENCODER: &[u8] = include_bytes!("../models/neume-default.encoder.onnx");
 
+/// The default model's copy index: the runs of the tunes it learned from
+/// (`music::copies`, built by `neume-train copies`).
+pub const DEFAULT_COPIES: &[u8] = include_bytes!("../models/neume-default.copies");
+
+/// The default model's copy index, read.
+pub fn default_copy_index() -> Result<music::copies::CopyIndex, String> {
+    music::copies::CopyIndex::from_bytes(
+        DEFAULT_COPIES,
+        "default model (models/neume-default.copies)",
+    )
+}
+
 /// Loads the embedded default model, decoder and encoder.
 pub fn default_generator() -> Result<model::runtime::Generator, model::runtime::ModelError> {
     model::runtime::Generator::from_bytes(

@@ -4,9 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use neume::encoding::Melody;
 use neume::encoding::Meter;
 use neume::model::runtime::Generator;
 use neume::music::chords::Progression;
+use neume::music::copies::CopyIndex;
 use neume::music::midi::{self, TimeSignature, WriteOptions};
 use neume::sampling::generate::{generate, parse_key, Form, GenerateOptions, Scale};
 
@@ -80,6 +82,10 @@ struct GenerateArgs {
     tempo: f64,
     #[command(flatten)]
     chords: ChordArgs,
+    /// Re-draw a melody that copies a tune the model learned from (up to 8 tries, then the
+    /// warning).
+    #[arg(long)]
+    no_copies: bool,
     /// Output: a .mid file, or a folder when --count is more than 1.
     #[arg(long)]
     out: PathBuf,
@@ -116,6 +122,10 @@ struct ClipArgs {
     knobs: Vec<String>,
     #[command(flatten)]
     chords: ChordArgs,
+    /// Re-draw a melody that copies a tune the model learned from (up to 8 tries, then the
+    /// warning).
+    #[arg(long)]
+    no_copies: bool,
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
@@ -323,6 +333,7 @@ fn run_clip(args: ClipArgs, continuing: bool) -> Result<(), String> {
         );
     }
     let mut generator = load(args.model.as_deref())?;
+    let copies = copy_index(args.model.as_deref(), &generator);
     generator.info().check_meter(clip.meter).map_err(|e| e.to_string())?;
     let shift = knob_shift(generator.info(), &args.knobs)?;
     eprintln!(
@@ -351,20 +362,25 @@ fn run_clip(args: ClipArgs, continuing: bool) -> Result<(), String> {
             shift: shift.clone(),
             chords: chords.clone(),
         };
-        let (melody, name) = if continuing {
-            let (melody, _) = neume::music::clip::continue_clip(
-                &mut generator,
-                &clip,
-                usize::from(args.bars),
-                &options,
-            )
-            .map_err(|e| e.to_string())?;
-            (melody, format!("continuation-{seed}.mid"))
-        } else {
-            let (melody, _) =
+        let (melody, copy) = guarded(copies.as_ref(), clip.meter, args.no_copies, seed, |s| {
+            let options = neume::music::clip::ClipOptions { seed: s, ..options.clone() };
+            if continuing {
+                neume::music::clip::continue_clip(
+                    &mut generator,
+                    &clip,
+                    usize::from(args.bars),
+                    &options,
+                )
+            } else {
                 neume::music::clip::vary(&mut generator, &clip, args.amount, &options)
-                    .map_err(|e| e.to_string())?;
-            (melody, format!("variation-{seed}.mid"))
+            }
+            .map(|(melody, _)| melody)
+            .map_err(|e| e.to_string())
+        })?;
+        let name = if continuing {
+            format!("continuation-{seed}.mid")
+        } else {
+            format!("variation-{seed}.mid")
         };
         let path = args.out.join(name);
         let write = WriteOptions {
@@ -377,12 +393,95 @@ fn run_clip(args: ClipArgs, continuing: bool) -> Result<(), String> {
         };
         midi::write_file(&path, &melody, &write).map_err(|e| e.to_string())?;
         println!("{} ({} notes, seed {seed})", path.display(), melody.notes.len());
+        if let Some(copy) = &copy {
+            warn_copy(&path, copy);
+        }
     }
     Ok(())
 }
 
 fn parse_key_arg(s: &str) -> Result<u8, String> {
     parse_key(s).ok_or_else(|| format!("`{s}` is not a key; use C, C#, Db, D, … B"))
+}
+
+/// Tries a melody gets under `--no-copies` before the warning.
+const COPY_TRIES: u64 = 8;
+
+/// The copy index of the model in use: the default model's, or `name.copies` beside a model
+/// file; `None` (with a note) when it has none or it belongs to another model.
+fn copy_index(model: Option<&Path>, generator: &Generator) -> Option<CopyIndex> {
+    let index = match model {
+        None => neume::default_copy_index(),
+        Some(path) => {
+            let file = neume::music::copies::index_path(path);
+            if !file.is_file() {
+                eprintln!(
+                    "note: {} has no copy index ({}): copies are not checked",
+                    path.display(),
+                    file.display()
+                );
+                return None;
+            }
+            std::fs::metadata(&file)
+                .map_err(|e| format!("{}: {e}", file.display()))
+                .and_then(|m| {
+                    if m.len() > neume::music::copies::MAX_INDEX_BYTES as u64 {
+                        Err(format!("{}: larger than 8 MiB", file.display()))
+                    } else {
+                        std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))
+                    }
+                })
+                .and_then(|bytes| CopyIndex::from_bytes(&bytes, &file.display().to_string()))
+        }
+    };
+    match index {
+        Ok(index)
+            if index.model_id.is_empty()
+                || Some(index.model_id.as_str()) == generator.info().model_id() =>
+        {
+            Some(index)
+        }
+        Ok(_) => {
+            eprintln!("warning: the copy index beside the model is another model's: copies are not checked");
+            None
+        }
+        Err(e) => {
+            eprintln!("warning: {e}: copies are not checked");
+            None
+        }
+    }
+}
+
+/// Sings with `sing(seed)`; under `--no-copies`, sings again with other seeds while the
+/// melody copies a tune of `index` (at most [`COPY_TRIES`] in all). Returns the melody and
+/// the copy it still holds, if any.
+fn guarded(
+    index: Option<&CopyIndex>,
+    meter: Meter,
+    no_copies: bool,
+    seed: u64,
+    mut sing: impl FnMut(u64) -> Result<Melody, String>,
+) -> Result<(Melody, Option<neume::music::copies::Copy>), String> {
+    let mut melody = sing(seed)?;
+    let mut copy = index.and_then(|i| i.check(&melody, meter));
+    let mut tries = 1;
+    while copy.is_some() && no_copies && tries < COPY_TRIES {
+        melody = sing(seed.wrapping_add(tries * 1_000_003))?;
+        copy = index.and_then(|i| i.check(&melody, meter));
+        tries += 1;
+    }
+    Ok((melody, copy))
+}
+
+/// The warning for a melody written to `path` that copies a training tune.
+fn warn_copy(path: &Path, copy: &neume::music::copies::Copy) {
+    eprintln!(
+        "warning: {} copies {} (bars {}-{}): a run of notes of a tune the model learned from",
+        path.display(),
+        copy.tune,
+        copy.bars.0,
+        copy.bars.1
+    );
 }
 
 fn load(model: Option<&Path>) -> Result<Generator, String> {
@@ -488,6 +587,7 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
         );
     }
     let mut generator = load(args.model.as_deref())?;
+    let copies = copy_index(args.model.as_deref(), &generator);
     generator.info().check_meter(args.meter).map_err(|e| e.to_string())?;
     let shift = knob_shift(generator.info(), &args.knobs)?;
     let first_seed = args.seed.unwrap_or_else(|| {
@@ -518,7 +618,10 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
             form: args.form,
             ..GenerateOptions::default()
         };
-        let melody = generate(&mut generator, &options).map_err(|e| e.to_string())?;
+        let (melody, copy) = guarded(copies.as_ref(), args.meter, args.no_copies, seed, |s| {
+            generate(&mut generator, &GenerateOptions { seed: s, ..options.clone() })
+                .map_err(|e| e.to_string())
+        })?;
         let path =
             if single { args.out.clone() } else { args.out.join(format!("neume-{seed}.mid")) };
         let write = WriteOptions {
@@ -535,6 +638,9 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
         };
         midi::write_file(&path, &melody, &write).map_err(|e| e.to_string())?;
         println!("{} ({} notes, seed {seed})", path.display(), melody.notes.len());
+        if let Some(copy) = &copy {
+            warn_copy(&path, copy);
+        }
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 pub mod attributes;
 pub mod chords;
 pub mod clip;
+pub mod copies;
 pub mod key_finding;
 pub mod midi;
 pub mod played;

@@ -808,3 +808,77 @@ fn infill_sings_the_span_anew_and_keeps_every_other_bar() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The copy guard, through the real binary: a variation at Amount 0 and a continuation of a
+/// tune the default model learned from (a training fixture) are flagged with the tune's
+/// collection and name and the bars; a held-out tune (a `valid` fixture) and melodies from
+/// the prior are not; `--no-copies` cannot make Amount 0 new and still warns.
+#[test]
+fn melodies_that_copy_a_training_tune_are_flagged_and_new_ones_are_not() {
+    let dir = temp_dir("copies");
+    let fixture = |f: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(f);
+    let out = dir.to_str().unwrap();
+    let trained = fixture("train/0001-0050_x12.mid");
+    for (command, extra) in [("vary", ["--amount", "0"]), ("continue", ["--bars", "8"])] {
+        let args = [
+            command,
+            "--clip",
+            trained.to_str().unwrap(),
+            "--count",
+            "1",
+            extra[0],
+            extra[1],
+            "--out",
+            out,
+        ];
+        let run = neume(&args, &[]);
+        ok(&run);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            stderr.contains("copies oneills1850/0001-0050_x12 (bars 1-4)"),
+            "{command}: {stderr}"
+        );
+    }
+    let run = neume(
+        &[
+            "vary",
+            "--clip",
+            trained.to_str().unwrap(),
+            "--amount",
+            "0",
+            "--count",
+            "1",
+            "--no-copies",
+            "--out",
+            out,
+        ],
+        &[],
+    );
+    ok(&run);
+    assert!(String::from_utf8_lossy(&run.stderr).contains("copies"));
+    let held_out = fixture("valid/0101-0200_x104.mid");
+    let run = neume(
+        &[
+            "vary",
+            "--clip",
+            held_out.to_str().unwrap(),
+            "--amount",
+            "0",
+            "--count",
+            "1",
+            "--out",
+            out,
+        ],
+        &[],
+    );
+    ok(&run);
+    assert!(
+        !String::from_utf8_lossy(&run.stderr).contains("copies"),
+        "a held-out tune was flagged"
+    );
+    let run =
+        neume(&["generate", "--seed", "1", "--count", "10", "--no-copies", "--out", out], &[]);
+    ok(&run);
+    assert!(!String::from_utf8_lossy(&run.stderr).contains("copies"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,5 +1,6 @@
 //! Property tests over arbitrary bytes for every reader a stranger's file reaches: MIDI files
-//! (and clips), model files and their metadata, the project state's saved melody, ratings
+//! (and clips), model files and their metadata, the copy index beside a model, the project
+//! state's saved melody, ratings
 //! lines, dropped URI lists, and typed chords. Each must answer with a value or a clear
 //! error, never a panic, a hang or an allocation the input's size does not bound.
 //!
@@ -180,4 +181,24 @@ fn a_ratings_file_is_bounded() {
     let (taste, _) = Preference::of_ratings(&ratings.entries, 3);
     assert!(taste.draw(0.5, &mut neume::rng::Rng::new(1)).iter().all(|v| v.is_finite()));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+proptest! {
+    // A copy index is 750 KB to copy and read per case: a twentieth of the cases (about 15 s
+    // in a debug build).
+    #![proptest_config(ProptestConfig { cases: config().cases / 20, ..config() })]
+
+    #[test]
+    fn copy_indexes_answer_mutations(
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+        cut in proptest::option::of(any::<usize>()),
+        bytes in proptest::collection::vec(any::<u8>(), 0..256),
+    ) {
+        let mutated_index = mutated(neume::DEFAULT_COPIES, &edits, cut);
+        if let Ok(index) = neume::music::copies::CopyIndex::from_bytes(&mutated_index, "fuzz.copies") {
+            let melody = midi::read_bytes(&valid_midi(), Path::new("x.mid")).unwrap().melody;
+            let _ = index.check(&melody, Meter::FourFour);
+        }
+        let _ = neume::music::copies::CopyIndex::from_bytes(&bytes, "fuzz.copies");
+    }
 }

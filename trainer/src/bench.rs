@@ -4,6 +4,7 @@
 
 pub mod chords;
 pub mod clips;
+pub mod copies;
 pub mod infill;
 pub mod key;
 pub mod listener;

@@ -42,6 +42,10 @@ pub enum Command {
     /// from the harmony track, and none), the naming of the harmony track's chords, and four
     /// common progressions with the classifier test; prints one JSON line.
     Chords(ChordsArgs),
+    /// The copy index of a training folder, written beside a model (`name.copies`): its run
+    /// length chosen so that at most 2 % of the held-out tunes' 4-bar windows are flagged;
+    /// with --model, the copy rate of 500 of its melodies too. Prints one JSON line.
+    Copies(CopiesArgs),
     /// How `neume infill` does on the reference tunes' 8-bar windows (each 2-bar span hidden
     /// in turn), against bars from the prior and the tune standing in for itself; prints
     /// one JSON line.
@@ -425,4 +429,30 @@ pub struct ChordsArgs {
     /// Melodies over the common progressions, in all.
     #[arg(long, default_value_t = 400)]
     pub count: usize,
+}
+
+/// `neume-train copies`.
+#[derive(Args)]
+pub struct CopiesArgs {
+    /// The training folder the model learned from.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Held-out tunes (the model never saw them), to choose the run length on.
+    #[arg(long)]
+    pub held_out: PathBuf,
+    /// Collections (subfolders) to leave out of both, e.g. `essen`.
+    #[arg(long, value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// The model the index belongs to (its id goes into the index; its melodies are checked).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The largest share of held-out windows that may be flagged.
+    #[arg(long, default_value_t = 0.02)]
+    pub max_flagged: f64,
+    /// Melodies of the model to check.
+    #[arg(long, default_value_t = 500)]
+    pub count: usize,
+    /// Where to write the index (`name.copies` beside `name.onnx`).
+    #[arg(long)]
+    pub out: PathBuf,
 }

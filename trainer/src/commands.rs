@@ -403,6 +403,33 @@ pub fn export(args: ExportArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// `neume-train copies`.
+pub fn copies(args: CopiesArgs) -> Result<(), String> {
+    let CopiesArgs { data, held_out, exclude, model, max_flagged, count, out } = args;
+    let selection = Selection { exclude, ..Selection::default() };
+    let load = |dir: &std::path::Path| {
+        neume_train::data::load_selection(dir, &selection, false)
+            .map_err(|e| format!("{}: {e}", dir.display()))
+    };
+    let (train, held) = (load(&data)?, load(&held_out)?);
+    let mut generator = match &model {
+        Some(path) => {
+            Some(neume::model::runtime::Generator::from_file(path).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    let report = neume_train::bench::copies::run(
+        &train.tunes,
+        &held.tunes,
+        max_flagged,
+        generator.as_mut(),
+        count,
+        &out,
+    )?;
+    println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::portable_arg;

@@ -20,6 +20,7 @@ fn run() -> Result<(), String> {
         Command::Bench(args) => commands::bench(args),
         Command::Clips(args) => commands::clips(args),
         Command::Chords(args) => commands::chords(args),
+        Command::Copies(args) => commands::copies(args),
         Command::Infill(args) => commands::infill(args),
         Command::Key(args) => commands::key(args),
         Command::ListenerBench(args) => commands::listener_bench(args),

@@ -1,0 +1,280 @@
+//! The copy guard: whether a melody copies a tune the model learned from.
+//!
+//! "Copies" means the melody shares a run of consecutive notes with a training tune. A run is
+//! compared by its intervals and its onset-to-onset durations, so a transposed copy is a copy.
+//! The run's length ([`CopyIndex::run_notes`]) is chosen on held-out tunes: at most 2 % of
+//! their 4-bar windows may be flagged (`neume-train copies`, docs/evaluation.md).
+//!
+//! The index ships beside the model as `name.copies`, built by `neume-train copies` from the
+//! training folder. It is small: winnowing keeps the smallest hash of every
+//! [`WINNOW`] consecutive runs of a tune, which still finds every shared run of
+//! `run_notes + WINNOW - 1` notes or more. Each kept hash is stored with its tune.
+//! Checking runs on the worker or the main thread, never on the audio thread.
+
+use crate::encoding::{Melody, Meter};
+
+/// The file's first bytes.
+const MAGIC: &[u8; 8] = b"NEUMECPY";
+/// The format's version.
+const VERSION: u32 = 1;
+/// Runs per winnowing window.
+pub const WINNOW: usize = 4;
+/// The largest index file accepted, in bytes.
+pub const MAX_INDEX_BYTES: usize = 8 << 20;
+
+/// Where a melody copies a training tune.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Copy {
+    /// The tune: its collection and title, as the index names it.
+    pub tune: String,
+    /// The melody's bars that hold the shared run, 1-based and inclusive.
+    pub bars: (usize, usize),
+}
+
+/// The hashes of the training tunes' runs, with the tune each came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CopyIndex {
+    /// Notes in a run.
+    pub run_notes: usize,
+    /// The model the index belongs to (`neume.model_id`), or empty.
+    pub model_id: String,
+    /// The tunes, by index: "collection/title".
+    pub tunes: Vec<String>,
+    /// Winnowed run hashes and their tune, sorted by hash.
+    entries: Vec<(u32, u16)>,
+}
+
+/// The hashes of every run of `run_notes` notes of `melody`, with the run's first note's
+/// index. A run is its `run_notes - 1` intervals and onset-to-onset durations (FNV-1a).
+pub fn run_hashes(melody: &Melody, run_notes: usize) -> Vec<(u32, usize)> {
+    let notes = &melody.notes;
+    if run_notes < 2 || notes.len() < run_notes {
+        return Vec::new();
+    }
+    let moves: Vec<(i16, u32)> = notes
+        .windows(2)
+        .map(|w| (i16::from(w[1].pitch) - i16::from(w[0].pitch), w[1].start_step - w[0].start_step))
+        .collect();
+    moves
+        .windows(run_notes - 1)
+        .enumerate()
+        .map(|(i, run)| {
+            let mut h: u32 = 0x811c_9dc5;
+            for &(interval, ioi) in run {
+                for byte in interval.to_le_bytes().into_iter().chain(ioi.min(255).to_le_bytes()) {
+                    h ^= u32::from(byte);
+                    h = h.wrapping_mul(0x0100_0193);
+                }
+            }
+            (h, i)
+        })
+        .collect()
+}
+
+impl CopyIndex {
+    /// The index of `tunes` (`(name, melody)`; at most 65,536) at `run_notes` notes a run.
+    pub fn build(tunes: &[(String, Melody)], run_notes: usize, model_id: &str) -> CopyIndex {
+        let mut entries = Vec::new();
+        for (t, (_, melody)) in tunes.iter().enumerate().take(usize::from(u16::MAX) + 1) {
+            let hashes = run_hashes(melody, run_notes);
+            let mut kept: Option<usize> = None;
+            for w in 0..hashes.len().saturating_sub(WINNOW - 1).max(usize::from(!hashes.is_empty()))
+            {
+                let window = &hashes[w..(w + WINNOW).min(hashes.len())];
+                // The smallest hash of the window, the rightmost of equals.
+                let (i, _) = window
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .min_by_key(|(_, (h, _))| *h)
+                    .expect("a window is not empty");
+                if kept != Some(w + i) {
+                    kept = Some(w + i);
+                    entries.push((window[i].0, t as u16));
+                }
+            }
+        }
+        entries.sort_unstable();
+        entries.dedup();
+        CopyIndex {
+            run_notes,
+            model_id: model_id.to_string(),
+            tunes: tunes.iter().map(|(name, _)| name.clone()).collect(),
+            entries,
+        }
+    }
+
+    /// Where `melody` (in `meter`) copies a tune of the index: its first shared run.
+    pub fn check(&self, melody: &Melody, meter: Meter) -> Option<Copy> {
+        let bar = meter.bar_steps() as u32;
+        for (hash, first) in run_hashes(melody, self.run_notes) {
+            let at = self.entries.partition_point(|&(h, _)| h < hash);
+            if let Some(&(h, tune)) = self.entries.get(at) {
+                if h == hash {
+                    let last = first + self.run_notes - 1;
+                    let start = melody.notes[first].start_step / bar + 1;
+                    let end = melody.notes[last].start_step / bar + 1;
+                    return Some(Copy {
+                        tune: self.tunes.get(usize::from(tune)).cloned().unwrap_or_default(),
+                        bars: (start as usize, end as usize),
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    /// The index as a file.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&(self.run_notes as u32).to_le_bytes());
+        let put_text = |out: &mut Vec<u8>, text: &str| {
+            let bytes = &text.as_bytes()[..text.len().min(usize::from(u16::MAX))];
+            out.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
+            out.extend_from_slice(bytes);
+        };
+        put_text(&mut out, &self.model_id);
+        out.extend_from_slice(&(self.tunes.len() as u32).to_le_bytes());
+        for name in &self.tunes {
+            put_text(&mut out, name);
+        }
+        out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
+        for &(h, t) in &self.entries {
+            out.extend_from_slice(&h.to_le_bytes());
+            out.extend_from_slice(&t.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads an index file, checking every length before it reads; `path` names it in errors.
+    pub fn from_bytes(bytes: &[u8], path: &str) -> Result<CopyIndex, String> {
+        let bad = |what: &str| format!("{path}: not a Neume copy index ({what})");
+        if bytes.len() > MAX_INDEX_BYTES {
+            return Err(bad("larger than 8 MiB"));
+        }
+        let mut r = Reader { bytes, at: 0 };
+        if r.take(8).ok_or_else(|| bad("cut short"))? != MAGIC {
+            return Err(bad("wrong magic"));
+        }
+        let version = r.u32().ok_or_else(|| bad("cut short"))?;
+        if version != VERSION {
+            return Err(bad(&format!("version {version}, this Neume reads {VERSION}")));
+        }
+        let run_notes = r.u32().ok_or_else(|| bad("cut short"))? as usize;
+        if !(2..=64).contains(&run_notes) {
+            return Err(bad("a run length outside 2..=64"));
+        }
+        let model_id = r.text().ok_or_else(|| bad("cut short"))?;
+        let tunes_len = r.u32().ok_or_else(|| bad("cut short"))? as usize;
+        if tunes_len > usize::from(u16::MAX) + 1 {
+            return Err(bad("more than 65,536 tunes"));
+        }
+        let mut tunes = Vec::with_capacity(tunes_len.min(bytes.len() / 2));
+        for _ in 0..tunes_len {
+            tunes.push(r.text().ok_or_else(|| bad("cut short"))?);
+        }
+        let entries_len = r.u32().ok_or_else(|| bad("cut short"))? as usize;
+        let raw = r.take(entries_len.saturating_mul(6)).ok_or_else(|| bad("cut short"))?;
+        let mut entries: Vec<(u32, u16)> = raw
+            .chunks_exact(6)
+            .map(|c| {
+                (u32::from_le_bytes([c[0], c[1], c[2], c[3]]), u16::from_le_bytes([c[4], c[5]]))
+            })
+            .collect();
+        if entries.iter().any(|&(_, t)| usize::from(t) >= tunes.len()) {
+            return Err(bad("an entry names a tune it does not list"));
+        }
+        if !entries.windows(2).all(|w| w[0] <= w[1]) {
+            entries.sort_unstable();
+        }
+        Ok(CopyIndex { run_notes, model_id, tunes, entries })
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Reads an index file's fields in order, each length checked before it is read.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let slice = self.bytes.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(slice)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn text(&mut self) -> Option<String> {
+        let len = self.take(2).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))?;
+        self.take(len).map(|b| String::from_utf8_lossy(b).into_owned())
+    }
+}
+
+/// The copy index of a model file: `name.copies` beside `name.onnx`.
+pub fn index_path(model: &std::path::Path) -> std::path::PathBuf {
+    let stem = model.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    model.with_file_name(format!("{stem}.copies"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::Note;
+
+    fn melody(notes: &[(u8, u32)]) -> Melody {
+        let notes: Vec<Note> = notes
+            .iter()
+            .map(|&(pitch, start_step)| Note { pitch, start_step, len_steps: 2 })
+            .collect();
+        let len_steps = notes.last().map_or(0, |n| n.start_step + 2);
+        Melody { notes, len_steps }
+    }
+
+    /// A tune's run found again, transposed and shifted in time; a melody sharing fewer
+    /// notes is not flagged; the file round-trips and damaged files are refused.
+    #[test]
+    fn runs_are_found_transposed_and_files_are_checked() {
+        let tune: Vec<(u8, u32)> = [60u8, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62]
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (p, 2 * i as u32))
+            .collect();
+        let index = CopyIndex::build(&[("misc/A tune".into(), melody(&tune))], 6, "id:x");
+        // Notes 3..12 of the tune, a fourth higher, starting in bar 2.
+        let copied: Vec<(u8, u32)> =
+            tune[3..12].iter().map(|&(p, s)| (p + 5, s - 6 + 16)).collect();
+        let found = index.check(&melody(&copied), Meter::FourFour).expect("a copy");
+        assert_eq!(found.tune, "misc/A tune");
+        assert_eq!(found.bars.0, 2);
+        // Five shared notes, then other moves: under the run length.
+        let mut other: Vec<(u8, u32)> = tune[..5].to_vec();
+        other.extend([(50, 10), (70, 12), (52, 14), (75, 16)]);
+        assert_eq!(index.check(&melody(&other), Meter::FourFour), None);
+        let bytes = index.to_bytes();
+        assert_eq!(CopyIndex::from_bytes(&bytes, "x.copies").unwrap(), index);
+        for cut in [0, 7, 12, 20, bytes.len() - 1] {
+            assert!(CopyIndex::from_bytes(&bytes[..cut], "x.copies")
+                .unwrap_err()
+                .contains("x.copies"));
+        }
+        let mut wrong = bytes.clone();
+        wrong[8] = 9;
+        assert!(CopyIndex::from_bytes(&wrong, "x.copies").unwrap_err().contains("version"));
+    }
+}
