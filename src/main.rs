@@ -108,20 +108,8 @@ struct ClipArgs {
     /// Number of melodies (1–10,000); seeds count up from --seed.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=MAX_COUNT))]
     count: u32,
-    /// First seed.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Sampling temperature (default: the model's).
-    #[arg(long)]
-    temperature: Option<f32>,
-    /// The clip's meter when its file has none or another (2/4, 3/4, 4/4, 2/2, 6/8, 9/8).
-    #[arg(long, value_parser = Meter::parse)]
-    meter: Option<Meter>,
-    /// A knob's value, `name=value` (repeatable), as for `generate`.
-    #[arg(long = "knob", allow_hyphen_values = true)]
-    knobs: Vec<String>,
     #[command(flatten)]
-    chords: ChordArgs,
+    sing: SingArgs,
     /// Re-draw a melody that copies a tune the model learned from (up to 8 tries, then the
     /// warning).
     #[arg(long)]
@@ -129,6 +117,25 @@ struct ClipArgs {
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
+}
+
+/// How a file's melody is sung anew (`vary`, `continue`, `infill`).
+#[derive(clap::Args)]
+struct SingArgs {
+    /// First seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Sampling temperature (default: the model's).
+    #[arg(long)]
+    temperature: Option<f32>,
+    /// The file's meter when it has none or another (2/4, 3/4, 4/4, 2/2, 6/8, 9/8).
+    #[arg(long, value_parser = Meter::parse)]
+    meter: Option<Meter>,
+    /// A knob's value, `name=value` (repeatable), as for `generate`.
+    #[arg(long = "knob", allow_hyphen_values = true)]
+    knobs: Vec<String>,
+    #[command(flatten)]
+    chords: ChordArgs,
 }
 
 #[derive(clap::Args)]
@@ -145,20 +152,8 @@ struct InfillArgs {
     /// Number of melodies (1–10,000); seeds count up from --seed.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=MAX_COUNT))]
     count: u32,
-    /// First seed.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Sampling temperature (default: the model's).
-    #[arg(long)]
-    temperature: Option<f32>,
-    /// The melody's meter when its file has none or another.
-    #[arg(long, value_parser = Meter::parse)]
-    meter: Option<Meter>,
-    /// A knob's value, `name=value` (repeatable), as for `generate`.
-    #[arg(long = "knob", allow_hyphen_values = true)]
-    knobs: Vec<String>,
     #[command(flatten)]
-    chords: ChordArgs,
+    sing: SingArgs,
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
@@ -196,11 +191,11 @@ fn parse_span(text: &str, bars: usize) -> Result<(usize, usize), String> {
 
 /// `neume infill`.
 fn run_infill(args: InfillArgs) -> Result<(), String> {
-    if let Some(t) = args.temperature.filter(|t| !(0.0..=5.0).contains(t)) {
+    if let Some(t) = args.sing.temperature.filter(|t| !(0.0..=5.0).contains(t)) {
         return Err(format!("--temperature {t} is outside 0..=5"));
     }
     let file = midi::read_file(&args.clip).map_err(|e| e.to_string())?;
-    let meter = neume::music::clip::file_meter(&file, args.meter, &args.clip)
+    let meter = neume::music::clip::file_meter(&file, args.sing.meter, &args.clip)
         .map_err(|e| format!("{e}; say the meter with --meter"))?;
     let bar = meter.bar_steps();
     let file_bars = (file.melody.len_steps as usize).div_ceil(bar);
@@ -211,17 +206,17 @@ fn run_infill(args: InfillArgs) -> Result<(), String> {
     let bars = file_bars.clamp(1, max);
     let span = parse_span(&args.bars, bars)?;
     let melody = file.melody.window(0, (bars * bar) as u32);
-    let chords = args.chords.read(meter)?;
+    let chords = args.sing.chords.read(meter)?;
     let mut generator = load(args.model.as_deref())?;
     generator.info().check_meter(meter).map_err(|e| e.to_string())?;
-    let shift = knob_shift(generator.info(), &args.knobs)?;
+    let shift = knob_shift(generator.info(), &args.sing.knobs)?;
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let (numerator, denominator) = meter.signature();
     for i in 0..u64::from(args.count) {
-        let seed = args.seed + i;
+        let seed = args.sing.seed + i;
         let options = neume::music::clip::ClipOptions {
             seed,
-            temperature: args.temperature,
+            temperature: args.sing.temperature,
             shift: shift.clone(),
             chords: chords.clone(),
         };
@@ -307,7 +302,7 @@ impl ChordArgs {
 /// Reads `--clip` in its meter (the file's time signature, or `--meter`).
 fn read_clip(args: &ClipArgs) -> Result<(neume::music::clip::Clip, midi::MidiMelody), String> {
     let file = midi::read_file(&args.clip).map_err(|e| e.to_string())?;
-    let meter = neume::music::clip::file_meter(&file, args.meter, &args.clip)
+    let meter = neume::music::clip::file_meter(&file, args.sing.meter, &args.clip)
         .map_err(|e| format!("{e}; say the meter with --meter"))?;
     let clip = neume::music::clip::Clip::new(&file.melody, meter)
         .map_err(|e| format!("{}: {e}", args.clip.display()))?;
@@ -319,11 +314,11 @@ fn run_clip(args: ClipArgs, continuing: bool) -> Result<(), String> {
     if !(0.0..=1.0).contains(&args.amount) {
         return Err(format!("--amount {} is outside 0..=1", args.amount));
     }
-    if let Some(t) = args.temperature.filter(|t| !(0.0..=5.0).contains(t)) {
+    if let Some(t) = args.sing.temperature.filter(|t| !(0.0..=5.0).contains(t)) {
         return Err(format!("--temperature {t} is outside 0..=5"));
     }
     let (clip, file) = read_clip(&args)?;
-    let chords = args.chords.read(clip.meter)?;
+    let chords = args.sing.chords.read(clip.meter)?;
     if let Some(chords) = &chords {
         eprintln!(
             "chords: {} ({} bars of {}, repeating)",
@@ -335,7 +330,7 @@ fn run_clip(args: ClipArgs, continuing: bool) -> Result<(), String> {
     let mut generator = load(args.model.as_deref())?;
     let copies = copy_index(args.model.as_deref(), &generator);
     generator.info().check_meter(clip.meter).map_err(|e| e.to_string())?;
-    let shift = knob_shift(generator.info(), &args.knobs)?;
+    let shift = knob_shift(generator.info(), &args.sing.knobs)?;
     eprintln!(
         "clip: {} bar(s) of {} in {} ({} notes){}",
         clip.bars,
@@ -355,10 +350,10 @@ fn run_clip(args: ClipArgs, continuing: bool) -> Result<(), String> {
     let (numerator, denominator) = clip.meter.signature();
     let scale = clip.key.scale();
     for i in 0..u64::from(args.count) {
-        let seed = args.seed + i;
+        let seed = args.sing.seed + i;
         let options = neume::music::clip::ClipOptions {
             seed,
-            temperature: args.temperature,
+            temperature: args.sing.temperature,
             shift: shift.clone(),
             chords: chords.clone(),
         };
