@@ -52,11 +52,17 @@ pub fn plugin_path() -> PathBuf {
     path
 }
 
-/// The most recently modified file under `dir`.
+/// The most recently modified file under `dir` that goes into the plugin binary: not
+/// `src/main.rs`, the CLI's own (a change to it alone rebuilds the CLI, not the plugin).
 fn newest_file(dir: &std::path::Path) -> Option<(std::time::SystemTime, PathBuf)> {
     let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
     for entry in std::fs::read_dir(dir).ok()?.flatten() {
         let path = entry.path();
+        if path.file_name().is_some_and(|n| n == "main.rs")
+            && path.parent().is_some_and(|p| p.ends_with("src"))
+        {
+            continue;
+        }
         let candidate = if path.is_dir() {
             newest_file(&path)
         } else {
