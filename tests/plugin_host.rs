@@ -972,6 +972,12 @@ fn wait_until(host: &mut Host, what: &str, ready: impl Fn(&serde_json::Value) ->
     }
 }
 
+/// Whether the state holds persisted field `name` (a field that holds nothing is the JSON
+/// string `null`).
+fn saved_field(state: &serde_json::Value, name: &str) -> bool {
+    state["fields"][name].as_str().is_some_and(|text| text != "null")
+}
+
 /// The saved melody's notes, as the state holds them (`None`: no melody yet).
 fn saved_notes(state: &serde_json::Value) -> Option<serde_json::Value> {
     let text = state["fields"]["melody"].as_str()?;
@@ -1184,7 +1190,7 @@ fn a_captured_clip_is_varied_continued_and_reopened() {
     }
     host.process(1, &Transport::stopped(), &[(capture, 0.0)]);
     assert_eq!(thru_ons, played.len(), "Thru passed every played note on while capturing");
-    wait_until(&mut host, "the captured clip", |s| s["fields"]["clip"].as_str().is_some());
+    wait_until(&mut host, "the captured clip", |s| saved_field(s, "clip"));
     let notes: Vec<_> = clip.notes.iter().map(|n| (n.pitch, n.start_step, n.len_steps)).collect();
     assert_eq!(saved_clip(&mut host), Some((notes.clone(), 24, "3/4".into())), "the saved clip");
 
@@ -1300,7 +1306,7 @@ fn drums_on_channel_ten_are_not_captured() {
     }
     host.process(1, &Transport::stopped(), &[(capture, 0.0)]);
     assert_eq!(drum_ons, hats.len(), "Thru passed every drum note on");
-    wait_until(&mut host, "the captured clip", |s| s["fields"]["clip"].as_str().is_some());
+    wait_until(&mut host, "the captured clip", |s| saved_field(s, "clip"));
     let (notes, len_steps, _) = saved_clip(&mut host).expect("a clip was captured");
     // 16ths from beat 0, worked out by hand; the last note ends with the take (two bars).
     assert_eq!(notes, vec![(60, 0, 4), (62, 4, 4), (64, 8, 8), (65, 16, 4), (67, 20, 12)]);
@@ -1392,10 +1398,10 @@ fn a_new_take_keeps_the_clip_it_replaces() {
         host.process(1, &Transport::stopped(), &[(capture, 0.0)]);
     };
     take(&mut host, &[(0.0, 1.0, 60), (1.0, 1.0, 64), (2.0, 2.0, 67)], 0.0);
-    wait_until(&mut host, "the first take", |s| s["fields"]["clip"].as_str().is_some());
+    wait_until(&mut host, "the first take", |s| saved_field(s, "clip"));
     let first = saved_clip(&mut host).expect("the first take").0;
     take(&mut host, &[(0.0, 2.0, 72), (2.0, 2.0, 71)], 16.0);
-    wait_until(&mut host, "the second take", |s| s["fields"]["replaced-clip"].as_str().is_some());
+    wait_until(&mut host, "the second take", |s| saved_field(s, "replaced-clip"));
     let second = saved_clip(&mut host).expect("the second take").0;
     assert_eq!(second.iter().map(|n| n.0).collect::<Vec<_>>(), vec![72, 71]);
     let state = host.state_json();
