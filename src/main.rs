@@ -138,6 +138,23 @@ struct SingArgs {
     chords: ChordArgs,
 }
 
+impl SingArgs {
+    /// The options of one melody of seed `seed`, with the knobs' `shift` and the `chords`.
+    fn clip_options(
+        &self,
+        seed: u64,
+        shift: &Option<Vec<f32>>,
+        chords: &Option<Progression>,
+    ) -> neume::music::clip::ClipOptions {
+        neume::music::clip::ClipOptions {
+            seed,
+            temperature: self.temperature,
+            shift: shift.clone(),
+            chords: chords.clone(),
+        }
+    }
+}
+
 #[derive(clap::Args)]
 struct InfillArgs {
     /// The melody: a .mid file (its top line; up to 16 bars, a longer one is cut).
@@ -214,12 +231,7 @@ fn run_infill(args: InfillArgs) -> Result<(), String> {
     let (numerator, denominator) = meter.signature();
     for i in 0..u64::from(args.count) {
         let seed = args.sing.seed + i;
-        let options = neume::music::clip::ClipOptions {
-            seed,
-            temperature: args.sing.temperature,
-            shift: shift.clone(),
-            chords: chords.clone(),
-        };
+        let options = args.sing.clip_options(seed, &shift, &chords);
         let sung = neume::music::clip::infill(
             &mut generator,
             &melody,
@@ -276,8 +288,19 @@ impl ChordArgs {
         let notes: Vec<(u32, u32, u8)> =
             notes.iter().map(|&(s, e, p)| (s - first, e - first, p)).collect();
         let end = notes.iter().map(|n| n.1).max().unwrap_or(0);
-        for step in 0..end {
-            let voices = notes.iter().filter(|n| n.0 <= step && step < n.1).count();
+        // The most notes sounding at once, by a sweep over the notes' starts and ends (ends
+        // first at one step), not step by step: a long file of many notes stays quick.
+        let mut edges: Vec<(u32, i32)> =
+            notes.iter().flat_map(|&(s, e, _)| [(s, 1), (e, -1)]).collect();
+        edges.sort_unstable();
+        let mut sounding = 0i32;
+        for (i, &(step, change)) in edges.iter().enumerate() {
+            sounding += change;
+            // Judged once every start and end at this step is counted.
+            if edges.get(i + 1).is_some_and(|&(next, _)| next == step) {
+                continue;
+            }
+            let voices = sounding as usize;
             if voices > MAX_CHORD_VOICES {
                 return Err(format!(
                     "{}: {voices} notes sound together in bar {}; a chord file holds chords \
@@ -351,14 +374,8 @@ fn run_clip(args: ClipArgs, continuing: bool) -> Result<(), String> {
     let scale = clip.key.scale();
     for i in 0..u64::from(args.count) {
         let seed = args.sing.seed + i;
-        let options = neume::music::clip::ClipOptions {
-            seed,
-            temperature: args.sing.temperature,
-            shift: shift.clone(),
-            chords: chords.clone(),
-        };
         let (melody, copy) = guarded(copies.as_ref(), clip.meter, args.no_copies, seed, |s| {
-            let options = neume::music::clip::ClipOptions { seed: s, ..options.clone() };
+            let options = args.sing.clip_options(s, &shift, &chords);
             if continuing {
                 neume::music::clip::continue_clip(
                     &mut generator,
@@ -417,16 +434,7 @@ fn copy_index(model: Option<&Path>, generator: &Generator) -> Option<CopyIndex> 
                 );
                 return None;
             }
-            std::fs::metadata(&file)
-                .map_err(|e| format!("{}: {e}", file.display()))
-                .and_then(|m| {
-                    if m.len() > neume::music::copies::MAX_INDEX_BYTES as u64 {
-                        Err(format!("{}: larger than 8 MiB", file.display()))
-                    } else {
-                        std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))
-                    }
-                })
-                .and_then(|bytes| CopyIndex::from_bytes(&bytes, &file.display().to_string()))
+            CopyIndex::read_file(&file)
         }
     };
     match index {

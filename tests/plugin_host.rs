@@ -960,16 +960,21 @@ fn scale_and_chords(tonic: u8, scale: &[u8], chords: &[&[u8]], from: f64) -> Vec
 
 /// Waits (at most 20 s) until the saved state satisfies `ready`: what the worker reports
 /// through the project, in place of a fixed sleep. The host is not asked to process
-/// meanwhile (a block would tell the plugin another transport and meter).
-fn wait_until(host: &mut Host, what: &str, ready: impl Fn(&serde_json::Value) -> bool) {
+/// meanwhile (a block would tell the plugin another transport and meter). Whether it came.
+fn poll_until(host: &mut Host, ready: impl Fn(&serde_json::Value) -> bool) -> bool {
     let started = std::time::Instant::now();
-    loop {
-        if ready(&host.state_json()) {
-            return;
+    while !ready(&host.state_json()) {
+        if started.elapsed() >= std::time::Duration::from_secs(20) {
+            return false;
         }
-        assert!(started.elapsed() < std::time::Duration::from_secs(20), "waited 20 s for {what}");
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    true
+}
+
+/// [`poll_until`], failing the test with `what` when the state never came.
+fn wait_until(host: &mut Host, what: &str, ready: impl Fn(&serde_json::Value) -> bool) {
+    assert!(poll_until(host, ready), "waited 20 s for {what}");
 }
 
 /// Whether the state holds persisted field `name` (a field that holds nothing is the JSON
@@ -995,12 +1000,8 @@ fn assert_plays(host: &mut Host, melody: &neume::encoding::Melody, what: &str) {
     let want: Vec<[u32; 3]> =
         melody.notes.iter().map(|n| [u32::from(n.pitch), n.start_step, n.len_steps]).collect();
     let want = serde_json::to_value(&want).unwrap();
-    let started = std::time::Instant::now();
-    while saved_notes(&host.state_json()) != Some(want.clone())
-        && started.elapsed() < std::time::Duration::from_secs(20)
-    {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    // A melody that never comes fails the comparison below, which shows the notes.
+    poll_until(host, |s| saved_notes(s) == Some(want.clone()));
     let mut ledger = NoteLedger::melody();
     let end = 32 * 24_000;
     let got = play(host, &mut ledger, 512, end);

@@ -226,6 +226,16 @@ impl<'a> Reader<'a> {
     }
 }
 
+impl CopyIndex {
+    /// Reads an index file: a regular file, its size bounded before and while it is read
+    /// (the model file's reader, [`crate::model::model_file::read_model_file`]), then checked
+    /// as [`CopyIndex::from_bytes`] checks it.
+    pub fn read_file(path: &std::path::Path) -> Result<CopyIndex, String> {
+        let bytes = crate::model::model_file::read_model_file(path).map_err(|e| e.to_string())?;
+        CopyIndex::from_bytes(&bytes, &path.display().to_string())
+    }
+}
+
 /// The copy index of a model file: `name.copies` beside `name.onnx`.
 pub fn index_path(model: &std::path::Path) -> std::path::PathBuf {
     let stem = model.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();

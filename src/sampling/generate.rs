@@ -276,9 +276,11 @@ fn sing(
     let mut score = 0.0f64;
     // Scoring reads the given steps of the two bars after `score_from`; when every step from
     // there on is given, the decoder need not run past them (the melody is known).
-    let last_free = (0..want_steps).rev().find(|&s| !matches!(options.given.get(s), Some(Some(_))));
-    let skip_from =
-        score_from.map(|from| (from + SCORED_BARS * bar_steps).max(last_free.map_or(0, |s| s + 1)));
+    let skip_from = score_from.map(|from| {
+        let last_free =
+            (0..want_steps).rev().find(|&s| !matches!(options.given.get(s), Some(Some(_))));
+        (from + SCORED_BARS * bar_steps).max(last_free.map_or(0, |s| s + 1))
+    });
     for (index, (phrase, z)) in plan.iter().zip(&points).enumerate() {
         let start = index * phrase_bars * bar_steps;
         let end = (start + phrase_bars * bar_steps).min(want_steps);
@@ -386,6 +388,13 @@ pub struct Harmony {
     pub strong: bool,
 }
 
+impl Harmony {
+    /// Whether `pitch` is one of the chord's tones.
+    fn holds(self, pitch: u8) -> bool {
+        self.tones & (1 << (pitch % 12)) != 0
+    }
+}
+
 /// Logit gain of a chord tone's note-on on a step that starts a beat: real melodies land on
 /// chord tones there (the chorales' sopranos 98 %). Chosen on `valid`
 /// (`neume-train chords`, docs/evaluation.md).
@@ -462,7 +471,7 @@ impl Sampler {
         match (self.harmony, Token::from_index(i)) {
             (Some(h), Some(Token::Note(p))) => {
                 let mut gain = 0.0;
-                if h.tones & (1 << (p % 12)) != 0 {
+                if h.holds(p) {
                     gain += if h.strong { CHORD_TONE_GAIN_STRONG } else { CHORD_TONE_GAIN_WEAK };
                 }
                 if let Some(heard) = self.heard.filter(|_| self.last_outside) {
@@ -482,9 +491,9 @@ impl Sampler {
             HOLD_INDEX => self.sounding,
             i if i >= FIRST_NOTE_INDEX => {
                 self.note_allowed[i - FIRST_NOTE_INDEX]
-                    || self.harmony.is_some_and(|h| {
-                        matches!(Token::from_index(i), Some(Token::Note(p)) if h.tones & (1 << (p % 12)) != 0)
-                    })
+                    || self.harmony.is_some_and(
+                        |h| matches!(Token::from_index(i), Some(Token::Note(p)) if h.holds(p)),
+                    )
             }
             _ => true,
         }
@@ -576,7 +585,7 @@ impl Sampler {
     pub fn follow(&mut self, token: Token) {
         self.sounding = !matches!(token, Token::Rest);
         if let Token::Note(p) = token {
-            self.last_outside = self.harmony.is_some_and(|h| h.tones & (1 << (p % 12)) == 0);
+            self.last_outside = self.harmony.is_some_and(|h| !h.holds(p));
             self.heard = Some(match self.heard {
                 Some(Heard { low, high, .. }) => {
                     Heard { last: p, low: low.min(p), high: high.max(p) }
