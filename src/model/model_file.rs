@@ -101,6 +101,10 @@ pub fn vocab_string() -> String {
     parts.join(",")
 }
 
+/// Generator families (`neume.model_kind`) that run through this contract: a VAE's decoder,
+/// or the same decoder trained adversarially (`gan`).
+pub const MODEL_KINDS: &[&str] = &["vae", "gan"];
+
 /// Operators the runtime accepts in a model file. Anything else is refused before a runtime
 /// sees the file (a panic inside tract would abort the host process).
 pub const ALLOWED_OPS: &[&str] = &[

@@ -466,6 +466,78 @@ pub fn summarize(model_bytes: &[u8]) -> Result<ModelSummary, ProtoError> {
     Ok(summary)
 }
 
+/// A float initializer as read back: its dimensions and values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FloatTensor {
+    /// Dimensions.
+    pub dims: Vec<i64>,
+    /// Values, row-major.
+    pub data: Vec<f32>,
+}
+
+/// The float initializers of a model's graph with their data in `raw_data` or `float_data`,
+/// by name (what the trainer reads back to start from a shipped model). Other initializers
+/// are left out.
+pub fn float_initializers(model_bytes: &[u8]) -> Result<BTreeMap<String, FloatTensor>, ProtoError> {
+    let mut found = BTreeMap::new();
+    ProtoReader::each(model_bytes, |f, v| {
+        if let (7, Field::Bytes(graph)) = (f, v) {
+            ProtoReader::each(graph, |f, v| {
+                if let (5, Field::Bytes(tensor)) = (f, v) {
+                    let (mut name, mut dims, mut kind, mut data) =
+                        (String::new(), Vec::new(), 0u64, Vec::new());
+                    ProtoReader::each(tensor, |f, v| {
+                        match (f, v) {
+                            (1, Field::Varint(d)) => dims.push(d as i64),
+                            (1, Field::Bytes(packed)) => {
+                                let mut reader = ProtoReader { rest: packed };
+                                while !reader.rest.is_empty() {
+                                    dims.push(reader.varint()? as i64);
+                                }
+                            }
+                            (2, Field::Varint(t)) => kind = t,
+                            (8, Field::Bytes(n)) => name = utf8(n)?,
+                            (9, Field::Bytes(raw)) => {
+                                if raw.len() % 4 != 0 {
+                                    return Err(ProtoError("raw float data is not whole floats"));
+                                }
+                                data = raw
+                                    .chunks_exact(4)
+                                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                                    .collect();
+                            }
+                            (4, Field::Bytes(packed)) => {
+                                if packed.len() % 4 != 0 {
+                                    return Err(ProtoError(
+                                        "packed float data is not whole floats",
+                                    ));
+                                }
+                                data.extend(
+                                    packed
+                                        .chunks_exact(4)
+                                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                                );
+                            }
+                            _ => {}
+                        }
+                        Ok(())
+                    })?;
+                    if kind == DATA_TYPE_FLOAT as u64 {
+                        let count = dims.iter().try_fold(1i64, |n, &d| n.checked_mul(d.max(0)));
+                        if count != Some(data.len() as i64) {
+                            return Err(ProtoError("initializer data does not match its dims"));
+                        }
+                        found.insert(name, FloatTensor { dims, data });
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    })?;
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,6 +583,23 @@ mod tests {
         let s = summarize(&bytes).unwrap();
         assert_eq!(s.op_types, vec!["com.microsoft:Gemm".to_string(), "Relu".to_string()]);
         assert_eq!((s.subgraphs, s.functions), (1, 1));
+    }
+
+    #[test]
+    fn float_initializers_read_back_as_written() {
+        let mut graph = ProtoWriter::new();
+        graph
+            .message(5, float_tensor("w", &[2, 3], &[1.0, -2.0, 3.5, 0.0, 1e-3, 7.0]))
+            .message(5, int64_tensor("shape", &[2], &[1, -1]))
+            .string(2, "g");
+        let bytes = model(graph, 17, "test", &BTreeMap::new());
+        let found = float_initializers(&bytes).unwrap();
+        assert_eq!(found.len(), 1, "the int64 initializer is left out");
+        assert_eq!(found["w"].dims, vec![2, 3]);
+        assert_eq!(found["w"].data, vec![1.0, -2.0, 3.5, 0.0, 1e-3, 7.0]);
+        let mut lying = ProtoWriter::new();
+        lying.message(5, float_tensor("w", &[4, 3], &[1.0, 2.0])).string(2, "g");
+        assert!(float_initializers(&model(lying, 17, "test", &BTreeMap::new())).is_err());
     }
 
     #[test]

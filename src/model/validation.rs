@@ -10,7 +10,8 @@ use crate::encoding::{
 };
 use crate::model::model_file::{
     attribute_problem, meta, state_input, state_output, vocab_string, ModelError, Role,
-    ALLOWED_OPS, ENCODER_INPUT, LOGITS, LOGVAR, MAX_MODEL_BYTES, MU, STEP_INPUT, TESTED_OPSETS,
+    ALLOWED_OPS, ENCODER_INPUT, LOGITS, LOGVAR, MAX_MODEL_BYTES, MODEL_KINDS, MU, STEP_INPUT,
+    TESTED_OPSETS,
 };
 use crate::model::model_info::{
     encoder_steps, parse_directions, parse_knob_attributes, parse_meters, ModelInfo,
@@ -106,8 +107,11 @@ pub fn validate_role(bytes: &[u8], path: &str, role: Role) -> Result<ModelInfo, 
         return Err(invalid(format!("GRU state size {hidden} is outside 1..=4096")));
     }
     let kind = get(meta::MODEL_KIND)?.clone();
-    if kind != "vae" {
-        return Err(invalid(format!("model kind `{kind}` is not `vae`")));
+    if !MODEL_KINDS.contains(&kind.as_str()) {
+        return Err(invalid(format!(
+            "model kind `{kind}` is not one Neume runs ({})",
+            MODEL_KINDS.join(", ")
+        )));
     }
     let temperature = match md.get(meta::TEMPERATURE) {
         None => 1.0,

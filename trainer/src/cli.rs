@@ -361,6 +361,17 @@ pub struct TrainArgs {
     /// score in the window's meter, so a knob value means one quantile of the corpus).
     #[arg(long, value_enum, default_value_t = AttributeTie::Order)]
     pub attribute_tie: AttributeTie,
+    /// Start from the weights of this model file (and its `.encoder.onnx` beside it), e.g.
+    /// `models/neume-default.onnx`: the maximum-likelihood start of `--model gan`. The run's
+    /// shape flags must match the model's.
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+    /// `--model gan`: weight of the adversarial (REINFORCE) term beside the VAE's loss.
+    #[arg(long, default_value_t = 1.0)]
+    pub adversarial_weight: f64,
+    /// `--model gan`: the discriminator's learning rate (Adam).
+    #[arg(long, default_value_t = 2e-4)]
+    pub discriminator_lr: f64,
     /// Cap on optimiser steps per epoch (0: whole epoch).
     #[arg(long, default_value_t = 0)]
     pub max_steps: usize,

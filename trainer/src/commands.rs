@@ -70,7 +70,8 @@ pub fn train(args: TrainArgs) -> Result<(), String> {
         valid_samples: args.valid_samples.max(2),
         seed: args.seed,
         free_bits: args.free_bits,
-        kl_warmup_steps: 1000,
+        // A run that starts from a trained model starts at the full KL weight.
+        kl_warmup_steps: if args.init.is_some() { 1 } else { 1000 },
         token_dropout: args.token_dropout,
         detail: args.detail,
         selection: Selection {
@@ -82,6 +83,9 @@ pub fn train(args: TrainArgs) -> Result<(), String> {
         attribute_tie: args.attribute_tie,
         command: portable_command(),
         save_epochs: args.save_epochs,
+        init: args.init,
+        adversarial_weight: args.adversarial_weight,
+        discriminator_lr: args.discriminator_lr,
     };
     ctrlc::set_handler(|| training::STOP.store(true, std::sync::atomic::Ordering::Relaxed))
         .map_err(|e| format!("installing the Ctrl-C handler: {e}"))?;

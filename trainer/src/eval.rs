@@ -199,6 +199,7 @@ pub fn evaluate(args: &EvalArgs<'_>) -> Result<Vec<Report>, String> {
         classifier_accuracy: f64::NAN,
         classifier_spread: f64::NAN,
         intervals: crate::eval::classifier::interval_rates(&reference),
+        diversity: metrics::diversity(&reference, 1),
     }];
     let specs =
         std::iter::once(args.model).chain(BASELINES.into_iter().filter(|b| *b != args.model));
@@ -218,8 +219,18 @@ pub fn print_table(reports: &[Report]) {
         print!(" {s:>5}");
     }
     println!(
-        " {:>8} {:>6} {:>12} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5}",
-        "in-scale", "copy", "classifier", "step", "rep", "leap", "run", "|int|", "notes"
+        " {:>8} {:>6} {:>12} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>8}",
+        "in-scale",
+        "copy",
+        "classifier",
+        "step",
+        "rep",
+        "leap",
+        "run",
+        "|int|",
+        "notes",
+        "sim",
+        "distinct"
     );
     for r in reports {
         print!("{:<40} {:>6.3}", truncate(&r.name, 40), r.mean_overlap);
@@ -233,8 +244,17 @@ pub fn print_table(reports: &[Report]) {
         };
         let i = &r.intervals;
         println!(
-            " {:>8.3} {:>6.3} {classifier:>12} {:>5.3} {:>5.3} {:>5.3} {:>5.3} {:>5.2} {:>5.1}",
-            r.in_scale_rate, r.copy_rate, i.step, i.repeat, i.leap, i.run, i.mean_interval, i.notes
+            " {:>8.3} {:>6.3} {classifier:>12} {:>5.3} {:>5.3} {:>5.3} {:>5.3} {:>5.2} {:>5.1} {:>5.3} {:>8.3}",
+            r.in_scale_rate,
+            r.copy_rate,
+            i.step,
+            i.repeat,
+            i.leap,
+            i.run,
+            i.mean_interval,
+            i.notes,
+            r.diversity.similarity,
+            r.diversity.distinct
         );
     }
 }

@@ -12,5 +12,6 @@ pub mod data;
 pub mod device;
 pub mod eval;
 pub mod export;
+pub mod import;
 pub mod model;
 pub mod training;

@@ -1,6 +1,7 @@
 //! The training loop: batches, optimiser steps, validation on music statistics, checkpoints,
 //! resume, and a clean stop on Ctrl-C.
 
+pub mod adversarial;
 pub mod directions;
 pub mod normal_scores;
 pub mod tune;
@@ -29,14 +30,14 @@ use crate::export::{export_decoder, export_encoder};
 use crate::model::{
     step_features_batch, AttributeTargets, AttributeTie, Decoder, Detail, ModelShape, Vae,
 };
+use crate::training::adversarial::Adversary;
 use crate::training::normal_scores::normal_scores;
 
 /// Set by the Ctrl-C handler; the loop checkpoints and stops at the next step.
 pub static STOP: AtomicBool = AtomicBool::new(false);
 
-/// Which generator family to train. Model v2 has one: a VAE with an autoregressive decoder.
-/// (The GAN of model v1 is gone: its generator wrote all steps at once, and an autoregressive
-/// one would have to be trained through 64 sampled steps; see `models/README.md`.)
+/// Which generator family to train: a VAE with an autoregressive decoder, or that decoder
+/// trained against a discriminator ([`adversarial`]). Both export the same contract.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
 )]
@@ -44,6 +45,20 @@ pub static STOP: AtomicBool = AtomicBool::new(false);
 pub enum Kind {
     /// Variational autoencoder (GRU decoder, free bits, KL annealing, token dropout).
     Vae,
+    /// The VAE's decoder as the generator G(z) of a GAN: trained against a discriminator
+    /// over whole melodies by REINFORCE with a baseline, the VAE's loss kept as an anchor;
+    /// best started from a trained VAE (`--init`).
+    Gan,
+}
+
+impl Kind {
+    /// The `neume.model_kind` a model of this family carries.
+    pub fn model_kind(self) -> &'static str {
+        match self {
+            Kind::Vae => "vae",
+            Kind::Gan => "gan",
+        }
+    }
 }
 
 /// Everything a run is configured with; stored in the run folder.
@@ -101,6 +116,15 @@ pub struct TrainConfig {
     /// tied their order).
     #[serde(default)]
     pub attribute_tie: AttributeTie,
+    /// A model file (and its encoder beside it) whose weights the run starts from.
+    #[serde(default)]
+    pub init: Option<PathBuf>,
+    /// GAN: weight of the adversarial term beside the VAE's loss.
+    #[serde(default)]
+    pub adversarial_weight: f64,
+    /// GAN: the discriminator's learning rate.
+    #[serde(default)]
+    pub discriminator_lr: f64,
 }
 
 /// δ of the attribute regularisation: the slope of tanh on latent differences (Pati & Lerch
@@ -199,11 +223,17 @@ pub fn adam() -> AdamConfig {
 struct Learner {
     model: Vae,
     optim: ModuleOptimizer,
+    /// The discriminator of a GAN run.
+    adversary: Option<Adversary>,
 }
 
 impl Learner {
     fn new(config: &TrainConfig, device: &Device) -> Learner {
-        Learner { model: Vae::new(&config.shape, device), optim: adam().init() }
+        Learner {
+            model: Vae::new(&config.shape, device),
+            optim: adam().init(),
+            adversary: (config.kind == Kind::Gan).then(|| Adversary::new(device)),
+        }
     }
 
     /// The latent directions the knobs use (see [`directions`]): the attribute-tied dimensions
@@ -238,16 +268,25 @@ impl Learner {
             |e: burn::store::RecordError| format!("saving checkpoint in {}: {e:?}", dir.display());
         self.model.clone().save_file(dir.join("model.bpk")).map_err(err)?;
         self.optim.save(dir.join("optim.bpk")).map_err(err)?;
-        Ok(())
+        match &self.adversary {
+            Some(adversary) => adversary.save(dir),
+            None => Ok(()),
+        }
     }
 
     fn load(self, dir: &Path) -> Result<Learner, String> {
         let err = |e: burn::store::RecordError| {
             format!("loading checkpoint from {}: {e:?}", dir.display())
         };
+        let adversary = match self.adversary {
+            // A best model saved without its discriminator (export reads only G) still loads.
+            Some(adversary) if dir.join("discriminator.bpk").exists() => Some(adversary.load(dir)?),
+            other => other,
+        };
         Ok(Learner {
             model: self.model.try_load_file(dir.join("model.bpk")).map_err(err)?,
             optim: self.optim.load(dir.join("optim.bpk")).map_err(err)?,
+            adversary,
         })
     }
 
@@ -303,7 +342,7 @@ impl Learner {
             &shape,
             device,
         );
-        let Learner { model, mut optim } = self;
+        let Learner { model, mut optim, adversary } = self;
         let beta = ((step + 1) as f64 / config.kl_warmup_steps.max(1) as f64).min(1.0);
         let detail = (config.detail > 0).then(|| Detail {
             dims: config.detail,
@@ -314,9 +353,47 @@ impl Learner {
         let recon = loss.recon.clone().detach();
         let kl = loss.kl.clone().detach();
         let regularisation = loss.attributes.clone().detach();
-        let grads = GradientsParams::from_grads(loss.total.backward(), &model);
+        let mut figures = vec![("recon", recon), ("kl", kl), ("attr", regularisation)];
+        let mut total = loss.total;
+        let adversary = match adversary {
+            None => None,
+            Some(adversary) => {
+                // G samples a batch from the prior; D steps on it and the real batch, then
+                // scores it; G's log-likelihood of each melody moves with its advantage.
+                let prior = shape.latent - config.detail;
+                let z: Vec<f32> = (0..b * shape.latent)
+                    .map(|i| if i % shape.latent < prior { rng.normal() as f32 } else { 0.0 })
+                    .collect();
+                let fakes = adversarial::sample_windows(
+                    &model.decoder.valid(),
+                    &shape,
+                    meter,
+                    &z,
+                    rng,
+                    device,
+                );
+                let fakes: Vec<&[u8]> = fakes.iter().map(|w| w.as_slice()).collect();
+                let (adversary, rewards, d) =
+                    adversary.step(batch, &fakes, meter, config.discriminator_lr, device);
+                let advantage = adversarial::advantages(&rewards);
+                let advantage = Tensor::<2>::from_data(TensorData::new(advantage, [b, 1]), device);
+                let z = Tensor::<2>::from_data(TensorData::new(z, [b, shape.latent]), device);
+                let log_p =
+                    adversarial::log_likelihood(&model.decoder, &fakes, meter, z, &shape, device);
+                let reinforce = (advantage * log_p).mean().neg();
+                total = total + reinforce.clone() * config.adversarial_weight;
+                figures.extend([
+                    ("g_adv", reinforce.detach()),
+                    ("d_loss", d.d_loss),
+                    ("d_real", d.d_real),
+                    ("d_fake", d.d_fake),
+                ]);
+                Some(adversary)
+            }
+        };
+        let grads = GradientsParams::from_grads(total.backward(), &model);
         let model = optim.step(config.lr, model, grads);
-        (Learner { model, optim }, vec![("recon", recon), ("kl", kl), ("attr", regularisation)])
+        (Learner { model, optim, adversary }, figures)
     }
 }
 
@@ -407,6 +484,19 @@ pub fn train(config: TrainConfig, out: &Path, resume: bool, device: &Device) -> 
     device.seed(config.seed);
     let mut learner = Learner::new(&config, device);
     let mut state = RunState::default();
+    if let (Some(init), false) = (&config.init, resume) {
+        let (model, shape) = crate::import::read_vae(init, device)?;
+        if shape != config.shape {
+            return Err(format!(
+                "{}: the model's shape {shape:?} is not the run's {:?} (set --bars, --latent, \
+                 --hidden and --layers to the model's)",
+                init.display(),
+                config.shape
+            ));
+        }
+        learner.model = model;
+        eprintln!("starting from the weights of {}", init.display());
+    }
     if resume {
         learner = learner.load(&checkpoint_dir)?;
         state = read_json(&checkpoint_dir.join("state.json"))?;
@@ -842,6 +932,7 @@ fn write_model(
             .join(","),
     );
     extra.extend(provenance(config));
+    extra.insert(meta::MODEL_KIND.to_string(), config.kind.model_kind().to_string());
     if config.detail > 0 {
         // The graph reads the latent point, then the detail code.
         let prior = config.shape.latent - config.detail;
@@ -939,7 +1030,7 @@ fn load_epoch(
             .model
             .try_load_file(&weights)
             .map_err(|e| format!("loading {}: {e:?}", weights.display()))?;
-        Learner { model, optim: learner.optim }
+        Learner { model, ..learner }
     } else if checkpoint.as_ref().is_some_and(|s| s.epochs_done == epoch) {
         learner.load(&run.join("checkpoint"))?
     } else {

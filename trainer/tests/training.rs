@@ -41,6 +41,9 @@ fn config(kind: Kind, epochs: usize) -> TrainConfig {
         save_epochs: false,
         attribute_weight: 1.0,
         attribute_tie: Default::default(),
+        init: None,
+        adversarial_weight: 1.0,
+        discriminator_lr: 2e-4,
     }
 }
 
@@ -317,4 +320,51 @@ fn onnx_export_matches_burn_on_tract_too() {
     }
     let (passed, output) = rerun_on_tract("onnx_export_matches_burn_and_passes_the_checker");
     assert!(passed && output.contains("parity on tract"), "{output}");
+}
+
+/// `--model gan`: a VAE's exported model is the maximum-likelihood start (its weights read
+/// back from the files), the discriminator steps beside the generator (its figures in
+/// `metrics.jsonl`), a resumed run finds its discriminator, and the result is a model of kind
+/// `gan` that the runtime loads and sings from.
+#[test]
+fn the_adversarial_generator_starts_from_a_vae_and_ships_as_gan() {
+    let device = Device::flex().autodiff();
+    let vae_run = temp_run("gan-start");
+    training::train(config(Kind::Vae, 1), &vae_run, false, &device).unwrap();
+    let start = vae_run.join("model.onnx");
+
+    let run = temp_run("gan");
+    let gan = TrainConfig { init: Some(start.clone()), ..config(Kind::Gan, 1) };
+    training::train(gan.clone(), &run, false, &device).unwrap();
+    let m = epoch_metrics(&run);
+    for figure in ["d_loss", "d_real", "d_fake", "g_adv", "recon"] {
+        assert!(m[0]["train"][figure].as_f64().is_some_and(f64::is_finite), "{figure}: {}", m[0]);
+    }
+    // The start is the VAE: the first epoch's reconstruction is the VAE's, not a fresh model's
+    // (a fresh decoder starts near 64 steps × ln 38 ≈ 233 nats a window).
+    let vae_recon = epoch_metrics(&vae_run)[0]["train"]["recon"].as_f64().unwrap();
+    assert!(m[0]["train"]["recon"].as_f64().unwrap() < vae_recon * 1.1, "{}", m[0]);
+    assert!(run.join("checkpoint/discriminator.bpk").is_file());
+    training::train(TrainConfig { epochs: 2, ..gan }, &run, true, &device).unwrap();
+    assert_eq!(epoch_metrics(&run).len(), 2);
+
+    let mut generator = Generator::from_file(&run.join("model.onnx")).unwrap();
+    assert_eq!(generator.info().kind, "gan");
+    assert!(generator.has_encoder());
+    let meter = generator.info().meters[0];
+    let melody =
+        generate(&mut generator, &GenerateOptions { seed: 3, meter, ..Default::default() })
+            .unwrap();
+    assert!(!melody.notes.is_empty());
+
+    // A start whose shape is not the run's is refused, naming the file.
+    let other = TrainConfig {
+        init: Some(start.clone()),
+        shape: ModelShape { hidden: 32, ..config(Kind::Gan, 1).shape },
+        ..config(Kind::Gan, 1)
+    };
+    let refused = training::train(other, &temp_run("gan-shape"), false, &device).unwrap_err();
+    assert!(refused.contains("model.onnx") && refused.contains("shape"), "{refused}");
+    std::fs::remove_dir_all(&run).ok();
+    std::fs::remove_dir_all(&vae_run).ok();
 }

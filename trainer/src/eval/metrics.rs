@@ -234,6 +234,52 @@ pub fn copy_rate(melodies: &[Melody], training: &HashSet<[i8; COPY_PATTERN_NOTES
     }
 }
 
+/// How varied a set of melodies is (mode collapse shows here): the mean similarity of pairs
+/// of melodies, and the share of melodies that are distinct.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Diversity {
+    /// Mean, over pairs, of the share of 16th steps (of the shorter melody) at which both
+    /// sound the same pitch or both rest.
+    pub similarity: f64,
+    /// Distinct melodies (the same notes at the same steps count once) over all.
+    pub distinct: f64,
+}
+
+/// What sounds at each step of a melody: a pitch, or nothing.
+fn sounding(melody: &Melody) -> Vec<Option<u8>> {
+    let mut steps = vec![None; melody.len_steps as usize];
+    for note in &melody.notes {
+        let end = (note.start_step + note.len_steps).min(melody.len_steps);
+        for step in note.start_step..end {
+            steps[step as usize] = Some(note.pitch);
+        }
+    }
+    steps
+}
+
+/// The [`Diversity`] of `melodies` (up to 20,000 pairs, drawn with `seed`).
+pub fn diversity(melodies: &[Melody], seed: u64) -> Diversity {
+    let grids: Vec<Vec<Option<u8>>> = melodies.iter().map(sounding).collect();
+    let pairs = pairs(grids.len(), 20_000, &mut Rng::new(seed));
+    let similarity = pairs
+        .iter()
+        .map(|&(i, j)| {
+            let (a, b) = (&grids[i], &grids[j]);
+            let n = a.len().min(b.len());
+            if n == 0 {
+                return 1.0;
+            }
+            a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / n as f64
+        })
+        .sum::<f64>()
+        / pairs.len().max(1) as f64;
+    let unique: HashSet<Vec<(u8, u32, u32)>> = melodies
+        .iter()
+        .map(|m| m.notes.iter().map(|n| (n.pitch, n.start_step, n.len_steps)).collect())
+        .collect();
+    Diversity { similarity, distinct: unique.len() as f64 / melodies.len().max(1) as f64 }
+}
+
 /// Every figure of one evaluation.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Report {
@@ -256,6 +302,8 @@ pub struct Report {
     pub classifier_spread: f64,
     /// Interval shares of the generated melodies.
     pub intervals: crate::eval::classifier::IntervalRates,
+    /// How varied they are.
+    pub diversity: Diversity,
 }
 
 /// Evaluates `generated` against `reference`.
@@ -283,6 +331,7 @@ pub fn report(
         classifier_accuracy: two_sample.accuracy,
         classifier_spread: two_sample.spread,
         intervals: crate::eval::classifier::interval_rates(generated),
+        diversity: diversity(generated, 1),
     }
 }
 
@@ -290,6 +339,23 @@ pub fn report(
 mod tests {
     use super::*;
     use neume::encoding::Note;
+
+    #[test]
+    fn diversity_counts_shared_steps_and_distinct_melodies() {
+        // Two melodies of 4 quarter notes that share the first two notes: half their steps.
+        let a = line(&[60, 62, 64, 65], 4);
+        let b = line(&[60, 62, 67, 69], 4);
+        let d = diversity(&[a.clone(), b.clone()], 1);
+        assert!((d.similarity - 0.5).abs() < 1e-9, "{d:?}");
+        assert_eq!(d.distinct, 1.0);
+        // A collapsed set: the same melody four times.
+        let d = diversity(&[a.clone(), a.clone(), a.clone(), a], 1);
+        assert_eq!((d.similarity, d.distinct), (1.0, 0.25));
+        // A rest against a rest is the same; a rest against a note is not.
+        let rest = Melody { notes: vec![], len_steps: 16 };
+        assert_eq!(diversity(&[rest.clone(), rest], 1).similarity, 1.0);
+        assert_eq!(diversity(&[b, Melody { notes: vec![], len_steps: 16 }], 1).similarity, 0.0);
+    }
 
     fn line(pitches: &[u8], len: u32) -> Melody {
         let notes = pitches
