@@ -43,6 +43,13 @@ const LIKED_ABOVE: f64 = 0.5;
 /// The Hear buttons under the first history entries, and their row.
 const HEAR_X: [i16; 2] = [42, 114];
 const HEAR_Y: i16 = 296;
+/// The toolbar's Regenerate and Lock buttons (the toolbar's row, at y 44).
+const REGENERATE: i16 = 748;
+const LOCK_BUTTON: i16 = 822;
+/// The roll: its top (the bar ruler's, 18 pixels high), and the left of its grid of steps
+/// (the keyboard before it is 34 wide, after the window's margin of 10).
+const ROLL_TOP: i16 = 57;
+const GRID_LEFT: i16 = 44;
 /// The clip row's Vary and Continue buttons.
 const VARY: (i16, i16) = (592, 633);
 const CONTINUE: (i16, i16) = (655, 633);
@@ -726,6 +733,149 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         shot.with_file_name(format!("{}-learned.png", shot.file_stem().unwrap().to_string_lossy()));
     write_png(&picture, &rgb, w, h);
     eprintln!("screenshot after the ratings: {}", picture.display());
+
+    // Shaping the melody in the roll: select bar 3 on the ruler and Regenerate it (up to five
+    // times, until its notes change): the other bars stay note for note. Lock bars 1-2 with
+    // their padlocks, Generate: they stay. Drag one note a row up: it is a semitone higher,
+    // and the edited melody is the one saved (what plays and what is dragged out).
+    let notes_of = |state: &serde_json::Value| -> (Vec<[u64; 3]>, u64, String) {
+        let m: serde_json::Value = serde_json::from_str(&melody_of(state)).unwrap();
+        (
+            serde_json::from_value(m["notes"].clone()).unwrap(),
+            m["len_steps"].as_u64().unwrap(),
+            m["meter"].as_str().unwrap_or("4/4").to_string(),
+        )
+    };
+    let (_, len_steps, meter) = notes_of(&state_of(&mut host));
+    let bar_steps = match meter.as_str() {
+        "6/8" => 12,
+        "3/4" => 12,
+        "9/8" => 18,
+        "2/4" => 8,
+        _ => 16,
+    };
+    let bars = len_steps / bar_steps;
+    let bar_w = f64::from(w as i16 - 10 - GRID_LEFT) / bars as f64;
+    let bar_x = |bar: u64| GRID_LEFT + (bar as f64 * bar_w) as i16;
+    let ruler_y = ROLL_TOP + 9;
+    let in_bar = |n: &[u64; 3], bar: u64| n[1] / bar_steps == bar;
+    let outside = |notes: &[[u64; 3]], bar: u64| -> Vec<[u64; 3]> {
+        notes.iter().filter(|n| !in_bar(n, bar)).copied().collect()
+    };
+    let (before_regenerate, _, _) = notes_of(&state_of(&mut host));
+    click(bar_x(2) + 12, ruler_y);
+    let mut regenerated = before_regenerate.clone();
+    for _ in 0..5 {
+        click(REGENERATE, 44);
+        let started = Instant::now();
+        while notes_of(&state_of(&mut host)).0 == regenerated
+            && started.elapsed() < Duration::from_secs(10)
+        {
+            pump(&mut host);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        regenerated = notes_of(&state_of(&mut host)).0;
+        if regenerated
+            .iter()
+            .filter(|n| in_bar(n, 2))
+            .ne(before_regenerate.iter().filter(|n| in_bar(n, 2)))
+        {
+            break;
+        }
+    }
+    // A note of bar 2 held into bar 3 ends at its bar line: compare the other bars' onsets.
+    let onsets = |notes: &[[u64; 3]]| -> Vec<(u64, u64)> {
+        outside(notes, 2).iter().map(|n| (n[0], n[1])).collect()
+    };
+    assert_eq!(onsets(&regenerated), onsets(&before_regenerate), "Regenerate changed another bar");
+    assert_ne!(regenerated, before_regenerate, "five Regenerates never changed bar 3");
+    for _ in 0..4 {
+        host.main_thread_tick();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    click(bar_x(1) - 9, ruler_y);
+    click(bar_x(2) - 9, ruler_y);
+    pump(&mut host);
+    assert_eq!(state_of(&mut host)["fields"]["locked-bars"].as_str(), Some("3"), "padlocks");
+    let locked_notes = |notes: &[[u64; 3]]| -> Vec<(u64, u64)> {
+        notes.iter().filter(|n| n[1] < 2 * bar_steps).map(|n| (n[0], n[1])).collect()
+    };
+    let (before_generate, _, _) = notes_of(&state_of(&mut host));
+    let generated = generate_once(&mut host);
+    let (after_generate, _, _) = notes_of(&generated);
+    assert_eq!(locked_notes(&after_generate), locked_notes(&before_generate), "locked bars moved");
+    assert_ne!(after_generate, before_generate, "Generate changed nothing");
+    // The roll's picture: a note's pixels (its colour) give its place and the row height.
+    for _ in 0..6 {
+        host.main_thread_tick();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let rgb = capture(&conn, parent, w as u16, h as u16);
+    let at = |x: usize, y: usize| &rgb[(y * w as usize + x) * 3..][..3];
+    let is_note = |x: usize, y: usize| at(x, y) == [110, 200, 160];
+    let (x, top) = (GRID_LEFT as usize + 2..w as usize - 12)
+        .find_map(|x| {
+            (ROLL_TOP as usize + 20..ROLL_TOP as usize + 160)
+                .find(|&y| is_note(x, y))
+                .map(|y| (x, y))
+        })
+        .expect("a note drawn in the roll");
+    let row_h = (top..top + 40).take_while(|&y| is_note(x, y)).count() as i16;
+    let step_w = (f64::from(w as i16 - 10 - GRID_LEFT) / len_steps as f64) as f64;
+    let step = ((x as f64 - f64::from(GRID_LEFT)) / step_w) as u64;
+    let (x, y) = (x as i16 + 2, top as i16 + row_h / 2);
+    let target = after_generate
+        .iter()
+        .position(|n| n[1] <= step && step < n[1] + n[2])
+        .expect("the note under the pointer");
+    fake(&conn, root, MOTION_NOTIFY_EVENT, 0, x, y);
+    std::thread::sleep(Duration::from_millis(150));
+    fake(&conn, root, BUTTON_PRESS_EVENT, 1, 0, 0);
+    for i in 1..=8 {
+        std::thread::sleep(Duration::from_millis(60));
+        fake(&conn, root, MOTION_NOTIFY_EVENT, 0, x, y - row_h * i / 8);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    fake(&conn, root, BUTTON_RELEASE_EVENT, 1, 0, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    while notes_of(&state_of(&mut host)).0 == after_generate {
+        pump(&mut host);
+        assert!(started.elapsed() < Duration::from_secs(10), "the drag edited nothing");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (edited, _, _) = notes_of(&state_of(&mut host));
+    let mut want = after_generate.clone();
+    want[target][0] += 1;
+    assert_eq!(edited, want, "the dragged note is a semitone higher, nothing else moved");
+    for _ in 0..6 {
+        host.main_thread_tick();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    click(bar_x(2) + 12, ruler_y);
+    for _ in 0..4 {
+        host.main_thread_tick();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let rgb = capture(&conn, parent, w as u16, h as u16);
+    let picture =
+        shot.with_file_name(format!("{}-shaped.png", shot.file_stem().unwrap().to_string_lossy()));
+    write_png(&picture, &rgb, w, h);
+    eprintln!("screenshot of the roll with a selection, locks and an edit: {}", picture.display());
+    // Unlock with the toolbar's button (bars 1-2 selected by a drag over the ruler).
+    fake(&conn, root, MOTION_NOTIFY_EVENT, 0, bar_x(0) + 12, ruler_y);
+    std::thread::sleep(Duration::from_millis(150));
+    fake(&conn, root, BUTTON_PRESS_EVENT, 1, 0, 0);
+    for i in 1..=6 {
+        std::thread::sleep(Duration::from_millis(60));
+        fake(&conn, root, MOTION_NOTIFY_EVENT, 0, bar_x(0) + 12 + (bar_w as i16) * i / 6, ruler_y);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    fake(&conn, root, BUTTON_RELEASE_EVENT, 1, 0, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    click(LOCK_BUTTON, 44);
+    pump(&mut host);
+    assert_eq!(state_of(&mut host)["fields"]["locked-bars"].as_str(), Some("0"), "Unlock");
 
     // A host-driven resize is saved with the project.
     assert!(host.resize_editor(1000, 760), "the editor refused to resize");

@@ -1454,3 +1454,101 @@ fn a_clips_key_is_heard_and_a_bad_clip_is_refused() {
     host.process(1, &Transport::stopped(), &[(source, 1.0)]);
     assert_plays(&mut host, &default_melody(), "a bad clip leaves the melody as it was");
 }
+
+/// Locked (kept) bars through the real plugin: a project whose bars 1–2 are kept plays them
+/// note for note while a seed change sings bars 3–4 anew (the oracle: the default melody's
+/// notes, fixed in the repository, and the seed's own melody); the locks and the kept bars
+/// survive a reopen, and the reopened project plays the same notes. An edited melody (every
+/// bar kept) plays as edited; kept notes the plugin cannot play are refused, never played.
+#[test]
+fn kept_bars_stay_note_for_note_and_survive_a_reopen() {
+    let default = default_melody();
+    let saved_default: Vec<[u32; 3]> =
+        default.notes.iter().map(|n| [u32::from(n.pitch), n.start_step, n.len_steps]).collect();
+    let kept_state = |bars: u16, notes: &[[u32; 3]]| {
+        serde_json::json!({
+            "melody": {"version": 3, "key": 0, "len_steps": 64, "notes": notes,
+                       "latent": [], "meter": "4/4"},
+            "bars": bars,
+        })
+        .to_string()
+    };
+    let mut host = Host::load();
+    let mut state = host.state_json();
+    state["fields"]["kept"] = serde_json::Value::String(kept_state(0b0011, &saved_default));
+    state["fields"]["locked-bars"] = serde_json::Value::String("3".into());
+    host.load_state_json(&state);
+    host.activate(RATE, 512);
+    let before = saved_notes(&host.state_json());
+    let seed = host.param_id("Seed");
+    host.process(1, &Transport::stopped(), &[(seed, 9.0)]);
+    wait_for_new_melody(&mut host, &before, "the melody around the kept bars");
+    let mut ledger = NoteLedger::melody();
+    let end = 64 * SAMPLES_PER_STEP;
+    let got = play(&mut host, &mut ledger, 512, end);
+    stop(&mut host, &mut ledger);
+    let half = 32 * SAMPLES_PER_STEP;
+    let first_half = |events: &[(u64, Note)]| -> Vec<(u64, Note)> {
+        events.iter().filter(|(t, _)| *t < half).copied().collect()
+    };
+    // A kept note held over the bar line into a sung bar ends at the bar line: compare onsets.
+    let ons = |events: &[(u64, Note)]| -> Vec<(u64, u8)> {
+        events
+            .iter()
+            .filter_map(|&(t, n)| match n {
+                Note::On { key, .. } => Some((t, key)),
+                _ => None,
+            })
+            .collect()
+    };
+    let want = expected_events(&default, end);
+    assert_eq!(ons(&first_half(&got)), ons(&first_half(&want)), "bars 1-2 are kept");
+    let second = |events: &[(u64, Note)]| {
+        ons(events).into_iter().filter(|(t, _)| *t >= half).collect::<Vec<_>>()
+    };
+    assert!(!second(&got).is_empty(), "bars 3-4 have notes");
+    assert_ne!(second(&got), second(&want), "bars 3-4 are sung anew");
+    // Reopened: the same locks, kept bars and notes.
+    let saved = host.save_state();
+    drop(host);
+    let mut reopened = Host::load();
+    reopened.load_state(&saved);
+    reopened.activate(RATE, 512);
+    assert_eq!(reopened.state_json()["fields"]["locked-bars"].as_str(), Some("3"));
+    assert!(saved_field(&reopened.state_json(), "kept"));
+    let mut ledger = NoteLedger::melody();
+    assert_eq!(play(&mut reopened, &mut ledger, 512, end), got);
+    stop(&mut reopened, &mut ledger);
+    drop(reopened);
+
+    // An edit: every bar kept, one note a step up; it plays as edited.
+    let mut edited = saved_default.clone();
+    edited[0][0] += 2;
+    let mut host = Host::load();
+    let mut state = host.state_json();
+    state["fields"]["kept"] = serde_json::Value::String(kept_state(u16::MAX, &edited));
+    host.load_state_json(&state);
+    host.activate(RATE, 512);
+    // Every bar kept: the seed changes nothing (assert_plays waits for the edited notes).
+    host.process(1, &Transport::stopped(), &[(seed, 4.0)]);
+    let mut edited_melody = default.clone();
+    edited_melody.notes[0].pitch += 2;
+    assert_plays(&mut host, &edited_melody, "the edited melody plays as edited");
+    drop(host);
+
+    // Kept notes it cannot play (a pitch past 127): refused, and a melody still plays.
+    let mut host = Host::load();
+    let mut state = host.state_json();
+    state["fields"]["kept"] = serde_json::Value::String(kept_state(0b0001, &[[300, 0, 4]]));
+    host.load_state_json(&state);
+    host.activate(RATE, 512);
+    host.process(1, &Transport::stopped(), &[(seed, 5.0)]);
+    let mut ledger = NoteLedger::melody();
+    let notes = play(&mut host, &mut ledger, 512, end);
+    stop(&mut host, &mut ledger);
+    assert!(!notes.is_empty(), "the last good melody plays on");
+    assert!(notes.iter().all(|(_, n)| match n {
+        Note::On { key, .. } => *key <= 127,
+        _ => true,
+    }));
+}

@@ -204,9 +204,30 @@ pub fn infill(
     options: &ClipOptions,
     candidates: u64,
 ) -> Result<Melody, ModelError> {
+    let sung: Vec<bool> = (1..=MAX_INFILL_BARS).map(|bar| (first..=last).contains(&bar)).collect();
+    infill_bars(generator, melody, meter, &sung, options, candidates)
+}
+
+/// [`infill`] of any bars: bar `b + 1` of `melody` is sung anew where `sung[b]`, kept note for
+/// note elsewhere (locked bars around regenerated ones). The candidates are scored by the kept
+/// bars after the first sung span; the manner is the encoded phrase that span starts in. With
+/// no bar to sing, the melody comes back as it is.
+pub fn infill_bars(
+    generator: &mut Generator,
+    melody: &Melody,
+    meter: Meter,
+    sung: &[bool],
+    options: &ClipOptions,
+    candidates: u64,
+) -> Result<Melody, ModelError> {
     let bar_steps = meter.bar_steps();
     let bars = (melody.len_steps as usize).div_ceil(bar_steps).clamp(1, MAX_INFILL_BARS);
     let steps = bars * bar_steps;
+    let is_sung = |bar: usize| sung.get(bar).copied().unwrap_or(false);
+    let Some(first) = (0..bars).find(|&b| is_sung(b)).map(|b| b + 1) else {
+        return Ok(melody.window(0, steps as u32));
+    };
+    let last = (first - 1..bars).take_while(|&b| is_sung(b)).last().map_or(first, |b| b + 1);
     let window = melody.window(0, steps as u32);
     let key = melody_key(&window).unwrap_or(Key { tonic: 0, minor: false });
     let to_frame = frame_move(&window, key);
@@ -215,14 +236,16 @@ pub fn infill(
     );
     let moved = window.transposed(to_frame + octave);
     let tokens = moved.to_tokens(0);
-    let (span_start, span_end) = ((first - 1) * bar_steps, last * bar_steps);
-    // The span's steps are sung; a note of the span held on past its end ends there.
+    let span_end = last * bar_steps;
+    // The sung bars' steps are sung; a kept note held on into a sung bar ends there, and a
+    // kept bar after a sung one starts fresh (its hold would continue a note it never had).
     let given: Vec<Option<Token>> = (0..steps)
         .map(|i| {
             let token = tokens.get(i).copied().unwrap_or(Token::Rest);
-            if (span_start..span_end).contains(&i) {
+            let bar = i / bar_steps;
+            if is_sung(bar) {
                 None
-            } else if i == span_end && token == Token::Hold {
+            } else if i % bar_steps == 0 && bar > 0 && is_sung(bar - 1) && token == Token::Hold {
                 Some(Token::Rest)
             } else {
                 Some(token)

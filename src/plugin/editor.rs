@@ -97,6 +97,12 @@ pub struct NeumeEditor {
     restore_size: Option<(u32, u32)>,
     /// The chord progression being typed (`None`: not yet read from the project).
     chords_text: Option<String>,
+    /// Bars selected on the roll's ruler (bit `b`: bar `b + 1`), and the bar a shift-click
+    /// or a drag extends the selection from.
+    selected_bars: u16,
+    bar_anchor: Option<usize>,
+    /// The note picked in the roll for editing (an index into the melody's notes).
+    picked: Option<usize>,
 }
 
 impl NeumeEditor {
@@ -118,7 +124,79 @@ impl NeumeEditor {
             drop_target: None,
             restore_size: None,
             chords_text: None,
+            selected_bars: 0,
+            bar_anchor: None,
+            picked: None,
         }
+    }
+
+    /// What a click or drag in the roll does: bars selected, a lock toggled, a note picked,
+    /// moved, added or deleted (an edit is a new melody in the history, the one that plays).
+    fn roll_event(
+        &mut self,
+        event: piano_roll::RollEvent,
+        melody: &crate::encoding::Melody,
+        meter: Meter,
+        setter: &ParamSetter,
+    ) {
+        use piano_roll::RollEvent;
+        let octave = 12 * self.params.octave.value();
+        let stored = |pitch: u8| (i32::from(pitch) - octave).clamp(0, 127) as u8;
+        let mut edited = melody.clone();
+        match event {
+            RollEvent::SelectBars { from, to } => {
+                let (a, b) = (from.min(to).min(15), from.max(to).min(15));
+                self.selected_bars = (a..=b).fold(0, |m, bar| m | 1 << bar);
+                self.picked = None;
+                return;
+            }
+            RollEvent::ToggleLock(bar) => {
+                let message = self.actions.toggle_lock(bar);
+                self.say(Some(message));
+                return;
+            }
+            RollEvent::Pick(i) => {
+                self.picked = Some(i);
+                return;
+            }
+            RollEvent::Clear => {
+                (self.picked, self.selected_bars, self.bar_anchor) = (None, 0, None);
+                return;
+            }
+            RollEvent::MoveNote { index, pitch } => match edited.notes.get_mut(index) {
+                Some(note) => note.pitch = stored(pitch),
+                None => return,
+            },
+            RollEvent::DeleteNote(index) => {
+                if index >= edited.notes.len() {
+                    return;
+                }
+                edited.notes.remove(index);
+                self.picked = None;
+            }
+            RollEvent::AddNote { pitch, step } => {
+                // One voice: a note sounding there ends where the new one starts, which lasts
+                // a beat or up to the next note.
+                let next = edited
+                    .notes
+                    .iter()
+                    .map(|n| n.start_step)
+                    .filter(|&s| s > step)
+                    .min()
+                    .unwrap_or(edited.len_steps);
+                edited.notes.retain(|n| n.start_step != step);
+                for n in
+                    edited.notes.iter_mut().filter(|n| n.start_step < step && n.end_step() > step)
+                {
+                    n.len_steps = step - n.start_step;
+                }
+                let len = (meter.beat_steps() as u32).min(next - step).max(1);
+                edited.notes.push(Note { pitch: stored(pitch), start_step: step, len_steps: len });
+                edited.notes.sort_by_key(|n| n.start_step);
+                self.picked = edited.notes.iter().position(|n| n.start_step == step);
+            }
+        }
+        self.actions.edit(&edited, setter);
     }
 
     /// Shows `message`, if there is one, in place of the last.
@@ -191,6 +269,38 @@ impl NeumeEditor {
                     self.files.last_dir.clone(),
                     self.files.file_name(),
                 ));
+            }
+            ui.separator();
+            let selected = self.selected_bars;
+            if ui
+                .add_enabled(selected != 0, egui::Button::new("Regenerate"))
+                .on_hover_text(
+                    "The bars selected on the roll's ruler (click, shift-click or drag over the \
+                     bar numbers) sung anew; the other bars stay note for note",
+                )
+                .clicked()
+            {
+                let message = self.actions.regenerate(selected, setter);
+                self.say(Some(message));
+            }
+            let locked = self.actions.locked_bars();
+            let lock_label =
+                if selected != 0 && locked & selected == selected { "Unlock" } else { "Lock" };
+            if ui
+                .add_enabled(selected != 0, egui::Button::new(lock_label))
+                .on_hover_text(
+                    "Locked bars (a closed padlock on the ruler) stay as they are through \
+                     Generate, Mutate, Vary and the knobs",
+                )
+                .clicked()
+            {
+                for bar in (0..16).filter(|b| selected & (1 << b) != 0) {
+                    let is_locked = self.actions.locked_bars() & (1 << bar) != 0;
+                    if is_locked == (lock_label == "Unlock") {
+                        let message = self.actions.toggle_lock(bar);
+                        self.say(Some(message));
+                    }
+                }
             }
         });
     }
@@ -714,17 +824,23 @@ impl NiceEguiApp for NeumeEditor {
                         .collect(),
                     _ => Vec::new(),
                 };
-            piano_roll::piano_roll(
-                ui,
-                Vec2::new(width, height),
-                &shown,
-                &clip,
-                len,
+            let roll = piano_roll::Roll {
+                notes: &shown,
+                clip: &clip,
+                len_steps: len,
                 meter,
-                self.params.key_root.value().clamp(0, 11) as u8,
-                self.params.scale.value(),
-                Some(playhead),
-            );
+                key_root: self.params.key_root.value().clamp(0, 11) as u8,
+                scale: self.params.scale.value(),
+                playhead_steps: Some(playhead),
+                selected: self.selected_bars,
+                locked: self.actions.locked_bars(),
+                picked: self.picked.filter(|&i| i < shown.len()),
+            };
+            if let Some(event) =
+                piano_roll::piano_roll(ui, Vec2::new(width, height), &roll, &mut self.bar_anchor)
+            {
+                self.roll_event(event, &melody, meter, &setter);
+            }
             self.chord_lane(ui, &setter, width, len, meter);
             self.history_strip(ui, &setter);
             ui.add_space(4.0);

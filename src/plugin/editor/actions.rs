@@ -9,13 +9,14 @@ use nice_plug::prelude::*;
 
 use super::history::{History, HistoryEntry};
 use super::taste::{Taste, TasteState};
+use crate::encoding::Melody;
 use crate::music::attributes::Attribute;
 use crate::music::clip::{self, Clip};
 use crate::plugin::cross::shared::WorkerLink;
 use crate::plugin::worker::params::NeumeParams;
 use crate::plugin::worker::params::{Source, KNOB_RANGE, LATENT_KNOBS};
 use crate::plugin::worker::request::{set_as_gesture, Request};
-use crate::plugin::worker::state::SavedMelody;
+use crate::plugin::worker::state::{Kept, SavedMelody};
 use crate::rng::Rng;
 use crate::sampling::generate::generate;
 use crate::taste::preference::{self, Preference};
@@ -202,7 +203,66 @@ impl Actions {
             }
             (None, _) => candidate(None, self.rng.next_u64() % 100_000),
         };
+        let request = Request { kept: self.locked(), ..request };
         self.act(request, setter);
+    }
+
+    /// The locked bars of the melody playing now, when a bar is locked: what Generate, Mutate
+    /// and Vary keep.
+    fn locked(&self) -> Option<Kept> {
+        let bars = *self.params.locked_bars.read();
+        let melody = self.params.melody.read().clone()?;
+        (bars != 0).then_some(Kept { melody, bars })
+    }
+
+    /// The locked bars (bit `b`: bar `b + 1`).
+    pub(super) fn locked_bars(&self) -> u16 {
+        *self.params.locked_bars.read()
+    }
+
+    /// Lock or unlock bar `bar` (0-based). Saved with the project; what plays does not change.
+    pub(super) fn toggle_lock(&mut self, bar: usize) -> Message {
+        let mut locked = self.params.locked_bars.write();
+        *locked ^= 1 << bar.min(15);
+        let on = *locked & (1 << bar.min(15)) != 0;
+        (
+            format!(
+                "Bar {} {}",
+                bar + 1,
+                if on { "locked: Generate, Mutate and Vary keep it" } else { "unlocked" }
+            ),
+            false,
+        )
+    }
+
+    /// Regenerate: the `selected` bars (bit `b`: bar `b + 1`) sung anew in the context of the
+    /// others, which stay note for note (locked bars too), from a new seed.
+    pub(super) fn regenerate(&mut self, selected: u16, setter: &ParamSetter) -> Message {
+        let Some(melody) = self.params.melody.read().clone() else {
+            return ("No melody yet to regenerate bars of".into(), true);
+        };
+        let kept = Kept { melody, bars: !selected | self.locked_bars() };
+        if kept.keeps_all() {
+            return ("Select unlocked bars of the melody on the ruler first".into(), true);
+        }
+        let current = self.shared.current_request(&self.params);
+        let request = Request { kept: Some(kept), seed: self.rng.next_u64() % 100_000, ..current };
+        self.act(request, setter);
+        let bars: Vec<String> =
+            (0..16).filter(|b| selected & (1 << b) != 0).map(|b| (b + 1).to_string()).collect();
+        (format!("Regenerated bar {} (Undo brings the bars before back)", bars.join(", ")), false)
+    }
+
+    /// An edit in the roll: `melody` (as stored, before the octave setting) plays as it is and
+    /// enters the history.
+    pub(super) fn edit(&mut self, melody: &Melody, setter: &ParamSetter) {
+        let Some(playing) = self.params.melody.read().clone() else { return };
+        let edited = SavedMelody::new(0, melody, playing.meter(), playing.latent.clone());
+        let current = self.shared.current_request(&self.params);
+        self.act(
+            Request { kept: Some(Kept { melody: edited, bars: Kept::EVERY_BAR }), ..current },
+            setter,
+        );
     }
 
     /// Load clip… (or a file dropped on the editor): the first bars of the file's top line, in
@@ -251,6 +311,7 @@ impl Actions {
                 let request = Request {
                     source_index: Source::Vary.to_index(),
                     seed: self.rng.next_u64() % 100_000,
+                    kept: self.locked(),
                     ..current.clone()
                 }
                 .as_held_by(&self.params);
@@ -289,6 +350,8 @@ impl Actions {
             source_index: Source::Continue.to_index(),
             seed: self.rng.next_u64() % 100_000,
             bars,
+            // A continuation is longer than the melody: nothing of it is kept.
+            kept: None,
             ..current
         };
         self.act(request, setter);
@@ -304,7 +367,7 @@ impl Actions {
     ) -> Option<Message> {
         let current = self.shared.current_request(&self.params);
         let cleared = chords.is_none() && current.chords.is_some();
-        self.act(Request { chords, ..current }, setter);
+        self.act(Request { chords, kept: self.locked(), ..current }, setter);
         cleared
             .then(|| ("Chords cleared: melodies follow the key and meter alone".to_string(), false))
     }
@@ -323,6 +386,8 @@ impl Actions {
 
     /// Mutate: a small random step of every latent knob.
     pub(super) fn mutate(&mut self, setter: &ParamSetter) {
+        // The knobs' melody keeps the locked bars (and no other).
+        *self.params.kept.write() = self.locked();
         for param in self.params.knob_params() {
             let value = (param.value() + MUTATE_STEP * self.rng.normal() as f32)
                 .clamp(-KNOB_RANGE, KNOB_RANGE);

@@ -12,7 +12,7 @@ use parking_lot::RwLock;
 use crate::music::theory::{self, Scale};
 use crate::plugin::audio::settings::PlaySettings;
 use crate::plugin::cross::wake::Wake;
-use crate::plugin::worker::state::SavedMelody;
+use crate::plugin::worker::state::{Kept, SavedMelody};
 
 /// The editor's size in logical pixels until the user resizes it.
 pub const DEFAULT_EDITOR_SIZE: (u32, u32) = (900, 800);
@@ -224,6 +224,12 @@ pub struct NeumeParams {
     /// saved with the project; `None`: no chords. At most [`MAX_CHORDS_TEXT`] bytes.
     #[persist = "chords"]
     pub chords: RwLock<Option<String>>,
+    /// The bars the melody keeps note for note (Regenerate, locks, an edit); see [`Kept`].
+    #[persist = "kept"]
+    pub kept: RwLock<Option<Kept>>,
+    /// The editor's locked bars (bit `b`: bar `b + 1`): Generate, Mutate and Vary keep them.
+    #[persist = "locked-bars"]
+    pub locked_bars: RwLock<u16>,
     /// The editor's size in logical pixels, saved with the project.
     #[persist = "editor-size"]
     pub editor_size: RwLock<(u32, u32)>,
@@ -340,6 +346,8 @@ impl NeumeParams {
             base_point: RwLock::new(None),
             clip: RwLock::new(None),
             chords: RwLock::new(None),
+            kept: RwLock::new(None),
+            locked_bars: RwLock::new(0),
             replaced_clip: RwLock::new(None),
             editor_size: RwLock::new(DEFAULT_EDITOR_SIZE),
         }

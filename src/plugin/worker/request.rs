@@ -7,13 +7,13 @@ use nice_plug::prelude::{Enum, Param, ParamSetter};
 use crate::encoding::{Melody, Meter};
 use crate::model::runtime::{self, Generator};
 use crate::music::chords::Progression;
-use crate::music::clip::{continue_clip, vary, Clip, ClipOptions};
+use crate::music::clip::{continue_clip, infill_bars, vary, Clip, ClipOptions, INFILL_CANDIDATES};
 use crate::music::key_finding::Key;
 use crate::music::theory::Scale;
 use crate::plugin::worker::params::{
     FormChoice, NeumeParams, Source, KNOB_RANGE, LATENT_KNOBS, MAX_CHORDS_TEXT,
 };
-use crate::plugin::worker::state::SavedMelody;
+use crate::plugin::worker::state::{Kept, SavedMelody};
 use crate::rng::Rng;
 use crate::sampling::generate::{draw_latent, generate, Form, GenerateOptions};
 
@@ -58,6 +58,9 @@ pub struct Request {
     pub clip: Option<SavedMelody>,
     /// The chords typed in the editor, as text (`Am F C G`); `None`: no chords.
     pub chords: Option<String>,
+    /// Bars kept note for note, the others sung anew around them (Regenerate, locks, an
+    /// edit); `None`: the whole melody is sung.
+    pub kept: Option<Kept>,
 }
 
 /// The largest knob value a stored point's held knobs count with.
@@ -94,6 +97,7 @@ impl Request {
             amount: params.amount.value(),
             clip: params.clip.read().clone(),
             chords: params.chords.read().clone().filter(|c| c.len() <= MAX_CHORDS_TEXT),
+            kept: params.kept.read().clone(),
         }
     }
 
@@ -138,6 +142,7 @@ impl Request {
         *params.held_a.write() = self.held_a;
         *params.held_b.write() = self.held_b;
         *params.chords.write() = self.chords.clone();
+        *params.kept.write() = self.kept.clone();
         // A melody from the clip brings its clip back; one invented leaves the clip as it is.
         if self.clip_source().is_some() {
             *params.clip.write() = self.clip.clone();
@@ -166,6 +171,8 @@ impl Request {
             knobs: [0.0; LATENT_KNOBS],
             seed,
             source_index: Source::Invent.to_index(),
+            // A new melody keeps no bars but the locked ones, which the editor sets.
+            kept: None,
             ..self.without_points()
         }
     }
@@ -195,6 +202,11 @@ impl Request {
     /// the clip's key, register and meter.
     pub fn sing(&self, generator: &mut Generator) -> Result<Sung, String> {
         let options = self.options(generator.info());
+        // Kept notes from a damaged project (unplayable) count as none: the melody is made
+        // whole, as with no bars kept.
+        if let Some(kept) = self.kept.as_ref().filter(|k| k.melody.check().is_ok()) {
+            return self.sing_around(kept, &options, generator);
+        }
         let Some((saved, source)) = self.clip_source() else {
             let melody = generate(generator, &options).map_err(|e| e.to_string())?;
             return Ok(Sung {
@@ -227,6 +239,33 @@ impl Request {
         }
         .map_err(|e| e.to_string())?;
         Ok(Sung { melody, meter: clip.meter, latent })
+    }
+
+    /// The melody of `kept` with the bars it does not keep sung anew in context (see
+    /// [`infill_bars`]), with this request's seed, variation, knobs and chords; every bar
+    /// kept: the melody as it is.
+    fn sing_around(
+        &self,
+        kept: &Kept,
+        options: &GenerateOptions,
+        generator: &mut Generator,
+    ) -> Result<Sung, String> {
+        let (melody, meter) = (kept.melody.melody(), kept.melody.meter());
+        if kept.keeps_all() {
+            return Ok(Sung { melody, meter, latent: kept.melody.latent.clone() });
+        }
+        generator.info().check_meter(meter).map_err(|e| format!("the kept bars: {e}"))?;
+        let sung: Vec<bool> = (0..16).map(|b| !kept.keeps(b)).collect();
+        let clip_options = ClipOptions {
+            seed: self.seed,
+            temperature: options.temperature,
+            shift: options.shift.clone(),
+            chords: options.chords.clone(),
+        };
+        let melody =
+            infill_bars(generator, &melody, meter, &sung, &clip_options, INFILL_CANDIDATES)
+                .map_err(|e| e.to_string())?;
+        Ok(Sung { melody, meter, latent: kept.melody.latent.clone() })
     }
 
     /// The knob values inside the latent point this request sings from: the A↔B blend of
@@ -301,6 +340,13 @@ impl Request {
         if let Some(base) = self.base_point.as_ref().filter(|_| !from_clip) {
             h.bytes(b"base");
             base.iter().for_each(|v| h.u64(u64::from(v.to_bits())));
+        }
+        if let Some(kept) = &self.kept {
+            h.bytes(b"kept");
+            h.u64(u64::from(kept.bars));
+            h.bytes(kept.melody.meter().to_string().as_bytes());
+            h.u64(u64::from(kept.melody.len_steps));
+            kept.melody.notes.iter().flatten().for_each(|&v| h.u64(u64::from(v)));
         }
         if let Some((clip, source)) = self.clip_source() {
             h.bytes(b"clip");
@@ -426,6 +472,7 @@ mod tests {
             amount: 0.5,
             clip: None,
             chords: None,
+            kept: None,
         };
         let k = base.identity();
         assert_eq!(k, base.clone().identity());
@@ -447,6 +494,33 @@ mod tests {
         assert_eq!(ab_stored.without_points().morph_points(), None);
         // Typed chords make another melody.
         assert_ne!(k, Request { chords: Some("Am F C G".into()), ..base.clone() }.identity());
+        // Kept bars make another melody: which bars, and which notes.
+        let two_bars = Melody {
+            notes: vec![crate::encoding::Note { pitch: 60, start_step: 0, len_steps: 4 }],
+            len_steps: 32,
+        };
+        let kept = |bars: u16, pitch: u8| Kept {
+            melody: SavedMelody::new(
+                0,
+                &Melody {
+                    notes: vec![crate::encoding::Note { pitch, ..two_bars.notes[0] }],
+                    ..two_bars.clone()
+                },
+                Meter::FourFour,
+                vec![],
+            ),
+            bars,
+        };
+        let keeping = Request { kept: Some(kept(1, 60)), ..base.clone() };
+        assert_ne!(k, keeping.identity());
+        assert_ne!(
+            keeping.identity(),
+            Request { kept: Some(kept(2, 60)), ..base.clone() }.identity()
+        );
+        assert_ne!(
+            keeping.identity(),
+            Request { kept: Some(kept(1, 62)), ..base.clone() }.identity()
+        );
         assert_ne!(k, Request { seed: 2, ..base.clone() }.identity());
         assert_ne!(
             k,

@@ -113,3 +113,34 @@ impl SavedMelody {
         Melody { notes, len_steps }
     }
 }
+
+/// Bars of a melody kept note for note while the others are sung anew in their context: the
+/// editor's Regenerate (the bars not selected), its locks (Generate, Mutate and Vary then
+/// change only the unlocked bars), and an edited melody (every bar kept).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Kept {
+    /// The melody whose bars are kept (its first bar at step 0).
+    pub melody: SavedMelody,
+    /// Bit `b`: bar `b + 1` is kept.
+    pub bars: u16,
+}
+
+impl Kept {
+    /// Every bar kept: the melody as it is (an edit).
+    pub const EVERY_BAR: u16 = u16::MAX;
+
+    /// Whether bar `bar` (0-based) is kept.
+    pub fn keeps(&self, bar: usize) -> bool {
+        bar < 16 && self.bars & (1 << bar) != 0
+    }
+
+    /// The bars of the melody, at least one.
+    pub fn bar_count(&self) -> usize {
+        (self.melody.len_steps as usize).div_ceil(self.melody.meter().bar_steps()).clamp(1, 16)
+    }
+
+    /// Whether every bar of the melody is kept (nothing to sing).
+    pub fn keeps_all(&self) -> bool {
+        (0..self.bar_count()).all(|b| self.keeps(b))
+    }
+}

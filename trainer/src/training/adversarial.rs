@@ -32,9 +32,14 @@ use neume::sampling::generate::Sampler;
 use crate::data;
 use crate::model::{step_features_batch, Decoder, ModelShape};
 
-/// Channels of the discriminator's input at each step: the token, the step in the bar and the
-/// meter, one-hot each.
-const INPUT_CHANNELS: usize = VOCAB_SIZE + MAX_BAR_STEPS + Meter::ALL.len();
+/// Intervals the discriminator's input names (a note's onset, from the note before): −12..=12
+/// semitones, wider ones at the ends.
+const INTERVALS: usize = 25;
+
+/// Channels of the discriminator's input at each step: the token, the step in the bar, the
+/// meter, and at a note's onset its interval from the note before (what the classifier test
+/// reads first), one-hot each.
+const INPUT_CHANNELS: usize = VOCAB_SIZE + MAX_BAR_STEPS + Meter::ALL.len() + INTERVALS;
 
 /// Channels of each convolution.
 const WIDTH: usize = 96;
@@ -83,10 +88,19 @@ pub fn discriminator_input(windows: &[&[u8]], meter: Meter, device: &Device) -> 
     let bar_steps = meter.bar_steps();
     for (row, window) in data.chunks_exact_mut(INPUT_CHANNELS * steps).zip(windows) {
         let mut set = |channel: usize, step: usize| row[channel * steps + step] = 1.0;
+        let mut previous: Option<i32> = None;
         for (step, &token) in window.iter().enumerate() {
             set(usize::from(token).min(VOCAB_SIZE - 1), step);
             set(VOCAB_SIZE + step % bar_steps, step);
             set(VOCAB_SIZE + MAX_BAR_STEPS + meter.index(), step);
+            if let Some(Token::Note(pitch)) = Token::from_index(usize::from(token)) {
+                let pitch = i32::from(pitch);
+                if let Some(before) = previous {
+                    let interval = (pitch - before).clamp(-12, 12) + 12;
+                    set(VOCAB_SIZE + MAX_BAR_STEPS + Meter::ALL.len() + interval as usize, step);
+                }
+                previous = Some(pitch);
+            }
         }
     }
     Tensor::from_data(TensorData::new(data, [batch, INPUT_CHANNELS, steps]), device)
