@@ -51,8 +51,8 @@ const LOCK_BUTTON: i16 = 822;
 const ROLL_TOP: i16 = 57;
 const GRID_LEFT: i16 = 44;
 /// The clip row's Vary and Continue buttons.
-const VARY: (i16, i16) = (592, 633);
-const CONTINUE: (i16, i16) = (655, 633);
+const VARY: (i16, i16) = (676, 633);
+const CONTINUE: (i16, i16) = (740, 633);
 
 x11rb::atom_manager! {
     Atoms: AtomsCookie {

@@ -1552,3 +1552,106 @@ fn kept_bars_stay_note_for_note_and_survive_a_reopen() {
         _ => true,
     }));
 }
+
+/// Plays `(start beat, beats, key)` into Neume's input on channel 1 while the transport plays
+/// from `from_beat` (120 BPM, blocks of 512), for `beats` beats.
+fn play_along(host: &mut Host, phrase: &[(f64, f64, u8)], from_beat: f64, beats: f64) {
+    let origin = (from_beat * 24_000.0).round() as u64;
+    let events: Vec<(u64, Note)> =
+        phrase_events(phrase, 80).into_iter().map(|(t, n)| (t + origin, n)).collect();
+    let mut at = origin;
+    let end = origin + (beats * 24_000.0) as u64;
+    while at < end {
+        let block: Vec<(u32, u8, Note)> = events
+            .iter()
+            .filter(|(t, _)| (at..at + 512).contains(t))
+            .map(|&(t, n)| ((t - at) as u32, 0, n))
+            .collect();
+        host.process_io(
+            512,
+            &Transport::playing_at(at as f64 / 24_000.0, 120.0),
+            &[],
+            &block,
+            None,
+        );
+        at += 512;
+    }
+}
+
+/// A pianist's voicings of a progression, a bar (4 beats) each from beat 0: a bass note and
+/// three tones above, each played a little late (a 32nd) and let go just before the next.
+fn voiced(chords: &[[u8; 4]]) -> Vec<(f64, f64, u8)> {
+    chords
+        .iter()
+        .enumerate()
+        .flat_map(|(bar, keys)| {
+            keys.iter()
+                .enumerate()
+                .map(move |(i, &k)| (4.0 * bar as f64 + 0.06 + 0.02 * i as f64, 3.8, k))
+        })
+        .collect()
+}
+
+fn saved_chords(state: &serde_json::Value) -> Option<String> {
+    serde_json::from_str::<Option<String>>(state["fields"]["chords"].as_str()?).ok().flatten()
+}
+
+/// Chords played into Neume: with Capture set to Chords, four bars of Am, F, C and G held on a
+/// keyboard (inversions, a bass note, played late) are named `Am F C G` (the names by hand)
+/// and the melody then sits on them (its notes on the beats are those chords' tones, listed
+/// by hand). With Follow chords, the progression follows the playing take after take, but
+/// only once two takes agree: one take of another progression moves nothing, a second does.
+#[test]
+fn chords_played_into_neume_become_the_progression() {
+    let am_f_c_g =
+        voiced(&[[45, 60, 64, 69], [41, 57, 60, 65], [48, 64, 67, 72], [43, 59, 62, 67]]);
+    let f_g_em_am =
+        voiced(&[[41, 57, 60, 65], [43, 59, 62, 67], [40, 55, 59, 64], [45, 60, 64, 69]]);
+    let mut host = Host::load();
+    host.activate(RATE, 512);
+    let (capture, bars, what) =
+        (host.param_id("Capture"), host.param_id("Capture bars"), host.param_id("Capture what"));
+    host.process(1, &Transport::stopped(), &[(bars, 2.0), (what, 1.0), (capture, 1.0)]);
+    wait_until(&mut host, "the first melody", |s| saved_notes(s).is_some());
+    let before = saved_notes(&host.state_json());
+    play_along(&mut host, &am_f_c_g, 0.0, 17.0);
+    wait_until(&mut host, "the chords heard", |s| saved_chords(s).is_some());
+    assert_eq!(saved_chords(&host.state_json()).as_deref(), Some("Am F C G"));
+    host.process(1, &Transport::stopped(), &[(capture, 0.0)]);
+    // The melody over them: wait for the melody made after the chords came.
+    let tones: [&[u8]; 4] = [&[9, 0, 4], &[5, 9, 0], &[0, 4, 7], &[7, 11, 2]];
+    wait_until(&mut host, "the melody over the chords", |s| {
+        saved_notes(s).is_some() && saved_notes(s) != before
+    });
+    let mut ledger = NoteLedger::melody();
+    let notes = play(&mut host, &mut ledger, 512, 64 * SAMPLES_PER_STEP);
+    stop(&mut host, &mut ledger);
+    let on_beat: Vec<(u64, u8)> = notes
+        .iter()
+        .filter_map(|&(t, n)| match n {
+            Note::On { key, .. } if (t / SAMPLES_PER_STEP) % 4 == 0 => {
+                Some((t / SAMPLES_PER_STEP, key))
+            }
+            _ => None,
+        })
+        .collect();
+    let in_chord =
+        on_beat.iter().filter(|(s, k)| tones[(s / 16 % 4) as usize].contains(&(k % 12))).count();
+    assert!(
+        on_beat.len() >= 4 && in_chord * 10 >= on_beat.len() * 8,
+        "{in_chord} of {} notes on the beats are chord tones",
+        on_beat.len()
+    );
+
+    // Follow chords: the same progression again changes nothing; another one played once is
+    // not taken, played a second time it is.
+    host.process(1, &Transport::stopped(), &[(what, 2.0), (capture, 1.0)]);
+    play_along(&mut host, &f_g_em_am, 0.0, 17.0);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(saved_chords(&host.state_json()).as_deref(), Some("Am F C G"), "one take moved it");
+    play_along(&mut host, &f_g_em_am, 16.0, 17.0);
+    wait_until(&mut host, "the followed chords", |s| {
+        saved_chords(s).as_deref() == Some("F G Em Am")
+    });
+    host.process(1, &Transport::stopped(), &[(capture, 0.0)]);
+}

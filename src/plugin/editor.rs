@@ -95,8 +95,10 @@ pub struct NeumeEditor {
     /// The size saved with the project, to take when the window opens: the host creates the
     /// editor before it restores the project, so the window opens at the default size.
     restore_size: Option<(u32, u32)>,
-    /// The chord progression being typed (`None`: not yet read from the project).
+    /// The chord progression being typed (`None`: not yet read from the project), and the
+    /// project's chords when the field last took them.
     chords_text: Option<String>,
+    chords_seen: Option<Option<String>>,
     /// Bars selected on the roll's ruler (bit `b`: bar `b + 1`), and the bar a shift-click
     /// or a drag extends the selection from.
     selected_bars: u16,
@@ -124,6 +126,7 @@ impl NeumeEditor {
             drop_target: None,
             restore_size: None,
             chords_text: None,
+            chords_seen: None,
             selected_bars: 0,
             bar_anchor: None,
             picked: None,
@@ -460,6 +463,12 @@ impl NeumeEditor {
                 offset += progression.len_steps.max(1);
             }
         }
+        // Chords set elsewhere (heard by Capture chords, Undo, a reopened project) replace
+        // what the field shows.
+        if self.chords_seen.as_ref() != Some(&saved) {
+            self.chords_text = Some(saved.clone().unwrap_or_default());
+            self.chords_seen = Some(saved.clone());
+        }
         let text = self.chords_text.get_or_insert_with(|| saved.clone().unwrap_or_default());
         let (entered, applied, cleared) = ui
             .horizontal(|ui| {
@@ -509,6 +518,12 @@ impl NeumeEditor {
                      first note (the transport must play)",
                 );
                 choice(ui, "capture-bars", &p.capture_bars, setter);
+                choice_sized(ui, "capture-what", &p.capture_what, setter, Some(64.0))
+                    .on_hover_text(
+                        "Melody: the notes played become the clip. Chords: the chords played are \
+                     named on the song's bars and the melody sits on them. Follow chords: take \
+                     after take, the chords follow what you play",
+                    );
                 ui.separator();
                 ui.label("Source");
                 choice(ui, "source", &p.source, setter);
@@ -892,21 +907,37 @@ fn choice<E: Enum + PartialEq + 'static>(
     id: &str,
     param: &EnumParam<E>,
     setter: &ParamSetter,
-) {
+) -> egui::Response {
+    choice_sized(ui, id, param, setter, None)
+}
+
+/// [`choice`], `width` wide where given.
+fn choice_sized<E: Enum + PartialEq + 'static>(
+    ui: &mut Ui,
+    id: &str,
+    param: &EnumParam<E>,
+    setter: &ParamSetter,
+    width: Option<f32>,
+) -> egui::Response {
     let names = E::variants();
     let now = param.value().to_index();
     let mut picked = now;
-    egui::ComboBox::from_id_salt(id).selected_text(names.get(now).copied().unwrap_or("")).show_ui(
-        ui,
-        |ui| {
+    let mut combo = egui::ComboBox::from_id_salt(id);
+    if let Some(width) = width {
+        combo = combo.width(width);
+    }
+    let response = combo
+        .selected_text(names.get(now).copied().unwrap_or(""))
+        .show_ui(ui, |ui| {
             for (i, name) in names.iter().enumerate() {
                 ui.selectable_value(&mut picked, i, *name);
             }
-        },
-    );
+        })
+        .response;
     if picked != now {
         crate::plugin::worker::request::set_as_gesture(setter, param, E::from_index(picked));
     }
+    response
 }
 
 fn labelled(ui: &mut Ui, label: &str, slider: impl egui::Widget) {

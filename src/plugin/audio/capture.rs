@@ -23,6 +23,8 @@ pub struct CapturedClip {
     pub serial: u64,
     /// Whether notes were played together (their top note was kept).
     pub chords: bool,
+    /// Every note played, chords and all (for Capture chords): onset order of their ends.
+    pub played: PlayMelody,
 }
 
 impl CapturedClip {
@@ -32,6 +34,7 @@ impl CapturedClip {
         meter: Meter::FourFour,
         serial: 0,
         chords: false,
+        played: PlayMelody::EMPTY,
     };
 }
 
@@ -99,6 +102,10 @@ struct Take {
     held: Option<(u8, u16)>,
     /// Whether notes were played together.
     chords: bool,
+    /// Every note played, ended so far (a chord's every note).
+    played: PlayMelody,
+    /// The onset step of each key held now, by MIDI key; `u16::MAX`: not held.
+    down: [u16; 128],
 }
 
 impl Take {
@@ -119,9 +126,28 @@ impl Take {
         }
     }
 
+    /// Ends key `pitch`, held since `start`, at `step` in the record of every note.
+    fn end_played(&mut self, pitch: u8, step: i64) {
+        let Some(slot) = self.down.get_mut(usize::from(pitch)) else { return };
+        let start = std::mem::replace(slot, u16::MAX);
+        if start == u16::MAX {
+            return;
+        }
+        let end = step.clamp(i64::from(start) + 1, i64::from(self.len_steps));
+        let i = usize::from(self.played.count);
+        if i < self.played.notes.len() {
+            self.played.notes[i] =
+                PlayNote { pitch, start_step: start, len_steps: (end - i64::from(start)) as u16 };
+            self.played.count += 1;
+        }
+    }
+
     fn note_on(&mut self, pitch: u8, step: i64) {
         if step < 0 || step >= i64::from(self.len_steps) {
             return;
+        }
+        if let Some(down) = self.down.get_mut(usize::from(pitch)).filter(|d| **d == u16::MAX) {
+            *down = step as u16;
         }
         match self.held {
             // Notes played together: the top one is the line.
@@ -143,16 +169,23 @@ impl Take {
         if self.held.is_some_and(|(held, _)| held == pitch) {
             self.end_held(step);
         }
+        self.end_played(pitch, step);
     }
 
     /// The take as a clip: held notes end at `step`.
     fn finish(mut self, step: i64, serial: u64) -> CapturedClip {
         self.end_held(step);
+        for pitch in 0..128u8 {
+            self.end_played(pitch, step);
+        }
         let mut melody = self.notes;
         melody.len_steps = self.len_steps;
         melody.bar_steps = self.meter.bar_steps() as u16;
         melody.key = serial;
-        CapturedClip { melody, meter: self.meter, serial, chords: self.chords }
+        let mut played = self.played;
+        played.len_steps = self.len_steps;
+        played.bar_steps = melody.bar_steps;
+        CapturedClip { melody, meter: self.meter, serial, chords: self.chords, played }
     }
 }
 
@@ -195,8 +228,9 @@ impl Recorder {
     }
 
     /// Starts a block: Capture is `on` for `bars` bars; `grid` is where the block lies
-    /// (`None`: the transport is stopped, which ends a take).
-    pub fn begin_block(&mut self, on: bool, bars: u8, grid: Option<Grid>) {
+    /// (`None`: the transport is stopped, which ends a take). With `again`, a finished take
+    /// arms the next (Follow chords listens on, take after take).
+    pub fn begin_block(&mut self, on: bool, bars: u8, grid: Option<Grid>, again: bool) {
         self.bars = bars.clamp(1, MAX_CAPTURE_BARS);
         if self.phase == Phase::Recording {
             match (on, self.grid, grid) {
@@ -220,6 +254,7 @@ impl Recorder {
         self.phase = match (on, self.phase) {
             (false, _) => Phase::Off,
             (true, Phase::Off) => Phase::Armed,
+            (true, Phase::Done) if again => Phase::Armed,
             (true, phase) => phase,
         };
         self.grid = grid;
@@ -241,6 +276,8 @@ impl Recorder {
                 notes: PlayMelody::EMPTY,
                 held: None,
                 chords: false,
+                played: PlayMelody::EMPTY,
+                down: [u16::MAX; 128],
             });
             self.phase = Phase::Recording;
         }
@@ -326,7 +363,7 @@ mod tests {
         let (mut beat, mut block) = (from, 0u32);
         while beat < to {
             let (g, frames) = host(beat, block);
-            r.begin_block(true, bars, Some(g));
+            r.begin_block(true, bars, Some(g), false);
             let end = beat + f64::from(frames) * g.beats_per_sample;
             // Events in time order, as a host sends them.
             let mut events: Vec<(f64, bool, u8)> = notes
@@ -399,10 +436,10 @@ mod tests {
         );
         // A jump back of a quarter note ends a take.
         let mut r = Recorder::default();
-        r.begin_block(true, 2, grid(0.0, Meter::FourFour, 0.0));
+        r.begin_block(true, 2, grid(0.0, Meter::FourFour, 0.0), false);
         r.note_on(60, 0);
         assert!(r.end_block(512).is_none());
-        r.begin_block(true, 2, grid(-1.0, Meter::FourFour, 0.0));
+        r.begin_block(true, 2, grid(-1.0, Meter::FourFour, 0.0), false);
         assert!(r.end_block(512).is_some(), "a jump back ends the take");
     }
 
@@ -441,23 +478,28 @@ mod tests {
         assert!(takes[0].chords, "the take says chords were played");
         let line = record(&[(60, 0.0, 1.0), (62, 1.0, 2.0)], Meter::FourFour, 0.0, 1, 0.0, 6.0);
         assert!(!line[0].chords);
+        // Every note played is kept beside the line (for Capture chords), in 16ths by hand.
+        let mut all: Vec<(u8, u16, u16)> =
+            takes[0].played.notes().iter().map(|n| (n.pitch, n.start_step, n.len_steps)).collect();
+        all.sort();
+        assert_eq!(all, vec![(60, 0, 4), (64, 0, 4), (67, 0, 8), (72, 6, 4)]);
     }
 
     #[test]
     fn switching_off_ends_the_take_and_a_stopped_transport_records_nothing() {
         let mut r = Recorder::default();
-        r.begin_block(true, 4, grid(0.0, Meter::FourFour, 0.0));
+        r.begin_block(true, 4, grid(0.0, Meter::FourFour, 0.0), false);
         assert_eq!(r.phase(), Phase::Armed);
         r.note_on(60, 0);
         assert_eq!(r.phase(), Phase::Recording);
         assert!(r.end_block(24_000).is_none(), "a 4-bar take is not over after one beat");
         // Switched off at the next block (beat 2): the held note ends there.
-        r.begin_block(false, 4, grid(2.0, Meter::FourFour, 0.0));
+        r.begin_block(false, 4, grid(2.0, Meter::FourFour, 0.0), false);
         let take = r.end_block(512).expect("the take");
         assert_eq!(notes(&take), vec![(60, 0, 8)]);
         assert_eq!((r.phase(), take.serial), (Phase::Off, 1));
         // Transport stopped: armed, but nothing is recorded.
-        r.begin_block(true, 4, None);
+        r.begin_block(true, 4, None, false);
         r.note_on(62, 0);
         r.note_off(62, 100);
         assert_eq!(r.phase(), Phase::Armed);

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::plugin::audio::settings::PlaySettings;
-use crate::plugin::worker::params::{KeyFrom, NeumeParams};
+use crate::plugin::worker::params::{CaptureWhat, KeyFrom, NeumeParams};
 
 /// The audio thread's view of the parameters: atomics only.
 pub struct AudioParams(Arc<NeumeParams>);
@@ -22,9 +22,14 @@ impl AudioParams {
         self.0.play_settings()
     }
 
-    /// Whether Capture is on, and for how many bars.
-    pub fn capture(&self) -> (bool, u8) {
-        (self.0.capture.value(), self.0.capture_bars.value().bars())
+    /// Whether Capture is on, for how many bars, and whether it listens take after take
+    /// (Follow chords).
+    pub fn capture(&self) -> (bool, u8, bool) {
+        (
+            self.0.capture.value(),
+            self.0.capture_bars.value().bars(),
+            self.0.capture_what.value() == CaptureWhat::Follow,
+        )
     }
 
     /// Whether MIDI thru is on.

@@ -147,8 +147,8 @@ impl AudioSide {
         };
         // Capture records on the song's bar grid while the transport plays.
         let grid = capture_grid(&transport, signature, self.sample_rate);
-        let (capture_on, capture_bars) = self.params.capture();
-        self.recorder.begin_block(capture_on, capture_bars, grid);
+        let (capture_on, capture_bars, again) = self.params.capture();
+        self.recorder.begin_block(capture_on, capture_bars, grid, again);
         let settings: PlaySettings = self.params.play_settings();
         // An audition plays at the host's tempo, or the last one it gave.
         let audition_tempo =

@@ -97,6 +97,25 @@ impl CaptureBars {
     }
 }
 
+/// What Capture records: the clip (a melody's top line), or the song's chords.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaptureWhat {
+    /// The notes played become the clip (their top line).
+    #[id = "melody"]
+    #[name = "Melody"]
+    Melody,
+    /// The chords played (notes sounding together) are named on the song's bars, once, and
+    /// become the progression the melody sits on; it loops with the melody.
+    #[id = "chords"]
+    #[name = "Chords"]
+    Chords,
+    /// As Chords, take after take: the progression heard follows what is played, changing
+    /// when two takes in a row agree on a new one (so a slip does not move it).
+    #[id = "follow"]
+    #[name = "Follow chords"]
+    Follow,
+}
+
 /// The names of the knobs in the host: the attributes the default model (and every model
 /// trained with `--attribute-weight`) ties to its first five latent directions, then latent
 /// directions. A model without named knobs shows `Latent i` in the editor instead.
@@ -189,6 +208,9 @@ pub struct NeumeParams {
     /// How many bars Capture records.
     #[id = "capbars"]
     pub capture_bars: EnumParam<CaptureBars>,
+    /// What Capture records: the clip, or the chords.
+    #[id = "capwhat"]
+    pub capture_what: EnumParam<CaptureWhat>,
 
     /// The current melody; written by the worker, read when the host saves.
     #[persist = "melody"]
@@ -337,6 +359,7 @@ impl NeumeParams {
                 .with_callback(on_f32),
             capture: BoolParam::new("Capture", false),
             capture_bars: EnumParam::new("Capture bars", CaptureBars::Two),
+            capture_what: EnumParam::new("Capture what", CaptureWhat::Melody),
             melody: RwLock::new(None),
             point_a: RwLock::new(None),
             point_b: RwLock::new(None),

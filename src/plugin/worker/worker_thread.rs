@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 
 use crate::model::runtime;
+use crate::music::chords::Progression;
 use crate::music::key_finding::{melody_key, Key};
 use crate::plugin::audio::capture::CapturedClip;
 use crate::plugin::cross::handoff::{self, MelodySender, PlayMelody};
 use crate::plugin::cross::shared::{Command, KeySource, WorkerLink};
 use crate::plugin::worker::models::{self, SharedGenerator};
-use crate::plugin::worker::params::{KeyFrom, NeumeParams};
+use crate::plugin::worker::params::{CaptureWhat, KeyFrom, NeumeParams, MAX_CHORDS_TEXT};
 use crate::plugin::worker::state::{SavedMelody, STATE_VERSION};
 
 /// The plugin's handle on its worker; ends the thread when dropped.
@@ -53,6 +54,7 @@ impl WorkerHandle {
                 published_key: None,
                 playing: None,
                 dirs,
+                heard_chords: None,
             };
             worker.run();
             worker.shared.telemetry.worker_alive.store(false, Ordering::Release);
@@ -96,6 +98,9 @@ struct Worker {
     /// saved with, until the request changes from this one.
     playing: Option<(SavedMelody, u64)>,
     dirs: Vec<PathBuf>,
+    /// Follow chords: the progression the last take was heard as (it is taken once a second
+    /// take agrees).
+    heard_chords: Option<String>,
 }
 
 /// A stored melody as the audio thread holds it.
@@ -242,9 +247,14 @@ impl Worker {
         self.playing = Some((saved, key));
     }
 
-    /// A clip captured on the audio thread becomes the project's clip.
+    /// A clip captured on the audio thread becomes the project's clip (Capture: Melody), or
+    /// its chords the progression the melody sits on (Capture: Chords, Follow chords).
     fn take_captured_clip(&mut self) {
         let Some(captured) = self.from_capture.latest() else { return };
+        match self.params.capture_what.value() {
+            CaptureWhat::Melody => {}
+            what => return self.take_captured_chords(&captured, what == CaptureWhat::Follow),
+        }
         let melody = captured.melody.to_melody();
         let new =
             crate::plugin::worker::state::SavedMelody::new(0, &melody, captured.meter, Vec::new());
@@ -267,6 +277,43 @@ impl Worker {
                 ""
             }
         );
+        self.shared.report(|s| s.clip_note = Some(note));
+    }
+
+    /// The chords of a take, named a beat at a time on its bars (see
+    /// [`Progression::from_notes`]), become the project's chords: at once (Capture: Chords),
+    /// or once two takes in a row agree on a progression other than the one playing (Follow
+    /// chords: a slip in one take moves nothing). A take with no chord in it sets nothing.
+    fn take_captured_chords(&mut self, captured: &CapturedClip, follow: bool) {
+        let notes: Vec<(u32, u32, u8)> = captured
+            .played
+            .notes()
+            .iter()
+            .map(|n| {
+                let start = u32::from(n.start_step);
+                (start, start + u32::from(n.len_steps), n.pitch)
+            })
+            .collect();
+        let bar_steps = captured.meter.bar_steps() as u32;
+        let bars = u32::from(captured.played.len_steps).div_ceil(bar_steps).max(1);
+        let progression = Progression::from_notes(&notes, captured.meter, bars);
+        let text = progression.to_text();
+        let heard = progression.spans.iter().any(|s| s.chord.is_some());
+        let note = if !heard || text.len() > MAX_CHORDS_TEXT {
+            "Capture chords: no chord heard in the take (play notes together)".to_string()
+        } else {
+            let current = self.params.chords.read().clone();
+            let agreed = !follow || self.heard_chords.as_deref() == Some(text.as_str());
+            self.heard_chords = Some(text.clone());
+            if current.as_deref() == Some(text.as_str()) {
+                format!("Chords heard: {text} (as playing)")
+            } else if agreed {
+                *self.params.chords.write() = Some(text.clone());
+                format!("Chords heard: {text} (the melody sits on them now)")
+            } else {
+                format!("Chords heard: {text} (once: taken when the next take agrees)")
+            }
+        };
         self.shared.report(|s| s.clip_note = Some(note));
     }
 
