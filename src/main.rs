@@ -270,9 +270,6 @@ struct ChordArgs {
     chords_from: Option<PathBuf>,
 }
 
-/// The most notes a chord file may sound at once.
-const MAX_CHORD_VOICES: usize = 16;
-
 impl ChordArgs {
     /// The progression given, laid out in `meter`; `None` without one.
     fn read(&self, meter: Meter) -> Result<Option<Progression>, String> {
@@ -280,45 +277,7 @@ impl ChordArgs {
             return Progression::parse(text, meter).map(Some).map_err(|e| format!("--chords: {e}"));
         }
         let Some(path) = &self.chords_from else { return Ok(None) };
-        let file = midi::read_file(path).map_err(|e| e.to_string())?;
-        let notes = &file.harmony;
-        let bar = meter.bar_steps() as u32;
-        // From the bar of the first note, as a clip (a file exported at its song position).
-        let first = notes.iter().map(|n| n.0).min().unwrap_or(0) / bar * bar;
-        let notes: Vec<(u32, u32, u8)> =
-            notes.iter().map(|&(s, e, p)| (s - first, e - first, p)).collect();
-        let end = notes.iter().map(|n| n.1).max().unwrap_or(0);
-        // The most notes sounding at once, by a sweep over the notes' starts and ends (ends
-        // first at one step), not step by step: a long file of many notes stays quick.
-        let mut edges: Vec<(u32, i32)> =
-            notes.iter().flat_map(|&(s, e, _)| [(s, 1), (e, -1)]).collect();
-        edges.sort_unstable();
-        let mut sounding = 0i32;
-        for (i, &(step, change)) in edges.iter().enumerate() {
-            sounding += change;
-            // Judged once every start and end at this step is counted.
-            if edges.get(i + 1).is_some_and(|&(next, _)| next == step) {
-                continue;
-            }
-            let voices = sounding as usize;
-            if voices > MAX_CHORD_VOICES {
-                return Err(format!(
-                    "{}: {voices} notes sound together in bar {}; a chord file holds chords \
-                     (at most {MAX_CHORD_VOICES} notes at once)",
-                    path.display(),
-                    step / bar + 1
-                ));
-            }
-        }
-        let bars = end.div_ceil(bar).clamp(1, neume::music::chords::MAX_PROGRESSION_BARS);
-        let progression = Progression::from_notes(&notes, meter, bars);
-        if progression.spans.iter().all(|s| s.chord.is_none()) {
-            return Err(format!(
-                "{}: no chords (nowhere do two or more notes sound together)",
-                path.display()
-            ));
-        }
-        Ok(Some(progression))
+        neume::music::chord_file::read_progression(path, meter).map(Some)
     }
 }
 

@@ -3,6 +3,7 @@
 //! attributes, key finding, MIDI files and the musician's clip.
 
 pub mod attributes;
+pub mod chord_file;
 pub mod chords;
 pub mod clip;
 pub mod copies;

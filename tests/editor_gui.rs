@@ -877,6 +877,55 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     pump(&mut host);
     assert_eq!(state_of(&mut host)["fields"]["locked-bars"].as_str(), Some("0"), "Unlock");
 
+    // A chord file dropped onto the editor: a tune with a `Chords` track under it. Its
+    // chords become the project's (`Am F C G`, named here by hand), the lane shows them, and
+    // its top line is the clip.
+    let tune = neume::encoding::Melody {
+        notes: [76u8, 77, 79, 74]
+            .iter()
+            .enumerate()
+            .map(|(bar, &pitch)| neume::encoding::Note {
+                pitch,
+                start_step: bar as u32 * 16,
+                len_steps: 16,
+            })
+            .collect(),
+        len_steps: 64,
+    };
+    let chord_file = data_dir.join("verse chords.mid");
+    let progression =
+        neume::music::chords::Progression::parse("Am F C G", neume::encoding::Meter::FourFour)
+            .unwrap();
+    neume::music::midi::write_file(
+        &chord_file,
+        &tune,
+        &neume::music::midi::WriteOptions { chords: Some(progression), ..Default::default() },
+    )
+    .unwrap();
+    assert!(drop_onto_editor(&conn, root, parent, &chord_file), "the editor did not take the drop");
+    let chords_of = |state: &serde_json::Value| -> Option<String> {
+        serde_json::from_str::<Option<String>>(state["fields"]["chords"].as_str()?).ok().flatten()
+    };
+    let started = Instant::now();
+    while chords_of(&state_of(&mut host)).as_deref() != Some("Am F C G") {
+        pump(&mut host);
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the dropped chord file gave {:?}",
+            chords_of(&state_of(&mut host))
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for _ in 0..6 {
+        host.main_thread_tick();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let rgb = capture(&conn, parent, w as u16, h as u16);
+    let picture =
+        shot.with_file_name(format!("{}-chords.png", shot.file_stem().unwrap().to_string_lossy()));
+    write_png(&picture, &rgb, w, h);
+    eprintln!("screenshot with the dropped chords: {}", picture.display());
+
     // A host-driven resize is saved with the project.
     assert!(host.resize_editor(1000, 760), "the editor refused to resize");
     let started = Instant::now();

@@ -11,10 +11,11 @@ use super::history::{History, HistoryEntry};
 use super::taste::{Taste, TasteState};
 use crate::encoding::Melody;
 use crate::music::attributes::Attribute;
+use crate::music::chord_file;
 use crate::music::clip::{self, Clip};
 use crate::plugin::cross::shared::WorkerLink;
 use crate::plugin::worker::params::NeumeParams;
-use crate::plugin::worker::params::{Source, KNOB_RANGE, LATENT_KNOBS};
+use crate::plugin::worker::params::{Source, KNOB_RANGE, LATENT_KNOBS, MAX_CHORDS_TEXT};
 use crate::plugin::worker::request::{set_as_gesture, Request};
 use crate::plugin::worker::state::{Kept, SavedMelody};
 use crate::rng::Rng;
@@ -270,13 +271,16 @@ impl Actions {
     /// plays changes only when Source takes the clip.
     pub(super) fn load_clip(&mut self, path: &std::path::Path) -> Message {
         let loaded = clip::read_file(path, None).and_then(|(file, meter)| {
+            // Notes sounding together in it (a chord file, or chords under a tune): its
+            // chords, too.
+            let chords = chord_file::progression_of(&file.harmony, meter).ok();
             let clip =
                 Clip::new(&file.melody, meter).map_err(|e| format!("{}: {e}", path.display()))?;
             let steps = clip.bars as u32 * meter.bar_steps() as u32;
             let start = clip::first_bar_step(&file.melody, meter).unwrap_or(0);
-            Ok((file.melody.window(start, steps), clip, file.under_top_line))
+            Ok((file.melody.window(start, steps), clip, chords))
         });
-        let (melody, clip, under) = match loaded {
+        let (melody, clip, chords) = match loaded {
             Ok(loaded) => loaded,
             Err(e) => return (e, true),
         };
@@ -285,8 +289,17 @@ impl Actions {
         *self.params.clip.write() = Some(SavedMelody::new(0, &melody, clip.meter, Vec::new()));
         self.shared.wake.wake();
         let name = path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
-        let chords =
-            if under > 0 { " (the file has chords: its top line is the clip)" } else { "" };
+        let chords = match chords.map(|p| p.to_text()).filter(|t| t.len() <= MAX_CHORDS_TEXT) {
+            Some(text) => {
+                // The melody is made anew over them (the worker reads them with the request),
+                // keeping only the locked bars (as typed chords do).
+                *self.params.chords.write() = Some(text.clone());
+                *self.params.kept.write() = self.locked();
+                self.shared.wake.wake();
+                format!("; chords from it: {text} (its top line is the clip)")
+            }
+            None => String::new(),
+        };
         (format!("Clip from {name}: {}{chords}", clip_words(&clip)), false)
     }
 
