@@ -759,6 +759,7 @@ impl NiceEguiApp for NeumeEditor {
             }
         }
         let setter = gui.param_setter();
+        self.actions.take_judged(&setter);
         let message = self.files.poll_drag();
         self.say(message);
         if let Some(path) = self.drop_target.as_ref().and_then(drop_in::DropTarget::take) {

@@ -94,7 +94,9 @@ impl GpClassifier {
                     sqrt_w[i] * k[i * n + j] * sqrt_w[j] + if i == j { 1.0 } else { 0.0 };
             }
         }
-        cholesky(&mut b, n);
+        // I + W½ K W½ has every eigenvalue at least 1: positive definite.
+        let floored = cholesky(&mut b, n);
+        debug_assert_eq!(floored, 0, "I + W½KW½ is positive definite");
         (gradient, sqrt_w, b)
     }
 
@@ -132,7 +134,9 @@ impl GpClassifier {
                 cov[i * m + j] = 0.0;
             }
         }
-        cholesky(&mut cov, m);
+        // A posterior covariance can be singular (two candidates at one point): the jitter
+        // above, and pivots floored below it, keep the draw defined.
+        let _singular_directions = cholesky(&mut cov, m);
         let noise: Vec<f64> = (0..m).map(|_| rng.normal()).collect();
         (0..m)
             .map(|i| mean[i] + (0..=i).map(|k| cov[i * m + k] * noise[k]).sum::<f64>())

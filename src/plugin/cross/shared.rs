@@ -237,6 +237,9 @@ pub struct WorkerLink {
     /// The model the worker plays, for the editor to sing Generate's candidates with (it
     /// locks the model as the worker does; never the audio thread).
     pub model: PlayedModel,
+    /// The candidate the worker chose for the editor's Generate with ratings (see
+    /// [`Command::Judge`]), until the editor takes it.
+    pub judged: parking_lot::Mutex<Option<Request>>,
     /// Commands to the worker (main thread and editor only).
     commands: Sender<Command>,
     /// The receiving end: the worker's, and the sender's for dropping the oldest command.
@@ -274,6 +277,7 @@ impl Default for WorkerLink {
             handled: Arc::default(),
             telemetry: Arc::default(),
             action: parking_lot::Mutex::new(None),
+            judged: parking_lot::Mutex::new(None),
             model: PlayedModel::default(),
             commands,
             command_queue,
@@ -349,6 +353,22 @@ pub enum Command {
     /// Load this model file; on success it replaces the current model and is saved with the
     /// project, on failure the current one keeps playing and the error is reported.
     LoadModel(PathBuf),
+    /// Generate with ratings: sing each candidate with the model the worker plays, judge it by
+    /// its point and its notes with the taste, and leave the one picked in
+    /// [`WorkerLink::judged`] for the editor to play (the singing, up to 64 × Bars melodies,
+    /// stays off the GUI thread).
+    Judge(Judging),
     /// End the thread.
     Shutdown,
+}
+
+/// What the worker judges for a Generate with ratings.
+#[derive(Debug)]
+pub struct Judging {
+    /// The candidates, each a whole request.
+    pub candidates: Vec<Request>,
+    /// The taste they are judged by.
+    pub taste: crate::taste::preference::Preference,
+    /// The dice of the pick.
+    pub seed: u64,
 }

@@ -13,14 +13,13 @@ use crate::encoding::Melody;
 use crate::music::attributes::Attribute;
 use crate::music::chord_file;
 use crate::music::clip::{self, Clip};
-use crate::plugin::cross::shared::WorkerLink;
+use crate::plugin::cross::shared::{Command, Judging, WorkerLink};
 use crate::plugin::worker::params::NeumeParams;
 use crate::plugin::worker::params::{Source, KNOB_RANGE, LATENT_KNOBS, MAX_CHORDS_TEXT};
 use crate::plugin::worker::request::{set_as_gesture, Request};
 use crate::plugin::worker::state::{Kept, SavedMelody};
 use crate::rng::Rng;
-use crate::sampling::generate::generate;
-use crate::taste::preference::{self, Preference};
+use crate::taste::preference::Preference;
 use crate::taste::ratings::{self, Ratings};
 
 /// Variations made at once by Vary.
@@ -167,45 +166,42 @@ impl Actions {
         let current = self.shared.current_request(&self.params);
         let candidate = |base: Option<Vec<f32>>, seed: u64| current.generated(base, seed);
         let model = self.shared.model.get();
+        let kept = self.locked();
         let request = match (self.fitted_taste(), model) {
-            (Some(taste), Some(model)) if taste.sung => {
+            (Some(taste), Some(_)) if taste.sung => {
+                // Each candidate is sung and judged on the worker (up to 64 × Bars melodies:
+                // never on the GUI thread); the editor plays the one picked when it comes.
                 let candidates: Vec<Request> = taste
                     .fitted
                     .proposals(explore, &mut rng)
                     .into_iter()
-                    .map(|z| candidate(Some(z), rng.next_u64() % 100_000))
+                    .map(|z| Request {
+                        kept: kept.clone(),
+                        ..candidate(Some(z), rng.next_u64() % 100_000)
+                    })
                     .collect();
-                // Each candidate sung as the worker would sing it; one the model cannot sing
-                // is left out.
-                let mut sung = Vec::with_capacity(candidates.len());
-                {
-                    let mut generator = model.lock();
-                    for c in candidates {
-                        let options = c.options(generator.info());
-                        if let Ok(melody) = generate(&mut generator, &options) {
-                            let attributes = Attribute::measure_all(&melody, options.meter);
-                            let z = c.base_point.clone().unwrap_or_default();
-                            sung.push((c, preference::describe(&z, Some(attributes))));
-                        }
-                    }
-                }
-                let described: Vec<Vec<f32>> = sung.iter().map(|(_, d)| d.clone()).collect();
-                let pick = taste.fitted.pick(&described, &mut rng);
-                match sung.into_iter().nth(pick) {
-                    Some((chosen, _)) => chosen,
-                    None => candidate(
-                        Some(taste.fitted.draw(explore, &mut rng)),
-                        rng.next_u64() % 100_000,
-                    ),
-                }
+                let taste = taste.fitted.clone();
+                self.shared.send(Command::Judge(Judging {
+                    candidates,
+                    taste,
+                    seed: rng.next_u64(),
+                }));
+                return;
             }
             (Some(taste), _) => {
                 candidate(Some(taste.fitted.draw(explore, &mut rng)), rng.next_u64() % 100_000)
             }
             (None, _) => candidate(None, self.rng.next_u64() % 100_000),
         };
-        let request = Request { kept: self.locked(), ..request };
+        let request = Request { kept, ..request };
         self.act(request, setter);
+    }
+
+    /// The candidate the worker picked for a Generate with ratings, once it has: it plays.
+    pub(super) fn take_judged(&mut self, setter: &ParamSetter) -> bool {
+        let Some(chosen) = self.shared.judged.lock().take() else { return false };
+        self.act(chosen, setter);
+        true
     }
 
     /// The locked bars of the melody playing now, when a bar is locked: what Generate, Mutate

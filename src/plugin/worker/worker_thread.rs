@@ -13,14 +13,16 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 
 use crate::model::runtime;
+use crate::music::attributes::Attribute;
 use crate::music::chords::Progression;
 use crate::music::key_finding::{melody_key, Key};
 use crate::plugin::audio::capture::CapturedClip;
 use crate::plugin::cross::handoff::{self, MelodySender, PlayMelody};
-use crate::plugin::cross::shared::{Command, KeySource, WorkerLink};
+use crate::plugin::cross::shared::{Command, Judging, KeySource, WorkerLink};
 use crate::plugin::worker::models::{self, SharedGenerator};
 use crate::plugin::worker::params::{CaptureWhat, KeyFrom, NeumeParams, MAX_CHORDS_TEXT};
 use crate::plugin::worker::state::{SavedMelody, STATE_VERSION};
+use crate::taste::preference;
 
 /// The plugin's handle on its worker; ends the thread when dropped.
 pub struct WorkerHandle {
@@ -124,6 +126,11 @@ impl Worker {
                         if catch_unwind(AssertUnwindSafe(|| self.load_user_model(&path))).is_err() {
                             let error = format!("{}: loading this model failed unexpectedly; the last good model keeps playing", path.display());
                             self.shared.report(|s| s.model_error = Some(error));
+                        }
+                    }
+                    Command::Judge(judging) => {
+                        if catch_unwind(AssertUnwindSafe(|| self.judge(judging))).is_err() {
+                            self.shared.report(|s| s.error = Some("judging Generate's candidates failed unexpectedly; the melody plays on".into()));
                         }
                     }
                 }
@@ -245,6 +252,31 @@ impl Worker {
         });
         self.publish(play_melody(&saved));
         self.playing = Some((saved, key));
+    }
+
+    /// Generate with ratings (see [`Command::Judge`]): each candidate sung as this worker
+    /// sings it, described by its point and its notes, and the one the taste picks left for
+    /// the editor. A candidate the model cannot sing is left out; with none left, the first.
+    fn judge(&mut self, judging: Judging) {
+        let Judging { candidates, taste, seed } = judging;
+        let Some(model) = self.generator.clone() else { return };
+        let (meter, _) = self.shared.telemetry.host_meter();
+        let mut sung = Vec::with_capacity(candidates.len());
+        {
+            let mut generator = model.lock();
+            for candidate in &candidates {
+                let in_song = candidate.clone().in_meter(meter);
+                let Ok(made) = in_song.sing(&mut generator) else { continue };
+                let attributes = Attribute::measure_all(&made.melody, made.meter);
+                let z = candidate.base_point.clone().unwrap_or_default();
+                sung.push((candidate, preference::describe(&z, Some(attributes))));
+            }
+        }
+        let described: Vec<Vec<f32>> = sung.iter().map(|(_, d)| d.clone()).collect();
+        let pick = taste.pick(&described, &mut crate::rng::Rng::new(seed));
+        let chosen =
+            sung.get(pick).map(|(c, _)| (*c).clone()).or_else(|| candidates.first().cloned());
+        *self.shared.judged.lock() = chosen;
     }
 
     /// A clip captured on the audio thread becomes the project's clip (Capture: Melody), or
