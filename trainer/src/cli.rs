@@ -142,6 +142,12 @@ pub struct ExportArgs {
     /// the one the classifier chose on `valid`: when another figure (the knobs) decides.
     #[arg(long)]
     pub epoch: Option<usize>,
+    /// Notes in a run shared with a training tune that make a melody a copy: the copy index
+    /// of the training tunes (`name.copies`, beside the model) is built with it. 17 is the
+    /// length chosen for the shipped model (`neume-train copies` chooses one on held-out
+    /// tunes); 0 writes no index.
+    #[arg(long, default_value_t = 17)]
+    pub copy_run: usize,
 }
 
 /// Time the VAE training step on a device (the twin of scripts/gpu/torch_baseline.py);

@@ -391,7 +391,7 @@ pub fn parity() -> Result<(), String> {
 
 /// `neume-train export`.
 pub fn export(args: ExportArgs) -> Result<(), String> {
-    let ExportArgs { run, out, data, temperature, figures, epoch } = args;
+    let ExportArgs { run, out, data, temperature, figures, epoch, copy_run } = args;
     if let Some(t) = temperature.filter(|t| !(0.05..=2.0).contains(t)) {
         return Err(format!("--temperature {t} is outside 0.05..=2"));
     }
@@ -404,6 +404,41 @@ pub fn export(args: ExportArgs) -> Result<(), String> {
     }
     training::export_run(&run, epoch, &out, data.as_deref(), &extra, &device::cpu())?;
     eprintln!("wrote {}", out.display());
+    if copy_run > 0 {
+        write_copy_index(&run, &out, data.as_deref(), copy_run)?;
+    }
+    Ok(())
+}
+
+/// The copy index of the run's training tunes (or `data`'s), beside the model file `model`
+/// (`name.copies`), carrying the model's id: a user's own model guards the user's material.
+fn write_copy_index(
+    run: &std::path::Path,
+    model: &std::path::Path,
+    data: Option<&std::path::Path>,
+    run_notes: usize,
+) -> Result<(), String> {
+    let config: training::TrainConfig = serde_json::from_str(
+        &std::fs::read_to_string(run.join("config.json"))
+            .map_err(|e| format!("{}: {e}", run.join("config.json").display()))?,
+    )
+    .map_err(|e| format!("{}: {e}", run.join("config.json").display()))?;
+    let folder = data.unwrap_or(&config.data);
+    let corpus = neume_train::data::load_selection(folder, &config.selection, false)
+        .map_err(|e| format!("{}: {e}", folder.display()))?;
+    let named: Vec<(String, neume::encoding::Melody)> = corpus
+        .tunes
+        .iter()
+        .map(|t| (neume_train::bench::copies::tune_name(t), t.melody.clone()))
+        .collect();
+    let bytes = std::fs::read(model).map_err(|e| format!("{}: {e}", model.display()))?;
+    let summary = neume::model::onnx::summarize(&bytes)
+        .map_err(|e| format!("{}: {}", model.display(), e.0))?;
+    let id = summary.metadata.get(neume::model::model_file::meta::MODEL_ID).cloned();
+    let index = neume::music::copies::CopyIndex::build(&named, run_notes, &id.unwrap_or_default());
+    let path = neume::music::copies::index_path(model);
+    std::fs::write(&path, index.to_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("wrote {} (the copy index of {} training tunes)", path.display(), named.len());
     Ok(())
 }
 

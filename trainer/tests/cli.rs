@@ -370,3 +370,58 @@ fn model_id(model: &std::path::Path) -> String {
         .unwrap()
         .to_string()
 }
+
+/// The adversarial generator as a user trains it: a VAE first, then `train --model gan --init`
+/// from its model file; `export` writes the model (kind `gan`) with the copy index of the
+/// training tunes beside it, carrying the model's id, and the index flags a training tune.
+#[test]
+fn a_gan_trains_from_a_vae_and_exports_with_its_copy_index() {
+    let root = std::env::temp_dir().join(format!("neume-gan-cli-{}", std::process::id()));
+    std::fs::remove_dir_all(&root).ok();
+    let vae = root.join("vae");
+    let done = train_command(&vae, "1").output().unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let gan = root.join("gan");
+    let done = trainer()
+        .args(["train", "--model", "gan", "--init"])
+        .arg(vae.join("model.onnx"))
+        .args(["--hidden", "64", "--latent", "8", "--batch", "8", "--valid-samples", "10"])
+        .args(["--epochs", "1", "--max-steps", "4", "--out"])
+        .arg(&gan)
+        .arg("--data")
+        .arg(fixtures("train"))
+        .arg("--valid")
+        .arg(fixtures("valid"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{stderr}");
+    assert!(stderr.contains("starting from the weights of"), "{stderr}");
+    let model = root.join("shipped.onnx");
+    let done =
+        trainer().args(["export", "--run"]).arg(&gan).arg("--out").arg(&model).output().unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let generator = neume::model::runtime::Generator::from_file(&model).unwrap();
+    assert_eq!(generator.info().kind, "gan");
+    let index = neume::music::copies::CopyIndex::read_file(&root.join("shipped.copies")).unwrap();
+    assert_eq!(index.model_id, model_id(&model));
+    // The longest training fixture (a copy is a run of 17 notes).
+    let (tune, file) = std::fs::read_dir(fixtures("train"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mid"))
+        .map(|p| (p.clone(), neume::music::midi::read_file(&p).unwrap()))
+        .max_by_key(|(_, f)| f.melody.notes.len())
+        .expect("a training fixture");
+    let meter = neume::encoding::Meter::for_signature(
+        file.time_signature.numerator,
+        file.time_signature.denominator,
+    )
+    .map_or(neume::encoding::Meter::FourFour, |m| m.0);
+    assert!(
+        index.check(&file.melody, meter).is_some(),
+        "{}: a training tune is not flagged as a copy",
+        tune.display()
+    );
+    std::fs::remove_dir_all(&root).ok();
+}

@@ -38,7 +38,7 @@ pub struct Report {
 }
 
 /// The name a tune is reported by: its collection (folder) and its file's stem.
-fn tune_name(tune: &Tune) -> String {
+pub fn tune_name(tune: &Tune) -> String {
     let collection = tune
         .path
         .parent()
