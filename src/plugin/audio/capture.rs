@@ -1,5 +1,8 @@
 //! Capture, on the audio thread: while the Capture switch is on and the transport plays, the
-//! notes played into Neume are recorded on the host's bar grid as the musician's clip. The take
+//! notes played into Neume are recorded on the host's bar grid as the musician's clip. In a
+//! host's loop, a take runs on through the wraps in the time played (a block that wraps
+//! inside is split where the sequencer splits it), so a take longer than the loop, or begun
+//! in its middle, records what was played, bar after bar. The take
 //! starts on the bar line of the first note (a note played a little early, that rounds to the
 //! next bar line, starts the take there), lasts Capture bars bars or until the switch goes off
 //! or the transport stops, and is handed to the worker ([`CapturedClip`], through a hand-off:
@@ -49,6 +52,8 @@ pub struct Grid {
     pub bar_origin_beats: f64,
     /// The meter melodies are made in for the song's time signature.
     pub meter: Meter,
+    /// The host's loop, start and end in beats, while it loops: a block may wrap inside.
+    pub loop_beats: Option<(f64, f64)>,
 }
 
 impl Grid {
@@ -57,10 +62,28 @@ impl Grid {
         self.meter.bar_steps() as f64 / STEPS_PER_QUARTER as f64
     }
 
-    /// The song position `offset` samples into the block, in beats.
+    /// The song position `offset` samples into the block, in beats: past the loop's end (a
+    /// wrap inside the block, as the sequencer splits it), from the loop's start again.
     fn beat_at(&self, offset: u32) -> f64 {
-        self.block_beats + f64::from(offset) * self.beats_per_sample
+        let beat = self.block_beats + f64::from(offset) * self.beats_per_sample;
+        match self.loop_beats {
+            Some((start, end)) if self.block_beats < end && beat >= end => start + (beat - end),
+            _ => beat,
+        }
     }
+
+    /// The loop's length in beats, while the host loops.
+    fn loop_len(&self) -> Option<f64> {
+        self.loop_beats.map(|(start, end)| end - start)
+    }
+}
+
+/// Whether a block at `new` starting at the loop's start follows one that ended at its end
+/// (`end`, as the host rounds it): the song wrapped, and a take goes on.
+fn wraps(end: f64, new: &Grid) -> bool {
+    let Some((start, stop)) = new.loop_beats else { return false };
+    continues(stop, end, new.beats_per_sample)
+        && continues(start, new.block_beats, new.beats_per_sample)
 }
 
 /// What the recorder is doing, for the editor (see [`Recorder::phase`]).
@@ -205,6 +228,10 @@ pub struct Recorder {
     finished: Option<CapturedClip>,
     /// The song position where the last block ended, when it had a grid.
     end_beats: Option<f64>,
+    /// Loop recording: the last song position heard, and the loop lengths played through
+    /// since the take began (each wrap adds one), so a take runs on in the time played.
+    last_beat: f64,
+    wrapped_beats: f64,
 }
 
 impl Default for Recorder {
@@ -217,11 +244,26 @@ impl Default for Recorder {
             serial: 0,
             finished: None,
             end_beats: None,
+            last_beat: f64::NEG_INFINITY,
+            wrapped_beats: 0.0,
         }
     }
 }
 
 impl Recorder {
+    /// The time played at song position `beat` (in order of time): the song position, plus
+    /// the loop lengths played through since the take began, so that after a wrap a take goes
+    /// on where it was instead of back at the loop's start.
+    fn played(&mut self, grid: &Grid, beat: f64) -> f64 {
+        if let Some(len) = grid.loop_len() {
+            if beat < self.last_beat - len / 2.0 {
+                self.wrapped_beats += len;
+            }
+        }
+        self.last_beat = beat;
+        beat + self.wrapped_beats
+    }
+
     /// What it is doing.
     pub fn phase(&self) -> Phase {
         self.phase
@@ -235,18 +277,23 @@ impl Recorder {
         if self.phase == Phase::Recording {
             match (on, self.grid, grid) {
                 // Switched off: the take ends where this block starts.
-                (false, _, Some(new)) => self.finish_at(Some(new.block_beats)),
-                // A stop, a jump in the song (a loop, a locate) or a new meter: the take ends
-                // where the last block did. A block that starts where the last ended, as the
-                // sequencer judges it (hosts round, jitter and ramp), goes on.
-                (_, _, None) => self.finish_at(self.end_beats),
+                (false, _, Some(new)) => {
+                    let at = self.played(&new, new.block_beats);
+                    self.finish_at(Some(at))
+                }
+                // A stop, a jump in the song (a locate) or a new meter: the take ends where the
+                // last block did. A block that starts where the last ended, as the sequencer
+                // judges it (hosts round, jitter and ramp), goes on; so does one that starts
+                // at the loop's start after the last ended at its end (loop recording).
+                (_, _, None) => self.finish_at(Some(self.last_beat + self.wrapped_beats)),
                 (_, Some(old), Some(new))
                     if new.meter != old.meter
                         || self.end_beats.is_some_and(|end| {
                             !continues(end, new.block_beats, new.beats_per_sample)
+                                && !wraps(end, &new)
                         }) =>
                 {
-                    self.finish_at(self.end_beats)
+                    self.finish_at(Some(self.last_beat + self.wrapped_beats))
                 }
                 _ => {}
             }
@@ -263,7 +310,12 @@ impl Recorder {
     /// A key went down `offset` samples into the block.
     pub fn note_on(&mut self, pitch: u8, offset: u32) {
         let Some(grid) = self.grid else { return };
-        let beat = grid.beat_at(offset);
+        let song = grid.beat_at(offset);
+        if self.phase == Phase::Armed {
+            // Time played is counted from the song position where the take begins.
+            (self.last_beat, self.wrapped_beats) = (song, 0.0);
+        }
+        let beat = self.played(&grid, song);
         if self.phase == Phase::Armed {
             // The bar line of the note's onset, rounded to the nearest 16th.
             let bar_beats = grid.bar_beats();
@@ -289,8 +341,9 @@ impl Recorder {
     /// A key came up `offset` samples into the block.
     pub fn note_off(&mut self, pitch: u8, offset: u32) {
         let Some(grid) = self.grid else { return };
+        let beat = self.played(&grid, grid.beat_at(offset));
         if let Some(take) = self.take.as_mut().filter(|_| self.phase == Phase::Recording) {
-            take.note_off(pitch, take.step_at(grid.beat_at(offset)));
+            take.note_off(pitch, take.step_at(beat));
         }
     }
 
@@ -298,7 +351,11 @@ impl Recorder {
     /// Returns a finished take to hand to the worker (one with no notes is dropped).
     pub fn end_block(&mut self, frames: u32) -> Option<CapturedClip> {
         self.end_beats = self.grid.map(|g| g.beat_at(frames));
-        if let (Some(end), Some(take)) = (self.end_beats, self.take) {
+        let played = match (self.grid, self.end_beats) {
+            (Some(grid), Some(end)) => Some(self.played(&grid, end)),
+            _ => None,
+        };
+        if let (Some(end), Some(take)) = (played, self.take) {
             if take.step_at(end) >= i64::from(take.len_steps) {
                 self.finish_at(Some(end));
             }
@@ -330,6 +387,7 @@ mod tests {
             beats_per_sample: BEATS_PER_SAMPLE,
             bar_origin_beats: origin,
             meter,
+            loop_beats: None,
         })
     }
 
@@ -391,6 +449,52 @@ mod tests {
         c.melody.notes().iter().map(|n| (n.pitch, n.start_step, n.len_steps)).collect()
     }
 
+    /// Loop recording: the host loops one bar (beats 0–4) and Capture takes two. The take runs
+    /// on through the wrap (before: the wrap ended it), and the notes after a wrap inside a
+    /// block are stamped in the second bar, not past the loop's end. Started in the middle of
+    /// the loop, it records the next two bars played. Played time in, steps by hand out.
+    #[test]
+    fn a_take_runs_on_through_the_hosts_loop() {
+        let looping = |beat: f64, _| {
+            let g = Grid {
+                block_beats: beat.rem_euclid(4.0),
+                beats_per_sample: BEATS_PER_SAMPLE,
+                bar_origin_beats: 0.0,
+                meter: Meter::FourFour,
+                loop_beats: Some((0.0, 4.0)),
+            };
+            (g, 512)
+        };
+        // Beats played: two passes of the loop; the fourth note starts just after the wrap.
+        let played = [(60, 0.0, 1.0), (62, 2.0, 3.0), (64, 4.03, 5.0), (65, 7.5, 7.75)];
+        let takes = record_blocks(&played, 2, 0.0, 9.0, looping);
+        assert_eq!(takes.len(), 1, "one take through the wrap");
+        assert_eq!(notes(&takes[0]), vec![(60, 0, 4), (62, 8, 4), (64, 16, 4), (65, 30, 1)]);
+        // A host that ends a block at the loop's end and starts the next at its start,
+        // rounding positions down to 1/1920 beat: the take goes on as well.
+        let splitting = |beat: f64, _| {
+            // (The played beat, summed block by block, lands a hair before 4 at a wrap.)
+            let in_loop = (beat + 1e-9).rem_euclid(4.0);
+            let left = ((4.0 - in_loop) / BEATS_PER_SAMPLE).round() as u32;
+            let g = Grid {
+                block_beats: (in_loop * 1920.0).floor() / 1920.0 - 1e-4,
+                beats_per_sample: BEATS_PER_SAMPLE,
+                bar_origin_beats: 0.0,
+                meter: Meter::FourFour,
+                loop_beats: Some((0.0, 4.0)),
+            };
+            (g, left.clamp(1, 512))
+        };
+        let takes = record_blocks(&played, 2, 0.0, 9.0, splitting);
+        assert_eq!(takes.len(), 1, "one take through the wrap at a block's edge");
+        assert_eq!(notes(&takes[0]), vec![(60, 0, 4), (62, 8, 4), (64, 16, 4), (65, 30, 1)]);
+        // From the middle of the loop: the take begins on that bar line (beat 2 is in bar 1,
+        // beat 0) and lasts two bars of playing.
+        let late = [(67, 2.0, 3.0), (69, 5.0, 6.0)];
+        let takes = record_blocks(&late, 2, 1.5, 10.0, looping);
+        assert_eq!(notes(&takes[0]), vec![(67, 8, 4), (69, 20, 4)]);
+    }
+
     /// A tune of half notes played over a bass of quarters, each bass note struck under a
     /// held tune note: the take is the tune (before: every bass note took over the line).
     #[test]
@@ -424,6 +528,7 @@ mod tests {
                 beats_per_sample: per_sample,
                 bar_origin_beats: 0.0,
                 meter: Meter::FourFour,
+                loop_beats: None,
             };
             (g, 480 + (block % 7) * 13)
         });

@@ -268,6 +268,9 @@ fn capture_grid(
         beats_per_sample: tempo / 60.0 / sample_rate,
         bar_origin_beats,
         meter,
+        loop_beats: transport
+            .loop_beats
+            .filter(|(s, e)| s.is_finite() && e.is_finite() && e - s > 1e-3),
     })
 }
 
