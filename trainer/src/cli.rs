@@ -113,6 +113,10 @@ pub struct EvalArgs {
     /// and what they move besides.
     #[arg(long)]
     pub knobs: bool,
+    /// With `--knobs`: sweep over these chords (`C G Am F`, as `neume generate --chords`
+    /// reads them), so the knob table says what the knobs do with chords on.
+    #[arg(long, requires = "knobs")]
+    pub chords: Option<String>,
     /// Also encode and decode the reference windows at temperature 0: how much of each
     /// comes back note for note (what a variation at Amount 0 rests on).
     #[arg(long)]

@@ -108,6 +108,7 @@ pub fn evaluate(args: EvalArgs) -> Result<(), String> {
         meter,
         form,
         knobs,
+        chords,
         reconstruction,
     } = args;
     let selection = Selection { exclude, duple_only, meters: meter.clone() };
@@ -124,6 +125,7 @@ pub fn evaluate(args: EvalArgs) -> Result<(), String> {
         meters,
         form,
         knobs,
+        chords: chords.as_deref(),
         reconstruction,
     };
     let reports = eval::evaluate(&args)?;

@@ -47,6 +47,8 @@ pub struct EvalArgs<'a> {
     pub form: bool,
     /// Also sweep the model's named knobs (see [`crate::eval::knobs`]).
     pub knobs: bool,
+    /// The chords the knob sweep sings over (`None`: none).
+    pub chords: Option<&'a str>,
     /// Also encode and decode the reference windows (see [`crate::eval::reconstruction`]).
     pub reconstruction: bool,
 }
@@ -362,13 +364,13 @@ pub fn knob_report(path: &Path, args: &EvalArgs<'_>) -> Result<Vec<KnobRow>, Str
     if generator.info().knob_attributes.is_empty() {
         return Err(format!("{}: the model has no named knobs", path.display()));
     }
-    crate::eval::knobs::sweep(
-        &mut generator,
-        meter.unwrap_or(Meter::FourFour),
-        60,
-        args.seed,
-        &real,
-    )
+    let meter = meter.unwrap_or(Meter::FourFour);
+    let chords = args
+        .chords
+        .map(|text| neume::music::chords::Progression::parse(text, meter))
+        .transpose()
+        .map_err(|e| format!("--chords: {e}"))?;
+    crate::eval::knobs::sweep(&mut generator, meter, 60, args.seed, &real, chords.as_ref())
 }
 
 /// Encodes and decodes up to `count` reference windows (4 bars, in their meters) with the

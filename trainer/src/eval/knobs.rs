@@ -90,14 +90,15 @@ pub fn real_correlations(windows: &[(Melody, Meter)]) -> [[f64; 5]; 5] {
 }
 
 /// Sweeps each of the model's named knobs over [`SWEEP`] from `bases` base points (seeds
-/// from `seed`), 4-bar melodies in `meter` at the model's temperature; every value of one
-/// base shares its seed, so only the knob differs.
+/// from `seed`), 4-bar melodies in `meter` at the model's temperature, over `chords` when
+/// given; every value of one base shares its seed, so only the knob differs.
 pub fn sweep(
     generator: &mut Generator,
     meter: Meter,
     bases: usize,
     seed: u64,
     real: &[[f64; 5]; 5],
+    chords: Option<&neume::music::chords::Progression>,
 ) -> Result<Vec<KnobRow>, String> {
     let info = generator.info().clone();
     let mut rows = Vec::new();
@@ -115,6 +116,7 @@ pub fn sweep(
                     seed: seed + base as u64,
                     shift: Some(info.knob_shift(&knobs)),
                     meter,
+                    chords: chords.cloned(),
                     ..GenerateOptions::default()
                 };
                 let melody = generate(generator, &options).map_err(|e| e.to_string())?;
