@@ -719,6 +719,9 @@ impl NeumeEditor {
         {
             ui.colored_label(ERROR, e);
         }
+        if let Some(copy) = status.copy_note {
+            ui.colored_label(ERROR, copy);
+        }
         if let Some((m, is_error)) = &self.message {
             ui.colored_label(if *is_error { ERROR } else { DIM }, m);
         }

@@ -57,6 +57,9 @@ pub struct WorkerStatus {
     pub key_heard: Option<(Key, KeySource)>,
     /// What became of the last clip captured (for the editor).
     pub clip_note: Option<String>,
+    /// That the melody playing copies a tune the model learned from: the tune and the bars
+    /// (see [`crate::music::copies`]); `None` when it is new or the model has no index.
+    pub copy_note: Option<String>,
     /// Wall time of the last generation, in milliseconds.
     pub last_generation_ms: f32,
     /// The request that made the stored melody (for the editor's history).

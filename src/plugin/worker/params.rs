@@ -182,6 +182,10 @@ pub struct NeumeParams {
     /// Pass incoming notes through to the instrument after Neume, sample-accurately.
     #[id = "thru"]
     pub thru: BoolParam,
+    /// A melody that copies a tune the model learned from (a run of notes shared with it) is
+    /// sung again from other seeds, up to 8 tries; off, it plays and the editor says so.
+    #[id = "nocopies"]
+    pub no_copies: BoolParam,
     /// The MIDI channel the melody plays on, 1..=16 (thru keeps each event's own channel).
     #[id = "chan"]
     pub melody_channel: IntParam,
@@ -339,6 +343,7 @@ impl NeumeParams {
                 .with_callback(on_f32.clone()),
             swap_at_bar: BoolParam::new("Swap at bar", true),
             thru: BoolParam::new("MIDI thru", true),
+            no_copies: BoolParam::new("Avoid copies", false),
             melody_channel: IntParam::new(
                 "Melody channel",
                 1,

@@ -15,6 +15,7 @@ use crossbeam_channel::Receiver;
 use crate::model::runtime;
 use crate::music::attributes::Attribute;
 use crate::music::chords::Progression;
+use crate::music::copies::{self, CopyIndex};
 use crate::music::key_finding::{melody_key, Key};
 use crate::plugin::audio::capture::CapturedClip;
 use crate::plugin::cross::handoff::{self, MelodySender, PlayMelody};
@@ -57,6 +58,7 @@ impl WorkerHandle {
                 playing: None,
                 dirs,
                 heard_chords: None,
+                copies: None,
             };
             worker.run();
             worker.shared.telemetry.worker_alive.store(false, Ordering::Release);
@@ -103,6 +105,28 @@ struct Worker {
     /// Follow chords: the progression the last take was heard as (it is taken once a second
     /// take agrees).
     heard_chords: Option<String>,
+    /// The copy index of the model in use (the default model's, or `name.copies` beside a
+    /// model file with its id), when it has one.
+    copies: Option<CopyIndex>,
+}
+
+/// Melodies sung in all for one request under Avoid copies (as `neume generate --no-copies`).
+const COPY_TRIES: usize = 8;
+
+/// The copy index of a loaded model: `name.copies` beside its file, else the default model's,
+/// whichever carries its id (or none); `None` when neither does.
+fn copy_index_of(generator: &runtime::Generator) -> Option<CopyIndex> {
+    let id = generator.info().model_id();
+    let beside = std::path::Path::new(generator.name());
+    let beside = copies::index_path(beside);
+    let candidates = [
+        beside.is_file().then(|| CopyIndex::read_file(&beside).ok()).flatten(),
+        crate::default_copy_index().ok(),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|index| !index.model_id.is_empty() && Some(index.model_id.as_str()) == id)
 }
 
 /// A stored melody as the audio thread holds it.
@@ -224,13 +248,45 @@ impl Worker {
         };
         self.shared.report(|s| s.meter_note = meter_note);
         let started = Instant::now();
-        let sung = match request.sing(&mut generator) {
+        let mut sung = match request.sing(&mut generator) {
             Ok(sung) => sung,
             Err(e) => {
                 self.shared.report(|s| s.error = Some(e));
                 return;
             }
         };
+        // A melody that copies a training tune: said, or (Avoid copies) sung again from the
+        // next seeds, up to COPY_TRIES in all, then said.
+        let check = |sung: &crate::plugin::worker::request::Sung| {
+            self.copies.as_ref().and_then(|index| index.check(&sung.melody, sung.meter))
+        };
+        let mut copy = check(&sung);
+        let mut tries = 1;
+        while copy.is_some() && self.params.no_copies.value() && tries < COPY_TRIES {
+            let again = crate::plugin::worker::request::Request {
+                seed: request.seed.wrapping_add(tries as u64 * 7919),
+                ..request.clone()
+            };
+            if let Ok(other) = again.sing(&mut generator) {
+                sung = other;
+                copy = check(&sung);
+            }
+            tries += 1;
+        }
+        let copy_note = copy.map(|c| {
+            format!(
+                "This melody copies {} (bars {}–{}) from the model's training tunes{}",
+                c.tune,
+                c.bars.0,
+                c.bars.1,
+                if self.params.no_copies.value() {
+                    format!(": {COPY_TRIES} tries found none new")
+                } else {
+                    String::new()
+                }
+            )
+        });
+        self.shared.report(|s| s.copy_note = copy_note);
         let elapsed_ms = started.elapsed().as_secs_f32() * 1000.0;
         drop(generator);
         let saved = SavedMelody::new(key, &sung.melody, sung.meter, sung.latent);
@@ -393,6 +449,7 @@ impl Worker {
     fn install(&mut self, model: SharedGenerator) {
         {
             let generator = model.lock();
+            self.copies = copy_index_of(&generator);
             let (name, backend) = (generator.name().to_string(), generator.backend().to_string());
             let provenance = generator.info().provenance();
             let knob_names =
