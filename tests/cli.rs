@@ -882,3 +882,25 @@ fn melodies_that_copy_a_training_tune_are_flagged_and_new_ones_are_not() {
     assert!(!String::from_utf8_lossy(&run.stderr).contains("copies"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The shipped adversarial generator on the command line: `info` says its kind and
+/// provenance, and `generate --model` writes its melodies, checked against its own copy index
+/// (no note that it has none).
+#[test]
+fn the_shipped_gan_generates_on_the_command_line() {
+    let gan = concat!(env!("CARGO_MANIFEST_DIR"), "/models/neume-gan.onnx");
+    let info = neume(&["info", "--model", gan], &[]);
+    let said = String::from_utf8_lossy(&info.stdout);
+    assert!(info.status.success(), "{said}");
+    assert!(said.contains("neume.model_kind = gan"), "{said}");
+    assert!(said.contains("neume.data_licence = public-domain"), "{said}");
+    let dir = temp_dir("gan");
+    let out = dir.join("gan.mid");
+    let run =
+        neume(&["generate", "--model", gan, "--seed", "3", "--out", out.to_str().unwrap()], &[]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(!stderr.contains("has no copy index"), "{stderr}");
+    let (notes, _) = file_notes(&out);
+    assert!(notes.len() >= 8, "{} notes", notes.len());
+}

@@ -1655,3 +1655,28 @@ fn chords_played_into_neume_become_the_progression() {
     });
     host.process(1, &Transport::stopped(), &[(capture, 0.0)]);
 }
+
+/// The adversarial generator through the real plugin: a project that loads
+/// `models/neume-gan.onnx` plays the GAN's melody for its seed, note for note, as the library
+/// makes it with that file (the oracle), and another than the default model's.
+#[test]
+fn the_shipped_gan_plays_in_the_plugin() {
+    let gan = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/neume-gan.onnx");
+    let mut host = Host::load();
+    let mut state = host.state_json();
+    state["fields"]["model"] =
+        serde_json::Value::String(serde_json::to_string(&gan.display().to_string()).unwrap());
+    host.load_state_json(&state);
+    host.activate(RATE, 512);
+    let mut generator = neume::model::runtime::Generator::from_file(&gan).unwrap();
+    assert_eq!(generator.info().kind, "gan");
+    let options = neume::sampling::generate::GenerateOptions {
+        bars: 4,
+        seed: 1,
+        scale: Some(neume::music::theory::Scale::Chromatic),
+        ..Default::default()
+    };
+    let want = neume::sampling::generate::generate(&mut generator, &options).unwrap();
+    assert_ne!(want.notes, default_melody().notes, "the GAN sings another melody");
+    assert_plays(&mut host, &want, "the GAN's melody for seed 1");
+}

@@ -203,7 +203,11 @@ fn wrong_files_are_refused_with_the_reason() {
 
     let mut md = good_metadata();
     md.insert(meta::MODEL_KIND.into(), "diffusion".into());
-    expect_invalid(&tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5), "kind.onnx", "not one Neume runs (vae, gan)");
+    expect_invalid(
+        &tiny_model(&md, "Gemm", VOCAB_SIZE, 0.5),
+        "kind.onnx",
+        "not one Neume runs (vae, gan)",
+    );
 
     let mut md = good_metadata();
     md.insert(meta::ROLE.into(), "encoder".into());
