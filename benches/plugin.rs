@@ -294,4 +294,21 @@ fn main() {
             std::hint::black_box(generate(&mut generator, &options).expect("generates"));
         }),
     );
+    // The copy guard: a 16-bar melody checked against the default model's index (what the
+    // worker does after every melody it sings).
+    let index = neume::default_copy_index().expect("the embedded copy index");
+    let melodies: Vec<_> = (0..16u64)
+        .map(|seed| {
+            generate(&mut generator, &GenerateOptions { bars: 16, seed, ..Default::default() })
+                .expect("a 16-bar melody")
+        })
+        .collect();
+    report(
+        "copy check of a 16-bar melody",
+        "ms",
+        time_runs(runs, 1e3, |seed| {
+            let melody = &melodies[seed as usize % melodies.len()];
+            std::hint::black_box(index.check(melody, neume::encoding::Meter::FourFour));
+        }),
+    );
 }
