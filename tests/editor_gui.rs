@@ -848,6 +848,53 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     let mut want = after_generate.clone();
     want[target][0] += 1;
     assert_eq!(edited, want, "the dragged note is a semitone higher, nothing else moved");
+    // A right click on a note deletes it; a click on an empty cell adds one there (a beat
+    // long, or up to the next note).
+    let wait_change = |host: &mut Host, before: &Vec<[u64; 3]>, what: &str| {
+        let started = Instant::now();
+        while notes_of(&state_of(host)).0 == *before {
+            pump(host);
+            assert!(started.elapsed() < Duration::from_secs(10), "{what} changed nothing");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        notes_of(&state_of(host)).0
+    };
+    for _ in 0..4 {
+        host.main_thread_tick();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let rgb = capture(&conn, parent, w as u16, h as u16);
+    let at = |x: usize, y: usize| &rgb[(y * w as usize + x) * 3..][..3];
+    let is_note = |x: usize, y: usize| at(x, y) == [110, 200, 160];
+    let (x, y) = (GRID_LEFT as usize + 2..w as usize - 12)
+        .find_map(|x| {
+            (ROLL_TOP as usize + 20..ROLL_TOP as usize + 160)
+                .find(|&y| is_note(x, y))
+                .map(|y| (x, y))
+        })
+        .expect("a note drawn in the roll");
+    let step = ((x as f64 - f64::from(GRID_LEFT)) / step_w) as u64;
+    let deleted = edited
+        .iter()
+        .position(|n| n[1] <= step && step < n[1] + n[2])
+        .expect("the note under the pointer");
+    fake(&conn, root, MOTION_NOTIFY_EVENT, 0, x as i16 + 2, y as i16 + 1);
+    std::thread::sleep(Duration::from_millis(150));
+    fake(&conn, root, BUTTON_PRESS_EVENT, 3, 0, 0);
+    std::thread::sleep(Duration::from_millis(100));
+    fake(&conn, root, BUTTON_RELEASE_EVENT, 3, 0, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    let after_delete = wait_change(&mut host, &edited, "the right click");
+    let mut want = edited.clone();
+    want.remove(deleted);
+    assert_eq!(after_delete, want, "the right-clicked note is gone, nothing else");
+    // The deleted note's step is empty now: a click there, a few rows up, adds a note.
+    let empty = want[..].iter().all(|n| !(n[1] <= step && step < n[1] + n[2]));
+    assert!(empty);
+    click(x as i16 + 2, y as i16 - 3 * row_h);
+    let after_add = wait_change(&mut host, &after_delete, "the click on an empty cell");
+    assert_eq!(after_add.len(), after_delete.len() + 1, "one note added");
+    assert!(after_add.iter().any(|n| n[1] == step), "a note now starts at step {step}");
     for _ in 0..6 {
         host.main_thread_tick();
         std::thread::sleep(Duration::from_millis(150));
