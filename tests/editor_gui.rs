@@ -899,6 +899,19 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         host.main_thread_tick();
         std::thread::sleep(Duration::from_millis(150));
     }
+    // Dragged out, the file holds the melody as edited.
+    let path = drag_out(&conn, root, &xvfb.display, w, &mut host);
+    let dropped =
+        neume::music::midi::read_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    // (Pitches and onsets: the file's notes sound for the gate's share of their length.)
+    let dropped: Vec<[u64; 2]> = dropped
+        .melody
+        .notes
+        .iter()
+        .map(|n| [u64::from(n.pitch), u64::from(n.start_step)])
+        .collect();
+    let edited_onsets: Vec<[u64; 2]> = after_add.iter().map(|n| [n[0], n[1]]).collect();
+    assert_eq!(dropped, edited_onsets, "the dragged file holds the edited melody");
     click(bar_x(2) + 12, ruler_y);
     for _ in 0..4 {
         host.main_thread_tick();
@@ -1008,6 +1021,11 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(size, Some((1000, 760)), "the reopened editor opened at {w}×{h}");
+    reopened.close_editor();
+    // A host on a HiDPI screen says its scale: the editor takes it, its size in pixels
+    // that many times its logical size (what the project saved).
+    let (w2, h2) = reopened.open_editor_x11_scaled(parent, Some(2.0));
+    assert_eq!((w2, h2), (2000, 1520), "the editor at scale 2");
     reopened.close_editor();
     // Unload the plugin (its window thread and X connection end) before Xvfb goes: Xlib
     // exits the process when its server disappears.

@@ -485,6 +485,12 @@ impl Host {
 
     /// Opens the editor embedded in the X11 window `parent`; returns its size in pixels.
     pub fn open_editor_x11(&mut self, parent: u32) -> (u32, u32) {
+        self.open_editor_x11_scaled(parent, None)
+    }
+
+    /// [`Host::open_editor_x11`], the host telling the editor its display's scale first
+    /// (`gui.set_scale`, as a host on a HiDPI screen does); `None`: it says nothing.
+    pub fn open_editor_x11_scaled(&mut self, parent: u32, scale: Option<f64>) -> (u32, u32) {
         let gui = self
             .instance
             .access_shared_handler(|h| *h.gui.get().expect("initialized"))
@@ -492,6 +498,9 @@ impl Host {
         let mut handle = self.instance.plugin_handle();
         gui.create(&mut handle, GuiConfiguration { api_type: GuiApiType::X11, is_floating: false })
             .expect("gui.create");
+        if let Some(scale) = scale {
+            gui.set_scale(&handle, scale).expect("gui.set_scale");
+        }
         let size = gui.get_size(&mut handle).expect("gui.get_size");
         // SAFETY: the test keeps `parent` alive until the editor is destroyed.
         unsafe { gui.set_parent(&mut handle, ClapWindow::from_x11_handle(parent.into())) }
