@@ -434,20 +434,11 @@ fn tail(output: &str) -> String {
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
-#[test]
-fn ardour_plays_the_models_notes_at_every_period() {
-    let Some((ardour, version)) = find_ardour() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "Ardour is needed for this test under CI (apt-get install ardour)"
-        );
-        eprintln!("skipped: no Ardour (apt-get install --no-install-recommends ardour)");
-        return;
-    };
-    let ort = std::env::var_os("NEUME_ORT_LIB")
-        .map(PathBuf::from)
-        .expect("NEUME_ORT_LIB names the ONNX Runtime library (scripts/test.sh sets it)");
-    let dir = std::env::temp_dir().join(format!("neume-ardour-{}", std::process::id()));
+/// A folder for Ardour sessions (`name` tells runs of one process apart): the debug plugin
+/// bundled as `Neume.vst3` with the runtime library, Ardour's config with the test's Lua
+/// scripts and export preset, and the VST3 scan cache that finds Neume.
+fn setup(ort: &Path, version: u32, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("neume-ardour-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     // The bundle: the debug plugin binary (with assert_process_allocs) and the runtime folder.
     let contents = dir.join("vst3/Neume.vst3/Contents/x86_64-linux");
@@ -481,6 +472,23 @@ fn ardour_plays_the_models_notes_at_every_period() {
     let scanned =
         String::from_utf8_lossy(&scan.stdout).into_owned() + &String::from_utf8_lossy(&scan.stderr);
     assert!(scanned.contains("Found Plugin: Neume"), "the scanner did not find Neume:\n{scanned}");
+    dir
+}
+
+#[test]
+fn ardour_plays_the_models_notes_at_every_period() {
+    let Some((ardour, version)) = find_ardour() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Ardour is needed for this test under CI (apt-get install ardour)"
+        );
+        eprintln!("skipped: no Ardour (apt-get install --no-install-recommends ardour)");
+        return;
+    };
+    let ort = std::env::var_os("NEUME_ORT_LIB")
+        .map(PathBuf::from)
+        .expect("NEUME_ORT_LIB names the ONNX Runtime library (scripts/test.sh sets it)");
+    let dir = setup(&ort, version, "play");
 
     let tracks = [Track { seed: 1, key: 0 }, Track { seed: 7, key: 2 }];
     let mut crashes = Vec::new();
@@ -556,6 +564,79 @@ fn ardour_plays_the_models_notes_at_every_period() {
     eprintln!("Preview in Ardour: {} notes at their pitches", due.len());
     if !crashes.is_empty() {
         eprintln!("Ardour's interpreter crashed (a known Ardour 7.3 fault, retried): {crashes:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A Lua DSP processor that stands in for Neume as the track's MIDI source: a 16th-note line
+/// (on for 90 % of each 16th at 120 BPM), as many events as Neume's melodies send.
+const PLAYER: &str = r#"ardour {
+	["type"] = "dsp", name = "Neume Test Player", category = "Utility", license = "MIT",
+	author = "Neume", description = [[Plays a line of 16ths: another MIDI source than Neume.]]
+}
+function dsp_ioconfig () return { { midi_in = 1, midi_out = 1, audio_in = -1, audio_out = -1 }, } end
+function dsp_run (_, _, n_samples)
+	local cnt = 1
+	for _, b in pairs (midiin) do
+		midiout[cnt] = b
+		cnt = cnt + 1
+	end
+	if not Session:transport_rolling () then return end
+	local start = Session:transport_sample ()
+	for step = math.floor (start / 6000), math.floor ((start + n_samples) / 6000) do
+		local key = 60 + (step * 7) % 12
+		for _, ev in ipairs ({ { step * 6000, 0x90, key, 100 }, { step * 6000 + 5400, 0x80, key, 0 } }) do
+			if ev[1] >= start and ev[1] < start + n_samples then
+				midiout[cnt] = { time = ev[1] - start + 1, data = { ev[2], ev[3], ev[4] } }
+				cnt = cnt + 1
+			end
+		end
+	end
+end
+"#;
+
+/// Whose is the crash of Ardour 7.3's interpreter (issue 34)? Not a test of Neume: an
+/// experiment, run by hand (`cargo test --test ardour -- --ignored --nocapture`, pinned with
+/// `taskset -c 1`; `NEUME_ARDOUR_RUNS` sessions of each kind, default 30). Sessions at period
+/// 2048 with two tracks, the recorder without its per-cycle garbage collection (the setting
+/// that crashed most): Neume recorded; another MIDI source (a Lua player of 16ths) recorded in
+/// Neume's place; Neume with no recorder. Prints the crashes of each.
+#[test]
+#[ignore]
+fn whose_crash_is_it() {
+    let Some((ardour, version)) = find_ardour() else { return };
+    let ort = PathBuf::from(std::env::var_os("NEUME_ORT_LIB").expect("NEUME_ORT_LIB"));
+    let dir = setup(&ort, version, "crash");
+    let config = dir.join(format!("home/.config/ardour{version}"));
+    std::fs::write(config.join("scripts/neume_player.lua"), PLAYER).unwrap();
+    let uncollected = RECORDER.replace("\tcollectgarbage ()\n", "");
+    assert_ne!(uncollected, RECORDER);
+    std::fs::write(config.join("scripts/neume_recorder.lua"), uncollected).unwrap();
+    let runs: usize =
+        std::env::var("NEUME_ARDOUR_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(30);
+    let tracks = [Track { seed: 1, key: 0 }, Track { seed: 7, key: 2 }];
+    let neume = session_script(&dir, 2048, &tracks, Meter::FourFour, false);
+    let player = neume.replace(
+        "ARDOUR.LuaAPI.new_plugin (Session, neume.unique_id, ARDOUR.PluginType.VST3, \"\")",
+        "ARDOUR.LuaAPI.new_luaproc (Session, \"Neume Test Player\")",
+    );
+    let unrecorded = neume
+        .replace("\ttrack:add_processor_by_index (rec, 1, nil, true)\n\trec:activate ()\n", "");
+    assert!(player != neume && unrecorded != neume, "the variants differ from the session");
+    for (what, script) in
+        [("Neume, recorded", &neume), ("a Lua player, recorded", &player), ("Neume, no recorder", &unrecorded)]
+    {
+        let (mut crashed, mut events) = (0, 0);
+        for _ in 0..runs {
+            match run_session(&ardour, &dir, script) {
+                Ok((stdout, after)) => {
+                    crashed += usize::from(after);
+                    events += stdout.lines().filter(|l| l.starts_with("event ")).count();
+                }
+                Err(_) => crashed += 1,
+            }
+        }
+        eprintln!("{what}: {crashed} of {runs} sessions crashed ({events} events recorded in all)");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
