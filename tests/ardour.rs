@@ -623,9 +623,11 @@ fn whose_crash_is_it() {
     let unrecorded = neume
         .replace("\ttrack:add_processor_by_index (rec, 1, nil, true)\n\trec:activate ()\n", "");
     assert!(player != neume && unrecorded != neume, "the variants differ from the session");
-    for (what, script) in
-        [("Neume, recorded", &neume), ("a Lua player, recorded", &player), ("Neume, no recorder", &unrecorded)]
-    {
+    for (what, script) in [
+        ("Neume, recorded", &neume),
+        ("a Lua player, recorded", &player),
+        ("Neume, no recorder", &unrecorded),
+    ] {
         let (mut crashed, mut events) = (0, 0);
         for _ in 0..runs {
             match run_session(&ardour, &dir, script) {

@@ -46,6 +46,9 @@ const HEAR_Y: i16 = 296;
 /// The toolbar's Regenerate and Lock buttons (the toolbar's row, at y 44).
 const REGENERATE: i16 = 748;
 const LOCK_BUTTON: i16 = 822;
+/// The Chords field (a point inside it) and its Clear button.
+const CHORDS_FIELD: (i16, i16) = (200, 244);
+const CHORDS_CLEAR: (i16, i16) = (507, 244);
 /// The roll: its top (the bar ruler's, 18 pixels high), and the left of its grid of steps
 /// (the keyboard before it is 34 wide, after the window's margin of 10).
 const ROLL_TOP: i16 = 57;
@@ -300,6 +303,50 @@ fn drag_out(
         }
     }
     panic!("the drop target received no file: {}", failures.join("; "));
+}
+
+/// Types `text` into the focused window through XTest key events (each character's keycode
+/// from the server's keyboard map, with Shift where the character is the shifted one), then
+/// Return.
+fn type_line(conn: &RustConnection, root: Window, text: &str) {
+    let setup = conn.setup();
+    let (min, max) = (setup.min_keycode, setup.max_keycode);
+    let map = conn.get_keyboard_mapping(min, max - min + 1).unwrap().reply().unwrap();
+    let per = usize::from(map.keysyms_per_keycode);
+    let find = |keysym: u32| -> (u8, bool) {
+        map.keysyms
+            .chunks(per)
+            .enumerate()
+            .find_map(|(i, syms)| {
+                syms.iter().take(2).position(|&s| s == keysym).map(|col| (min + i as u8, col == 1))
+            })
+            .unwrap_or_else(|| panic!("no key for keysym {keysym:#x}"))
+    };
+    let (shift, _) = find(0xffe1);
+    let press = |code: u8, down: bool| {
+        let kind = if down {
+            x11rb::protocol::xproto::KEY_PRESS_EVENT
+        } else {
+            x11rb::protocol::xproto::KEY_RELEASE_EVENT
+        };
+        conn.xtest_fake_input(kind, code, CURRENT_TIME, root, 0, 0, 0).unwrap();
+        conn.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(30));
+    };
+    for c in text.chars() {
+        let (code, shifted) = find(c as u32);
+        if shifted {
+            press(shift, true);
+        }
+        press(code, true);
+        press(code, false);
+        if shifted {
+            press(shift, false);
+        }
+    }
+    let (enter, _) = find(0xff0d);
+    press(enter, true);
+    press(enter, false);
 }
 
 #[test]
@@ -937,6 +984,35 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     pump(&mut host);
     assert_eq!(state_of(&mut host)["fields"]["locked-bars"].as_str(), Some("0"), "Unlock");
 
+    // A progression typed into the Chords field (Enter applies it): one it cannot read is
+    // refused and sets nothing; after Clear, a good one becomes the project's chords.
+    let chords_of = |state: &serde_json::Value| -> Option<String> {
+        serde_json::from_str::<Option<String>>(state["fields"]["chords"].as_str()?).ok().flatten()
+    };
+    let before_typing = chords_of(&state_of(&mut host));
+    click(CHORDS_FIELD.0, CHORDS_FIELD.1);
+    type_line(&conn, root, "Am Xq7");
+    pump(&mut host);
+    std::thread::sleep(Duration::from_millis(300));
+    pump(&mut host);
+    assert_eq!(
+        chords_of(&state_of(&mut host)),
+        before_typing,
+        "an unreadable progression was taken"
+    );
+    click(CHORDS_CLEAR.0, CHORDS_CLEAR.1);
+    click(CHORDS_FIELD.0, CHORDS_FIELD.1);
+    type_line(&conn, root, "Dm:2 G7:2 C");
+    let started = Instant::now();
+    while chords_of(&state_of(&mut host)).as_deref() != Some("Dm:2 G7:2 C") {
+        pump(&mut host);
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the typed chords: {:?}",
+            chords_of(&state_of(&mut host))
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     // A chord file dropped onto the editor: a tune with a `Chords` track under it. Its
     // chords become the project's (`Am F C G`, named here by hand), the lane shows them, and
     // its top line is the clip.
@@ -963,9 +1039,6 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     )
     .unwrap();
     assert!(drop_onto_editor(&conn, root, parent, &chord_file), "the editor did not take the drop");
-    let chords_of = |state: &serde_json::Value| -> Option<String> {
-        serde_json::from_str::<Option<String>>(state["fields"]["chords"].as_str()?).ok().flatten()
-    };
     let started = Instant::now();
     while chords_of(&state_of(&mut host)).as_deref() != Some("Am F C G") {
         pump(&mut host);
