@@ -597,10 +597,13 @@ end
 
 /// Whose is the crash of Ardour 7.3's interpreter (issue 34)? Not a test of Neume: an
 /// experiment, run by hand (`cargo test --test ardour -- --ignored --nocapture`, pinned with
-/// `taskset -c 1`; `NEUME_ARDOUR_RUNS` sessions of each kind, default 30). Sessions at period
-/// 2048 with two tracks, the recorder without its per-cycle garbage collection (the setting
-/// that crashed most): Neume recorded; another MIDI source (a Lua player of 16ths) recorded in
-/// Neume's place; Neume with no recorder. Prints the crashes of each.
+/// `taskset -c 1`; `NEUME_ARDOUR_RUNS` sessions of each kind, default 30; `NEUME_ARDOUR_ONLY`
+/// runs the kinds whose name holds it). Sessions at period 2048 with two tracks, the recorder
+/// without its per-cycle garbage collection (the setting that crashed most): Neume recorded;
+/// another MIDI source (a Lua player of 16ths) recorded in Neume's place; Neume with no
+/// recorder (the Lua keyboard still before it); Neume with no Lua processor at all; neither
+/// (Ardour's own synth in Neume's place). Prints the crashes of each; the figures of
+/// 2026-12-07 are in docs/hosts.md.
 #[test]
 #[ignore]
 fn whose_crash_is_it() {
@@ -622,12 +625,25 @@ fn whose_crash_is_it() {
     );
     let unrecorded = neume
         .replace("\ttrack:add_processor_by_index (rec, 1, nil, true)\n\trec:activate ()\n", "");
+    let alone = unrecorded.replace("if #recorders == 1 and true then", "if false then");
+    let neither = alone.replace(
+        "ARDOUR.LuaAPI.new_plugin (Session, neume.unique_id, ARDOUR.PluginType.VST3, \"\")",
+        "ARDOUR.LuaAPI.new_plugin (Session, synth.unique_id, synth.type, \"\")",
+    );
+    assert!(neither != alone, "Neume is left out");
     assert!(player != neume && unrecorded != neume, "the variants differ from the session");
+    assert!(alone != unrecorded, "the keyboard is left out");
+    let only = std::env::var("NEUME_ARDOUR_ONLY").unwrap_or_default();
     for (what, script) in [
         ("Neume, recorded", &neume),
         ("a Lua player, recorded", &player),
         ("Neume, no recorder", &unrecorded),
-    ] {
+        ("Neume alone, no Lua processor", &alone),
+        ("no Neume and no Lua processor (a second ACE synth in its place)", &neither),
+    ]
+    .into_iter()
+    .filter(|(what, _)| what.contains(only.as_str()))
+    {
         let (mut crashed, mut events) = (0, 0);
         for _ in 0..runs {
             match run_session(&ardour, &dir, script) {
@@ -635,7 +651,12 @@ fn whose_crash_is_it() {
                     crashed += usize::from(after);
                     events += stdout.lines().filter(|l| l.starts_with("event ")).count();
                 }
-                Err(_) => crashed += 1,
+                Err(failure) => {
+                    if crashed == 0 {
+                        eprintln!("{what}, the first failure: {failure}");
+                    }
+                    crashed += 1
+                }
             }
         }
         eprintln!("{what}: {crashed} of {runs} sessions crashed ({events} events recorded in all)");

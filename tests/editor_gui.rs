@@ -1059,6 +1059,20 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     write_png(&picture, &rgb, w, h);
     eprintln!("screenshot with the dropped chords: {}", picture.display());
 
+    // At 900 × 720 (a laptop's host window) the editor keeps every row: a picture
+    // (`-900x720.png`).
+    assert!(host.resize_editor(900, 720), "the editor refused 900 × 720");
+    for _ in 0..8 {
+        host.main_thread_tick();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let rgb = capture(&conn, parent, 900, 720);
+    let colours: std::collections::HashSet<&[u8]> = rgb.chunks_exact(3).collect();
+    assert!(colours.len() > 200, "the editor at 900 × 720 did not draw");
+    let picture =
+        shot.with_file_name(format!("{}-900x720.png", shot.file_stem().unwrap().to_string_lossy()));
+    write_png(&picture, &rgb, 900, 720);
+    eprintln!("screenshot at 900 × 720: {}", picture.display());
     // A host-driven resize is saved with the project.
     assert!(host.resize_editor(1000, 760), "the editor refused to resize");
     let started = Instant::now();

@@ -860,14 +860,19 @@ impl NiceEguiApp for NeumeEditor {
             {
                 self.roll_event(event, &melody, meter, &setter);
             }
-            self.chord_lane(ui, &setter, width, len, meter);
-            self.history_strip(ui, &setter);
-            ui.add_space(4.0);
-            self.controls(ui, &setter);
-            self.clip_row(ui, &setter);
-            self.ratings_row(ui, &setter);
-            ui.separator();
-            self.footer(ui);
+            // What is below the roll scrolls when the window is too short for it (at 900 ×
+            // 720 the roll has given up what it can): every control and the footer's
+            // messages stay reachable. At the default size it all fits and nothing moves.
+            egui::ScrollArea::vertical().auto_shrink([false, true]).show(ui, |ui| {
+                self.chord_lane(ui, &setter, width, len, meter);
+                self.history_strip(ui, &setter);
+                ui.add_space(4.0);
+                self.controls(ui, &setter);
+                self.clip_row(ui, &setter);
+                self.ratings_row(ui, &setter);
+                ui.separator();
+                self.footer(ui);
+            });
         });
         // Keep the playhead moving.
         ui.ctx().request_repaint_after(std::time::Duration::from_millis(33));

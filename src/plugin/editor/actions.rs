@@ -269,7 +269,7 @@ impl Actions {
         let loaded = clip::read_file(path, None).and_then(|(file, meter)| {
             // Notes sounding together in it (a chord file, or chords under a tune): its
             // chords, too.
-            let chords = chord_file::progression_of(&file.harmony, meter).ok();
+            let chords = chord_file::progression_of(&file.harmony, meter);
             let clip =
                 Clip::new(&file.melody, meter).map_err(|e| format!("{}: {e}", path.display()))?;
             let steps = clip.bars as u32 * meter.bar_steps() as u32;
@@ -285,8 +285,8 @@ impl Actions {
         *self.params.clip.write() = Some(SavedMelody::new(0, &melody, clip.meter, Vec::new()));
         self.shared.wake.wake();
         let name = path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
-        let chords = match chords.map(|p| p.to_text()).filter(|t| t.len() <= MAX_CHORDS_TEXT) {
-            Some(text) => {
+        let chords = match chords.map(|p| p.to_text()) {
+            Ok(text) if text.len() <= MAX_CHORDS_TEXT => {
                 // The melody is made anew over them (the worker reads them with the request),
                 // keeping only the locked bars (as typed chords do).
                 *self.params.chords.write() = Some(text.clone());
@@ -294,7 +294,12 @@ impl Actions {
                 self.shared.wake.wake();
                 format!("; chords from it: {text} (its top line is the clip)")
             }
-            None => String::new(),
+            // A chord file that is not one (a piano part of many voices) says why; a tune,
+            // in which no two notes sound together, has no chords to say anything of.
+            Err(e) if !e.starts_with("no chords") => {
+                format!("; its chords were not taken: {e}")
+            }
+            _ => String::new(),
         };
         (format!("Clip from {name}: {}{chords}", clip_words(&clip)), false)
     }

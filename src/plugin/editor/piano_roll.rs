@@ -228,7 +228,7 @@ pub fn piano_roll(
             0.0,
             if is_black(pitch) { BLACK_KEY } else { WHITE_KEY },
         );
-        if pitch % 12 == 0 && g.row_h >= 5.0 {
+        if pitch % 12 == 0 && g.row_h >= 2.5 {
             painter.text(
                 Pos2::new(key.left() + 2.0, key.center().y),
                 egui::Align2::LEFT_CENTER,
