@@ -375,9 +375,6 @@ fn parse_key_arg(s: &str) -> Result<u8, String> {
     parse_key(s).ok_or_else(|| format!("`{s}` is not a key; use C, C#, Db, D, … B"))
 }
 
-/// Tries a melody gets under `--no-copies` before the warning.
-const COPY_TRIES: u64 = 8;
-
 /// The copy index of the model in use: the default model's, or `name.copies` beside a model
 /// file; `None` (with a note) when it has none or it belongs to another model.
 fn copy_index(model: Option<&Path>, generator: &Generator) -> Option<CopyIndex> {
@@ -415,24 +412,17 @@ fn copy_index(model: Option<&Path>, generator: &Generator) -> Option<CopyIndex> 
 }
 
 /// Sings with `sing(seed)`; under `--no-copies`, sings again with other seeds while the
-/// melody copies a tune of `index` (at most [`COPY_TRIES`] in all). Returns the melody and
-/// the copy it still holds, if any.
+/// melody copies a tune of `index` (see [`neume::music::copies::sing_avoiding_copies`]).
 fn guarded(
     index: Option<&CopyIndex>,
     meter: Meter,
     no_copies: bool,
     seed: u64,
-    mut sing: impl FnMut(u64) -> Result<Melody, String>,
+    sing: impl FnMut(u64) -> Result<Melody, String>,
 ) -> Result<(Melody, Option<neume::music::copies::Copy>), String> {
-    let mut melody = sing(seed)?;
-    let mut copy = index.and_then(|i| i.check(&melody, meter));
-    let mut tries = 1;
-    while copy.is_some() && no_copies && tries < COPY_TRIES {
-        melody = sing(seed.wrapping_add(tries * 1_000_003))?;
-        copy = index.and_then(|i| i.check(&melody, meter));
-        tries += 1;
-    }
-    Ok((melody, copy))
+    neume::music::copies::sing_avoiding_copies(no_copies, seed, sing, |melody| {
+        index.and_then(|i| i.check(melody, meter))
+    })
 }
 
 /// The warning for a melody written to `path` that copies a training tune.

@@ -236,6 +236,30 @@ impl CopyIndex {
     }
 }
 
+/// Melodies sung in all for one under "avoid copies" (`--no-copies`, the plugin's Avoid
+/// copies) before the copy is said instead.
+pub const COPY_TRIES: u64 = 8;
+
+/// Sings with `sing(seed)`; when `avoid`, sings again from other seeds while what it sang
+/// copies a training tune (`copies` says where), at most [`COPY_TRIES`] times in all. Returns
+/// the last song and the copy it still holds, if any.
+pub fn sing_avoiding_copies<T, E>(
+    avoid: bool,
+    seed: u64,
+    mut sing: impl FnMut(u64) -> Result<T, E>,
+    copies: impl Fn(&T) -> Option<Copy>,
+) -> Result<(T, Option<Copy>), E> {
+    let mut sung = sing(seed)?;
+    let mut copy = copies(&sung);
+    let mut tries = 1;
+    while copy.is_some() && avoid && tries < COPY_TRIES {
+        sung = sing(seed.wrapping_add(tries * 1_000_003))?;
+        copy = copies(&sung);
+        tries += 1;
+    }
+    Ok((sung, copy))
+}
+
 /// The copy index of a model file: `name.copies` beside `name.onnx`.
 pub fn index_path(model: &std::path::Path) -> std::path::PathBuf {
     let stem = model.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();

@@ -154,7 +154,8 @@ impl NeumeEditor {
                 return;
             }
             RollEvent::ToggleLock(bar) => {
-                let message = self.actions.toggle_lock(bar);
+                let bit = 1 << bar.min(15);
+                let message = self.actions.set_locked(bit, self.actions.locked_bars() & bit == 0);
                 self.say(Some(message));
                 return;
             }
@@ -286,24 +287,21 @@ impl NeumeEditor {
                 let message = self.actions.regenerate(selected, setter);
                 self.say(Some(message));
             }
-            let locked = self.actions.locked_bars();
-            let lock_label =
-                if selected != 0 && locked & selected == selected { "Unlock" } else { "Lock" };
+            // Every selected bar locked: the button unlocks them.
+            let unlock = selected != 0 && self.actions.locked_bars() & selected == selected;
             if ui
-                .add_enabled(selected != 0, egui::Button::new(lock_label))
+                .add_enabled(
+                    selected != 0,
+                    egui::Button::new(if unlock { "Unlock" } else { "Lock" }),
+                )
                 .on_hover_text(
                     "Locked bars (a closed padlock on the ruler) stay as they are through \
                      Generate, Mutate, Vary and the knobs",
                 )
                 .clicked()
             {
-                for bar in (0..16).filter(|b| selected & (1 << b) != 0) {
-                    let is_locked = self.actions.locked_bars() & (1 << bar) != 0;
-                    if is_locked == (lock_label == "Unlock") {
-                        let message = self.actions.toggle_lock(bar);
-                        self.say(Some(message));
-                    }
-                }
+                let message = self.actions.set_locked(selected, !unlock);
+                self.say(Some(message));
             }
         });
     }

@@ -185,22 +185,29 @@ pub fn bench(args: BenchArgs) -> Result<(), String> {
 
 /// `neume-train clips`.
 pub fn clips(args: ClipsArgs) -> Result<(), String> {
-    let ClipsArgs { model, tunes, count, seed } = args;
-    let corpus = tunes.load()?;
-    let mut generator =
-        neume::model::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
-    let report = neume_train::bench::clips::run(&mut generator, &corpus.tunes, count, seed)?;
-    println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
-    Ok(())
+    clip_bench(args, neume_train::bench::clips::run)
 }
 
 /// `neume-train infill`.
 pub fn infill(args: ClipsArgs) -> Result<(), String> {
+    clip_bench(args, neume_train::bench::infill::run)
+}
+
+/// A bench of a model on reference tunes (`clips`, `infill`): its report as one JSON line.
+fn clip_bench<R: serde::Serialize>(
+    args: ClipsArgs,
+    run: fn(
+        &mut neume::model::runtime::Generator,
+        &[neume_train::data::Tune],
+        usize,
+        u64,
+    ) -> Result<R, String>,
+) -> Result<(), String> {
     let ClipsArgs { model, tunes, count, seed } = args;
     let corpus = tunes.load()?;
     let mut generator =
         neume::model::runtime::Generator::from_file(&model).map_err(|e| e.to_string())?;
-    let report = neume_train::bench::infill::run(&mut generator, &corpus.tunes, count, seed)?;
+    let report = run(&mut generator, &corpus.tunes, count, seed)?;
     println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
     Ok(())
 }
@@ -404,32 +411,22 @@ pub fn export(args: ExportArgs) -> Result<(), String> {
     if let Some(f) = figures {
         extra.insert(neume::model::model_file::meta::FIGURES.to_string(), f);
     }
-    training::export_run(&run, epoch, &out, data.as_deref(), &extra, &device::cpu())?;
+    let tunes = training::export_run(&run, epoch, &out, data.as_deref(), &extra, &device::cpu())?;
     eprintln!("wrote {}", out.display());
     if copy_run > 0 {
-        write_copy_index(&run, &out, data.as_deref(), copy_run)?;
+        write_copy_index(&tunes, &out, copy_run)?;
     }
     Ok(())
 }
 
-/// The copy index of the run's training tunes (or `data`'s), beside the model file `model`
+/// The copy index of the training `tunes` the model at `model` was exported with, beside it
 /// (`name.copies`), carrying the model's id: a user's own model guards the user's material.
 fn write_copy_index(
-    run: &std::path::Path,
+    tunes: &[neume_train::data::Tune],
     model: &std::path::Path,
-    data: Option<&std::path::Path>,
     run_notes: usize,
 ) -> Result<(), String> {
-    let config: training::TrainConfig = serde_json::from_str(
-        &std::fs::read_to_string(run.join("config.json"))
-            .map_err(|e| format!("{}: {e}", run.join("config.json").display()))?,
-    )
-    .map_err(|e| format!("{}: {e}", run.join("config.json").display()))?;
-    let folder = data.unwrap_or(&config.data);
-    let corpus = neume_train::data::load_selection(folder, &config.selection, false)
-        .map_err(|e| format!("{}: {e}", folder.display()))?;
-    let named: Vec<(String, neume::encoding::Melody)> = corpus
-        .tunes
+    let named: Vec<(String, neume::encoding::Melody)> = tunes
         .iter()
         .map(|t| (neume_train::bench::copies::tune_name(t), t.melody.clone()))
         .collect();

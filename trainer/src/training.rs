@@ -429,22 +429,43 @@ pub fn sample_melodies(
     seed: u64,
     device: &Device,
 ) -> Vec<Melody> {
+    let mut rng = Rng::new(seed);
+    let prior = shape.latent.saturating_sub(detail);
+    let z: Vec<f32> = (0..meters.len())
+        .flat_map(|_| {
+            (0..shape.latent)
+                .map(|k| if k < prior { rng.normal() as f32 } else { 0.0 })
+                .collect::<Vec<f32>>()
+        })
+        .collect();
+    sample_tokens(decoder, shape, meters, &z, temperature, &mut rng, device)
+        .iter()
+        .map(|tokens| Melody::from_tokens(tokens))
+        .collect()
+}
+
+/// Samples one window of the model's bars per meter in `meters` from the latent points `z`
+/// (`[meters, latent]` row-major) at `temperature`, all rows stepped at once with the
+/// runtime's step inputs and sampler (its grammar masks included): each row's tokens, as long
+/// as its meter's window.
+pub fn sample_tokens(
+    decoder: &Decoder,
+    shape: &ModelShape,
+    meters: &[Meter],
+    z: &[f32],
+    temperature: f32,
+    rng: &mut Rng,
+    device: &Device,
+) -> Vec<Vec<Token>> {
     let n = meters.len();
     let lengths: Vec<usize> = meters.iter().map(|m| shape.bars * m.bar_steps()).collect();
     let longest = lengths.iter().copied().max().unwrap_or(0);
-    let mut rng = Rng::new(seed);
-    let prior = shape.latent.saturating_sub(detail);
-    let zs: Vec<Vec<f32>> = (0..n)
-        .map(|_| {
-            (0..shape.latent).map(|k| if k < prior { rng.normal() as f32 } else { 0.0 }).collect()
-        })
-        .collect();
     let mut samplers: Vec<Sampler> = (0..n).map(|_| Sampler::new(|_| true)).collect();
-    let mut tokens: Vec<Vec<Token>> = vec![Vec::with_capacity(shape.steps()); n];
+    let mut tokens: Vec<Vec<Token>> = vec![Vec::with_capacity(longest); n];
     let mut states: Vec<Tensor<2>> =
         (0..decoder.layers.len()).map(|_| Tensor::zeros([n, shape.hidden], device)).collect();
     let width = step_features(shape.bars);
-    let z = Tensor::<2>::from_data(TensorData::new(zs.concat(), [n, shape.latent]), device);
+    let z = Tensor::<2>::from_data(TensorData::new(z.to_vec(), [n, shape.latent]), device);
     let mut rows = vec![0f32; n * width];
     for step in 0..longest {
         for (i, row) in rows.chunks_exact_mut(width).enumerate() {
@@ -455,11 +476,18 @@ pub fn sample_melodies(
         states = next;
         let logits = logits.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 logits");
         for (i, row) in logits.chunks_exact(VOCAB_SIZE).enumerate() {
-            let token = samplers[i].next(row, temperature, &mut rng);
+            let token = samplers[i].next(row, temperature, rng);
             tokens[i].push(token);
         }
     }
-    tokens.iter().zip(&lengths).map(|(t, &len)| Melody::from_tokens(&t[..len])).collect()
+    tokens
+        .into_iter()
+        .zip(&lengths)
+        .map(|(mut t, &len)| {
+            t.truncate(len);
+            t
+        })
+        .collect()
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
@@ -1085,7 +1113,8 @@ pub fn load_decoder(run: &Path, device: &Device) -> Result<(Decoder, TrainConfig
 
 /// Writes the ONNX file of a run's best checkpoint (or of `epoch`) to `path`, with its tuned
 /// temperature and, for a VAE, the latent directions measured on `data` (default: the run's
-/// training folder).
+/// training folder). Returns the tunes of that folder it read (what the copy index of the
+/// model is built from).
 pub fn export_run(
     run: &Path,
     epoch: Option<usize>,
@@ -1093,7 +1122,7 @@ pub fn export_run(
     data: Option<&Path>,
     overrides: &BTreeMap<String, String>,
     device: &Device,
-) -> Result<(), String> {
+) -> Result<Vec<data::Tune>, String> {
     let (learner, config, mut extra) = match epoch {
         Some(epoch) => load_epoch(run, epoch, device)?,
         None => load_best(run, device)?,
@@ -1110,5 +1139,6 @@ pub fn export_run(
             folder.display()
         ));
     }
-    write_model(&learner, &config, path, &extra, &windows, device)
+    write_model(&learner, &config, path, &extra, &windows, device)?;
+    Ok(corpus.tunes)
 }

@@ -131,37 +131,36 @@ struct Take {
     down: [u16; 128],
 }
 
+/// Adds to `melody` (while it has room) the note of `pitch` from `start` to `step`, at least
+/// one step long and inside a take of `len_steps`.
+fn end_note(melody: &mut PlayMelody, pitch: u8, start: u16, step: i64, len_steps: u16) {
+    let end = step.clamp(i64::from(start) + 1, i64::from(len_steps));
+    let i = usize::from(melody.count);
+    if i < melody.notes.len() {
+        melody.notes[i] =
+            PlayNote { pitch, start_step: start, len_steps: (end - i64::from(start)) as u16 };
+        melody.count += 1;
+    }
+}
+
 impl Take {
     /// The step of song position `beat` in the take, rounded to the nearest 16th.
     fn step_at(&self, beat: f64) -> i64 {
         ((beat - self.start_beats) * STEPS_PER_QUARTER as f64).round() as i64
     }
 
-    /// Ends the held note at `step` (at least one step long, inside the take).
+    /// Ends the held note at `step`.
     fn end_held(&mut self, step: i64) {
         let Some((pitch, start)) = self.held.take() else { return };
-        let end = step.clamp(i64::from(start) + 1, i64::from(self.len_steps));
-        let i = usize::from(self.notes.count);
-        if i < self.notes.notes.len() {
-            self.notes.notes[i] =
-                PlayNote { pitch, start_step: start, len_steps: (end - i64::from(start)) as u16 };
-            self.notes.count += 1;
-        }
+        end_note(&mut self.notes, pitch, start, step, self.len_steps);
     }
 
-    /// Ends key `pitch`, held since `start`, at `step` in the record of every note.
+    /// Ends key `pitch`, if it is held, at `step` in the record of every note.
     fn end_played(&mut self, pitch: u8, step: i64) {
         let Some(slot) = self.down.get_mut(usize::from(pitch)) else { return };
         let start = std::mem::replace(slot, u16::MAX);
-        if start == u16::MAX {
-            return;
-        }
-        let end = step.clamp(i64::from(start) + 1, i64::from(self.len_steps));
-        let i = usize::from(self.played.count);
-        if i < self.played.notes.len() {
-            self.played.notes[i] =
-                PlayNote { pitch, start_step: start, len_steps: (end - i64::from(start)) as u16 };
-            self.played.count += 1;
+        if start != u16::MAX {
+            end_note(&mut self.played, pitch, start, step, self.len_steps);
         }
     }
 

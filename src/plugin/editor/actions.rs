@@ -44,6 +44,15 @@ pub(super) fn clip_words(clip: &Clip) -> String {
     )
 }
 
+/// The bars of a mask (bit `b`: bar `b + 1`) in words: `1, 2`.
+fn bar_list(bars: u16) -> String {
+    (0..16)
+        .filter(|b| bars & (1 << b) != 0)
+        .map(|b| (b + 1).to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A line for the user (rating stored, …) and whether it is an error.
 pub(super) type Message = (String, bool);
 
@@ -217,19 +226,13 @@ impl Actions {
         *self.params.locked_bars.read()
     }
 
-    /// Lock or unlock bar `bar` (0-based). Saved with the project; what plays does not change.
-    pub(super) fn toggle_lock(&mut self, bar: usize) -> Message {
+    /// Locks (`lock`) or unlocks the bars of `bars` (bit `b`: bar `b + 1`). Saved with the
+    /// project; what plays does not change.
+    pub(super) fn set_locked(&mut self, bars: u16, lock: bool) -> Message {
         let mut locked = self.params.locked_bars.write();
-        *locked ^= 1 << bar.min(15);
-        let on = *locked & (1 << bar.min(15)) != 0;
-        (
-            format!(
-                "Bar {} {}",
-                bar + 1,
-                if on { "locked: Generate, Mutate and Vary keep it" } else { "unlocked" }
-            ),
-            false,
-        )
+        *locked = if lock { *locked | bars } else { *locked & !bars };
+        let what = if lock { "locked: Generate, Mutate and Vary keep it" } else { "unlocked" };
+        (format!("Bar {} {what}", bar_list(bars)), false)
     }
 
     /// Regenerate: the `selected` bars (bit `b`: bar `b + 1`) sung anew in the context of the
@@ -245,9 +248,10 @@ impl Actions {
         let current = self.shared.current_request(&self.params);
         let request = Request { kept: Some(kept), seed: self.rng.next_u64() % 100_000, ..current };
         self.act(request, setter);
-        let bars: Vec<String> =
-            (0..16).filter(|b| selected & (1 << b) != 0).map(|b| (b + 1).to_string()).collect();
-        (format!("Regenerated bar {} (Undo brings the bars before back)", bars.join(", ")), false)
+        (
+            format!("Regenerated bar {} (Undo brings the bars before back)", bar_list(selected)),
+            false,
+        )
     }
 
     /// An edit in the roll: `melody` (as stored, before the octave setting) plays as it is and

@@ -22,6 +22,7 @@ use crate::plugin::cross::handoff::{self, MelodySender, PlayMelody};
 use crate::plugin::cross::shared::{Command, Judging, KeySource, WorkerLink};
 use crate::plugin::worker::models::{self, SharedGenerator};
 use crate::plugin::worker::params::{CaptureWhat, KeyFrom, NeumeParams, MAX_CHORDS_TEXT};
+use crate::plugin::worker::request::Request;
 use crate::plugin::worker::state::{SavedMelody, STATE_VERSION};
 use crate::taste::preference;
 
@@ -109,9 +110,6 @@ struct Worker {
     /// model file with its id), when it has one.
     copies: Option<CopyIndex>,
 }
-
-/// Melodies sung in all for one request under Avoid copies (as `neume generate --no-copies`).
-const COPY_TRIES: usize = 8;
 
 /// The copy index of a loaded model: `name.copies` beside its file, else the default model's,
 /// whichever carries its id (or none); `None` when neither does.
@@ -248,39 +246,30 @@ impl Worker {
         };
         self.shared.report(|s| s.meter_note = meter_note);
         let started = Instant::now();
-        let mut sung = match request.sing(&mut generator) {
+        // A melody that copies a training tune: said, or (Avoid copies) sung again from
+        // other seeds first.
+        let avoid = self.params.no_copies.value();
+        let sung = copies::sing_avoiding_copies(
+            avoid,
+            request.seed,
+            |seed| Request { seed, ..request.clone() }.sing(&mut generator),
+            |sung| self.copies.as_ref().and_then(|index| index.check(&sung.melody, sung.meter)),
+        );
+        let (sung, copy) = match sung {
             Ok(sung) => sung,
             Err(e) => {
                 self.shared.report(|s| s.error = Some(e));
                 return;
             }
         };
-        // A melody that copies a training tune: said, or (Avoid copies) sung again from the
-        // next seeds, up to COPY_TRIES in all, then said.
-        let check = |sung: &crate::plugin::worker::request::Sung| {
-            self.copies.as_ref().and_then(|index| index.check(&sung.melody, sung.meter))
-        };
-        let mut copy = check(&sung);
-        let mut tries = 1;
-        while copy.is_some() && self.params.no_copies.value() && tries < COPY_TRIES {
-            let again = crate::plugin::worker::request::Request {
-                seed: request.seed.wrapping_add(tries as u64 * 7919),
-                ..request.clone()
-            };
-            if let Ok(other) = again.sing(&mut generator) {
-                sung = other;
-                copy = check(&sung);
-            }
-            tries += 1;
-        }
         let copy_note = copy.map(|c| {
             format!(
                 "This melody copies {} (bars {}–{}) from the model's training tunes{}",
                 c.tune,
                 c.bars.0,
                 c.bars.1,
-                if self.params.no_copies.value() {
-                    format!(": {COPY_TRIES} tries found none new")
+                if avoid {
+                    format!(": {} tries found none new", copies::COPY_TRIES)
                 } else {
                     String::new()
                 }

@@ -25,9 +25,8 @@ use burn::nn::{Linear, LinearConfig};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, relu, sigmoid, softplus};
-use neume::encoding::{step_features, step_input, Meter, Token, MAX_BAR_STEPS, VOCAB_SIZE};
+use neume::encoding::{Meter, Token, MAX_BAR_STEPS, VOCAB_SIZE};
 use neume::rng::Rng;
-use neume::sampling::generate::Sampler;
 
 use crate::data;
 use crate::model::{step_features_batch, Decoder, ModelShape};
@@ -121,8 +120,9 @@ pub struct StepFigures {
     pub d_fake: Tensor<1>,
 }
 
-/// Samples `batch` windows of `bars` bars in `meter` from `decoder` at temperature 1 with the
-/// runtime's sampler, from the latent points `z` (`[batch, latent]` row-major): token indices.
+/// Samples windows of the model's bars in `meter` from `decoder` at temperature 1 with the
+/// runtime's sampler, one from each latent point of `z` (`[batch, latent]` row-major): token
+/// indices.
 pub fn sample_windows(
     decoder: &Decoder,
     shape: &ModelShape,
@@ -131,28 +131,11 @@ pub fn sample_windows(
     rng: &mut Rng,
     device: &Device,
 ) -> Vec<Vec<u8>> {
-    let batch = z.len() / shape.latent;
-    let steps = shape.bars * meter.bar_steps();
-    let width = step_features(shape.bars);
-    let z = Tensor::<2>::from_data(TensorData::new(z.to_vec(), [batch, shape.latent]), device);
-    let mut samplers: Vec<Sampler> = (0..batch).map(|_| Sampler::new(|_| true)).collect();
-    let mut tokens: Vec<Vec<Token>> = vec![Vec::with_capacity(steps); batch];
-    let mut states: Vec<Tensor<2>> =
-        (0..decoder.layers.len()).map(|_| Tensor::zeros([batch, shape.hidden], device)).collect();
-    let mut rows = vec![0f32; batch * width];
-    for step in 0..steps {
-        for (i, row) in rows.chunks_exact_mut(width).enumerate() {
-            step_input(row, tokens[i].last().copied(), step, shape.bars, meter, &[]);
-        }
-        let x = Tensor::<2>::from_data(TensorData::new(rows.clone(), [batch, width]), device);
-        let (logits, next) = decoder.step(x, z.clone(), states);
-        states = next;
-        let logits = logits.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 logits");
-        for (i, row) in logits.chunks_exact(VOCAB_SIZE).enumerate() {
-            tokens[i].push(samplers[i].next(row, 1.0, rng));
-        }
-    }
-    tokens.iter().map(|t| t.iter().map(|token| token.index() as u8).collect()).collect()
+    let meters = vec![meter; z.len() / shape.latent];
+    super::sample_tokens(decoder, shape, &meters, z, 1.0, rng, device)
+        .iter()
+        .map(|t| t.iter().map(|token| token.index() as u8).collect())
+        .collect()
 }
 
 /// Log-likelihood of each window under the teacher-forced decoder: `[batch, 1]`.
