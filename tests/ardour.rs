@@ -435,6 +435,26 @@ fn tail(output: &str) -> String {
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
+/// Ardour's interpreter, a session folder prepared by [`setup`] and Ardour's config folder in
+/// it (where a test adds its Lua scripts); `None` (the test skips, saying so) without Ardour,
+/// except under CI, where that fails.
+fn prepared(name: &str) -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let Some((ardour, version)) = find_ardour() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Ardour is needed for this test under CI (apt-get install ardour)"
+        );
+        eprintln!("skipped: no Ardour (apt-get install --no-install-recommends ardour)");
+        return None;
+    };
+    let ort = std::env::var_os("NEUME_ORT_LIB")
+        .map(PathBuf::from)
+        .expect("NEUME_ORT_LIB names the ONNX Runtime library (scripts/test.sh sets it)");
+    let dir = setup(&ort, version, name);
+    let config = dir.join(format!("home/.config/ardour{version}"));
+    Some((ardour, dir, config))
+}
+
 /// A folder for Ardour sessions (`name` tells runs of one process apart): the debug plugin
 /// bundled as `Neume.vst3` with the runtime library, Ardour's config with the test's Lua
 /// scripts and export preset, and the VST3 scan cache that finds Neume.
@@ -478,18 +498,7 @@ fn setup(ort: &Path, version: u32, name: &str) -> PathBuf {
 
 #[test]
 fn ardour_plays_the_models_notes_at_every_period() {
-    let Some((ardour, version)) = find_ardour() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "Ardour is needed for this test under CI (apt-get install ardour)"
-        );
-        eprintln!("skipped: no Ardour (apt-get install --no-install-recommends ardour)");
-        return;
-    };
-    let ort = std::env::var_os("NEUME_ORT_LIB")
-        .map(PathBuf::from)
-        .expect("NEUME_ORT_LIB names the ONNX Runtime library (scripts/test.sh sets it)");
-    let dir = setup(&ort, version, "play");
+    let Some((ardour, dir, _)) = prepared("play") else { return };
 
     let tracks = [Track { seed: 1, key: 0 }, Track { seed: 7, key: 2 }];
     let mut crashes = Vec::new();
@@ -608,10 +617,7 @@ end
 #[test]
 #[ignore]
 fn whose_crash_is_it() {
-    let Some((ardour, version)) = find_ardour() else { return };
-    let ort = PathBuf::from(std::env::var_os("NEUME_ORT_LIB").expect("NEUME_ORT_LIB"));
-    let dir = setup(&ort, version, "crash");
-    let config = dir.join(format!("home/.config/ardour{version}"));
+    let Some((ardour, dir, config)) = prepared("crash") else { return };
     std::fs::write(config.join("scripts/neume_player.lua"), PLAYER).unwrap();
     let uncollected = RECORDER.replace("\tcollectgarbage ()\n", "");
     assert_ne!(uncollected, RECORDER);
@@ -702,14 +708,7 @@ end
 /// `neume::sampling::generate` with `Am F C G`, never the plugin). 16 bars exported.
 #[test]
 fn ardour_plays_a_chord_track_into_neume() {
-    let Some((ardour, version)) = find_ardour() else {
-        assert!(std::env::var_os("CI").is_none(), "Ardour is needed for this test under CI");
-        eprintln!("skipped: no Ardour (apt-get install --no-install-recommends ardour)");
-        return;
-    };
-    let ort = PathBuf::from(std::env::var_os("NEUME_ORT_LIB").expect("NEUME_ORT_LIB"));
-    let dir = setup(&ort, version, "chords");
-    let config = dir.join(format!("home/.config/ardour{version}"));
+    let Some((ardour, dir, config)) = prepared("chords") else { return };
     std::fs::write(config.join("scripts/neume_chords.lua"), CHORD_TRACK).unwrap();
     const BARS: u64 = 16;
     const BAR: u64 = 96_000;

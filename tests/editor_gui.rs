@@ -349,6 +349,28 @@ fn type_line(conn: &RustConnection, root: Window, text: &str) {
     press(enter, false);
 }
 
+/// The leftmost note drawn in the roll (pixels of the note colour, in a window `w` wide):
+/// its left x, its top y and its height (a row of the roll).
+fn first_note_in_roll(rgb: &[u8], w: u32) -> (usize, usize, i16) {
+    let is_note = |x: usize, y: usize| rgb[(y * w as usize + x) * 3..][..3] == [110, 200, 160];
+    let (x, top) = (GRID_LEFT as usize + 2..w as usize - 12)
+        .find_map(|x| {
+            (ROLL_TOP as usize + 20..ROLL_TOP as usize + 160)
+                .find(|&y| is_note(x, y))
+                .map(|y| (x, y))
+        })
+        .expect("a note drawn in the roll");
+    (x, top, (top..top + 40).take_while(|&y| is_note(x, y)).count() as i16)
+}
+
+/// The index of the note of `notes` (`[pitch, start, length]`) that sounds at `step`.
+fn note_sounding_at(notes: &[[u64; 3]], step: u64) -> usize {
+    notes
+        .iter()
+        .position(|n| n[1] <= step && step < n[1] + n[2])
+        .expect("the note under the pointer")
+}
+
 #[test]
 fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     let Some(xvfb) = start_xvfb() else {
@@ -858,23 +880,11 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         std::thread::sleep(Duration::from_millis(150));
     }
     let rgb = capture(&conn, parent, w as u16, h as u16);
-    let at = |x: usize, y: usize| &rgb[(y * w as usize + x) * 3..][..3];
-    let is_note = |x: usize, y: usize| at(x, y) == [110, 200, 160];
-    let (x, top) = (GRID_LEFT as usize + 2..w as usize - 12)
-        .find_map(|x| {
-            (ROLL_TOP as usize + 20..ROLL_TOP as usize + 160)
-                .find(|&y| is_note(x, y))
-                .map(|y| (x, y))
-        })
-        .expect("a note drawn in the roll");
-    let row_h = (top..top + 40).take_while(|&y| is_note(x, y)).count() as i16;
-    let step_w = (f64::from(w as i16 - 10 - GRID_LEFT) / len_steps as f64) as f64;
+    let (x, top, row_h) = first_note_in_roll(&rgb, w);
+    let step_w = f64::from(w as i16 - 10 - GRID_LEFT) / len_steps as f64;
     let step = ((x as f64 - f64::from(GRID_LEFT)) / step_w) as u64;
     let (x, y) = (x as i16 + 2, top as i16 + row_h / 2);
-    let target = after_generate
-        .iter()
-        .position(|n| n[1] <= step && step < n[1] + n[2])
-        .expect("the note under the pointer");
+    let target = note_sounding_at(&after_generate, step);
     fake(&conn, root, MOTION_NOTIFY_EVENT, 0, x, y);
     std::thread::sleep(Duration::from_millis(150));
     fake(&conn, root, BUTTON_PRESS_EVENT, 1, 0, 0);
@@ -885,18 +895,6 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     std::thread::sleep(Duration::from_millis(200));
     fake(&conn, root, BUTTON_RELEASE_EVENT, 1, 0, 0);
     std::thread::sleep(Duration::from_millis(300));
-    let started = Instant::now();
-    while notes_of(&state_of(&mut host)).0 == after_generate {
-        pump(&mut host);
-        assert!(started.elapsed() < Duration::from_secs(10), "the drag edited nothing");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let (edited, _, _) = notes_of(&state_of(&mut host));
-    let mut want = after_generate.clone();
-    want[target][0] += 1;
-    assert_eq!(edited, want, "the dragged note is a semitone higher, nothing else moved");
-    // A right click on a note deletes it; a click on an empty cell adds one there (a beat
-    // long, or up to the next note).
     let wait_change = |host: &mut Host, before: &Vec<[u64; 3]>, what: &str| {
         let started = Instant::now();
         while notes_of(&state_of(host)).0 == *before {
@@ -906,25 +904,20 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         }
         notes_of(&state_of(host)).0
     };
+    let edited = wait_change(&mut host, &after_generate, "the drag");
+    let mut want = after_generate.clone();
+    want[target][0] += 1;
+    assert_eq!(edited, want, "the dragged note is a semitone higher, nothing else moved");
+    // A right click on a note deletes it; a click on an empty cell adds one there (a beat
+    // long, or up to the next note).
     for _ in 0..4 {
         host.main_thread_tick();
         std::thread::sleep(Duration::from_millis(150));
     }
     let rgb = capture(&conn, parent, w as u16, h as u16);
-    let at = |x: usize, y: usize| &rgb[(y * w as usize + x) * 3..][..3];
-    let is_note = |x: usize, y: usize| at(x, y) == [110, 200, 160];
-    let (x, y) = (GRID_LEFT as usize + 2..w as usize - 12)
-        .find_map(|x| {
-            (ROLL_TOP as usize + 20..ROLL_TOP as usize + 160)
-                .find(|&y| is_note(x, y))
-                .map(|y| (x, y))
-        })
-        .expect("a note drawn in the roll");
+    let (x, y, _) = first_note_in_roll(&rgb, w);
     let step = ((x as f64 - f64::from(GRID_LEFT)) / step_w) as u64;
-    let deleted = edited
-        .iter()
-        .position(|n| n[1] <= step && step < n[1] + n[2])
-        .expect("the note under the pointer");
+    let deleted = note_sounding_at(&edited, step);
     fake(&conn, root, MOTION_NOTIFY_EVENT, 0, x as i16 + 2, y as i16 + 1);
     std::thread::sleep(Duration::from_millis(150));
     fake(&conn, root, BUTTON_PRESS_EVENT, 3, 0, 0);

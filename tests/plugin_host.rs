@@ -1314,6 +1314,29 @@ fn drums_on_channel_ten_are_not_captured() {
     assert_eq!(len_steps, 32);
 }
 
+/// Asserts that at least 4 of the melody's notes fall on beats (of 4/4 at 120 BPM, a bar
+/// being 16 steps) and that at least 80 % of those are tones of the bar's chord in `Am F C G`,
+/// the chords' pitch classes listed by hand.
+fn assert_on_am_f_c_g(notes: &[(u64, Note)]) {
+    let tones: [&[u8]; 4] = [&[9, 0, 4], &[5, 9, 0], &[0, 4, 7], &[7, 11, 2]];
+    let on_beat: Vec<(u64, u8)> = notes
+        .iter()
+        .filter_map(|&(t, n)| match n {
+            Note::On { key, .. } if (t / SAMPLES_PER_STEP) % 4 == 0 => {
+                Some((t / SAMPLES_PER_STEP, key))
+            }
+            _ => None,
+        })
+        .collect();
+    let in_chord =
+        on_beat.iter().filter(|(s, k)| tones[(s / 16 % 4) as usize].contains(&(k % 12))).count();
+    assert!(
+        on_beat.len() >= 4 && in_chord * 10 >= on_beat.len() * 8,
+        "{in_chord} of {} notes on the beats are chord tones",
+        on_beat.len()
+    );
+}
+
 /// Chords saved with a project (typed in the editor as `Am F C G`): the plugin plays a melody
 /// whose notes on the beats are the chords' tones (listed here by hand), a reopened project
 /// keeps the chords and plays the same notes, and a progression that cannot be read plays
@@ -1332,23 +1355,7 @@ fn a_projects_chords_shape_the_melody_and_survive_a_reopen() {
     let mut ledger = NoteLedger::melody();
     let notes = play(&mut host, &mut ledger, 512, 64 * SAMPLES_PER_STEP);
     stop(&mut host, &mut ledger);
-    let tones: [&[u8]; 4] = [&[9, 0, 4], &[5, 9, 0], &[0, 4, 7], &[7, 11, 2]];
-    let on_beat: Vec<(u64, u8)> = notes
-        .iter()
-        .filter_map(|&(t, n)| match n {
-            Note::On { key, .. } if (t / SAMPLES_PER_STEP) % 4 == 0 => {
-                Some((t / SAMPLES_PER_STEP, key))
-            }
-            _ => None,
-        })
-        .collect();
-    let in_chord =
-        on_beat.iter().filter(|(s, k)| tones[(s / 16 % 4) as usize].contains(&(k % 12))).count();
-    assert!(
-        on_beat.len() >= 4 && in_chord * 10 >= on_beat.len() * 8,
-        "{in_chord} of {} notes on the beats are chord tones",
-        on_beat.len()
-    );
+    assert_on_am_f_c_g(&notes);
     assert_ne!(notes, expected_events(&default_melody(), 64 * SAMPLES_PER_STEP));
     let saved = host.save_state();
     drop(host);
@@ -1378,24 +1385,7 @@ fn a_new_take_keeps_the_clip_it_replaces() {
     let capture = host.param_id("Capture");
     let take = |host: &mut Host, played: &[(f64, f64, u8)], from_beat: f64| {
         host.process(1, &Transport::stopped(), &[(capture, 1.0)]);
-        let events: Vec<(u64, Note)> = phrase_events(played, 90);
-        let start = (from_beat * 24_000.0) as u64;
-        let mut at = start;
-        while at < start + 24_000 * 10 {
-            let block: Vec<(u32, u8, Note)> = events
-                .iter()
-                .filter(|(t, _)| (at..at + 512).contains(&(t + start)))
-                .map(|&(t, n)| ((t + start - at) as u32, 0, n))
-                .collect();
-            host.process_io(
-                512,
-                &Transport::playing_at(at as f64 / 24_000.0, 120.0),
-                &[],
-                &block,
-                None,
-            );
-            at += 512;
-        }
+        play_along(host, played, from_beat, 10.0);
         host.process(1, &Transport::stopped(), &[(capture, 0.0)]);
     };
     take(&mut host, &[(0.0, 1.0, 60), (1.0, 1.0, 64), (2.0, 2.0, 67)], 0.0);
@@ -1553,8 +1543,9 @@ fn kept_bars_stay_note_for_note_and_survive_a_reopen() {
     }));
 }
 
-/// Plays `(start beat, beats, key)` into Neume's input on channel 1 while the transport plays
-/// from `from_beat` (120 BPM, blocks of 512), for `beats` beats.
+/// Plays `(start beat, beats, key)`, its beats counted from `from_beat`, into Neume's input
+/// on channel 1 while the transport plays from `from_beat` (120 BPM, blocks of 512), for
+/// `beats` beats.
 fn play_along(host: &mut Host, phrase: &[(f64, f64, u8)], from_beat: f64, beats: f64) {
     let origin = (from_beat * 24_000.0).round() as u64;
     let events: Vec<(u64, Note)> =
@@ -1619,29 +1610,13 @@ fn chords_played_into_neume_become_the_progression() {
     assert_eq!(saved_chords(&host.state_json()).as_deref(), Some("Am F C G"));
     host.process(1, &Transport::stopped(), &[(capture, 0.0)]);
     // The melody over them: wait for the melody made after the chords came.
-    let tones: [&[u8]; 4] = [&[9, 0, 4], &[5, 9, 0], &[0, 4, 7], &[7, 11, 2]];
     wait_until(&mut host, "the melody over the chords", |s| {
         saved_notes(s).is_some() && saved_notes(s) != before
     });
     let mut ledger = NoteLedger::melody();
     let notes = play(&mut host, &mut ledger, 512, 64 * SAMPLES_PER_STEP);
     stop(&mut host, &mut ledger);
-    let on_beat: Vec<(u64, u8)> = notes
-        .iter()
-        .filter_map(|&(t, n)| match n {
-            Note::On { key, .. } if (t / SAMPLES_PER_STEP) % 4 == 0 => {
-                Some((t / SAMPLES_PER_STEP, key))
-            }
-            _ => None,
-        })
-        .collect();
-    let in_chord =
-        on_beat.iter().filter(|(s, k)| tones[(s / 16 % 4) as usize].contains(&(k % 12))).count();
-    assert!(
-        on_beat.len() >= 4 && in_chord * 10 >= on_beat.len() * 8,
-        "{in_chord} of {} notes on the beats are chord tones",
-        on_beat.len()
-    );
+    assert_on_am_f_c_g(&notes);
 
     // Follow chords: the same progression again changes nothing; another one played once is
     // not taken, played a second time it is.
