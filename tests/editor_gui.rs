@@ -1052,6 +1052,81 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     write_png(&picture, &rgb, w, h);
     eprintln!("screenshot with the dropped chords: {}", picture.display());
 
+    // The copy guard beside the melody: the footer says so, in the error colour
+    // (240, 110, 100), when the melody copies a tune the model learned from. Nothing played so
+    // far copies one. A tune of the default model's training set (a `train` fixture), dropped
+    // as the clip and continued, does: the continuation begins with the tune's notes.
+    let error_pixels = |rgb: &[u8]| -> usize {
+        let footer = (h as usize - 90) * w as usize * 3;
+        rgb[footer..]
+            .chunks_exact(3)
+            .filter(|p| {
+                p[0].abs_diff(240) <= 16 && p[1].abs_diff(110) <= 16 && p[2].abs_diff(100) <= 16
+            })
+            .count()
+    };
+    assert_eq!(error_pixels(&rgb), 0, "the footer warns before any melody copies a tune");
+    let trained =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/train/0001-0050_x12.mid");
+    let chord_clip = clip_of(&state_of(&mut host));
+    assert!(drop_onto_editor(&conn, root, parent, &trained), "the editor did not take the drop");
+    let started = Instant::now();
+    let tune_clip = loop {
+        pump(&mut host);
+        let clip = clip_of(&state_of(&mut host));
+        if let Some(c) = clip.clone().filter(|_| clip != chord_clip) {
+            break c;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the training tune did not become the clip"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let tune_onsets: Vec<(u64, u64)> = tune_clip["notes"].as_array().unwrap()[..8]
+        .iter()
+        .map(|n| (n[0].as_u64().unwrap(), n[1].as_u64().unwrap()))
+        .collect();
+    click(CONTINUE.0, CONTINUE.1);
+    // A continuation sings and judges several candidates on the worker: on a loaded
+    // two-core machine in a debug build that takes longer than a click's answer.
+    let begins_with_the_tune = |m: &serde_json::Value| {
+        let notes = m["notes"].as_array().unwrap();
+        notes.len() >= 8
+            && notes[..8]
+                .iter()
+                .map(|n| (n[0].as_u64().unwrap(), n[1].as_u64().unwrap()))
+                .collect::<Vec<_>>()
+                == tune_onsets
+    };
+    let started = Instant::now();
+    loop {
+        pump(&mut host);
+        let m = melody_json(&state_of(&mut host));
+        if begins_with_the_tune(&m) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "Continue of the training tune: {m}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let started = Instant::now();
+    let rgb = loop {
+        host.main_thread_tick();
+        std::thread::sleep(Duration::from_millis(150));
+        let rgb = capture(&conn, parent, w as u16, h as u16);
+        if error_pixels(&rgb) > 40 || started.elapsed() > Duration::from_secs(20) {
+            break rgb;
+        }
+    };
+    let picture =
+        shot.with_file_name(format!("{}-copy.png", shot.file_stem().unwrap().to_string_lossy()));
+    write_png(&picture, &rgb, w, h);
+    assert!(
+        error_pixels(&rgb) > 40,
+        "the footer does not warn of the continued training tune: {}",
+        picture.display()
+    );
+
     // At 900 × 720 (a laptop's host window) the editor keeps every row: a picture
     // (`-900x720.png`).
     assert!(host.resize_editor(900, 720), "the editor refused 900 × 720");

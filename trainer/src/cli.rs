@@ -121,6 +121,10 @@ pub struct EvalArgs {
     /// comes back note for note (what a variation at Amount 0 rests on).
     #[arg(long)]
     pub reconstruction: bool,
+    /// Also print the classifier's features whose means differ most between the model's
+    /// melodies and the reference (what tells them apart).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// Write the ONNX model of a training run.

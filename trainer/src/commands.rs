@@ -110,6 +110,7 @@ pub fn evaluate(args: EvalArgs) -> Result<(), String> {
         knobs,
         chords,
         reconstruction,
+        explain,
     } = args;
     let selection = Selection { exclude, duple_only, meters: meter.clone() };
     let meters = meter.iter().map(|m| Meter::parse(m)).collect::<Result<Vec<_>, _>>()?;
@@ -127,6 +128,7 @@ pub fn evaluate(args: EvalArgs) -> Result<(), String> {
         knobs,
         chords: chords.as_deref(),
         reconstruction,
+        explain,
     };
     let reports = eval::evaluate(&args)?;
     eval::print_table(&reports);

@@ -51,6 +51,8 @@ pub struct EvalArgs<'a> {
     pub chords: Option<&'a str>,
     /// Also encode and decode the reference windows (see [`crate::eval::reconstruction`]).
     pub reconstruction: bool,
+    /// Also print the features that tell the model's melodies from the reference.
+    pub explain: bool,
 }
 
 /// Bars of the windows the quality figures are measured on: melodies longer than this are
@@ -207,9 +209,26 @@ pub fn evaluate(args: &EvalArgs<'_>) -> Result<Vec<Report>, String> {
         std::iter::once(args.model).chain(BASELINES.into_iter().filter(|b| *b != args.model));
     for spec in specs {
         let generated = melodies_of(spec, args, &baselines, &mut rng)?;
+        if args.explain && spec == args.model {
+            print_differences(spec, &generated, &reference);
+        }
         reports.push(metrics::report(spec, &generated, &reference_grouped, &patterns));
     }
     Ok(reports)
+}
+
+/// Prints the classifier's features that differ most between `generated` and `reference`.
+fn print_differences(name: &str, generated: &[(Melody, usize)], reference: &[Melody]) {
+    let generated: Vec<Melody> = generated.iter().map(|(m, _)| m.clone()).collect();
+    println!("features of {name} that differ most from the reference (mean, reference's mean, difference / sd):");
+    for (f, mine, real, d) in
+        crate::eval::classifier::largest_differences(&generated, reference, 15)
+    {
+        println!(
+            "  {:<44} {mine:>8.4} {real:>8.4} {d:>+6.2}",
+            crate::eval::classifier::feature_name(f)
+        );
+    }
 }
 
 /// Prints reports as a table.

@@ -87,6 +87,54 @@ pub fn features(melody: &Melody) -> Vec<f64> {
     out
 }
 
+/// A name for feature `index` of [`features`], as a table prints it.
+pub fn feature_name(index: usize) -> String {
+    const CLASSES: [&str; 7] = ["≤-5", "-4..-3", "-2..-1", "0", "+1..2", "+3..4", "≥+5"];
+    const DURATIONS: [&str; 5] = ["1", "2", "3-4", "5-8", "9+"];
+    const BINS_16THS: [&str; 9] = ["1", "2", "3", "4", "6", "8", "12", "16+", "other"];
+    const SHAPE: [&str; 3] = ["notes per step", "rest share", "range / 24"];
+    match index {
+        i if i < 25 => format!("interval {:+}", i as i32 - 12),
+        i if i < 74 => format!("bigram {} then {}", CLASSES[(i - 25) / 7], CLASSES[(i - 25) % 7]),
+        i if i < 83 => format!("duration {} 16ths", BINS_16THS[i - 74]),
+        i if i < 83 + STEPS_PER_BAR => format!("onset at step {} of the bar", i - 83),
+        i if i < 118 + STEPS_PER_BAR => {
+            let k = i - 83 - STEPS_PER_BAR;
+            format!("interval {} to a note of {} 16ths", CLASSES[k / 5], DURATIONS[k % 5])
+        }
+        i => SHAPE
+            .get(i - 118 - STEPS_PER_BAR)
+            .map_or_else(|| format!("feature {i}"), |s| s.to_string()),
+    }
+}
+
+/// The features whose means differ most between `a` and `b`, by the difference over the pooled
+/// standard deviation: (index, mean in `a`, mean in `b`, standardised difference), the largest
+/// `count` by size. What a reader looks at to see why the classifier tells two sets apart.
+pub fn largest_differences(
+    a: &[Melody],
+    b: &[Melody],
+    count: usize,
+) -> Vec<(usize, f64, f64, f64)> {
+    let rows = |set: &[Melody]| -> Vec<Vec<f64>> { set.iter().map(features).collect() };
+    let (fa, fb) = (rows(a), rows(b));
+    let moments = |rows: &[Vec<f64>], f: usize| {
+        let n = rows.len().max(1) as f64;
+        let mean = rows.iter().map(|r| r[f]).sum::<f64>() / n;
+        (mean, rows.iter().map(|r| (r[f] - mean).powi(2)).sum::<f64>() / n)
+    };
+    let mut out: Vec<(usize, f64, f64, f64)> = (0..FEATURES)
+        .map(|f| {
+            let ((ma, va), (mb, vb)) = (moments(&fa, f), moments(&fb, f));
+            let sd = ((va + vb) / 2.0).sqrt();
+            (f, ma, mb, if sd > 0.0 { (ma - mb) / sd } else { 0.0 })
+        })
+        .collect();
+    out.sort_by(|x, y| y.3.abs().total_cmp(&x.3.abs()));
+    out.truncate(count);
+    out
+}
+
 /// Bins per feature for the trees' split candidates.
 const BINS: usize = 16;
 /// Boosting rounds.
