@@ -240,7 +240,7 @@ pub fn print_table(reports: &[Report]) {
         print!(" {s:>5}");
     }
     println!(
-        " {:>8} {:>6} {:>12} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>8}",
+        " {:>8} {:>6} {:>12} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>8} {:>5}",
         "in-scale",
         "copy",
         "classifier",
@@ -251,7 +251,8 @@ pub fn print_table(reports: &[Report]) {
         "|int|",
         "notes",
         "sim",
-        "distinct"
+        "distinct",
+        "range"
     );
     for r in reports {
         print!("{:<40} {:>6.3}", truncate(&r.name, 40), r.mean_overlap);
@@ -265,7 +266,7 @@ pub fn print_table(reports: &[Report]) {
         };
         let i = &r.intervals;
         println!(
-            " {:>8.3} {:>6.3} {classifier:>12} {:>5.3} {:>5.3} {:>5.3} {:>5.3} {:>5.2} {:>5.1} {:>5.3} {:>8.3}",
+            " {:>8.3} {:>6.3} {classifier:>12} {:>5.3} {:>5.3} {:>5.3} {:>5.3} {:>5.2} {:>5.1} {:>5.3} {:>8.3} {:>5.2}",
             r.in_scale_rate,
             r.copy_rate,
             i.step,
@@ -275,7 +276,8 @@ pub fn print_table(reports: &[Report]) {
             i.mean_interval,
             i.notes,
             r.diversity.similarity,
-            r.diversity.distinct
+            r.diversity.distinct,
+            i.range
         );
     }
 }

@@ -127,7 +127,7 @@ pub fn largest_differences(
         .map(|f| {
             let ((ma, va), (mb, vb)) = (moments(&fa, f), moments(&fb, f));
             let sd = ((va + vb) / 2.0).sqrt();
-            (f, ma, mb, if sd > 0.0 { (ma - mb) / sd } else { 0.0 })
+            (f, ma, mb, if sd > 1e-9 { (ma - mb) / sd } else { 0.0 })
         })
         .collect();
     out.sort_by(|x, y| y.3.abs().total_cmp(&x.3.abs()));
@@ -356,9 +356,12 @@ pub fn ungrouped(melodies: &[Melody]) -> Vec<(Melody, usize)> {
 pub fn interval_rates(melodies: &[Melody]) -> IntervalRates {
     let (mut moves, mut steps, mut repeats, mut leaps, mut pairs, mut runs) =
         (0usize, 0usize, 0usize, 0usize, 0usize, 0usize);
-    let (mut size, mut notes) = (0u64, 0usize);
+    let (mut size, mut notes, mut span) = (0u64, 0usize, 0u64);
     for m in melodies {
         notes += m.notes.len();
+        let (low, high) =
+            m.notes.iter().fold((u8::MAX, 0u8), |(l, h), n| (l.min(n.pitch), h.max(n.pitch)));
+        span += u64::from(high.saturating_sub(low));
         let ms: Vec<i32> =
             m.notes.windows(2).map(|w| i32::from(w[1].pitch) - i32::from(w[0].pitch)).collect();
         for &d in &ms {
@@ -385,6 +388,7 @@ pub fn interval_rates(melodies: &[Melody]) -> IntervalRates {
         run: share(runs, pairs),
         mean_interval: if moves == 0 { 0.0 } else { size as f64 / moves as f64 },
         notes: share(notes, melodies.len()),
+        range: share(span as usize, melodies.len()),
     }
 }
 
@@ -403,6 +407,8 @@ pub struct IntervalRates {
     pub mean_interval: f64,
     /// Mean notes per melody.
     pub notes: f64,
+    /// Mean pitch range of a melody (its highest note less its lowest), in semitones.
+    pub range: f64,
 }
 
 #[cfg(test)]
@@ -427,6 +433,28 @@ mod tests {
         assert!((f[14] - 2.0 / 3.0).abs() < 1e-12 && (f[8] - 1.0 / 3.0).abs() < 1e-12);
         // Bigrams (step up, step up) and (step up, −4): classes 4·7+4 and 4·7+1.
         assert!((f[25 + 32] - 0.5).abs() < 1e-12 && (f[25 + 29] - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn every_feature_has_its_name_and_a_set_its_range() {
+        // The names follow the groups' order: the 25 intervals, 49 bigrams, 9 durations, the
+        // onsets, 35 interval × duration classes, then the shape figures.
+        assert_eq!(feature_name(0), "interval -12");
+        assert_eq!(feature_name(25 + 2 * 7 + 4), "bigram -2..-1 then +1..2");
+        assert_eq!(feature_name(74 + 7), "duration 16+ 16ths");
+        assert_eq!(feature_name(83 + 4), "onset at step 4 of the bar");
+        assert_eq!(feature_name(FEATURES - 1), "range / 24");
+        assert!((0..FEATURES).all(|i| !feature_name(i).starts_with("feature")));
+        // Spans 64 − 60 and 67 − 60.
+        let rates = interval_rates(&[line(&[60, 62, 64, 60], 4), line(&[60, 67], 4)]);
+        assert_eq!(rates.range, 5.5);
+        // A set that leaps differs in its range: wider than the set that walks.
+        let walks: Vec<Melody> =
+            (0..10).map(|i| line(&[60, 62, 64 - (i % 2) as u8, 62], 4)).collect();
+        let leaps: Vec<Melody> =
+            (0..10).map(|i| line(&[60, 62 + (i % 2) as u8, 72, 62], 4)).collect();
+        let top = largest_differences(&leaps, &walks, 3);
+        assert!(top.iter().any(|&(f, a, b, _)| f == FEATURES - 1 && a > b), "{top:?}");
     }
 
     #[test]
