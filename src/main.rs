@@ -394,12 +394,7 @@ fn copy_index(model: Option<&Path>, generator: &Generator) -> Option<CopyIndex> 
         }
     };
     match index {
-        Ok(index)
-            if index.model_id.is_empty()
-                || Some(index.model_id.as_str()) == generator.info().model_id() =>
-        {
-            Some(index)
-        }
+        Ok(index) if index.guards(generator.info().model_id()) => Some(index),
         Ok(_) => {
             eprintln!("warning: the copy index beside the model is another model's: copies are not checked");
             None

@@ -104,6 +104,12 @@ impl CopyIndex {
         }
     }
 
+    /// Whether the index guards the model with id `model_id`: it names that model, or no
+    /// model (an index built from a folder alone). The CLI and the plugin's worker both ask.
+    pub fn guards(&self, model_id: Option<&str>) -> bool {
+        self.model_id.is_empty() || Some(self.model_id.as_str()) == model_id
+    }
+
     /// Where `melody` (in `meter`) copies a tune of the index: its first shared run.
     pub fn check(&self, melody: &Melody, meter: Meter) -> Option<Copy> {
         let bar = meter.bar_steps() as u32;
@@ -310,5 +316,10 @@ mod tests {
         let mut wrong = bytes.clone();
         wrong[8] = 9;
         assert!(CopyIndex::from_bytes(&wrong, "x.copies").unwrap_err().contains("version"));
+        // It guards the model it names and no other; an index that names none guards any.
+        assert!(index.guards(Some("id:x")));
+        assert!(!index.guards(Some("id:y")) && !index.guards(None));
+        let anyones = CopyIndex::build(&[("misc/A tune".into(), melody(&tune))], 6, "");
+        assert!(anyones.guards(Some("id:y")) && anyones.guards(None));
     }
 }

@@ -112,7 +112,7 @@ struct Worker {
 }
 
 /// The copy index of a loaded model: `name.copies` beside its file, else the default model's,
-/// whichever carries its id (or none); `None` when neither does.
+/// the first that guards it ([`CopyIndex::guards`]); `None` when neither does.
 fn copy_index_of(generator: &runtime::Generator) -> Option<CopyIndex> {
     let id = generator.info().model_id();
     let beside = std::path::Path::new(generator.name());
@@ -121,10 +121,7 @@ fn copy_index_of(generator: &runtime::Generator) -> Option<CopyIndex> {
         beside.is_file().then(|| CopyIndex::read_file(&beside).ok()).flatten(),
         crate::default_copy_index().ok(),
     ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|index| !index.model_id.is_empty() && Some(index.model_id.as_str()) == id)
+    candidates.into_iter().flatten().find(|index| index.guards(id))
 }
 
 /// A stored melody as the audio thread holds it.
