@@ -839,6 +839,46 @@ fn melodies_that_copy_a_training_tune_are_flagged_and_new_ones_are_not() {
             "{command}: {stderr}"
         );
     }
+    // Every training fixture whose first four bars hold notes over 2.75 bars or more (the
+    // shipped index's span, from the first onset to the last) is flagged when varied at
+    // Amount 0, however few its notes; one whose notes span less is too short to tell from
+    // a new tune's fragment (docs/evaluation.md, Copies). The spans are read from the files.
+    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(fixture("train"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "mid"))
+        .collect();
+    fixtures.sort();
+    assert_eq!(fixtures.len(), 24);
+    let mut flagged = 0;
+    for file in &fixtures {
+        let read = neume::music::midi::read_file(file).unwrap();
+        let signature = read.time_signature;
+        let bar = 16 * u32::from(signature.numerator) / u32::from(signature.denominator);
+        let onsets: Vec<u32> =
+            read.melody.notes.iter().map(|n| n.start_step).filter(|&s| s < 4 * bar).collect();
+        let span = onsets.last().unwrap() - onsets.first().unwrap();
+        let long_enough = 4 * span >= 11 * bar;
+        let run = neume(
+            &[
+                "vary",
+                "--clip",
+                file.to_str().unwrap(),
+                "--amount",
+                "0",
+                "--count",
+                "1",
+                "--out",
+                out,
+            ],
+            &[],
+        );
+        ok(&run);
+        let said = String::from_utf8_lossy(&run.stderr).contains("copies");
+        assert_eq!(said, long_enough, "{}: notes over {span} steps, bars of {bar}", file.display());
+        flagged += usize::from(said);
+    }
+    assert!(flagged >= 20, "{flagged} of the 24 training fixtures flagged");
     let run = neume(
         &[
             "vary",

@@ -2,23 +2,22 @@
 //!
 //! "Copies" means the melody shares a run of consecutive notes with a training tune. A run is
 //! compared by its intervals and its onset-to-onset durations, so a transposed copy is a copy.
-//! The run's length ([`CopyIndex::run_notes`]) is chosen on held-out tunes: at most 2 % of
+//! A run's length is the time it spans, from its first note's onset to its last's, in quarters
+//! of a bar ([`CopyIndex::span_quarters`]): a slow air's bars copied are as much a copy as a
+//! reel's, whatever their notes number. The span is chosen on held-out tunes: at most 2 % of
 //! their 4-bar windows may be flagged (`neume-train copies`, docs/evaluation.md).
 //!
-//! The index ships beside the model as `name.copies`, built by `neume-train copies` from the
-//! training folder. It is small: winnowing keeps the smallest hash of every
-//! [`WINNOW`] consecutive runs of a tune, which still finds every shared run of
-//! `run_notes + WINNOW - 1` notes or more. Each kept hash is stored with its tune.
+//! The index ships beside the model as `name.copies`, built by `neume-train copies` or
+//! `neume-train export` from the training folder. It holds the hash of every run of every
+//! tune (one run starts at each note) with its tune, so any shared run of that span is found.
 //! Checking runs on the worker or the main thread, never on the audio thread.
 
 use crate::encoding::{Melody, Meter};
 
 /// The file's first bytes.
 const MAGIC: &[u8; 8] = b"NEUMECPY";
-/// The format's version.
-const VERSION: u32 = 1;
-/// Runs per winnowing window.
-pub const WINNOW: usize = 4;
+/// The format's version (2: runs measured by the time they span; 1 counted notes).
+const VERSION: u32 = 2;
 /// The largest index file accepted, in bytes.
 pub const MAX_INDEX_BYTES: usize = 8 << 20;
 
@@ -34,72 +33,78 @@ pub struct Copy {
 /// The hashes of the training tunes' runs, with the tune each came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CopyIndex {
-    /// Notes in a run.
-    pub run_notes: usize,
+    /// The time a run spans, first onset to last, in quarters of a bar.
+    pub span_quarters: u32,
     /// The model the index belongs to (`neume.model_id`), or empty.
     pub model_id: String,
     /// The tunes, by index: "collection/title".
     pub tunes: Vec<String>,
-    /// Winnowed run hashes and their tune, sorted by hash.
+    /// Run hashes and their tune, sorted by hash.
     entries: Vec<(u32, u16)>,
 }
 
-/// The hashes of every run of `run_notes` notes of `melody`, with the run's first note's
-/// index. A run is its `run_notes - 1` intervals and onset-to-onset durations (FNV-1a).
-pub fn run_hashes(melody: &Melody, run_notes: usize) -> Vec<(u32, usize)> {
+/// A run of a melody: its hash and its first and last note's indices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub hash: u32,
+    pub first: usize,
+    pub last: usize,
+}
+
+/// The runs of `melody` in `meter` that span `span_quarters` quarters of a bar: from each
+/// note, the notes up to the first whose onset is at least that long after it (none once no
+/// note is). A run's hash is that of its intervals and onset-to-onset durations (FNV-1a).
+pub fn runs(melody: &Melody, meter: Meter, span_quarters: u32) -> Vec<Run> {
     let notes = &melody.notes;
-    if run_notes < 2 || notes.len() < run_notes {
-        return Vec::new();
-    }
-    let moves: Vec<(i16, u32)> = notes
-        .windows(2)
-        .map(|w| (i16::from(w[1].pitch) - i16::from(w[0].pitch), w[1].start_step - w[0].start_step))
-        .collect();
-    moves
-        .windows(run_notes - 1)
-        .enumerate()
-        .map(|(i, run)| {
-            let mut h: u32 = 0x811c_9dc5;
-            for &(interval, ioi) in run {
-                for byte in interval.to_le_bytes().into_iter().chain(ioi.min(255).to_le_bytes()) {
-                    h ^= u32::from(byte);
-                    h = h.wrapping_mul(0x0100_0193);
-                }
+    let span = (meter.bar_steps() as u32 * span_quarters / 4).max(1);
+    let mut out = Vec::new();
+    let mut last = 0;
+    for first in 0..notes.len() {
+        last = last.max(first + 1);
+        while last < notes.len()
+            && notes[last].start_step.saturating_sub(notes[first].start_step) < span
+        {
+            last += 1;
+        }
+        if last >= notes.len() {
+            break;
+        }
+        let mut hash: u32 = 0x811c_9dc5;
+        for w in notes[first..=last].windows(2) {
+            let interval = i16::from(w[1].pitch) - i16::from(w[0].pitch);
+            let ioi = w[1].start_step.saturating_sub(w[0].start_step).min(255) as u16;
+            for byte in interval.to_le_bytes().into_iter().chain(ioi.to_le_bytes()) {
+                hash ^= u32::from(byte);
+                hash = hash.wrapping_mul(0x0100_0193);
             }
-            (h, i)
-        })
-        .collect()
+        }
+        out.push(Run { hash, first, last });
+    }
+    out
 }
 
 impl CopyIndex {
-    /// The index of `tunes` (`(name, melody)`; at most 65,536) at `run_notes` notes a run.
-    pub fn build(tunes: &[(String, Melody)], run_notes: usize, model_id: &str) -> CopyIndex {
-        let mut entries = Vec::new();
-        for (t, (_, melody)) in tunes.iter().enumerate().take(usize::from(u16::MAX) + 1) {
-            let hashes = run_hashes(melody, run_notes);
-            let mut kept: Option<usize> = None;
-            for w in 0..hashes.len().saturating_sub(WINNOW - 1).max(usize::from(!hashes.is_empty()))
-            {
-                let window = &hashes[w..(w + WINNOW).min(hashes.len())];
-                // The smallest hash of the window, the rightmost of equals.
-                let (i, _) = window
-                    .iter()
-                    .enumerate()
-                    .rev()
-                    .min_by_key(|(_, (h, _))| *h)
-                    .expect("a window is not empty");
-                if kept != Some(w + i) {
-                    kept = Some(w + i);
-                    entries.push((window[i].0, t as u16));
-                }
-            }
-        }
+    /// The index of `tunes` (`(name, melody, meter)`; at most 65,536) at runs spanning
+    /// `span_quarters` quarters of a bar.
+    pub fn build(
+        tunes: &[(String, Melody, Meter)],
+        span_quarters: u32,
+        model_id: &str,
+    ) -> CopyIndex {
+        let mut entries: Vec<(u32, u16)> = tunes
+            .iter()
+            .take(usize::from(u16::MAX) + 1)
+            .enumerate()
+            .flat_map(|(t, (_, melody, meter))| {
+                runs(melody, *meter, span_quarters).into_iter().map(move |r| (r.hash, t as u16))
+            })
+            .collect();
         entries.sort_unstable();
         entries.dedup();
         CopyIndex {
-            run_notes,
+            span_quarters,
             model_id: model_id.to_string(),
-            tunes: tunes.iter().map(|(name, _)| name.clone()).collect(),
+            tunes: tunes.iter().map(|(name, _, _)| name.clone()).collect(),
             entries,
         }
     }
@@ -113,21 +118,17 @@ impl CopyIndex {
     /// Where `melody` (in `meter`) copies a tune of the index: its first shared run.
     pub fn check(&self, melody: &Melody, meter: Meter) -> Option<Copy> {
         let bar = meter.bar_steps() as u32;
-        for (hash, first) in run_hashes(melody, self.run_notes) {
-            let at = self.entries.partition_point(|&(h, _)| h < hash);
-            if let Some(&(h, tune)) = self.entries.get(at) {
-                if h == hash {
-                    let last = first + self.run_notes - 1;
-                    let start = melody.notes[first].start_step / bar + 1;
-                    let end = melody.notes[last].start_step / bar + 1;
-                    return Some(Copy {
-                        tune: self.tunes.get(usize::from(tune)).cloned().unwrap_or_default(),
-                        bars: (start as usize, end as usize),
-                    });
-                }
-            }
-        }
-        None
+        runs(melody, meter, self.span_quarters).into_iter().find_map(|run| {
+            let at = self.entries.partition_point(|&(h, _)| h < run.hash);
+            let &(h, tune) = self.entries.get(at)?;
+            (h == run.hash).then(|| Copy {
+                tune: self.tunes.get(usize::from(tune)).cloned().unwrap_or_default(),
+                bars: (
+                    (melody.notes[run.first].start_step / bar + 1) as usize,
+                    (melody.notes[run.last].start_step / bar + 1) as usize,
+                ),
+            })
+        })
     }
 
     /// The index as a file.
@@ -135,7 +136,7 @@ impl CopyIndex {
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&(self.run_notes as u32).to_le_bytes());
+        out.extend_from_slice(&self.span_quarters.to_le_bytes());
         let put_text = |out: &mut Vec<u8>, text: &str| {
             let bytes = &text.as_bytes()[..text.len().min(usize::from(u16::MAX))];
             out.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
@@ -168,9 +169,9 @@ impl CopyIndex {
         if version != VERSION {
             return Err(bad(&format!("version {version}, this Neume reads {VERSION}")));
         }
-        let run_notes = r.u32().ok_or_else(|| bad("cut short"))? as usize;
-        if !(2..=64).contains(&run_notes) {
-            return Err(bad("a run length outside 2..=64"));
+        let span_quarters = r.u32().ok_or_else(|| bad("cut short"))?;
+        if !(1..=64).contains(&span_quarters) {
+            return Err(bad("a run span outside 1..=64 quarters of a bar"));
         }
         let model_id = r.text().ok_or_else(|| bad("cut short"))?;
         let tunes_len = r.u32().ok_or_else(|| bad("cut short"))? as usize;
@@ -195,7 +196,7 @@ impl CopyIndex {
         if !entries.windows(2).all(|w| w[0] <= w[1]) {
             entries.sort_unstable();
         }
-        Ok(CopyIndex { run_notes, model_id, tunes, entries })
+        Ok(CopyIndex { span_quarters, model_id, tunes, entries })
     }
 
     /// Entries held.
@@ -286,8 +287,9 @@ mod tests {
         Melody { notes, len_steps }
     }
 
-    /// A tune's run found again, transposed and shifted in time; a melody sharing fewer
-    /// notes is not flagged; the file round-trips and damaged files are refused.
+    /// A tune's run found again, transposed and shifted in time; a slow tune's few notes
+    /// as well as a fast one's many; a melody sharing less than the span is not flagged; the
+    /// file round-trips and damaged files are refused.
     #[test]
     fn runs_are_found_transposed_and_files_are_checked() {
         let tune: Vec<(u8, u32)> = [60u8, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62]
@@ -295,14 +297,32 @@ mod tests {
             .enumerate()
             .map(|(i, &p)| (p, 2 * i as u32))
             .collect();
-        let index = CopyIndex::build(&[("misc/A tune".into(), melody(&tune))], 6, "id:x");
+        // Half notes: a bar holds two.
+        let slow: Vec<(u8, u32)> = [72u8, 67, 69, 64, 65, 60]
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (p, 8 * i as u32))
+            .collect();
+        let named =
+            |name: &str, notes: &[(u8, u32)]| (name.to_string(), melody(notes), Meter::FourFour);
+        // Runs spanning a bar (4 quarters): 9 of the first tune's notes, 3 of the slow one's.
+        let index = CopyIndex::build(
+            &[named("misc/A tune", &tune), named("misc/An air", &slow)],
+            4,
+            "id:x",
+        );
+        assert_eq!(runs(&melody(&tune), Meter::FourFour, 4).len(), 14 - 8);
+        assert!(runs(&melody(&tune), Meter::FourFour, 4).iter().all(|r| r.last - r.first == 8));
         // Notes 3..12 of the tune, a fourth higher, starting in bar 2.
         let copied: Vec<(u8, u32)> =
             tune[3..12].iter().map(|&(p, s)| (p + 5, s - 6 + 16)).collect();
         let found = index.check(&melody(&copied), Meter::FourFour).expect("a copy");
-        assert_eq!(found.tune, "misc/A tune");
-        assert_eq!(found.bars.0, 2);
-        // Five shared notes, then other moves: under the run length.
+        assert_eq!(found, Copy { tune: "misc/A tune".into(), bars: (2, 3) });
+        // The air's last three notes an octave lower: one bar of it, three notes.
+        let air: Vec<(u8, u32)> = slow[3..].iter().map(|&(p, s)| (p - 12, s - 24)).collect();
+        let found = index.check(&melody(&air), Meter::FourFour).expect("a copy of the air");
+        assert_eq!(found, Copy { tune: "misc/An air".into(), bars: (1, 2) });
+        // Five shared notes, then other moves: under the span.
         let mut other: Vec<(u8, u32)> = tune[..5].to_vec();
         other.extend([(50, 10), (70, 12), (52, 14), (75, 16)]);
         assert_eq!(index.check(&melody(&other), Meter::FourFour), None);
@@ -319,7 +339,7 @@ mod tests {
         // It guards the model it names and no other; an index that names none guards any.
         assert!(index.guards(Some("id:x")));
         assert!(!index.guards(Some("id:y")) && !index.guards(None));
-        let anyones = CopyIndex::build(&[("misc/A tune".into(), melody(&tune))], 6, "");
+        let anyones = CopyIndex::build(&[named("misc/A tune", &tune)], 4, "");
         assert!(anyones.guards(Some("id:y")) && anyones.guards(None));
     }
 }

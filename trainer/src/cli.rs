@@ -150,12 +150,12 @@ pub struct ExportArgs {
     /// the one the classifier chose on `valid`: when another figure (the knobs) decides.
     #[arg(long)]
     pub epoch: Option<usize>,
-    /// Notes in a run shared with a training tune that make a melody a copy: the copy index
-    /// of the training tunes (`name.copies`, beside the model) is built with it. 17 is the
-    /// length chosen for the shipped model (`neume-train copies` chooses one on held-out
-    /// tunes); 0 writes no index.
-    #[arg(long, default_value_t = 17)]
-    pub copy_run: usize,
+    /// Bars spanned by a run of notes shared with a training tune that make a melody a copy:
+    /// the copy index of the training tunes (`name.copies`, beside the model) is built with
+    /// it, in quarters of a bar. 2.75 is the span chosen for the shipped models
+    /// (`neume-train copies` chooses one on held-out tunes); 0 writes no index.
+    #[arg(long, default_value_t = 2.75)]
+    pub copy_span: f32,
 }
 
 /// Time the VAE training step on a device (the twin of scripts/gpu/torch_baseline.py);

@@ -402,7 +402,7 @@ pub fn parity() -> Result<(), String> {
 
 /// `neume-train export`.
 pub fn export(args: ExportArgs) -> Result<(), String> {
-    let ExportArgs { run, out, data, temperature, figures, epoch, copy_run } = args;
+    let ExportArgs { run, out, data, temperature, figures, epoch, copy_span } = args;
     if let Some(t) = temperature.filter(|t| !(0.05..=2.0).contains(t)) {
         return Err(format!("--temperature {t} is outside 0.05..=2"));
     }
@@ -415,8 +415,14 @@ pub fn export(args: ExportArgs) -> Result<(), String> {
     }
     let tunes = training::export_run(&run, epoch, &out, data.as_deref(), &extra, &device::cpu())?;
     eprintln!("wrote {}", out.display());
-    if copy_run > 0 {
-        write_copy_index(&tunes, &out, copy_run)?;
+    if copy_span > 0.0 {
+        let quarters = (copy_span * 4.0).round();
+        if !(1.0..=64.0).contains(&quarters) {
+            return Err(format!(
+                "--copy-span {copy_span}: give 0.25 to 16 bars, or 0 for no index"
+            ));
+        }
+        write_copy_index(&tunes, &out, quarters as u32)?;
     }
     Ok(())
 }
@@ -426,17 +432,15 @@ pub fn export(args: ExportArgs) -> Result<(), String> {
 fn write_copy_index(
     tunes: &[neume_train::data::Tune],
     model: &std::path::Path,
-    run_notes: usize,
+    span_quarters: u32,
 ) -> Result<(), String> {
-    let named: Vec<(String, neume::encoding::Melody)> = tunes
-        .iter()
-        .map(|t| (neume_train::bench::copies::tune_name(t), t.melody.clone()))
-        .collect();
+    let named = neume_train::bench::copies::named_tunes(tunes);
     let bytes = std::fs::read(model).map_err(|e| format!("{}: {e}", model.display()))?;
     let summary = neume::model::onnx::summarize(&bytes)
         .map_err(|e| format!("{}: {}", model.display(), e.0))?;
     let id = summary.metadata.get(neume::model::model_file::meta::MODEL_ID).cloned();
-    let index = neume::music::copies::CopyIndex::build(&named, run_notes, &id.unwrap_or_default());
+    let index =
+        neume::music::copies::CopyIndex::build(&named, span_quarters, &id.unwrap_or_default());
     let path = neume::music::copies::index_path(model);
     std::fs::write(&path, index.to_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
     eprintln!("wrote {} (the copy index of {} training tunes)", path.display(), named.len());

@@ -38,7 +38,7 @@ fn ctrl_c_leaves_a_usable_checkpoint_and_resume_continues() {
 #[test]
 fn eval_puts_the_baselines_beside_every_figure() {
     let out = trainer()
-        .args(["eval", "--count", "20", "--model"])
+        .args(["eval", "--count", "20", "--explain", "--model"])
         .arg(fixtures("valid"))
         .arg("--reference")
         .arg(fixtures("train"))
@@ -47,9 +47,25 @@ fn eval_puts_the_baselines_beside_every_figure() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let table = String::from_utf8(out.stdout).unwrap();
+    let printed = String::from_utf8(out.stdout).unwrap();
+    // `--explain` first: 15 features by name, each with two means and their difference.
+    let (explained, table) = printed.split_at(printed.find("\nset ").expect("the table") + 1);
+    let lines: Vec<&str> = explained.lines().collect();
+    assert!(lines[0].starts_with("features of"), "{explained}");
+    assert_eq!(lines.len(), 16, "{explained}");
+    for line in &lines[1..] {
+        let numbers: Vec<f64> =
+            line.split_whitespace().rev().take(3).map(|c| c.parse().unwrap()).collect();
+        assert!(numbers[1..].iter().all(|m| (0.0..=1.0).contains(m)), "{line}");
+    }
     let rows: Vec<&str> = table.lines().collect();
     assert_eq!(rows.len(), 5, "{table}");
+    // The last column: each set's mean pitch range, in semitones.
+    assert!(rows[0].trim_end().ends_with("range"), "{table}");
+    for row in &rows[1..] {
+        let range: f64 = row.split_whitespace().last().unwrap().parse().unwrap();
+        assert!((1.0..=36.0).contains(&range), "{row}");
+    }
     assert!(rows[0].contains("classifier") && rows[0].contains("step"), "{table}");
     assert!(rows[1].starts_with("reference (real tunes)"), "{table}");
     assert!(rows[3].starts_with("markov ") && rows[4].starts_with("markov-notes"), "{table}");
@@ -405,7 +421,7 @@ fn a_gan_trains_from_a_vae_and_exports_with_its_copy_index() {
     assert_eq!(generator.info().kind, "gan");
     let index = neume::music::copies::CopyIndex::read_file(&root.join("shipped.copies")).unwrap();
     assert_eq!(index.model_id, model_id(&model));
-    // The longest training fixture (a copy is a run of 17 notes).
+    // The longest training fixture (a copy is a run of notes over 2.75 bars).
     let (tune, file) = std::fs::read_dir(fixtures("train"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -423,5 +439,37 @@ fn a_gan_trains_from_a_vae_and_exports_with_its_copy_index() {
         "{}: a training tune is not flagged as a copy",
         tune.display()
     );
+    std::fs::remove_dir_all(&root).ok();
+}
+
+/// `neume-train copies` chooses the shortest span that flags few enough held-out windows and
+/// flags the training tunes' own windows: each is a copy of its tune by construction.
+#[test]
+fn copies_chooses_its_span_on_held_out_tunes_and_flags_the_training_windows() {
+    let root = std::env::temp_dir().join(format!("neume-copies-cmd-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    let index = root.join("fixtures.copies");
+    let done = trainer()
+        .arg("copies")
+        .arg("--data")
+        .arg(fixtures("train"))
+        .arg("--held-out")
+        .arg(fixtures("valid"))
+        .arg("--out")
+        .arg(&index)
+        .output()
+        .unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    let span = report["span_quarters"].as_u64().unwrap();
+    let tried = report["held_out_flagged_by_span"].as_object().unwrap();
+    // The spans tried run from 2 bars up to the one chosen, the first at or under 2 %.
+    assert_eq!(tried.keys().map(|k| k.parse::<u64>().unwrap()).max(), Some(span), "{report}");
+    assert!(tried[&span.to_string()].as_f64().unwrap() <= 0.02, "{report}");
+    assert!(tried.iter().all(|(k, v)| k == &span.to_string() || v.as_f64().unwrap() > 0.02));
+    assert!(report["training_windows"].as_u64().unwrap() > 100, "{report}");
+    assert!(report["training_windows_flagged"].as_f64().unwrap() > 0.95, "{report}");
+    let read = neume::music::copies::CopyIndex::read_file(&index).unwrap();
+    assert_eq!(u64::from(read.span_quarters), span);
     std::fs::remove_dir_all(&root).ok();
 }
