@@ -32,12 +32,20 @@ pub const DEFAULT_ENCODER: &[u8] = include_bytes!("../models/neume-default.encod
 /// (`music::copies`, built by `neume-train copies`).
 pub const DEFAULT_COPIES: &[u8] = include_bytes!("../models/neume-default.copies");
 
-/// The default model's copy index, read.
-pub fn default_copy_index() -> Result<music::copies::CopyIndex, String> {
-    music::copies::CopyIndex::from_bytes(
-        DEFAULT_COPIES,
-        "default model (models/neume-default.copies)",
-    )
+/// The default model's copy index, read once per process and shared: every plugin instance
+/// of the default model holds the same one (2 MB).
+pub fn default_copy_index() -> Result<std::sync::Arc<music::copies::CopyIndex>, String> {
+    static INDEX: std::sync::OnceLock<Result<std::sync::Arc<music::copies::CopyIndex>, String>> =
+        std::sync::OnceLock::new();
+    INDEX
+        .get_or_init(|| {
+            music::copies::CopyIndex::from_bytes(
+                DEFAULT_COPIES,
+                "default model (models/neume-default.copies)",
+            )
+            .map(std::sync::Arc::new)
+        })
+        .clone()
 }
 
 /// Loads the embedded default model, decoder and encoder.

@@ -333,7 +333,7 @@ fn run_clip(args: ClipArgs, continuing: bool) -> Result<(), String> {
     let scale = clip.key.scale();
     for i in 0..u64::from(args.count) {
         let seed = args.sing.seed + i;
-        let (melody, copy) = guarded(copies.as_ref(), clip.meter, args.no_copies, seed, |s| {
+        let (melody, copy) = guarded(copies.as_deref(), clip.meter, args.no_copies, seed, |s| {
             let options = args.sing.clip_options(s, &shift, &chords);
             if continuing {
                 neume::music::clip::continue_clip(
@@ -377,7 +377,7 @@ fn parse_key_arg(s: &str) -> Result<u8, String> {
 
 /// The copy index of the model in use: the default model's, or `name.copies` beside a model
 /// file; `None` (with a note) when it has none or it belongs to another model.
-fn copy_index(model: Option<&Path>, generator: &Generator) -> Option<CopyIndex> {
+fn copy_index(model: Option<&Path>, generator: &Generator) -> Option<std::sync::Arc<CopyIndex>> {
     let index = match model {
         None => neume::default_copy_index(),
         Some(path) => {
@@ -390,7 +390,7 @@ fn copy_index(model: Option<&Path>, generator: &Generator) -> Option<CopyIndex> 
                 );
                 return None;
             }
-            CopyIndex::read_file(&file)
+            CopyIndex::read_file(&file).map(std::sync::Arc::new)
         }
     };
     match index {
@@ -565,7 +565,7 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
             form: args.form,
             ..GenerateOptions::default()
         };
-        let (melody, copy) = guarded(copies.as_ref(), args.meter, args.no_copies, seed, |s| {
+        let (melody, copy) = guarded(copies.as_deref(), args.meter, args.no_copies, seed, |s| {
             generate(&mut generator, &GenerateOptions { seed: s, ..options.clone() })
                 .map_err(|e| e.to_string())
         })?;

@@ -108,17 +108,17 @@ struct Worker {
     heard_chords: Option<String>,
     /// The copy index of the model in use (the default model's, or `name.copies` beside a
     /// model file with its id), when it has one.
-    copies: Option<CopyIndex>,
+    copies: Option<Arc<CopyIndex>>,
 }
 
 /// The copy index of a loaded model: `name.copies` beside its file, else the default model's,
 /// the first that guards it ([`CopyIndex::guards`]); `None` when neither does.
-fn copy_index_of(generator: &runtime::Generator) -> Option<CopyIndex> {
+fn copy_index_of(generator: &runtime::Generator) -> Option<Arc<CopyIndex>> {
     let id = generator.info().model_id();
     let beside = std::path::Path::new(generator.name());
     let beside = copies::index_path(beside);
     let candidates = [
-        beside.is_file().then(|| CopyIndex::read_file(&beside).ok()).flatten(),
+        beside.is_file().then(|| CopyIndex::read_file(&beside).ok().map(Arc::new)).flatten(),
         crate::default_copy_index().ok(),
     ];
     candidates.into_iter().flatten().find(|index| index.guards(id))
