@@ -386,6 +386,10 @@ pub struct TrainArgs {
     /// `--model gan`: the discriminator's learning rate (Adam).
     #[arg(long, default_value_t = 2e-4)]
     pub discriminator_lr: f64,
+    /// `--model gan`: how REINFORCE credits each sampled step: `melody` (each step the
+    /// melody's score) or `step` (each step the part of the score read at it and after it).
+    #[arg(long, value_enum, default_value_t = neume_train::training::adversarial::Credit::Melody)]
+    pub credit: neume_train::training::adversarial::Credit,
     /// Cap on optimiser steps per epoch (0: whole epoch).
     #[arg(long, default_value_t = 0)]
     pub max_steps: usize,

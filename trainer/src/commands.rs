@@ -86,6 +86,7 @@ pub fn train(args: TrainArgs) -> Result<(), String> {
         init: args.init,
         adversarial_weight: args.adversarial_weight,
         discriminator_lr: args.discriminator_lr,
+        credit: args.credit,
     };
     ctrlc::set_handler(|| training::STOP.store(true, std::sync::atomic::Ordering::Relaxed))
         .map_err(|e| format!("installing the Ctrl-C handler: {e}"))?;

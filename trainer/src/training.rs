@@ -125,6 +125,10 @@ pub struct TrainConfig {
     /// GAN: the discriminator's learning rate.
     #[serde(default)]
     pub discriminator_lr: f64,
+    /// GAN: how REINFORCE credits each sampled step (runs from before this setting credited
+    /// whole melodies).
+    #[serde(default)]
+    pub credit: adversarial::Credit,
 }
 
 /// δ of the attribute regularisation: the slope of tanh on latent differences (Pati & Lerch
@@ -375,12 +379,40 @@ impl Learner {
                 let fakes: Vec<&[u8]> = fakes.iter().map(|w| w.as_slice()).collect();
                 let (adversary, rewards, d) =
                     adversary.step(batch, &fakes, meter, config.discriminator_lr, device);
-                let advantage = adversarial::advantages(&rewards);
-                let advantage = Tensor::<2>::from_data(TensorData::new(advantage, [b, 1]), device);
                 let z = Tensor::<2>::from_data(TensorData::new(z, [b, shape.latent]), device);
-                let log_p =
-                    adversarial::log_likelihood(&model.decoder, &fakes, meter, z, &shape, device);
-                let reinforce = (advantage * log_p).mean().neg();
+                let reinforce = match config.credit {
+                    adversarial::Credit::Melody => {
+                        let advantage = adversarial::advantages(&rewards);
+                        let advantage =
+                            Tensor::<2>::from_data(TensorData::new(advantage, [b, 1]), device);
+                        let log_p = adversarial::log_likelihood(
+                            &model.decoder,
+                            &fakes,
+                            meter,
+                            z,
+                            &shape,
+                            device,
+                        );
+                        (advantage * log_p).mean().neg()
+                    }
+                    adversarial::Credit::Step => {
+                        let steps = fakes.first().map_or(0, |w| w.len());
+                        let scores = adversary.position_scores(&fakes, meter, device);
+                        let advantage = adversarial::step_advantages(&scores, steps);
+                        let advantage =
+                            Tensor::<2>::from_data(TensorData::new(advantage, [b, steps]), device);
+                        let log_p = adversarial::step_log_likelihood(
+                            &model.decoder,
+                            &fakes,
+                            meter,
+                            z,
+                            &shape,
+                            device,
+                        );
+                        // Summed over the steps, as the melody's log-likelihood is.
+                        (advantage * log_p).sum_dim(1).mean().neg()
+                    }
+                };
                 total = total + reinforce.clone() * config.adversarial_weight;
                 figures.extend([
                     ("g_adv", reinforce.detach()),

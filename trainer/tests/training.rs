@@ -44,6 +44,7 @@ fn config(kind: Kind, epochs: usize) -> TrainConfig {
         init: None,
         adversarial_weight: 1.0,
         discriminator_lr: 2e-4,
+        credit: Default::default(),
     }
 }
 
@@ -356,6 +357,19 @@ fn the_adversarial_generator_starts_from_a_vae_and_ships_as_gan() {
         generate(&mut generator, &GenerateOptions { seed: 3, meter, ..Default::default() })
             .unwrap();
     assert!(!melody.notes.is_empty());
+
+    // Per-step credit (`--credit step`) trains too, its figures finite.
+    let step_run = temp_run("gan-step");
+    let stepwise = TrainConfig {
+        credit: neume_train::training::adversarial::Credit::Step,
+        ..TrainConfig { init: Some(start.clone()), ..config(Kind::Gan, 1) }
+    };
+    training::train(stepwise, &step_run, false, &device).unwrap();
+    let m = epoch_metrics(&step_run);
+    for figure in ["d_loss", "g_adv", "recon"] {
+        assert!(m[0]["train"][figure].as_f64().is_some_and(f64::is_finite), "{figure}: {}", m[0]);
+    }
+    std::fs::remove_dir_all(&step_run).ok();
 
     // A start whose shape is not the run's is refused, naming the file.
     let other = TrainConfig {

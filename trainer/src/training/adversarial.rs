@@ -79,6 +79,78 @@ impl Discriminator {
     }
 }
 
+/// How the REINFORCE term gives each sampled step its credit.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Credit {
+    /// Every step of a melody gets the melody's score (D's probability), less the batch's
+    /// mean, over its spread.
+    #[default]
+    Melody,
+    /// Each step gets the reward to go: the part of D's logit read from the positions that
+    /// hold the step or come after it (the mean-pooled read-out of each 22-step position),
+    /// less the batch's mean at that step, over its spread. A step is credited with what
+    /// it and what followed it did, not with the whole melody.
+    Step,
+}
+
+impl Discriminator {
+    /// Each position's part of the mean-pooled read-out: `x: [batch, INPUT_CHANNELS, steps]`
+    /// → `[batch, positions]` (positions = steps − 21), whose mean over positions is the
+    /// logit's mean-pool term.
+    pub fn position_scores(&self, x: Tensor<3>) -> Tensor<2> {
+        let h = relu(self.conv1.forward(x));
+        let h = relu(self.conv2.forward(h));
+        let h = relu(self.conv3.forward(h)); // [batch, WIDTH, positions]
+        let [batch, width, positions] = h.dims();
+        let weight = self.out.weight.val().slice([0..width, 0..1]); // the mean-pool half
+        h.swap_dims(1, 2)
+            .reshape([batch * positions, width])
+            .matmul(weight)
+            .reshape([batch, positions])
+    }
+}
+
+/// Per-step REINFORCE advantages from D's position scores (`[batch][positions]`) of windows
+/// of `steps` steps: a step's reward is the sum of the scores of the positions whose span
+/// (22 steps from the position) reaches it or lies after it; each step's rewards less their
+/// batch mean, over their batch spread (a floor keeps equal rewards from dividing by zero).
+/// Row-major `[batch, steps]`.
+pub fn step_advantages(scores: &[Vec<f32>], steps: usize) -> Vec<f32> {
+    let span = steps.saturating_sub(scores.first().map_or(0, Vec::len)) + 1;
+    let batch = scores.len();
+    let mut rewards = vec![0f32; batch * steps];
+    for (b, row) in scores.iter().enumerate() {
+        // The reward to go at step s: positions p with p + span - 1 >= s.
+        let mut to_go = 0f32;
+        let mut p = row.len();
+        for s in (0..steps).rev() {
+            while p > 0 && p - 1 + span > s {
+                p -= 1;
+                to_go += row[p];
+            }
+            rewards[b * steps + s] = to_go;
+        }
+    }
+    for s in 0..steps {
+        let column: Vec<f32> = (0..batch).map(|b| rewards[b * steps + s]).collect();
+        for (b, a) in advantages(&column).into_iter().enumerate() {
+            rewards[b * steps + s] = a;
+        }
+    }
+    rewards
+}
+
 /// The discriminator's input of windows (token indices, all of one length) in `meter`.
 pub fn discriminator_input(windows: &[&[u8]], meter: Meter, device: &Device) -> Tensor<3> {
     let batch = windows.len();
@@ -138,6 +210,23 @@ pub fn sample_windows(
         .collect()
 }
 
+/// Log-likelihood of each step of each window under the teacher-forced decoder:
+/// `[batch, steps]`.
+pub fn step_log_likelihood(
+    decoder: &Decoder,
+    windows: &[&[u8]],
+    meter: Meter,
+    z: Tensor<2>,
+    shape: &ModelShape,
+    device: &Device,
+) -> Tensor<2> {
+    let steps = windows.first().map_or(0, |w| w.len());
+    let features = step_features_batch(windows, meter, None, shape, device);
+    let logits = decoder.forward(features, z); // [batch, steps, vocab]
+    let target = data::one_hot(windows, steps, device).reshape([windows.len(), steps, VOCAB_SIZE]);
+    (log_softmax(logits, 2) * target).sum_dim(2).reshape([windows.len(), steps])
+}
+
 /// Log-likelihood of each window under the teacher-forced decoder: `[batch, 1]`.
 pub fn log_likelihood(
     decoder: &Decoder,
@@ -190,6 +279,16 @@ impl Adversary {
         (Adversary { discriminator, optim }, rewards, figures)
     }
 
+    /// The position scores of `fake` under the current `D` (see
+    /// [`Discriminator::position_scores`]), one row a window, on the CPU.
+    pub fn position_scores(&self, fake: &[&[u8]], meter: Meter, device: &Device) -> Vec<Vec<f32>> {
+        let scores =
+            self.discriminator.valid().position_scores(discriminator_input(fake, meter, device));
+        let [_, positions] = scores.dims();
+        let flat = scores.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 scores");
+        flat.chunks(positions.max(1)).map(<[f32]>::to_vec).collect()
+    }
+
     pub fn save(&self, dir: &std::path::Path) -> Result<(), String> {
         let err = |e: burn::store::RecordError| format!("saving the discriminator: {e:?}");
         self.discriminator.clone().save_file(dir.join("discriminator.bpk")).map_err(err)?;
@@ -231,6 +330,23 @@ mod tests {
         assert!((var - 1.0).abs() < 1e-4, "{var}");
         assert!(a[3] > a[2] && a[2] > a[1] && a[1] > a[0]);
         assert_eq!(advantages(&[0.5, 0.5]), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn a_step_is_credited_with_the_positions_that_reach_it_or_follow() {
+        // Windows of 24 steps: 3 positions, each reading 22 steps (p..p+21). Two melodies
+        // alike but for position 2 (steps 2..23), which D likes in the first.
+        let scores = vec![vec![0.0, 0.0, 1.0], vec![0.0, 0.0, -1.0]];
+        let a = step_advantages(&scores, 24);
+        assert_eq!(a.len(), 48);
+        // Every step reaches position 2 or precedes it, so each step of the first melody
+        // gets the credit: +1 after centring and scaling, the second −1.
+        assert!(a[..24].iter().all(|&x| (x - 1.0).abs() < 1e-5), "{a:?}");
+        assert!(a[24..].iter().all(|&x| (x + 1.0).abs() < 1e-5), "{a:?}");
+        // Position 0 alone differs: only steps 0..=21 reach it; steps 22 and 23 come after
+        // its span, so they are not credited with it.
+        let a = step_advantages(&[vec![1.0, 0.0, 0.0], vec![-1.0, 0.0, 0.0]], 24);
+        assert!((a[21] - 1.0).abs() < 1e-5 && a[22] == 0.0 && a[23] == 0.0, "{a:?}");
     }
 
     /// D learns to tell two kinds of windows apart (rests only vs a held pitch), so its
