@@ -387,7 +387,8 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 2e-4)]
     pub discriminator_lr: f64,
     /// `--model gan`: how REINFORCE credits each sampled step: `melody` (each step the
-    /// melody's score) or `step` (each step the part of the score read at it and after it).
+    /// melody's score) or `step` (each step the part of the score read at it and after it;
+    /// an experiment that collapses within three epochs, docs/experiments/2026-12-07-gan.md).
     #[arg(long, value_enum, default_value_t = neume_train::training::adversarial::Credit::Melody)]
     pub credit: neume_train::training::adversarial::Credit,
     /// Cap on optimiser steps per epoch (0: whole epoch).
