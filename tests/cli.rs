@@ -819,6 +819,15 @@ fn melodies_that_copy_a_training_tune_are_flagged_and_new_ones_are_not() {
     let fixture = |f: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(f);
     let out = dir.to_str().unwrap();
     let trained = fixture("train/0001-0050_x12.mid");
+    // `neume vary` of `clip` at Amount 0 (its notes kept), one variation, with `extra` flags.
+    let unchanged = |clip: &Path, extra: &[&str]| {
+        let mut args = vec!["vary", "--clip", clip.to_str().unwrap(), "--amount", "0"];
+        args.extend(["--count", "1", "--out", out]);
+        args.extend(extra);
+        let run = neume(&args, &[]);
+        ok(&run);
+        String::from_utf8_lossy(&run.stderr).into_owned()
+    };
     for (command, extra) in [("vary", ["--amount", "0"]), ("continue", ["--bars", "8"])] {
         let args = [
             command,
@@ -859,63 +868,14 @@ fn melodies_that_copy_a_training_tune_are_flagged_and_new_ones_are_not() {
             read.melody.notes.iter().map(|n| n.start_step).filter(|&s| s < 4 * bar).collect();
         let span = onsets.last().unwrap() - onsets.first().unwrap();
         let long_enough = 4 * span >= 11 * bar;
-        let run = neume(
-            &[
-                "vary",
-                "--clip",
-                file.to_str().unwrap(),
-                "--amount",
-                "0",
-                "--count",
-                "1",
-                "--out",
-                out,
-            ],
-            &[],
-        );
-        ok(&run);
-        let said = String::from_utf8_lossy(&run.stderr).contains("copies");
+        let said = unchanged(file, &[]).contains("copies");
         assert_eq!(said, long_enough, "{}: notes over {span} steps, bars of {bar}", file.display());
         flagged += usize::from(said);
     }
     assert!(flagged >= 20, "{flagged} of the 24 training fixtures flagged");
-    let run = neume(
-        &[
-            "vary",
-            "--clip",
-            trained.to_str().unwrap(),
-            "--amount",
-            "0",
-            "--count",
-            "1",
-            "--no-copies",
-            "--out",
-            out,
-        ],
-        &[],
-    );
-    ok(&run);
-    assert!(String::from_utf8_lossy(&run.stderr).contains("copies"));
+    assert!(unchanged(&trained, &["--no-copies"]).contains("copies"));
     let held_out = fixture("valid/0101-0200_x104.mid");
-    let run = neume(
-        &[
-            "vary",
-            "--clip",
-            held_out.to_str().unwrap(),
-            "--amount",
-            "0",
-            "--count",
-            "1",
-            "--out",
-            out,
-        ],
-        &[],
-    );
-    ok(&run);
-    assert!(
-        !String::from_utf8_lossy(&run.stderr).contains("copies"),
-        "a held-out tune was flagged"
-    );
+    assert!(!unchanged(&held_out, &[]).contains("copies"), "a held-out tune was flagged");
     let run =
         neume(&["generate", "--seed", "1", "--count", "10", "--no-copies", "--out", out], &[]);
     ok(&run);

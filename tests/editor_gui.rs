@@ -692,17 +692,22 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     let melody_json = |state: &serde_json::Value| -> serde_json::Value {
         serde_json::from_str(&melody_of(state)).unwrap()
     };
-    let wait_melody = |host: &mut Host, what: &str, ok: &dyn Fn(&serde_json::Value) -> bool| {
-        let started = Instant::now();
-        loop {
-            pump(host);
-            let m = melody_json(&state_of(host));
-            if ok(&m) {
-                return m;
+    // Pumps the host until its saved state passes `ok`, at most `secs` seconds; returns it.
+    let wait_state =
+        |host: &mut Host, what: &str, secs: u64, ok: &dyn Fn(&serde_json::Value) -> bool| {
+            let started = Instant::now();
+            loop {
+                pump(host);
+                let state = state_of(host);
+                if ok(&state) {
+                    return state;
+                }
+                assert!(started.elapsed() < Duration::from_secs(secs), "{what}: {state}");
+                std::thread::sleep(Duration::from_millis(50));
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "{what}: {m}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        };
+    let wait_melody = |host: &mut Host, what: &str, ok: &dyn Fn(&serde_json::Value) -> bool| {
+        melody_json(&wait_state(host, what, 20, &|state| ok(&melody_json(state))))
     };
     let pitches = |m: &serde_json::Value| -> Vec<u64> {
         m["notes"].as_array().unwrap().iter().map(|n| n[0].as_u64().unwrap()).collect()
@@ -996,16 +1001,9 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     click(CHORDS_CLEAR.0, CHORDS_CLEAR.1);
     click(CHORDS_FIELD.0, CHORDS_FIELD.1);
     type_line(&conn, root, "Dm:2 G7:2 C");
-    let started = Instant::now();
-    while chords_of(&state_of(&mut host)).as_deref() != Some("Dm:2 G7:2 C") {
-        pump(&mut host);
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the typed chords: {:?}",
-            chords_of(&state_of(&mut host))
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_state(&mut host, "the typed chords", 20, &|state| {
+        chords_of(state).as_deref() == Some("Dm:2 G7:2 C")
+    });
     // A chord file dropped onto the editor: a tune with a `Chords` track under it. Its
     // chords become the project's (`Am F C G`, named here by hand), the lane shows them, and
     // its top line is the clip.
@@ -1032,16 +1030,9 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
     )
     .unwrap();
     assert!(drop_onto_editor(&conn, root, parent, &chord_file), "the editor did not take the drop");
-    let started = Instant::now();
-    while chords_of(&state_of(&mut host)).as_deref() != Some("Am F C G") {
-        pump(&mut host);
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the dropped chord file gave {:?}",
-            chords_of(&state_of(&mut host))
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_state(&mut host, "the dropped chord file's chords", 20, &|state| {
+        chords_of(state).as_deref() == Some("Am F C G")
+    });
     for _ in 0..6 {
         host.main_thread_tick();
         std::thread::sleep(Duration::from_millis(150));
@@ -1070,45 +1061,24 @@ fn the_editor_renders_and_drags_its_melody_out_as_a_midi_file() {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/train/0001-0050_x12.mid");
     let chord_clip = clip_of(&state_of(&mut host));
     assert!(drop_onto_editor(&conn, root, parent, &trained), "the editor did not take the drop");
-    let started = Instant::now();
-    let tune_clip = loop {
-        pump(&mut host);
-        let clip = clip_of(&state_of(&mut host));
-        if let Some(c) = clip.clone().filter(|_| clip != chord_clip) {
-            break c;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the training tune did not become the clip"
-        );
-        std::thread::sleep(Duration::from_millis(50));
+    let state = wait_state(&mut host, "the training tune as the clip", 20, &|state| {
+        let clip = clip_of(state);
+        clip.is_some() && clip != chord_clip
+    });
+    // The first 8 notes' (pitch, onset) of a clip or melody, when it has 8.
+    let first_onsets = |m: &serde_json::Value| -> Option<Vec<(u64, u64)>> {
+        let notes = m["notes"].as_array()?;
+        notes
+            .get(..8)
+            .map(|n| n.iter().map(|n| (n[0].as_u64().unwrap(), n[1].as_u64().unwrap())).collect())
     };
-    let tune_onsets: Vec<(u64, u64)> = tune_clip["notes"].as_array().unwrap()[..8]
-        .iter()
-        .map(|n| (n[0].as_u64().unwrap(), n[1].as_u64().unwrap()))
-        .collect();
+    let tune_onsets = first_onsets(&clip_of(&state).unwrap()).expect("8 notes in the clip");
     click(CONTINUE.0, CONTINUE.1);
     // A continuation sings and judges several candidates on the worker: on a loaded
     // two-core machine in a debug build that takes longer than a click's answer.
-    let begins_with_the_tune = |m: &serde_json::Value| {
-        let notes = m["notes"].as_array().unwrap();
-        notes.len() >= 8
-            && notes[..8]
-                .iter()
-                .map(|n| (n[0].as_u64().unwrap(), n[1].as_u64().unwrap()))
-                .collect::<Vec<_>>()
-                == tune_onsets
-    };
-    let started = Instant::now();
-    loop {
-        pump(&mut host);
-        let m = melody_json(&state_of(&mut host));
-        if begins_with_the_tune(&m) {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "Continue of the training tune: {m}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_state(&mut host, "Continue of the training tune", 60, &|state| {
+        first_onsets(&melody_json(state)).as_ref() == Some(&tune_onsets)
+    });
     let started = Instant::now();
     let rgb = loop {
         host.main_thread_tick();

@@ -236,11 +236,7 @@ pub fn log_likelihood(
     shape: &ModelShape,
     device: &Device,
 ) -> Tensor<2> {
-    let steps = windows.first().map_or(0, |w| w.len());
-    let features = step_features_batch(windows, meter, None, shape, device);
-    let logits = decoder.forward(features, z); // [batch, steps, vocab]
-    let target = data::one_hot(windows, steps, device).reshape([windows.len(), steps, VOCAB_SIZE]);
-    (log_softmax(logits, 2) * target).sum_dim(2).sum_dim(1).reshape([windows.len(), 1])
+    step_log_likelihood(decoder, windows, meter, z, shape, device).sum_dim(1)
 }
 
 impl Adversary {
