@@ -318,6 +318,15 @@ impl WorkerLink {
         self.wake.wake();
     }
 
+    /// Brings a pending editor action along with a change the editor writes into the
+    /// parameters directly (a clip or chords loaded from a file), so that until the action
+    /// expires it does not stand for the parameters as they were before that change.
+    pub fn amend_action(&self, change: impl FnOnce(&mut Request)) {
+        if let Some((request, _)) = self.action.lock().as_mut() {
+            change(request);
+        }
+    }
+
     /// Sends a command to the worker (main thread or editor); when eight are already
     /// waiting, the oldest is dropped.
     pub fn send(&self, mut command: Command) {

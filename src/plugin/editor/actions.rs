@@ -286,7 +286,11 @@ impl Actions {
         };
         // Stored as a captured clip is (the worker then makes the melody anew when Source
         // takes the clip).
-        *self.params.clip.write() = Some(SavedMelody::new(0, &melody, clip.meter, Vec::new()));
+        let saved = SavedMelody::new(0, &melody, clip.meter, Vec::new());
+        *self.params.clip.write() = Some(saved.clone());
+        // An action still pending (chords typed a moment ago) takes the clip too: else the
+        // next action would start from it and bring the old clip back.
+        self.shared.amend_action(|r| r.clip = Some(saved));
         self.shared.wake.wake();
         let name = path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
         let chords = match chords.map(|p| p.to_text()) {
@@ -294,7 +298,12 @@ impl Actions {
                 // The melody is made anew over them (the worker reads them with the request),
                 // keeping only the locked bars (as typed chords do).
                 *self.params.chords.write() = Some(text.clone());
-                *self.params.kept.write() = self.locked();
+                let kept = self.locked();
+                *self.params.kept.write() = kept.clone();
+                self.shared.amend_action(|r| {
+                    r.chords = Some(text.clone());
+                    r.kept = kept;
+                });
                 self.shared.wake.wake();
                 format!("; chords from it: {text} (its top line is the clip)")
             }
